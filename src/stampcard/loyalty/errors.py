@@ -1,0 +1,75 @@
+"""Why a stamp or a correction was refused. Codes are stable; messages are translated."""
+
+from django.utils.translation import gettext_lazy as _
+
+from stampcard.refusals import Refusal
+
+
+class StampRefused(Refusal):
+    pass
+
+
+class CardNotFound(StampRefused):
+    code = "card_not_found"
+    default_message = _("No card has this code. Check the code and try again.")
+    http_status = 404
+
+
+class WrongBusiness(StampRefused):
+    code = "wrong_business"
+    default_message = _("This card belongs to another business.")
+    http_status = 404
+
+
+class ProgramInactive(StampRefused):
+    code = "program_inactive"
+    default_message = _("This stamp card is not active, so it cannot collect stamps.")
+
+
+class SourceNotAllowed(StampRefused):
+    code = "source_not_allowed"
+    default_message = _("This card does not collect stamps this way.")
+    http_status = 403
+
+
+class InvalidStampCount(StampRefused):
+    code = "invalid_count"
+    default_message = _("The number of stamps must be a whole number of at least 1.")
+    http_status = 400
+
+
+class Cooldown(StampRefused):
+    code = "cooldown"
+    default_message = _("This card was stamped moments ago. Try again in %(wait)s.")
+    http_status = 429
+
+
+class VisitLimit(StampRefused):
+    code = "visit_limit"
+    default_message = _("At most %(limit)d stamps can be given in one visit.")
+
+
+class DailyLimit(StampRefused):
+    code = "daily_limit"
+    default_message = _("This card has reached today's limit of %(limit)d stamps.")
+    http_status = 429
+
+
+class CorrectionRefused(Refusal):
+    pass
+
+
+class ReasonRequired(CorrectionRefused):
+    code = "reason_required"
+    default_message = _("Say why the stamps are corrected.")
+    http_status = 400
+
+
+class BelowZero(CorrectionRefused):
+    code = "below_zero"
+    default_message = _("The card has only %(stamps)d stamps in this cycle; it cannot go below 0.")
+
+
+class RewardNotReady(Refusal):
+    code = "reward_not_ready"
+    default_message = _("This reward has already been handed over.")

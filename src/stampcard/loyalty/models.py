@@ -1,0 +1,278 @@
+"""Programs, customers, cards and the stamp ledger.
+
+The ledger (``StampEvent``) is append-only; a card's counters are a cache of it and are only
+ever written by ``loyalty.services``, in the same transaction as the ledger row.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+from phonenumber_field.modelfields import PhoneNumberField
+
+from stampcard.tenancy.actors import ActorKind
+from stampcard.tenancy.models import Business, Device, Location
+
+hex_color = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f2937."))
+
+
+class StampSource(models.TextChoices):
+    STAFF = "staff", _("Staff scanner")
+    KIOSK = "kiosk", _("Kiosk")
+    AUTOPILOT = "autopilot", _("Autopilot")
+    RECEIPT = "receipt", _("Receipt code")
+    API = "api", _("API")
+    ADMIN = "admin", _("Dashboard")
+
+
+def all_stamp_sources() -> list[str]:
+    return [source.value for source in StampSource]
+
+
+class ProgramStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    ARCHIVED = "archived", _("Archived")
+
+
+class RewardKind(models.TextChoices):
+    SIMPLE = "simple", _("Reward ready")
+    SMART_VOUCHER = "smart_voucher", _("Smart Voucher")
+    LOTTERY = "lottery", _("Lottery")
+
+
+class RedemptionMethod(models.TextChoices):
+    SELF_REDEEM = "self", _("Self-Redeem by the customer")
+    STAFF_SCAN = "staff_scan", _("Staff-Scan")
+    REDEEM_CODE = "redeem_code", _("Redeem Code")
+
+
+class CodeDisplay(models.TextChoices):
+    TEXT = "text", _("Text")
+    QR = "qr", _("QR code")
+    CODE128 = "code128", _("Barcode (Code 128)")
+
+
+class Validity(models.TextChoices):
+    UNLIMITED = "unlimited", _("Unlimited")
+    DAYS = "days", _("Days")
+    MONTHS = "months", _("Months")
+    FIXED_DATE = "fixed_date", _("Until a date")
+
+
+class Program(models.Model):
+    """A stamp card design and its rules."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="programs")
+    name = models.CharField(_("name"), max_length=120)
+    status = models.CharField(
+        max_length=16, choices=ProgramStatus.choices, default=ProgramStatus.DRAFT
+    )
+    stamps_goal = models.PositiveSmallIntegerField(
+        _("stamps to the goal"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+    )
+    reward_kind = models.CharField(max_length=16, choices=RewardKind.choices, default="simple")
+    reward_title = models.CharField(_("reward"), max_length=120)
+    reward_description = models.TextField(_("reward description"), blank=True)
+
+    # How the vouchers this program issues are redeemed, shown and how long they last.
+    voucher_redemption = models.CharField(
+        max_length=16, choices=RedemptionMethod.choices, default=RedemptionMethod.STAFF_SCAN
+    )
+    voucher_code_display = models.CharField(
+        max_length=16, choices=CodeDisplay.choices, default=CodeDisplay.QR
+    )
+    voucher_code_pool = models.ForeignKey(
+        "vouchers.CodePool", on_delete=models.PROTECT, null=True, blank=True
+    )
+    voucher_validity = models.CharField(
+        max_length=16, choices=Validity.choices, default=Validity.UNLIMITED
+    )
+    voucher_validity_amount = models.PositiveSmallIntegerField(null=True, blank=True)
+    voucher_valid_until = models.DateField(null=True, blank=True)
+
+    allowed_sources = models.JSONField(_("stamp workflows allowed"), default=all_stamp_sources)
+    cooldown_seconds = models.PositiveIntegerField(_("cooldown per card (seconds)"), default=0)
+    max_stamps_per_visit = models.PositiveSmallIntegerField(
+        _("most stamps per visit"), default=1, validators=[MinValueValidator(1)]
+    )
+    max_stamps_per_day = models.PositiveSmallIntegerField(
+        _("most stamps per day"), null=True, blank=True
+    )
+
+    background_color = models.CharField(max_length=7, default="#1f2937", validators=[hex_color])
+    foreground_color = models.CharField(max_length=7, default="#ffffff", validators=[hex_color])
+    label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
+    stamp_icon = models.CharField(max_length=32, default="cup")
+    terms = models.TextField(_("terms"), blank=True)
+    # Bumped on every design change, so rendered images can be cached per version.
+    design_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stamps_goal__gte=1), name="program_goal_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_stamps_per_visit__gte=1), name="program_visit_max_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JoinChannel(models.TextChoices):
+    QR = "qr", _("Join QR code")
+    STAFF = "staff", _("Staff")
+    KIOSK = "kiosk", _("Kiosk")
+    RECEIPT = "receipt", _("Receipt code")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+
+
+class Customer(models.Model):
+    """A person known to one business."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    marketing_consent = models.BooleanField(_("agrees to marketing messages"), default=False)
+    join_channel = models.CharField(max_length=16, choices=JoinChannel.choices, default="qr")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "email"],
+                condition=~models.Q(email=""),
+                name="customer_email_unique_per_business",
+            ),
+            models.UniqueConstraint(
+                fields=["business", "phone"],
+                condition=~models.Q(phone=""),
+                name="customer_phone_unique_per_business",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or str(self.phone) or f"#{self.pk}"
+
+
+class Card(models.Model):
+    """A customer's card in a program. Wallet passes and the web card are views of it."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="cards")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="cards")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cards")
+    # The secret of the web card URL; never shown to staff or printed.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    # Short code printed in the barcode and typed by staff; see loyalty.card_codes.
+    code = models.CharField(max_length=16, unique=True, editable=False)
+
+    # A cache of the ledger, written only by loyalty.services.
+    stamps = models.PositiveIntegerField(default=0)
+    lifetime_stamps = models.IntegerField(default=0)
+    cycles_completed = models.PositiveIntegerField(default=0)
+    last_stamp_at = models.DateTimeField(null=True, blank=True)
+    stamp_day = models.DateField(null=True, blank=True)
+    stamps_on_day = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "customer"], name="one_card_per_program"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class StampEventKind(models.TextChoices):
+    STAMP = "stamp", _("Stamp")
+    CORRECTION = "correction", _("Correction")
+
+
+class StampEvent(models.Model):
+    """One append-only ledger row: +n stamps, or a correction (-n) with its reason."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=StampEventKind.choices)
+    delta = models.IntegerField()
+    source = models.CharField(max_length=16, choices=StampSource.choices)
+    reason = models.CharField(max_length=255, blank=True)
+    actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_device = models.ForeignKey(
+        Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The card's stamps in its current cycle right after this event, rewards taken.
+    balance_after = models.IntegerField()
+    created_at = models.DateTimeField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["card", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="stamp_delta_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} {self.card_id}"
+
+
+class RewardStatus(models.TextChoices):
+    READY = "ready", _("Ready")
+    REDEEMED = "redeemed", _("Redeemed")
+    VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
+    DRAW_PENDING = "draw_pending", _("Draw pending")
+    DRAWN = "drawn", _("Drawn")
+
+
+class Reward(models.Model):
+    """A completed cycle of a card and what it earned."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="rewards")
+    kind = models.CharField(max_length=16, choices=RewardKind.choices)
+    status = models.CharField(max_length=16, choices=RewardStatus.choices)
+    cycle = models.PositiveIntegerField()
+    # The stamps this cycle used up: the program's goal when it closed.
+    stamps_used = models.PositiveSmallIntegerField()
+    voucher = models.OneToOneField(
+        "vouchers.Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="reward"
+    )
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["card", "cycle"], name="one_reward_per_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} cycle {self.cycle} ({self.status})"

@@ -1,0 +1,413 @@
+"""Writes of the loyalty engine: enrolling customers, stamping, correcting, handing over rewards.
+
+Every function is one transaction and takes the business explicitly. ``add_stamps`` is the only
+way stamps are added, whatever the source (staff scanner, kiosk, Autopilot, receipt code, API,
+dashboard), so every path obeys the same rules.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from stampcard import tokens
+from stampcard.audit.services import record
+from stampcard.idempotency.services import AlreadyDone, previous_outcome, remember_outcome
+from stampcard.loyalty import errors
+from stampcard.loyalty.card_codes import new_card_code
+from stampcard.loyalty.models import (
+    Card,
+    Customer,
+    JoinChannel,
+    Program,
+    ProgramStatus,
+    Reward,
+    RewardKind,
+    RewardStatus,
+    StampEvent,
+    StampEventKind,
+    StampSource,
+)
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+
+_CARD = Card._meta.db_table
+_PROGRAM = Program._meta.db_table
+_EVENT = StampEvent._meta.db_table
+
+
+@dataclass(frozen=True, slots=True)
+class StampOutcome:
+    """What a stamp did, as the scanner shows it and as an idempotent retry replays it."""
+
+    card_id: int
+    card_code: str
+    added: int
+    stamps: int
+    goal: int
+    cycles_completed: int
+    reward_ids: list[int]
+    event_id: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _LockedCard:
+    """The columns the stamp rules need, read with the card's row lock held."""
+
+    id: int
+    business_id: int
+    code: str
+    stamps: int
+    cycles_completed: int
+    last_stamp_at: datetime | None
+    stamp_day: date | None
+    stamps_on_day: int
+    program_id: int
+    program_status: str
+    goal: int
+    reward_kind: str
+    allowed_sources: list[str]
+    cooldown_seconds: int
+    max_stamps_per_visit: int
+    max_stamps_per_day: int | None
+
+
+def _lock_card_sql(column: str) -> str:
+    sql = (
+        "SELECT c.id, c.business_id, c.code, c.stamps, c.cycles_completed, c.last_stamp_at,"  # noqa: S608
+        " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
+        " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day"
+        f" FROM {_CARD} c JOIN {_PROGRAM} p ON p.id = c.program_id WHERE c.{column} = %s"
+    )
+    # SQLite has no row locks; its IMMEDIATE transactions give the same exclusion.
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF c"
+    return sql
+
+
+def _lock_card(*, card_id: int | None, card_code: str | None) -> _LockedCard | None:
+    column, value = ("id", card_id) if card_id is not None else ("code", card_code)
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_card_sql(column), [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    locked = _LockedCard(*row)
+    sources = locked.allowed_sources
+    last = locked.last_stamp_at
+    return _LockedCard(
+        **{
+            **asdict(locked),
+            "allowed_sources": json.loads(sources) if isinstance(sources, str) else sources,
+            # SQLite hands back naive UTC.
+            "last_stamp_at": last.replace(tzinfo=UTC) if last and last.tzinfo is None else last,
+            "stamp_day": date.fromisoformat(locked.stamp_day)
+            if isinstance(locked.stamp_day, str)
+            else locked.stamp_day,
+        }
+    )
+
+
+def _format_wait(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+    hours = -(-minutes // 60)
+    return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
+
+
+def _check_stamp_rules(
+    card: _LockedCard, *, count: int, source: str, now: datetime, today: date
+) -> None:
+    if card.program_status != ProgramStatus.ACTIVE:
+        raise errors.ProgramInactive()
+    if source not in card.allowed_sources:
+        raise errors.SourceNotAllowed()
+    if count > card.max_stamps_per_visit:
+        raise errors.VisitLimit(limit=card.max_stamps_per_visit)
+    if card.cooldown_seconds and card.last_stamp_at is not None:
+        waited = (now - card.last_stamp_at).total_seconds()
+        if waited < card.cooldown_seconds:
+            raise errors.Cooldown(wait=_format_wait(int(card.cooldown_seconds - waited) or 1))
+    if card.max_stamps_per_day is not None:
+        already_today = card.stamps_on_day if card.stamp_day == today else 0
+        if already_today + count > card.max_stamps_per_day:
+            raise errors.DailyLimit(limit=card.max_stamps_per_day)
+
+
+def add_stamps(
+    *,
+    business: Business,
+    actor: Actor,
+    source: StampSource,
+    count: int = 1,
+    card_id: int | None = None,
+    card_code: str | None = None,
+    idempotency_key: str | None = None,
+) -> StampOutcome:
+    """Add ``count`` stamps to a card (found by id or by its canonical code).
+
+    Guarantees, in one transaction with the card's row locked:
+    - the rules are checked against the card as it is now: program active, source allowed,
+      per-visit maximum, cooldown, per-day maximum, card of this business; a refusal raises a
+      ``StampRefused`` with a stable code and changes nothing;
+    - exactly one ledger row is written and the card's counters move with it, so the counter
+      always equals the ledger, whatever runs in parallel;
+    - reaching the goal closes the cycle: extra stamps carry over and one ``Reward`` per
+      completed cycle is created (a voucher for Smart Voucher programs);
+    - with an ``idempotency_key``, a retry of a request that already succeeded raises
+      ``AlreadyDone`` carrying the first outcome, and adds nothing.
+    Sends nothing outside the database.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise errors.InvalidStampCount()
+    now = timezone.now()
+    today = now.astimezone(ZoneInfo(business.time_zone)).date()
+    with transaction.atomic():
+        card = _lock_card(card_id=card_id, card_code=card_code)
+        if card is None:
+            raise errors.CardNotFound()
+        if card.business_id != business.pk:
+            raise errors.WrongBusiness()
+        if idempotency_key is not None:
+            done = previous_outcome(business_id=business.pk, key=idempotency_key)
+            if done is not None:
+                raise AlreadyDone(done)
+        _check_stamp_rules(card, count=count, source=source, now=now, today=today)
+
+        total = card.stamps + count
+        cycles_closed, stamps_after = divmod(total, card.goal)
+        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + count
+        ops = connection.ops
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {_EVENT} (business_id, card_id, kind, delta, source, reason,"  # noqa: S608
+                " actor_kind, actor_user_id, actor_device_id, location_id, balance_after,"
+                " created_at) VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s)"
+                " RETURNING id",
+                [
+                    business.pk,
+                    card.id,
+                    StampEventKind.STAMP.value,
+                    count,
+                    source,
+                    actor.kind,
+                    actor.user_id,
+                    actor.device_id,
+                    actor.location_id,
+                    stamps_after,
+                    ops.adapt_datetimefield_value(now),
+                ],
+            )
+            (event_id,) = cursor.fetchone()
+            cursor.execute(
+                f"UPDATE {_CARD} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
+                " cycles_completed = cycles_completed + %s, last_stamp_at = %s,"
+                " stamp_day = %s, stamps_on_day = %s, updated_at = %s WHERE id = %s",
+                [
+                    stamps_after,
+                    count,
+                    cycles_closed,
+                    ops.adapt_datetimefield_value(now),
+                    ops.adapt_datefield_value(today),
+                    on_day,
+                    ops.adapt_datetimefield_value(now),
+                    card.id,
+                ],
+            )
+        reward_ids = [
+            _close_cycle(business=business, card=card, cycle=card.cycles_completed + n, now=now)
+            for n in range(1, cycles_closed + 1)
+        ]
+        outcome = StampOutcome(
+            card_id=card.id,
+            card_code=card.code,
+            added=count,
+            stamps=stamps_after,
+            goal=card.goal,
+            cycles_completed=card.cycles_completed + cycles_closed,
+            reward_ids=reward_ids,
+            event_id=event_id,
+        )
+        if idempotency_key is not None:
+            remember_outcome(
+                business_id=business.pk,
+                key=idempotency_key,
+                operation="add_stamps",
+                outcome=outcome.as_dict(),
+            )
+    return outcome
+
+
+def _close_cycle(*, business: Business, card: _LockedCard, cycle: int, now: datetime) -> int:
+    """Record the reward of one completed cycle; returns the Reward's id."""
+    from stampcard.vouchers.services import issue_goal_voucher
+
+    kind = card.reward_kind
+    reward = Reward.objects.create(
+        business=business,
+        card_id=card.id,
+        kind=kind,
+        cycle=cycle,
+        stamps_used=card.goal,
+        status={
+            RewardKind.SIMPLE: RewardStatus.READY,
+            RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_ISSUED,
+            RewardKind.LOTTERY: RewardStatus.DRAW_PENDING,
+        }[RewardKind(kind)],
+        created_at=now,
+    )
+    if kind == RewardKind.SMART_VOUCHER:
+        reward.voucher = issue_goal_voucher(
+            business=business, program_id=card.program_id, card_id=card.id, now=now
+        )
+        reward.save(update_fields=["voucher"])
+    return reward.pk
+
+
+def correct_stamps(
+    *,
+    business: Business,
+    actor: Actor,
+    card: Card,
+    delta: int,
+    reason: str,
+) -> StampEvent:
+    """Correct a card by ``delta`` stamps (usually negative: an undo) with a stated reason.
+
+    The correction is a new ledger row, never an edit. It stays inside the current cycle:
+    a correction that would take the card below 0 is refused (a reward already earned is
+    handed over or voided on its own), and one that reaches the goal closes the cycle.
+    Locks the card; audited.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise errors.ReasonRequired()
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise errors.InvalidStampCount()
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_card(card_id=card.pk, card_code=None)
+        if locked is None or locked.business_id != business.pk:
+            raise errors.CardNotFound()
+        total = locked.stamps + delta
+        if total < 0:
+            raise errors.BelowZero(stamps=locked.stamps)
+        cycles_closed, stamps_after = divmod(total, locked.goal)
+        event = StampEvent.objects.create(
+            business=business,
+            card_id=locked.id,
+            kind=StampEventKind.CORRECTION,
+            delta=delta,
+            source=StampSource.ADMIN,
+            reason=reason,
+            actor_kind=actor.kind,
+            actor_user_id=actor.user_id,
+            actor_device_id=actor.device_id,
+            location_id=actor.location_id,
+            balance_after=stamps_after,
+            created_at=now,
+        )
+        Card.objects.filter(pk=locked.id).update(
+            stamps=stamps_after,
+            lifetime_stamps=F("lifetime_stamps") + delta,
+            cycles_completed=locked.cycles_completed + cycles_closed,
+        )
+        for n in range(1, cycles_closed + 1):
+            _close_cycle(business=business, card=locked, cycle=locked.cycles_completed + n, now=now)
+        record(
+            business=business,
+            actor=actor,
+            action="stamps.corrected",
+            target=card,
+            delta=delta,
+            reason=reason,
+        )
+    return event
+
+
+def hand_over_reward(*, business: Business, actor: Actor, reward_id: int) -> Reward:
+    """Mark a "reward ready" as handed over. Succeeds at most once, whatever races."""
+    now = timezone.now()
+    with transaction.atomic():
+        taken = Reward.objects.filter(
+            pk=reward_id, business=business, status=RewardStatus.READY
+        ).update(status=RewardStatus.REDEEMED, settled_at=now)
+        if taken != 1:
+            raise errors.RewardNotReady()
+        reward = Reward.objects.get(pk=reward_id)
+        record(business=business, actor=actor, action="reward.handed_over", target=reward)
+    return reward
+
+
+def enroll_customer(
+    *,
+    business: Business,
+    program: Program,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    birthday: date | None = None,
+    language: str | None = None,
+    marketing_consent: bool = False,
+    join_channel: JoinChannel = JoinChannel.QR,
+) -> Card:
+    """The customer's card in ``program``, creating the customer and the card where needed.
+
+    A customer is one person per business: an email or phone already known is the same
+    customer, never a duplicate (the database enforces it too). Callers that face the public
+    must verify ownership of the email or phone before handing an existing card back.
+    """
+    if program.business_id != business.pk:
+        raise errors.WrongBusiness()
+    email = email.strip().lower()
+    with transaction.atomic():
+        customer = None
+        if email:
+            customer = Customer.objects.filter(business=business, email=email).first()
+        if customer is None and phone:
+            customer = Customer.objects.filter(business=business, phone=phone).first()
+        if customer is None:
+            customer = Customer.objects.create(
+                business=business,
+                name=name.strip(),
+                email=email,
+                phone=phone,
+                birthday=birthday,
+                language=language or business.default_language,
+                marketing_consent=marketing_consent,
+                join_channel=join_channel,
+            )
+        card = Card.objects.filter(program=program, customer=customer).first()
+        if card is None:
+            card = _create_card(business=business, program=program, customer=customer)
+    return card
+
+
+def _create_card(*, business: Business, program: Program, customer: Customer) -> Card:
+    # A fresh code collides with one in ~10^12; retry rather than fail the join.
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return Card.objects.create(
+                    business=business,
+                    program=program,
+                    customer=customer,
+                    token=tokens.new_secret(),
+                    code=new_card_code(),
+                )
+        except IntegrityError:
+            if Card.objects.filter(program=program, customer=customer).exists():
+                raise
+    raise RuntimeError("could not draw a unique card code")

@@ -1,0 +1,100 @@
+"""The tenant (Business) and who may act for it: staff memberships and paired devices."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+
+class Business(models.Model):
+    """The tenant. Every other row of the domain belongs to exactly one business."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    default_language = models.CharField(
+        _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
+    )
+    brand_color = models.CharField(_("brand colour"), max_length=7, default="#1f2937")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("business")
+        verbose_name_plural = _("businesses")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Location(models.Model):
+    """A shop of the business; its coordinates make wallet passes relevant nearby."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(_("name"), max_length=120)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    relevant_text = models.CharField(_("text shown nearby"), max_length=120, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    STAFF = "staff", _("Staff")
+
+
+class Membership(models.Model):
+    """A user's role in one business, optionally limited to some of its locations."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    # Empty means every location of the business.
+    locations = models.ManyToManyField(Location, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.business} ({self.role})"
+
+
+class DeviceKind(models.TextChoices):
+    SCANNER = "scanner", _("Staff scanner")
+    KIOSK = "kiosk", _("Self-service kiosk")
+    AUTOPILOT = "autopilot", _("Autopilot")
+
+
+class Device(models.Model):
+    """A paired station (a shared tablet or a scanner PC) that acts without a personal login."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(max_length=16, choices=DeviceKind.choices)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

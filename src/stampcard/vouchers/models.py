@@ -1,0 +1,157 @@
+"""Vouchers, the redeem codes they carry, and one-time claim codes for stamps.
+
+Everything here is scarce and consumed at most once; ``vouchers.services`` does every
+consumption as one conditional write.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager
+
+from stampcard.loyalty.models import Card, CodeDisplay, Program, RedemptionMethod
+from stampcard.tenancy.models import Business, Device, Location
+
+
+class VoucherStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    VOID = "void", _("Void")
+
+
+class VoucherOrigin(models.TextChoices):
+    GOAL = "goal", _("Stamp goal reached")
+    LOTTERY = "lottery", _("Lottery prize")
+    MANUAL = "manual", _("Issued by hand")
+    BIRTHDAY = "birthday", _("Birthday gift")
+    CAMPAIGN = "campaign", _("Campaign")
+    WIN_BACK = "win_back", _("Win-back offer")
+
+
+class CodePoolKind(models.TextChoices):
+    STATIC = "static", _("One static code")
+    GENERATED = "generated", _("Codes generated here")
+    IMPORTED = "imported", _("Codes imported from the POS")
+
+
+class CodePool(models.Model):
+    """Where a voucher's redeem code comes from (Zero-Integration with the POS)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="code_pools")
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(max_length=16, choices=CodePoolKind.choices)
+    static_code = models.CharField(_("static code"), max_length=64, blank=True)
+    code_length = models.PositiveSmallIntegerField(default=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolCode(models.Model):
+    """One code of a generated or imported pool; handed to at most one voucher."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(CodePool, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=64)
+    voucher = models.OneToOneField(
+        "Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="pool_code"
+    )
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pool", "code"], name="pool_code_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["pool", "id"],
+                condition=models.Q(voucher__isnull=True),
+                name="pool_code_free",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Voucher(models.Model):
+    """A reward object, bound to a card or free-standing (printed and handed to anyone)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="vouchers")
+    card = models.ForeignKey(
+        Card, on_delete=models.SET_NULL, null=True, blank=True, related_name="vouchers"
+    )
+    program = models.ForeignKey(Program, on_delete=models.SET_NULL, null=True, blank=True)
+    # The secret of the voucher page and of the QR code staff scan.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(_("image"), upload_to="vouchers/", blank=True)
+    redemption_method = models.CharField(max_length=16, choices=RedemptionMethod.choices)
+    code = models.CharField(_("redeem code"), max_length=64, blank=True)
+    code_display = models.CharField(max_length=16, choices=CodeDisplay.choices, default="qr")
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=VoucherStatus.choices, default="active")
+    origin = models.CharField(max_length=16, choices=VoucherOrigin.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by_kind = models.CharField(max_length=16, blank=True)
+    redeemed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    redeemed_by_device = models.ForeignKey(
+        Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    redeemed_at_location = models.ForeignKey(
+        Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "code"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ClaimBatch(models.Model):
+    """A printed run of one-time stamp codes (receipts, bags, delivery inserts)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="claim_batches")
+    label = models.CharField(_("label"), max_length=120, blank=True)
+    stamps_per_code = models.PositiveSmallIntegerField(default=1)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return self.label or f"#{self.pk}"
+
+
+class ClaimCode(models.Model):
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    batch = models.ForeignKey(ClaimBatch, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=32)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        Card, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "code"], name="claim_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

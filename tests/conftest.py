@@ -1,0 +1,81 @@
+"""Shared fixtures: two businesses, each with an owner, and a stranger with no access.
+
+Every view test can then check the cross-tenant answer in one line.
+"""
+
+import os
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django_scopes import scopes_disabled
+
+from stampcard.tenancy.actors import Actor, ActorKind
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _no_scope_leak():
+    """Tests build data across tenants; the code under test opens its own scopes."""
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def business(db):
+    return factories.BusinessFactory(name="Corner Cafe", slug="corner-cafe")
+
+
+@pytest.fixture
+def other_business(db):
+    return factories.BusinessFactory(name="Rival Bakery", slug="rival-bakery")
+
+
+@pytest.fixture
+def owner(business):
+    user = get_user_model().objects.create_user("owner", password="pw-owner-1234")
+    factories.MembershipFactory(business=business, user=user, role="owner")
+    return user
+
+
+@pytest.fixture
+def other_owner(other_business):
+    user = get_user_model().objects.create_user("rival", password="pw-rival-1234")
+    factories.MembershipFactory(business=other_business, user=user, role="owner")
+    return user
+
+
+@pytest.fixture
+def stranger(db):
+    return get_user_model().objects.create_user("stranger", password="pw-stranger-1234")
+
+
+@pytest.fixture
+def staff_actor(owner):
+    return Actor(kind=ActorKind.STAFF, user_id=owner.pk)
+
+
+@pytest.fixture
+def program(business):
+    return factories.ProgramFactory(business=business, stamps_goal=10)
+
+
+@pytest.fixture
+def card(program):
+    return factories.CardFactory(program=program)
+
+
+def postgres_only():
+    return pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="needs PostgreSQL row locks"
+    )
+
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} {db.get('HOST') or db['NAME']}"

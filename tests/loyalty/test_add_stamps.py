@@ -1,0 +1,175 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from stampcard.idempotency.services import AlreadyDone
+from stampcard.loyalty import errors
+from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
+from stampcard.loyalty.services import add_stamps
+from stampcard.tenancy.actors import Actor, ActorKind
+from tests import factories
+
+
+def stamp(card, actor, count=1, source=StampSource.STAFF, **kwargs):
+    return add_stamps(
+        business=card.business, actor=actor, source=source, count=count, card_id=card.pk, **kwargs
+    )
+
+
+def ledger_total(card):
+    return sum(StampEvent.objects.filter(card=card).values_list("delta", flat=True))
+
+
+def test_a_stamp_writes_one_ledger_row_and_moves_the_counter(card, staff_actor, owner):
+    outcome = stamp(card, staff_actor)
+    card.refresh_from_db()
+    assert (outcome.added, outcome.stamps, outcome.goal) == (1, 1, 10)
+    assert card.stamps == 1 == card.lifetime_stamps == ledger_total(card)
+    event = StampEvent.objects.get(card=card)
+    assert (event.source, event.actor_kind, event.actor_user_id) == ("staff", "staff", owner.pk)
+    assert event.balance_after == 1
+
+
+def test_a_card_is_found_by_its_code(card, staff_actor):
+    outcome = add_stamps(
+        business=card.business, actor=staff_actor, source=StampSource.AUTOPILOT, card_code=card.code
+    )
+    assert outcome.card_id == card.pk
+
+
+def test_reaching_the_goal_closes_the_cycle_and_carries_over(card, staff_actor):
+    card.program.max_stamps_per_visit = 30
+    card.program.save()
+    for _ in range(9):
+        stamp(card, staff_actor)
+    outcome = stamp(card, staff_actor, count=3)
+    card.refresh_from_db()
+    assert (card.stamps, card.cycles_completed, card.lifetime_stamps) == (2, 1, 12)
+    assert outcome.stamps == 2
+    assert len(outcome.reward_ids) == 1
+    reward = Reward.objects.get(card=card)
+    assert (reward.kind, reward.status, reward.cycle, reward.stamps_used) == (
+        "simple",
+        "ready",
+        1,
+        10,
+    )
+    # A big purchase can close more than one cycle at once.
+    outcome = stamp(card, staff_actor, count=25)
+    card.refresh_from_db()
+    assert (card.stamps, card.cycles_completed) == (7, 3)
+    assert len(outcome.reward_ids) == 2
+    assert list(
+        Reward.objects.filter(card=card).values_list("cycle", flat=True).order_by("cycle")
+    ) == [1, 2, 3]
+
+
+def test_smart_voucher_program_issues_a_voucher_at_the_goal(business, staff_actor):
+    program = factories.ProgramFactory(
+        business=business,
+        stamps_goal=2,
+        reward_kind="smart_voucher",
+        reward_title="Free cake",
+        voucher_redemption="self",
+        voucher_validity="days",
+        voucher_validity_amount=30,
+    )
+    card = factories.CardFactory(program=program)
+    stamp(card, staff_actor)
+    outcome = stamp(card, staff_actor)
+    reward = Reward.objects.get(pk=outcome.reward_ids[0])
+    voucher = reward.voucher
+    assert reward.status == "voucher_issued"
+    assert (voucher.title, voucher.card, voucher.origin, voucher.redemption_method) == (
+        "Free cake",
+        card,
+        "goal",
+        "self",
+    )
+    assert timedelta(days=29) < voucher.valid_until - timezone.now() <= timedelta(days=30)
+
+
+def test_lottery_program_leaves_a_pending_draw(business, staff_actor):
+    program = factories.ProgramFactory(business=business, stamps_goal=1, reward_kind="lottery")
+    card = factories.CardFactory(program=program)
+    outcome = stamp(card, staff_actor)
+    assert Reward.objects.get(pk=outcome.reward_ids[0]).status == "draw_pending"
+
+
+@pytest.mark.parametrize(
+    ("change", "source", "count", "refusal"),
+    [
+        ({"status": "draft"}, "staff", 1, errors.ProgramInactive),
+        ({"status": "archived"}, "staff", 1, errors.ProgramInactive),
+        ({"allowed_sources": ["staff"]}, "kiosk", 1, errors.SourceNotAllowed),
+        ({"max_stamps_per_visit": 2}, "staff", 3, errors.VisitLimit),
+        ({}, "staff", 0, errors.InvalidStampCount),
+        ({}, "staff", -1, errors.InvalidStampCount),
+    ],
+)
+def test_rules_refuse_and_write_nothing(card, staff_actor, change, source, count, refusal):
+    for field, value in change.items():
+        setattr(card.program, field, value)
+    card.program.save()
+    with pytest.raises(refusal):
+        stamp(card, staff_actor, count=count, source=source)
+    card.refresh_from_db()
+    assert card.stamps == 0
+    assert not StampEvent.objects.exists()
+
+
+def test_cooldown_refuses_with_the_time_to_wait(card, staff_actor):
+    card.program.cooldown_seconds = 600
+    card.program.save()
+    stamp(card, staff_actor)
+    with pytest.raises(errors.Cooldown) as refused:
+        stamp(card, staff_actor)
+    assert refused.value.code == "cooldown"
+    assert "10 minutes" in refused.value.message
+    Card.objects.filter(pk=card.pk).update(last_stamp_at=timezone.now() - timedelta(seconds=601))
+    stamp(card, staff_actor)
+    assert ledger_total(card) == 2
+
+
+def test_daily_limit_counts_the_business_day(card, staff_actor):
+    card.program.max_stamps_per_day = 2
+    card.program.save()
+    stamp(card, staff_actor)
+    stamp(card, staff_actor)
+    with pytest.raises(errors.DailyLimit) as refused:
+        stamp(card, staff_actor)
+    assert "2" in refused.value.message
+    # A new day (in the business's time zone) starts afresh.
+    Card.objects.filter(pk=card.pk).update(stamp_day=timezone.now().date() - timedelta(days=2))
+    stamp(card, staff_actor)
+
+
+def test_card_of_another_business_is_refused(card, other_business, staff_actor):
+    with pytest.raises(errors.WrongBusiness) as refused:
+        add_stamps(business=other_business, actor=staff_actor, source="staff", card_id=card.pk)
+    assert refused.value.code == "wrong_business"
+    assert not StampEvent.objects.exists()
+
+
+def test_unknown_card(business, staff_actor):
+    with pytest.raises(errors.CardNotFound):
+        add_stamps(business=business, actor=staff_actor, source="staff", card_code="000000000")
+
+
+def test_an_idempotency_key_applies_once(card, staff_actor):
+    first = stamp(card, staff_actor, idempotency_key="scan-1")
+    with pytest.raises(AlreadyDone) as retried:
+        stamp(card, staff_actor, idempotency_key="scan-1")
+    assert retried.value.code == "already_used"
+    assert retried.value.outcome == first.as_dict()
+    stamp(card, staff_actor, idempotency_key="scan-2")
+    card.refresh_from_db()
+    assert card.stamps == 2 == ledger_total(card)
+
+
+def test_keys_are_per_business(card, staff_actor, other_business):
+    other_card = factories.CardFactory(program=factories.ProgramFactory(business=other_business))
+    stamp(card, staff_actor, idempotency_key="k")
+    stamp(other_card, Actor(kind=ActorKind.API), idempotency_key="k")
+    assert ledger_total(other_card) == 1
