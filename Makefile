@@ -11,6 +11,7 @@ install:
 
 run: install
 	$(PY) -m stampcard migrate --noinput -v 0
+	$(PY) -m stampcard collectstatic --noinput -v 0
 	$(PY) -m stampcard load_demo
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
 	$(PY) -m gunicorn stampcard.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "stampcard.idempotency",
     "stampcard.audit",
     "stampcard.dashboard",
+    "stampcard.demo",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +73,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'stampcard.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction cannot fail
     # half-way with "database is locked"; WAL lets readers run beside the one writer.
     DATABASES["default"]["OPTIONS"] = {
@@ -123,6 +125,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"

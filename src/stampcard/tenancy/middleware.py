@@ -9,9 +9,12 @@ Platform operators' admin runs unscoped, by design.
 """
 
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django_scopes import scope, scopes_disabled
 
 from stampcard.tenancy.selectors import membership_in
@@ -35,11 +38,13 @@ class BusinessScopeMiddleware:
         membership = membership_in(request.user, slug)
         if membership is None:
             if not request.user.is_authenticated:
-                from django.contrib.auth.views import redirect_to_login
-
                 return redirect_to_login(request.get_full_path())
             raise Http404
         request.business = membership.business  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
-        with scope(business=membership.business):
+        # Times on the business's pages are shown in its own time zone.
+        with (
+            scope(business=membership.business),
+            timezone.override(ZoneInfo(membership.business.time_zone)),
+        ):
             return self.get_response(request)
