@@ -3,11 +3,12 @@
 Every view test can then check the cross-tenant answer in one line.
 """
 
+import contextvars
 import os
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.test import Client
 from django_scopes import scopes_disabled
 
 from stampcard.tenancy.actors import Actor, ActorKind
@@ -19,6 +20,22 @@ def _no_scope_leak():
     """Tests build data across tenants; the code under test opens its own scopes."""
     with scopes_disabled():
         yield
+
+
+class FreshContextClient(Client):
+    """Sends each request from an empty context, as a real server would.
+
+    The tests themselves run with scopes disabled; without this, that state would leak into
+    the views and hide a missing tenant scope.
+    """
+
+    def request(self, **request):
+        return contextvars.Context().run(super().request, **request)
+
+
+@pytest.fixture
+def client():
+    return FreshContextClient()
 
 
 @pytest.fixture
@@ -63,12 +80,6 @@ def program(business):
 @pytest.fixture
 def card(program):
     return factories.CardFactory(program=program)
-
-
-def postgres_only():
-    return pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="needs PostgreSQL row locks"
-    )
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

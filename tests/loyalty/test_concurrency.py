@@ -5,7 +5,7 @@ from django.db.models import Sum
 
 from stampcard.idempotency.services import AlreadyDone
 from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
-from stampcard.loyalty.services import add_stamps
+from stampcard.loyalty.services import add_stamps, hand_over_reward
 from stampcard.tenancy.actors import Actor, ActorKind
 from tests import factories
 from tests.concurrency import needs_postgres, run_in_parallel
@@ -98,3 +98,18 @@ def test_one_idempotency_key_on_different_cards_applies_once():
 
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert StampEvent.objects.filter(card__program=program).count() == 1
+
+
+def test_100_parallel_hand_overs_of_one_reward_succeed_once():
+    program = factories.ProgramFactory(stamps_goal=1)
+    card = factories.CardFactory(program=program)
+    reward_id = add_stamps(
+        business=card.business, actor=ACTOR, source=StampSource.STAFF, card_id=card.pk
+    ).reward_ids[0]
+
+    results = run_in_parallel(
+        lambda i: hand_over_reward(business=card.business, actor=ACTOR, reward_id=reward_id), 100
+    )
+
+    assert sum(isinstance(r, Reward) for r in results) == 1
+    assert {r.code for r in results if isinstance(r, BaseException)} == {"reward_not_ready"}

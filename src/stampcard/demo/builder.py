@@ -52,6 +52,7 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
             slug=DEMO_SLUG,
             time_zone="Asia/Bangkok",
             currency="THB",
+            country="TH",
             brand_color="#6b3e26",
         )
         actor = Actor(kind=ActorKind.STAFF, user_id=owner.pk)

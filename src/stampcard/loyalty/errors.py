@@ -73,3 +73,8 @@ class BelowZero(CorrectionRefused):
 class RewardNotReady(Refusal):
     code = "reward_not_ready"
     default_message = _("This reward has already been handed over.")
+
+
+class InvalidCustomer(Refusal):
+    code = "invalid_customer"
+    http_status = 400

@@ -11,10 +11,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from phonenumber_field.phonenumber import PhoneNumber
+from phonenumbers import NumberParseException
 
 from stampcard import tokens
 from stampcard.audit.services import record
@@ -371,7 +376,8 @@ def enroll_customer(
     """
     if program.business_id != business.pk:
         raise errors.WrongBusiness()
-    email = email.strip().lower()
+    email = _clean_email(email)
+    phone = _clean_phone(phone, region=business.country)
     with transaction.atomic():
         customer = None
         if email:
@@ -393,6 +399,34 @@ def enroll_customer(
         if card is None:
             card = _create_card(business=business, program=program, customer=customer)
     return card
+
+
+def _clean_email(email: str) -> str:
+    email = email.strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise errors.InvalidCustomer(_("Enter a valid email address.")) from None
+    return email
+
+
+def _clean_phone(phone: str, *, region: str) -> str:
+    """The phone number in E.164 (+66812345678), or "" when none was given.
+
+    A number without its country code is read as one of the business's country.
+    """
+    if not phone.strip():
+        return ""
+    try:
+        number = PhoneNumber.from_string(phone.strip(), region=region or None)
+    except NumberParseException:
+        number = None
+    if number is None or not number.is_valid():
+        raise errors.InvalidCustomer(
+            _("Enter a valid phone number, with the country code (for example +66 81 234 5678).")
+        )
+    return str(number.as_e164)
 
 
 def _create_card(*, business: Business, program: Program, customer: Customer) -> Card:

@@ -12,6 +12,8 @@ class Business(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # ISO 3166 code; phone numbers typed without a country code are read as this country's.
+    country = models.CharField(_("country"), max_length=2, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     default_language = models.CharField(
         _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
