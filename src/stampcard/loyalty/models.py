@@ -5,8 +5,10 @@ ever written by ``loyalty.services``, in the same transaction as the ledger row.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
@@ -126,6 +128,24 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems: dict[str, str | StrPromise] = {}
+        sources = self.allowed_sources
+        if not isinstance(sources, list) or not sources or not set(sources) <= set(StampSource):
+            problems["allowed_sources"] = _("Choose at least one way to collect stamps.")
+        if self.voucher_validity in (Validity.DAYS, Validity.MONTHS) and not (
+            self.voucher_validity_amount
+        ):
+            problems["voucher_validity_amount"] = _("Say for how many days or months.")
+        if self.voucher_validity == Validity.FIXED_DATE and self.voucher_valid_until is None:
+            problems["voucher_valid_until"] = _("Choose the date vouchers are valid until.")
+        if self.max_stamps_per_day is not None and self.max_stamps_per_day < (
+            self.max_stamps_per_visit or 1
+        ):
+            problems["max_stamps_per_day"] = _("A day allows at least as many stamps as one visit.")
+        if problems:
+            raise ValidationError(problems)
 
 
 class JoinChannel(models.TextChoices):
