@@ -44,3 +44,22 @@ def test_audit_trail_lists_actions(client, owner, business, staff_actor, card):
     client.force_login(owner)
     page = client.get("/b/corner-cafe/audit/").content.decode()
     assert "stamps.corrected" in page
+
+
+def test_voucher_page_shows_the_redeem_code_as_chosen(client, owner, business, staff_actor):
+    from stampcard.vouchers.models import VoucherOrigin
+    from stampcard.vouchers.services import issue_voucher
+
+    voucher = issue_voucher(
+        business=business,
+        actor=staff_actor,
+        title="Free cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="redeem_code",
+        code="CAKE-1",
+        code_display="code128",
+    )
+    client.force_login(owner)
+    page = client.get(f"/b/corner-cafe/vouchers/{voucher.pk}/").content.decode()
+    assert "CAKE-1" in page
+    assert "<svg" in page

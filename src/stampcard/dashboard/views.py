@@ -9,12 +9,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Program, Reward, StampEvent
 from stampcard.tenancy.permissions import Permission, require_permission
 from stampcard.tenancy.selectors import memberships_of
+from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import Voucher
 
 
@@ -91,7 +93,13 @@ def voucher_detail(request: HttpRequest, business_slug: str, voucher_id: int) ->
     voucher: Voucher = get_object_or_404(
         Voucher.objects.select_related("card__customer"), pk=voucher_id
     )
-    return render(request, "dashboard/voucher.html", {"voucher": voucher})
+    # Drawn by us from a code limited to letters, digits, - and _, so safe to inline.
+    image = code_svg(voucher.code, voucher.code_display) if voucher.code else ""
+    return render(
+        request,
+        "dashboard/voucher.html",
+        {"voucher": voucher, "code_image": mark_safe(image)},  # noqa: S308
+    )
 
 
 def audit_trail(request: HttpRequest, business_slug: str) -> HttpResponse:

@@ -1,0 +1,41 @@
+"""Every rendered code is read back by an independent decoder (zxing-cpp)."""
+
+import io
+
+import pytest
+import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from stampcard.vouchers.code_images import code_png, code_svg
+
+CODES = st.text(alphabet="ABCDEFGHJKMNPQRSTWXYZ23456789-_", min_size=1, max_size=24)
+
+
+def decode(png: bytes) -> list[tuple[str, str]]:
+    image = Image.open(io.BytesIO(png)).convert("L")
+    return [(r.text, r.format.name) for r in zxingcpp.read_barcodes(image)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(CODES)
+def test_qr_codes_decode_to_the_code(code):
+    assert decode(code_png(code, "qr")) == [(code, "QRCode")]
+
+
+@settings(max_examples=25, deadline=None)
+@given(CODES)
+def test_code128_barcodes_decode_to_the_code(code):
+    assert decode(code_png(code, "code128")) == [(code, "Code128")]
+
+
+@pytest.mark.parametrize("display", ["qr", "code128"])
+def test_inline_svg_is_an_svg_element(display):
+    svg = code_svg("FREECOFFEE", display)
+    assert svg.startswith("<svg")
+    assert "<script" not in svg
+
+
+def test_text_codes_have_no_image():
+    assert code_svg("FREECOFFEE", "text") == ""
