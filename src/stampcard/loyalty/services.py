@@ -5,6 +5,7 @@ way stamps are added, whatever the source (staff scanner, kiosk, Autopilot, rece
 dashboard), so every path obeys the same rules.
 """
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -86,7 +87,8 @@ class _LockedCard:
     max_stamps_per_day: int | None
 
 
-def _lock_card_sql(column: str) -> str:
+@functools.cache
+def _lock_card_sql(column: str, *, row_locks: bool) -> str:
     sql = (
         "SELECT c.id, c.business_id, c.code, c.stamps, c.cycles_completed, c.last_stamp_at,"  # noqa: S608
         " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
@@ -94,31 +96,39 @@ def _lock_card_sql(column: str) -> str:
         f" FROM {_CARD} c JOIN {_PROGRAM} p ON p.id = c.program_id WHERE c.{column} = %s"
     )
     # SQLite has no row locks; its IMMEDIATE transactions give the same exclusion.
-    if connection.features.has_select_for_update_of:
-        sql += " FOR UPDATE OF c"
-    return sql
+    return sql + " FOR UPDATE OF c" if row_locks else sql
 
 
 def _lock_card(*, card_id: int | None, card_code: str | None) -> _LockedCard | None:
     column, value = ("id", card_id) if card_id is not None else ("code", card_code)
     with connection.cursor() as cursor:
-        cursor.execute(_lock_card_sql(column), [value])
+        sql = _lock_card_sql(column, row_locks=connection.features.has_select_for_update_of)
+        cursor.execute(sql, [value])
         row = cursor.fetchone()
     if row is None:
         return None
-    locked = _LockedCard(*row)
-    sources = locked.allowed_sources
-    last = locked.last_stamp_at
+    (card_id, business_id, code, stamps, cycles, last_stamp_at, stamp_day, stamps_on_day,
+     program_id, status, goal, reward_kind, sources, cooldown, visit_max, day_max,
+     ) = row  # fmt: skip
+    if last_stamp_at is not None and last_stamp_at.tzinfo is None:
+        last_stamp_at = last_stamp_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return _LockedCard(
-        **{
-            **asdict(locked),
-            "allowed_sources": json.loads(sources) if isinstance(sources, str) else sources,
-            # SQLite hands back naive UTC.
-            "last_stamp_at": last.replace(tzinfo=UTC) if last and last.tzinfo is None else last,
-            "stamp_day": date.fromisoformat(locked.stamp_day)
-            if isinstance(locked.stamp_day, str)
-            else locked.stamp_day,
-        }
+        id=card_id,
+        business_id=business_id,
+        code=code,
+        stamps=stamps,
+        cycles_completed=cycles,
+        last_stamp_at=last_stamp_at,
+        stamp_day=date.fromisoformat(stamp_day) if isinstance(stamp_day, str) else stamp_day,
+        stamps_on_day=stamps_on_day,
+        program_id=program_id,
+        program_status=status,
+        goal=goal,
+        reward_kind=reward_kind,
+        allowed_sources=json.loads(sources) if isinstance(sources, str) else sources,
+        cooldown_seconds=cooldown,
+        max_stamps_per_visit=visit_max,
+        max_stamps_per_day=day_max,
     )
 
 
