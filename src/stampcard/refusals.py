@@ -21,8 +21,8 @@ class Refusal(Exception):
 
     @property
     def message(self) -> str:
-        text = str(self._message)
-        return text % self.params if self.params else text
+        """The sentence in the active language (plural forms follow the numbers in it)."""
+        return str(self._message % self.params) if self.params else str(self._message)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"

@@ -1,6 +1,7 @@
 """Why a stamp or a correction was refused. Codes are stable; messages are translated."""
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from stampcard.refusals import Refusal
 
@@ -46,12 +47,20 @@ class Cooldown(StampRefused):
 
 class VisitLimit(StampRefused):
     code = "visit_limit"
-    default_message = _("At most %(limit)d stamps can be given in one visit.")
+    default_message = ngettext_lazy(
+        "At most %(limit)d stamp can be given in one visit.",
+        "At most %(limit)d stamps can be given in one visit.",
+        "limit",
+    )
 
 
 class DailyLimit(StampRefused):
     code = "daily_limit"
-    default_message = _("This card has reached today's limit of %(limit)d stamps.")
+    default_message = ngettext_lazy(
+        "This card has reached today's limit of %(limit)d stamp.",
+        "This card has reached today's limit of %(limit)d stamps.",
+        "limit",
+    )
     http_status = 429
 
 
@@ -67,7 +76,11 @@ class ReasonRequired(CorrectionRefused):
 
 class BelowZero(CorrectionRefused):
     code = "below_zero"
-    default_message = _("The card has only %(stamps)d stamps in this cycle; it cannot go below 0.")
+    default_message = ngettext_lazy(
+        "The card has only %(stamps)d stamp in this cycle; it cannot go below 0.",
+        "The card has only %(stamps)d stamps in this cycle; it cannot go below 0.",
+        "stamps",
+    )
 
 
 class RewardNotReady(Refusal):

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from stampcard.audit.services import record
 from stampcard.loyalty.models import Card, Program, StampSource
@@ -41,7 +42,12 @@ def create_claim_batch(
         )
     if not 1 <= stamps_per_code <= program.max_stamps_per_visit:
         raise errors.InvalidVoucher(
-            _("A code can give 1 to %(most)d stamps."), most=program.max_stamps_per_visit
+            ngettext_lazy(
+                "A code can give at most %(most)d stamp.",
+                "A code can give 1 to %(most)d stamps.",
+                "most",
+            ),
+            most=program.max_stamps_per_visit,
         )
     if expires_at is not None and expires_at <= timezone.now():
         raise errors.InvalidVoucher(_("The expiry date has passed."))
