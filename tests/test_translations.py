@@ -64,7 +64,7 @@ def test_every_refusal_is_translated(language):
     for refusal in every_refusal():
         if isinstance(refusal.default_message, str) or refusal is AlreadyDone:
             continue
-        sample = refusal(**SAMPLE_PARAMS)  # type: ignore[arg-type]
+        sample = refusal(**SAMPLE_PARAMS)
         english = sample.message
         assert english, refusal
         with override(language):
