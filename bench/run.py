@@ -8,7 +8,7 @@ synchronous_commit on). In one run, bounded in time (about 4 minutes), it:
    the ledger row, bump the counters, write the reward when a cycle closes) and
    ``loyalty.services.add_stamps`` called in a loop by as many OS processes. The two take turns
    in slices (pgbench, service, service, pgbench), so drift of this shared machine hits both
-   alike; at 8 clients the service also runs once more with prepared statements (a diagnostic);
+   alike;
 3. does 2 twice: durable commits (the server's settings) and CPU-bound commits
    (``PGOPTIONS=-c synchronous_commit=off`` for pgbench and the service alike);
 4. profiles one service process on 2000 calls (where the client CPU goes);
@@ -47,7 +47,7 @@ COMMIT_SETTINGS: dict[str, dict[str, str]] = {
     "durable": {},
     "cpu-bound": {"PGOPTIONS": "-c synchronous_commit=off"},
 }
-PGBENCH, SERVICE, PREPARED = "pgbench", "service", "service, prepare_threshold=0"
+PGBENCH, SERVICE = "pgbench", "service"
 TARGET_RATIO = 0.5
 TARGET_CLIENTS = 8
 TARGET_CODE_SECONDS = 30.0
@@ -234,20 +234,9 @@ def libpq_commit_setting(setting: str) -> str:
 # --- the service ---------------------------------------------------------------------------
 
 
-def _open_service(setting: str, prepared: bool) -> Any:
-    """In a fresh process: the commit setting and, for the diagnostic, prepare_threshold=0.
-
-    Django passes ``prepare_threshold=None`` to psycopg unless OPTIONS says otherwise, and
-    psycopg then prepares nothing, not even ``execute(..., prepare=True)``. The diagnostic sets
-    it to 0, so that what the service asks to prepare is prepared (Django's own client-side
-    binding cursor still prepares nothing).
-    """
+def _open_service(setting: str) -> Any:
+    """In a fresh process: the commit setting, then the stamp call as the product makes it."""
     os.environ.update(COMMIT_SETTINGS[setting])  # libpq reads it when the connection opens
-    if prepared:
-        from django.db import connection
-
-        options = connection.settings_dict.setdefault("OPTIONS", {})
-        options.update({"prepare_threshold": 0})
     from stampcard.loyalty.models import StampSource
     from stampcard.loyalty.services import add_stamps
     from stampcard.tenancy.actors import Actor, ActorKind
@@ -265,7 +254,6 @@ def _open_service(setting: str, prepared: bool) -> Any:
 def _service_worker(
     *,
     setting: str,
-    prepared: bool,
     business_id: int,
     card_ids: list[int],
     seconds: float,
@@ -274,7 +262,7 @@ def _service_worker(
     seed_value: int,
 ) -> None:
     """One OS process with its own database connection, calling add_stamps in a loop."""
-    stamp = _open_service(setting, prepared)
+    stamp = _open_service(setting)
     from django.db import connection
     from django_scopes import scope
 
@@ -326,7 +314,6 @@ def run_service(
     seconds: float,
     business_id: int,
     card_ids: list[int],
-    prepared: bool = False,
 ) -> Slice:
     context = mp.get_context("fork")  # the parent holds no connection: see settle()
     barrier = context.Barrier(clients + 1)
@@ -336,7 +323,6 @@ def run_service(
             target=_service_worker,
             kwargs={
                 "setting": setting,
-                "prepared": prepared,
                 "business_id": business_id,
                 "card_ids": card_ids,
                 "seconds": seconds,
@@ -388,7 +374,7 @@ def _layer(filename: str) -> str:
 
 
 def _profile_worker(*, setting: str, business_id: int, card_ids: list[int], results: Any) -> None:
-    stamp = _open_service(setting, prepared=False)
+    stamp = _open_service(setting)
     from django.db import connection
     from django_scopes import scope
 
@@ -603,7 +589,7 @@ def render(
         "- Statements prepared on a warmed-up service connection (pg_prepared_statements): "
         + "; ".join(
             f"{side}: {m.prepared_statements}"
-            for side in (SERVICE, PREPARED)
+            for side in (SERVICE,)
             if (m := measured.get((side, "cpu-bound", TARGET_CLIENTS)))
         ),
         "",
@@ -630,31 +616,6 @@ def render(
                 f" | {100 * service.per_call(lambda s: s.cycles_closed):.1f} %"
                 f" | {', '.join(f'{k}: {v}' for k, v in errors.items()) or 'none'} |"
             )
-    diagnostic = [
-        (setting, base, extra)
-        for setting in COMMIT_SETTINGS
-        if (base := measured.get((PGBENCH, setting, TARGET_CLIENTS)))
-        and (extra := measured.get((PREPARED, setting, TARGET_CLIENTS)))
-    ]
-    if diagnostic:
-        lines += [
-            "",
-            f"Diagnostic, not the shipped configuration: the same service at {TARGET_CLIENTS}"
-            " clients with `DATABASES['default']['OPTIONS'] = {'prepare_threshold': 0}`. Django"
-            " otherwise hands psycopg `prepare_threshold=None`, which disables preparing"
-            " altogether, also for `execute(..., prepare=True)`; with 0, the hot path's"
-            " statements are prepared once per connection, as pgbench -M prepared does.",
-            "",
-            "| commit setting | clients | pgbench tps | service tps, prepared | ratio (halves)"
-            " | client CPU µs/call |",
-            "|---|---:|---:|---:|---:|---:|",
-            *(
-                f"| {setting} | {TARGET_CLIENTS} | {base.tps:,.0f} | {extra.tps:,.0f}"
-                f" | {_ratio(extra, base)}"
-                f" | {extra.per_call(lambda s: s.user + s.system) * 1e6:,.0f} |"
-                for setting, base, extra in diagnostic
-            ),
-        ]
     lines += ["", "## Targets", ""]
     for setting in COMMIT_SETTINGS:
         base = measured.get((PGBENCH, setting, TARGET_CLIENTS))
@@ -739,7 +700,7 @@ def measure_stamps(
         seen: set[str] = set()
         for clients in CLIENTS:
             half = max(1, round(seconds / 2))
-            sides = [PGBENCH, SERVICE] + ([PREPARED] if clients == TARGET_CLIENTS else [])
+            sides = [PGBENCH, SERVICE]
             for side in sides + sides[::-1]:
                 settle()
                 if side == PGBENCH:
@@ -753,7 +714,6 @@ def measure_stamps(
                         seconds=half,
                         business_id=business_id,
                         card_ids=card_ids,
-                        prepared=side == PREPARED,
                     )
                     seen.add(done.commit_seen)
                 measured[side, setting, clients].slices.append(done)

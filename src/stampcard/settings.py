@@ -82,6 +82,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    # Lets psycopg prepare the statements the stamp's hot path asks it to (Django's own
+    # client-side binding cursors never prepare). Behind PgBouncer in transaction mode this
+    # needs PgBouncer 1.21 or later with max_prepared_statements set.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -232,7 +232,8 @@ class StampEvent(models.Model):
     """One append-only ledger row: +n stamps, or a correction (-n) with its reason."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="events")
+    # Indexed by (card, created_at) below; a second index on card alone is only write cost.
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(max_length=16, choices=StampEventKind.choices)
     delta = models.IntegerField()
     source = models.CharField(max_length=16, choices=StampSource.choices)
@@ -275,7 +276,8 @@ class Reward(models.Model):
     """A completed cycle of a card and what it earned."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="rewards")
+    # Indexed by the unique (card, cycle) below.
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="rewards", db_index=False)
     kind = models.CharField(max_length=16, choices=RewardKind.choices)
     status = models.CharField(max_length=16, choices=RewardStatus.choices)
     cycle = models.PositiveIntegerField()

@@ -48,6 +48,7 @@ from stampcard.tenancy.models import Business
 _CARD = Card._meta.db_table
 _PROGRAM = Program._meta.db_table
 _EVENT = StampEvent._meta.db_table
+_REWARD = Reward._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,10 @@ def _hot_path_cursor(db: BaseDatabaseWrapper) -> Any:
 
     On PostgreSQL it is psycopg's own cursor, binding parameters on the server and preparing
     each statement once per connection (as pgbench -M prepared does): this saves a good part
-    of the client CPU that Django's client-side binding spends on every query. Elsewhere it is
-    Django's cursor. Both take the same SQL with %s placeholders.
+    of the client CPU that Django's client-side binding spends on every query. It bypasses
+    Django's cursor wrapper, so its errors are psycopg's own; the statements below raise none
+    that a caller is meant to handle. Elsewhere it is Django's cursor. Both take the same SQL
+    with %s placeholders.
     """
     if db.vendor == "postgresql":
         db.ensure_connection()
@@ -263,7 +266,9 @@ def add_stamps(
             ],
         )
         reward_ids = [
-            _close_cycle(business=business, card=card, cycle=card.cycles_completed + n, now=now)
+            _close_cycle(
+                db, cursor, business=business, card=card, cycle=card.cycles_completed + n, now=now
+            )
             for n in range(1, cycles_closed + 1)
         ]
         outcome = StampOutcome(
@@ -286,30 +291,47 @@ def add_stamps(
     return outcome
 
 
-def _close_cycle(*, business: Business, card: _LockedCard, cycle: int, now: datetime) -> int:
+_REWARD_STATUS_AT_GOAL = {
+    RewardKind.SIMPLE: RewardStatus.READY,
+    RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_ISSUED,
+    RewardKind.LOTTERY: RewardStatus.DRAW_PENDING,
+}
+
+
+def _close_cycle(
+    db: BaseDatabaseWrapper,
+    cursor: Any,
+    *,
+    business: Business,
+    card: _LockedCard,
+    cycle: int,
+    now: datetime,
+) -> int:
     """Record the reward of one completed cycle; returns the Reward's id."""
     from stampcard.vouchers.services import issue_goal_voucher
 
-    kind = card.reward_kind
-    reward = Reward.objects.create(
-        business=business,
-        card_id=card.id,
-        kind=kind,
-        cycle=cycle,
-        stamps_used=card.goal,
-        status={
-            RewardKind.SIMPLE: RewardStatus.READY,
-            RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_ISSUED,
-            RewardKind.LOTTERY: RewardStatus.DRAW_PENDING,
-        }[RewardKind(kind)],
-        created_at=now,
-    )
+    kind = RewardKind(card.reward_kind)
+    voucher_id = None
     if kind == RewardKind.SMART_VOUCHER:
-        reward.voucher = issue_goal_voucher(
+        voucher_id = issue_goal_voucher(
             business=business, program_id=card.program_id, card_id=card.id, now=now
-        )
-        reward.save(update_fields=["voucher"])
-    return reward.pk
+        ).pk
+    cursor.execute(
+        f"INSERT INTO {_REWARD} (business_id, card_id, kind, status, cycle, stamps_used,"  # noqa: S608
+        " voucher_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        [
+            business.pk,
+            card.id,
+            kind.value,
+            _REWARD_STATUS_AT_GOAL[kind].value,
+            cycle,
+            card.goal,
+            voucher_id,
+            db.ops.adapt_datetimefield_value(now),
+        ],
+    )
+    (reward_id,) = cursor.fetchone()
+    return int(reward_id)
 
 
 def correct_stamps(
@@ -362,7 +384,14 @@ def correct_stamps(
             cycles_completed=locked.cycles_completed + cycles_closed,
         )
         for n in range(1, cycles_closed + 1):
-            _close_cycle(business=business, card=locked, cycle=locked.cycles_completed + n, now=now)
+            _close_cycle(
+                db,
+                cursor,
+                business=business,
+                card=locked,
+                cycle=locked.cycles_completed + n,
+                now=now,
+            )
         record(
             business=business,
             actor=actor,

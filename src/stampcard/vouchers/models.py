@@ -55,7 +55,10 @@ class PoolCode(models.Model):
     """One code of a generated or imported pool; handed to at most one voucher."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
-    pool = models.ForeignKey(CodePool, on_delete=models.CASCADE, related_name="codes")
+    # The unique (pool, code) index serves lookups by pool; no second index on pool alone.
+    pool = models.ForeignKey(
+        CodePool, on_delete=models.CASCADE, related_name="codes", db_index=False
+    )
     code = models.CharField(max_length=64)
     voucher = models.OneToOneField(
         "Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="pool_code"
