@@ -6,7 +6,8 @@ synchronous_commit on). In one run, bounded in time (about 4 minutes), it:
 1. migrates and seeds one business, one active program and ``--cards`` cards;
 2. at 1, 8 and 32 clients, measures pgbench running bench/stamp.pgbench (lock the card, write
    the ledger row, bump the counters, write the reward when a cycle closes) and
-   ``loyalty.services.add_stamps`` called in a loop by as many OS processes. The two take turns
+   ``loyalty.services.add_stamps`` called in a loop by as many concurrent clients (threads in
+   as many OS processes as pgbench has threads, one per core). The two take turns
    in slices (pgbench, service, service, pgbench), so drift of this shared machine hits both
    alike;
 3. does 2 twice: durable commits (the server's settings) and CPU-bound commits
@@ -28,6 +29,7 @@ import random
 import re
 import resource
 import subprocess
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -48,6 +50,8 @@ COMMIT_SETTINGS: dict[str, dict[str, str]] = {
     "cpu-bound": {"PGOPTIONS": "-c synchronous_commit=off"},
 }
 PGBENCH, SERVICE = "pgbench", "service"
+# pgbench's threads (-j), one per core; the service gets as many OS processes.
+PGBENCH_THREADS = os.cpu_count() or 2
 TARGET_RATIO = 0.5
 TARGET_CLIENTS = 8
 TARGET_CODE_SECONDS = 30.0
@@ -199,7 +203,7 @@ def run_pgbench(*, setting: str, clients: int, seconds: float, card_ids: list[in
         "-c",
         str(clients),
         "-j",
-        str(min(clients, 2)),
+        str(min(clients, PGBENCH_THREADS)),
         "-T",
         str(round(seconds)),
         "-f",
@@ -254,6 +258,7 @@ def _open_service(setting: str) -> Any:
 def _service_worker(
     *,
     setting: str,
+    threads: int,
     business_id: int,
     card_ids: list[int],
     seconds: float,
@@ -261,48 +266,71 @@ def _service_worker(
     results: Any,
     seed_value: int,
 ) -> None:
-    """One OS process with its own database connection, calling add_stamps in a loop."""
+    """One OS process whose ``threads`` threads each call add_stamps in a loop.
+
+    Every thread has its own database connection (Django's are per thread); while one waits
+    for PostgreSQL, another runs Python.
+    """
     stamp = _open_service(setting)
     from django.db import connection
     from django_scopes import scope
 
     from stampcard.tenancy.models import Business
 
-    rng = random.Random(seed_value)
-    calls = cycles = 0
-    errors: Counter[str] = Counter()
-    with scope(business=business_id):
-        business = Business.objects.get(pk=business_id)
-        for _ in range(WARMUP_CALLS):  # connection, imports, statement caches
-            stamp(business, rng.choice(card_ids))
-        commit = sql("SHOW synchronous_commit")[0][0]
-        prepared_statements = sql("SELECT count(*) FROM pg_prepared_statements")[0][0]
-        barrier.wait()
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                outcome = stamp(business, rng.choice(card_ids))
-            except Exception as error:  # counted and reported, never hidden
-                errors[type(error).__name__] += 1
-                outcome = None
-            if time.monotonic() > deadline:
-                break  # the call in flight at the deadline does not count
-            if outcome is not None:
-                calls += 1
-                cycles += bool(outcome.reward_ids)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    connection.close()
+    warmed = threading.Barrier(threads + 1)
+    go = threading.Event()
+    tallies: list[dict[str, Any]] = []
+
+    def client(n: int) -> None:
+        rng = random.Random(seed_value * 1000 + n)
+        calls = cycles = 0
+        errors: Counter[str] = Counter()
+        with scope(business=business_id):
+            business = Business.objects.get(pk=business_id)
+            for _ in range(WARMUP_CALLS):  # connection, imports, statement caches
+                stamp(business, rng.choice(card_ids))
+            commit = sql("SHOW synchronous_commit")[0][0]
+            prepared = sql("SELECT count(*) FROM pg_prepared_statements")[0][0]
+            warmed.wait()
+            go.wait()
+            deadline = time.monotonic() + seconds
+            while True:
+                try:
+                    outcome = stamp(business, rng.choice(card_ids))
+                except Exception as error:  # counted and reported, never hidden
+                    errors[type(error).__name__] += 1
+                    outcome = None
+                if time.monotonic() > deadline:
+                    break  # the call in flight at the deadline does not count
+                if outcome is not None:
+                    calls += 1
+                    cycles += bool(outcome.reward_ids)
+        connection.close()
+        tallies.append(
+            {"calls": calls, "cycles": cycles, "errors": errors, "commit": commit,
+             "prepared": prepared}
+        )  # fmt: skip
+
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for each in clients:
+        each.start()
+    warmed.wait()
+    barrier.wait()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    go.set()
+    for each in clients:
+        each.join()
+    after = resource.getrusage(resource.RUSAGE_SELF)
     results.put(
         {
-            "calls": calls,
-            "cycles": cycles,
-            "errors": errors,
+            "calls": sum(t["calls"] for t in tallies),
+            "cycles": sum(t["cycles"] for t in tallies),
+            "errors": sum((t["errors"] for t in tallies), Counter()),
             "user": after.ru_utime - before.ru_utime,
             "system": after.ru_stime - before.ru_stime,
             "switches": after.ru_nvcsw + after.ru_nivcsw - before.ru_nvcsw - before.ru_nivcsw,
-            "commit": commit,
-            "prepared": prepared_statements,
+            "commit": "/".join(sorted({t["commit"] for t in tallies})),
+            "prepared": max(t["prepared"] for t in tallies),
         }
     )
 
@@ -315,14 +343,22 @@ def run_service(
     business_id: int,
     card_ids: list[int],
 ) -> Slice:
+    """``clients`` concurrent callers in as many processes as pgbench has threads (``-j``).
+
+    pgbench drives its connections from ``min(clients, cores)`` threads; the service gets the
+    same number of OS processes, each running its share of the clients as threads. More
+    processes than cores would only measure the scheduler.
+    """
+    processes = min(clients, PGBENCH_THREADS)
     context = mp.get_context("fork")  # the parent holds no connection: see settle()
-    barrier = context.Barrier(clients + 1)
+    barrier = context.Barrier(processes + 1)
     results = context.Queue()
     workers = [
         context.Process(
             target=_service_worker,
             kwargs={
                 "setting": setting,
+                "threads": clients // processes + (n < clients % processes),
                 "business_id": business_id,
                 "card_ids": card_ids,
                 "seconds": seconds,
@@ -331,7 +367,7 @@ def run_service(
                 "seed_value": n,
             },
         )
-        for n in range(clients)
+        for n in range(processes)
     ]
     for worker in workers:
         worker.start()
@@ -545,8 +581,10 @@ HOW_TO_READ = """\
 `pgbench` runs bench/stamp.pgbench: the same transaction as `loyalty.services.add_stamps`
 (lock the card joined to its program, insert the ledger row, update the card's counters,
 insert the reward when the cycle closes) on the same tables, with prepared statements and no
-Python. `service` is `add_stamps` itself, called in a loop by N OS processes, each with its own
-connection. **ratio** = service tps / pgbench tps at the same client count and commit setting:
+Python. `service` is `add_stamps` itself, called in a loop by N concurrent clients, each with
+its own connection: threads spread over as many OS processes as pgbench has threads (`-j`, one
+per core), as a gunicorn with threaded workers would run them.
+**ratio** = service tps / pgbench tps at the same client count and commit setting:
 1.0 would mean the Python side costs nothing; in brackets the ratios of the two halves of the
 run (pgbench and the service take turns: pgbench, service, service, pgbench), a measure of how
 noisy this shared machine was. *durable* is the server as configured (fsync and
