@@ -4,6 +4,7 @@ The embedded default is SQLite in WAL mode with no broker: ``make run`` needs no
 Production sets DATABASE_URL (PostgreSQL), REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
 
+import secrets
 from pathlib import Path
 
 import environ
@@ -16,8 +17,19 @@ env = environ.Env()
 DATA_DIR = Path(env.str("STAMPCARD_DATA_DIR", default=str(PROJECT_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
-# A fixed key is only acceptable for a local box that nobody else reaches; production sets its own.
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-local-only-key-set-SECRET_KEY-in-production")
+
+
+def _local_secret_key() -> str:
+    """A random key made once for this box and kept beside its data (never a shared default)."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

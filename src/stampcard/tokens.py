@@ -1,4 +1,8 @@
-"""Secrets handed to people or machines: random, shown once, stored only as a hash."""
+"""Random secrets, and how those shown only once (device and API tokens) are kept: as a hash.
+
+Secrets that must be shown again, such as the token in a card's or a voucher's URL, are
+stored as they are; they are random and long, so they cannot be guessed.
+"""
 
 import hashlib
 import hmac

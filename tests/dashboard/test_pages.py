@@ -63,3 +63,10 @@ def test_voucher_page_shows_the_redeem_code_as_chosen(client, owner, business, s
     page = client.get(f"/b/corner-cafe/vouchers/{voucher.pk}/").content.decode()
     assert "CAKE-1" in page
     assert "<svg" in page
+
+
+def test_hostile_search_and_card_urls_get_a_clear_answer(client, owner, card):
+    client.force_login(owner)
+    assert client.get("/b/corner-cafe/", {"q": "a\x00b" * 500}).status_code == 200
+    assert client.get("/b/corner-cafe/cards/AB%00CD/").status_code == 404
+    assert client.get(f"/b/corner-cafe/cards/{card.code.lower()}/").status_code == 200

@@ -161,7 +161,7 @@ def test_an_idempotency_key_applies_once(card, staff_actor):
     first = stamp(card, staff_actor, idempotency_key="scan-1")
     with pytest.raises(AlreadyDone) as retried:
         stamp(card, staff_actor, idempotency_key="scan-1")
-    assert retried.value.code == "already_used"
+    assert retried.value.code == "already_done"
     assert retried.value.outcome == first.as_dict()
     stamp(card, staff_actor, idempotency_key="scan-2")
     card.refresh_from_db()
@@ -173,3 +173,83 @@ def test_keys_are_per_business(card, staff_actor, other_business):
     stamp(card, staff_actor, idempotency_key="k")
     stamp(other_card, Actor(kind=ActorKind.API), idempotency_key="k")
     assert ledger_total(other_card) == 1
+
+
+def test_a_key_sent_with_another_request_is_refused_not_replayed(card, staff_actor, business):
+    from stampcard.idempotency.services import KeyReused
+    from stampcard.vouchers.models import VoucherOrigin
+    from stampcard.vouchers.services import issue_voucher, redeem_voucher
+
+    voucher = issue_voucher(
+        business=business,
+        actor=staff_actor,
+        title="Gift",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="staff_scan",
+    )
+    redeem_voucher(
+        business=business, actor=staff_actor, token=voucher.token, idempotency_key="r-42"
+    )
+    with pytest.raises(KeyReused) as refused:
+        stamp(card, staff_actor, idempotency_key="r-42")
+    assert refused.value.code == "idempotency_key_reused"
+    stamp(card, staff_actor, idempotency_key="s-1")
+    with pytest.raises(KeyReused):
+        stamp(card, staff_actor, count=1, source=StampSource.KIOSK, idempotency_key="s-1")
+    assert ledger_total(card) == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "nul\x00"])
+def test_malformed_keys_are_refused_before_any_work(card, staff_actor, key):
+    from stampcard.idempotency.services import InvalidKey
+
+    with pytest.raises(InvalidKey):
+        stamp(card, staff_actor, idempotency_key=key)
+    assert ledger_total(card) == 0
+
+
+def test_the_business_day_turns_at_local_midnight(card, staff_actor):
+    from datetime import datetime
+    from unittest import mock
+    from zoneinfo import ZoneInfo
+
+    card.program.max_stamps_per_day = 1
+    card.program.save()
+    bangkok = ZoneInfo("Asia/Bangkok")  # the factory's business time zone
+    before_midnight = datetime(2026, 5, 1, 23, 59, tzinfo=bangkok)
+    after_midnight = datetime(2026, 5, 2, 0, 1, tzinfo=bangkok)
+    with mock.patch("django.utils.timezone.now", return_value=before_midnight):
+        stamp(card, staff_actor)
+        with pytest.raises(errors.DailyLimit):
+            stamp(card, staff_actor)
+    # Two minutes later it is a new day in Bangkok, while still 1 May in UTC.
+    with mock.patch("django.utils.timezone.now", return_value=after_midnight):
+        stamp(card, staff_actor)
+        with pytest.raises(errors.DailyLimit):
+            stamp(card, staff_actor)
+    card.refresh_from_db()
+    assert card.stamp_day.isoformat() == "2026-05-02"
+
+
+def test_a_goal_voucher_that_cannot_be_issued_leaves_the_stamp_and_a_pending_reward(
+    business, staff_actor
+):
+    from datetime import date
+
+    from stampcard.audit.models import AuditEntry
+
+    program = factories.ProgramFactory(
+        business=business,
+        stamps_goal=1,
+        reward_kind="smart_voucher",
+        voucher_validity="fixed_date",
+        voucher_valid_until=date(2020, 1, 1),
+    )
+    card = factories.CardFactory(program=program)
+    outcome = stamp(card, staff_actor)
+    reward = Reward.objects.get(pk=outcome.reward_ids[0])
+    assert (reward.status, reward.voucher) == ("voucher_pending", None)
+    assert AuditEntry.objects.get(action="reward.voucher_not_issued").details["reason"] == (
+        "invalid_voucher"
+    )
+    assert ledger_total(card) == 1

@@ -4,9 +4,9 @@ import pytest
 from django.db.models import Sum
 
 from stampcard.idempotency.services import AlreadyDone
-from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
+from stampcard.loyalty.models import Card, Customer, Reward, StampEvent, StampSource
 from stampcard.loyalty.selectors import cards_out_of_balance
-from stampcard.loyalty.services import add_stamps, hand_over_reward
+from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
 from stampcard.tenancy.actors import Actor, ActorKind
 from tests import factories
 from tests.concurrency import needs_postgres, run_in_parallel
@@ -78,7 +78,7 @@ def test_one_idempotency_key_sent_100_times_in_parallel_applies_once():
     refusals = [r for r in results if isinstance(r, BaseException)]
     assert len(successes) == 1
     assert all(isinstance(r, AlreadyDone) for r in refusals), refusals[:3]
-    assert {r.code for r in refusals} == {"already_used"}
+    assert {r.code for r in refusals} == {"already_done"}
     assert all(r.outcome == successes[0].as_dict() for r in refusals)
     assert Card.objects.get(pk=card.pk).stamps == 1 == StampEvent.objects.filter(card=card).count()
 
@@ -115,3 +115,18 @@ def test_100_parallel_hand_overs_of_one_reward_succeed_once():
 
     assert sum(isinstance(r, Reward) for r in results) == 1
     assert {r.code for r in results if isinstance(r, BaseException)} == {"reward_not_ready"}
+
+
+def test_parallel_joins_of_one_person_make_one_customer_and_one_card():
+    program = factories.ProgramFactory()
+
+    results = run_in_parallel(
+        lambda i: enroll_customer(
+            business=program.business, program=program, name="Ann", email="ann@example.org"
+        ),
+        16,
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert len({card.pk for card in results}) == 1
+    assert Customer.objects.filter(business=program.business).count() == 1

@@ -38,6 +38,9 @@ def test_a_correction_is_a_new_ledger_row_with_its_reason(card, staff_actor):
         (-1, "   ", errors.ReasonRequired),
         (0, "why", errors.InvalidStampCount),
         (-3, "too many", errors.BelowZero),
+        (501, "paper card", errors.CorrectionTooLarge),
+        (2**40, "paper card", errors.CorrectionTooLarge),
+        (1, "x" * 256, errors.ReasonTooLong),
     ],
 )
 def test_refused_corrections_change_nothing(card, staff_actor, delta, reason, refusal):

@@ -46,6 +46,7 @@ def test_other_businesses_do_not_share_customers(business, other_business, progr
         ("email", "a@b"),
         ("phone", "12"),
         ("phone", "call me maybe"),
+        ("name", "N" * 121),
     ],
 )
 def test_bad_contact_details_are_refused_and_nothing_is_written(business, program, field, value):

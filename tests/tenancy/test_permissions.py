@@ -59,3 +59,10 @@ def test_create_business_makes_the_creator_its_owner(db):
     second = create_business(owner=user, name="Café Olé")
     assert (first.slug, second.slug) == ("cafe-ole", "cafe-ole-2")
     assert Membership.objects.get(business=first).role == "owner"
+
+
+def test_a_business_needs_a_real_time_zone(db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        create_business(owner=factories.UserFactory(), name="Nowhere", time_zone="Mars/Olympus")

@@ -92,8 +92,10 @@ def test_a_bad_line_refuses_the_whole_file(business):
     assert not PoolCode.objects.exists()
 
 
-def test_an_empty_or_huge_file_is_refused(business):
+def test_an_empty_huge_or_broken_file_is_refused(business):
     pool = pool_of(business, CodePoolKind.IMPORTED)
+    with pytest.raises(errors.InvalidCodeImport):
+        import_codes(business=business, actor=ADMIN, pool=pool, csv_text="A" * 200_000)
     with pytest.raises(errors.InvalidCodeImport):
         import_codes(business=business, actor=ADMIN, pool=pool, csv_text="code\n\n")
     with pytest.raises(errors.InvalidCodeImport):

@@ -57,6 +57,15 @@ def test_validity_rules(rule, until):
     assert rule.valid_until(start=START, time_zone="Asia/Bangkok") == until
 
 
+def test_months_count_on_the_business_calendar():
+    # 05:00 on 31 March in Bangkok is still 30 March in UTC.
+    start = datetime(2026, 3, 31, 5, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
+    until = ValidityRule(kind=Validity.MONTHS, amount=1).valid_until(
+        start=start.astimezone(ZoneInfo("UTC")), time_zone="Asia/Bangkok"
+    )
+    assert until == datetime(2026, 4, 30, 5, 0, tzinfo=ZoneInfo("Asia/Bangkok"))
+
+
 @pytest.mark.parametrize(
     "rule",
     [
@@ -64,6 +73,8 @@ def test_validity_rules(rule, until):
         ValidityRule(kind=Validity.MONTHS, amount=0),
         ValidityRule(kind=Validity.FIXED_DATE),
         ValidityRule(kind=Validity.FIXED_DATE, until=date(2025, 1, 1)),
+        ValidityRule(kind=Validity.DAYS, amount=10_000_000),
+        ValidityRule(kind=Validity.MONTHS, amount=200_000),
     ],
 )
 def test_impossible_validity_is_refused(business, rule):

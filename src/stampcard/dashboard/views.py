@@ -7,7 +7,7 @@ Every view under ``/b/<business_slug>/`` runs inside the business's scope (see
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 
@@ -33,7 +33,7 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
         card_count=Count("cards", distinct=True),
         stamps_given=Sum("cards__lifetime_stamps"),
     ).order_by("status", "name")
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     cards = Card.objects.select_related("customer", "program").order_by("-updated_at")
     if query:
         code = normalize_card_code(query)
@@ -72,9 +72,10 @@ def program_detail(request: HttpRequest, business_slug: str, program_id: int) ->
 
 
 def card_detail(request: HttpRequest, business_slug: str, card_code: str) -> HttpResponse:
-    card: Card = get_object_or_404(
-        Card.objects.select_related("customer", "program"), code=card_code.upper()
-    )
+    code = normalize_card_code(card_code)
+    if code is None:
+        raise Http404
+    card: Card = get_object_or_404(Card.objects.select_related("customer", "program"), code=code)
     return render(
         request,
         "dashboard/card.html",

@@ -10,6 +10,8 @@ class IdempotencyKey(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     operation = models.CharField(max_length=64)
+    # sha256 of the request's arguments: the same key with other arguments is refused.
+    fingerprint = models.CharField(max_length=64)
     outcome = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 

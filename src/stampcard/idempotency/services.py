@@ -1,12 +1,16 @@
 """Idempotency keys: a retried write (a lost response, an offline scanner's queue) runs once.
 
-Both helpers run inside the caller's transaction. ``previous_outcome`` answers a retry whose
-first attempt already committed; ``remember_outcome`` settles a race between two attempts in
+A key names one request: its operation and its arguments (kept as a fingerprint). Both
+helpers run inside the caller's transaction. ``replay_if_done`` answers a retry whose first
+attempt already committed; ``remember_outcome`` settles a race between two attempts in
 flight: the unique index makes the second wait for the first and then find its key taken,
-so it raises and its whole transaction rolls back.
+so it raises and its whole transaction rolls back. A key sent again with another request is
+refused, never replayed: the client would otherwise take someone else's outcome for its own.
 """
 
+import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -17,10 +21,11 @@ from stampcard.idempotency.models import IdempotencyKey
 from stampcard.refusals import Refusal
 
 _TABLE = IdempotencyKey._meta.db_table
+MAX_KEY_LENGTH = 255
 
 
 class AlreadyDone(Refusal):
-    code = "already_used"
+    code = "already_done"
     default_message = _("This request was already carried out.")
 
     def __init__(self, outcome: dict[str, Any]) -> None:
@@ -28,30 +33,84 @@ class AlreadyDone(Refusal):
         self.outcome = outcome
 
 
-def previous_outcome(*, business_id: int, key: str) -> dict[str, Any] | None:
+class KeyReused(Refusal):
+    code = "idempotency_key_reused"
+    default_message = _("This idempotency key was already used for a different request.")
+    http_status = 422
+
+
+class InvalidKey(Refusal):
+    code = "invalid_idempotency_key"
+    default_message = _("An idempotency key is 1 to 255 printable characters.")
+    http_status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    business_id: int
+    key: str
+    operation: str
+    fingerprint: str
+
+    @classmethod
+    def of(
+        cls, *, business_id: int, key: str, operation: str, **arguments: object
+    ) -> "IdempotentRequest":
+        """The request a key stands for; refuses a key that is empty, too long or not text."""
+        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+            raise InvalidKey()
+        canonical = json.dumps(arguments, sort_keys=True, default=str)
+        return cls(
+            business_id=business_id,
+            key=key,
+            operation=operation,
+            fingerprint=hashlib.sha256(canonical.encode()).hexdigest(),
+        )
+
+
+def _stored(request: IdempotentRequest) -> tuple[str, str, dict[str, Any]] | None:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT outcome FROM {_TABLE} WHERE business_id = %s AND key = %s",  # noqa: S608
-            [business_id, key],
+            f"SELECT operation, fingerprint, outcome FROM {_TABLE}"  # noqa: S608
+            " WHERE business_id = %s AND key = %s",
+            [request.business_id, request.key],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    outcome = row[0]
-    return json.loads(outcome) if isinstance(outcome, str) else outcome
+    operation, fingerprint, outcome = row
+    return operation, fingerprint, json.loads(outcome) if isinstance(outcome, str) else outcome
 
 
-def remember_outcome(
-    *, business_id: int, key: str, operation: str, outcome: dict[str, Any]
-) -> None:
-    """Store the outcome under ``key``, or raise AlreadyDone if another attempt took it."""
+def replay_if_done(request: IdempotentRequest) -> None:
+    """Raise AlreadyDone if this request already succeeded, KeyReused if its key served another."""
+    stored = _stored(request)
+    if stored is None:
+        return
+    operation, fingerprint, outcome = stored
+    if (operation, fingerprint) != (request.operation, request.fingerprint):
+        raise KeyReused()
+    raise AlreadyDone(outcome)
+
+
+def remember_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
+    """Store the outcome under the request's key, or raise if another attempt took the key."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_TABLE} (business_id, key, operation, outcome, created_at)"  # noqa: S608
-            " VALUES (%s, %s, %s, %s, %s)"
+            f"INSERT INTO {_TABLE}"  # noqa: S608
+            " (business_id, key, operation, fingerprint, outcome, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (business_id, key) DO NOTHING RETURNING id",
-            [business_id, key, operation, json.dumps(outcome), timezone.now()],
+            [
+                request.business_id,
+                request.key,
+                request.operation,
+                request.fingerprint,
+                json.dumps(outcome),
+                timezone.now(),
+            ],
         )
         inserted = cursor.fetchone() is not None
     if not inserted:
-        raise AlreadyDone(previous_outcome(business_id=business_id, key=key) or {})
+        replay_if_done(request)
+        raise AlreadyDone({})  # the key vanished in between: still not ours to use

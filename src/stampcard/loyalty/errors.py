@@ -74,6 +74,22 @@ class ReasonRequired(CorrectionRefused):
     http_status = 400
 
 
+class ReasonTooLong(CorrectionRefused):
+    code = "reason_too_long"
+    default_message = _("Keep the reason under 255 characters.")
+    http_status = 400
+
+
+class CorrectionTooLarge(CorrectionRefused):
+    code = "correction_too_large"
+    default_message = ngettext_lazy(
+        "A correction changes at most %(most)d stamp.",
+        "A correction changes at most %(most)d stamps.",
+        "most",
+    )
+    http_status = 400
+
+
 class BelowZero(CorrectionRefused):
     code = "below_zero"
     default_message = ngettext_lazy(

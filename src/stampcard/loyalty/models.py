@@ -93,16 +93,20 @@ class Program(models.Model):
     voucher_validity = models.CharField(
         max_length=16, choices=Validity.choices, default=Validity.UNLIMITED
     )
-    voucher_validity_amount = models.PositiveSmallIntegerField(null=True, blank=True)
+    voucher_validity_amount = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(3650)]
+    )
     voucher_valid_until = models.DateField(null=True, blank=True)
 
     allowed_sources = models.JSONField(_("stamp workflows allowed"), default=all_stamp_sources)
     cooldown_seconds = models.PositiveIntegerField(_("cooldown per card (seconds)"), default=0)
     max_stamps_per_visit = models.PositiveSmallIntegerField(
-        _("most stamps per visit"), default=1, validators=[MinValueValidator(1)]
+        _("most stamps per visit"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
     max_stamps_per_day = models.PositiveSmallIntegerField(
-        _("most stamps per day"), null=True, blank=True
+        _("most stamps per day"), null=True, blank=True, validators=[MaxValueValidator(1000)]
     )
 
     background_color = models.CharField(max_length=7, default="#1f2937", validators=[hex_color])
@@ -268,6 +272,7 @@ class RewardStatus(models.TextChoices):
     READY = "ready", _("Ready")
     REDEEMED = "redeemed", _("Redeemed")
     VOUCHER_ISSUED = "voucher_issued", _("Voucher issued")
+    VOUCHER_PENDING = "voucher_pending", _("Voucher not issued yet")
     DRAW_PENDING = "draw_pending", _("Draw pending")
     DRAWN = "drawn", _("Drawn")
 

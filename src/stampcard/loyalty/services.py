@@ -26,7 +26,7 @@ from phonenumbers import NumberParseException
 
 from stampcard import tokens
 from stampcard.audit.services import record
-from stampcard.idempotency.services import AlreadyDone, previous_outcome, remember_outcome
+from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
 from stampcard.loyalty import errors
 from stampcard.loyalty.card_codes import new_card_code
 from stampcard.loyalty.models import (
@@ -42,6 +42,7 @@ from stampcard.loyalty.models import (
     StampEventKind,
     StampSource,
 )
+from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 
@@ -206,13 +207,25 @@ def add_stamps(
     - reaching the goal closes the cycle: extra stamps carry over and one ``Reward`` per
       completed cycle is created (a voucher for Smart Voucher programs);
     - with an ``idempotency_key``, a retry of a request that already succeeded raises
-      ``AlreadyDone`` carrying the first outcome, and adds nothing.
+      ``AlreadyDone`` carrying the first outcome, and adds nothing; the same key with other
+      arguments raises ``KeyReused``.
     Sends nothing outside the database.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise errors.InvalidStampCount()
-    now = timezone.now()
-    today = now.astimezone(ZoneInfo(business.time_zone)).date()
+    request = (
+        IdempotentRequest.of(
+            business_id=business.pk,
+            key=idempotency_key,
+            operation="add_stamps",
+            card_id=card_id,
+            card_code=card_code,
+            count=count,
+            source=source,
+        )
+        if idempotency_key is not None
+        else None
+    )
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
     with transaction.atomic(), _hot_path_cursor(db) as cursor:
         card = _lock_card(db, cursor, card_id=card_id, card_code=card_code)
@@ -220,10 +233,11 @@ def add_stamps(
             raise errors.CardNotFound()
         if card.business_id != business.pk:
             raise errors.WrongBusiness()
-        if idempotency_key is not None:
-            done = previous_outcome(business_id=business.pk, key=idempotency_key)
-            if done is not None:
-                raise AlreadyDone(done)
+        if request is not None:
+            replay_if_done(request)
+        # The clock is read with the lock held, so stamps on one card never go back in time.
+        now = timezone.now()
+        today = now.astimezone(ZoneInfo(business.time_zone)).date()
         _check_stamp_rules(card, count=count, source=source, now=now, today=today)
 
         total = card.stamps + count
@@ -281,15 +295,13 @@ def add_stamps(
             reward_ids=reward_ids,
             event_id=event_id,
         )
-        if idempotency_key is not None:
-            remember_outcome(
-                business_id=business.pk,
-                key=idempotency_key,
-                operation="add_stamps",
-                outcome=outcome.as_dict(),
-            )
+        if request is not None:
+            remember_outcome(request, outcome.as_dict())
     return outcome
 
+
+# A correction fixes a mistake at the counter; anything larger is not a correction.
+MAX_CORRECTION = 500
 
 _REWARD_STATUS_AT_GOAL = {
     RewardKind.SIMPLE: RewardStatus.READY,
@@ -311,11 +323,24 @@ def _close_cycle(
     from stampcard.vouchers.services import issue_goal_voucher
 
     kind = RewardKind(card.reward_kind)
+    status = _REWARD_STATUS_AT_GOAL[kind]
     voucher_id = None
     if kind == RewardKind.SMART_VOUCHER:
-        voucher_id = issue_goal_voucher(
-            business=business, program_id=card.program_id, card_id=card.id, now=now
-        ).pk
+        try:
+            voucher_id = issue_goal_voucher(
+                business=business, program_id=card.program_id, card_id=card.id, now=now
+            ).pk
+        except Refusal as refusal:
+            # The customer earned it: the stamp stands, and the reward waits for the owner
+            # to fix the program (a validity date passed, a code pool ran dry).
+            status = RewardStatus.VOUCHER_PENDING
+            record(
+                business=business,
+                actor=Actor.system(),
+                action="reward.voucher_not_issued",
+                reason=refusal.code,
+                card=card.code,
+            )
     cursor.execute(
         f"INSERT INTO {_REWARD} (business_id, card_id, kind, status, cycle, stamps_used,"  # noqa: S608
         " voucher_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -323,7 +348,7 @@ def _close_cycle(
             business.pk,
             card.id,
             kind.value,
-            _REWARD_STATUS_AT_GOAL[kind].value,
+            status.value,
             cycle,
             card.goal,
             voucher_id,
@@ -352,8 +377,12 @@ def correct_stamps(
     reason = reason.strip()
     if not reason:
         raise errors.ReasonRequired()
+    if len(reason) > StampEvent._meta.get_field("reason").max_length:  # type: ignore[operator]
+        raise errors.ReasonTooLong()
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise errors.InvalidStampCount()
+    if abs(delta) > MAX_CORRECTION:
+        raise errors.CorrectionTooLarge(most=MAX_CORRECTION)
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(), _hot_path_cursor(db) as cursor:
@@ -437,29 +466,43 @@ def enroll_customer(
     """
     if program.business_id != business.pk:
         raise errors.WrongBusiness()
+    name = name.strip()
+    if len(name) > Customer._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise errors.InvalidCustomer(_("The name is too long."))
     email = _clean_email(email)
     phone = _clean_phone(phone, region=business.country)
     with transaction.atomic():
-        customer = None
-        if email:
-            customer = Customer.objects.filter(business=business, email=email).first()
-        if customer is None and phone:
-            customer = Customer.objects.filter(business=business, phone=phone).first()
+        customer = _known_customer(business, email=email, phone=phone)
         if customer is None:
-            customer = Customer.objects.create(
-                business=business,
-                name=name.strip(),
-                email=email,
-                phone=phone,
-                birthday=birthday,
-                language=language or business.default_language,
-                marketing_consent=marketing_consent,
-                join_channel=join_channel,
-            )
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(
+                        business=business,
+                        name=name,
+                        email=email,
+                        phone=phone,
+                        birthday=birthday,
+                        language=language or business.default_language,
+                        marketing_consent=marketing_consent,
+                        join_channel=join_channel,
+                    )
+            except IntegrityError:
+                # A parallel join created this person a moment ago: theirs is the same person.
+                customer = _known_customer(business, email=email, phone=phone)
+                if customer is None:
+                    raise
         card = Card.objects.filter(program=program, customer=customer).first()
         if card is None:
             card = _create_card(business=business, program=program, customer=customer)
     return card
+
+
+def _known_customer(business: Business, *, email: str, phone: str) -> Customer | None:
+    if email and (found := Customer.objects.filter(business=business, email=email).first()):
+        return found
+    if phone:
+        return Customer.objects.filter(business=business, phone=phone).first()
+    return None
 
 
 def _clean_email(email: str) -> str:
@@ -503,6 +546,8 @@ def _create_card(*, business: Business, program: Program, customer: Customer) ->
                     code=new_card_code(),
                 )
         except IntegrityError:
-            if Card.objects.filter(program=program, customer=customer).exists():
-                raise
+            # Either a parallel join gave this customer their card, or the code was taken.
+            existing = Card.objects.filter(program=program, customer=customer).first()
+            if existing is not None:
+                return existing
     raise RuntimeError("could not draw a unique card code")

@@ -17,11 +17,16 @@ from stampcard.tenancy.models import Business, Device, DeviceKind, Location, Mem
 def create_business(
     *, owner: User, name: str, slug: str = "", time_zone: str = "UTC", **fields: str
 ) -> Business:
-    """A new business with ``owner`` as its first owner."""
+    """A new business with ``owner`` as its first owner.
+
+    Raises Django's ValidationError for fields a form should have caught (e.g. the time zone).
+    """
+    business = Business(
+        name=name.strip(), slug=slug or _free_slug(name), time_zone=time_zone, **fields
+    )
+    business.full_clean()
     with transaction.atomic():
-        business = Business.objects.create(
-            name=name.strip(), slug=slug or _free_slug(name), time_zone=time_zone, **fields
-        )
+        business.save()
         Membership.objects.create(business=business, user=owner, role=Role.OWNER)
         record(
             business=business,

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from stampcard import tokens
 from stampcard.audit.services import record
-from stampcard.idempotency.services import AlreadyDone, previous_outcome, remember_outcome
+from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
 from stampcard.loyalty.models import Card, CodeDisplay, Program, RedemptionMethod, Validity
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business
@@ -45,6 +45,7 @@ REDEEMERS: dict[str, frozenset[str]] = {
     ),
 }
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+MAX_VALIDITY = {Validity.DAYS: 3650, Validity.MONTHS: 120}
 MAX_CODES_PER_CALL = 2_000_000
 POOL_CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -65,15 +66,21 @@ class ValidityRule:
         """
         if self.kind == Validity.UNLIMITED:
             return None
+        zone = ZoneInfo(time_zone)
         if self.kind in (Validity.DAYS, Validity.MONTHS):
-            if not self.amount or self.amount < 1:
-                raise errors.InvalidVoucher(_("Give a number of days or months of at least 1."))
+            most = MAX_VALIDITY[self.kind]
+            if not self.amount or not 1 <= self.amount <= most:
+                raise errors.InvalidVoucher(
+                    _("Give a number of days or months from 1 to %(most)d."), most=most
+                )
+            # Counted on the calendar where the business is: a month after 31 March is
+            # 30 April there, whatever the date is in UTC.
+            local_start = start.astimezone(zone)
             if self.kind == Validity.DAYS:
-                return start + timedelta(days=self.amount)
-            return start + relativedelta(months=self.amount)
+                return local_start + timedelta(days=self.amount)
+            return local_start + relativedelta(months=self.amount)
         if self.until is None:
             raise errors.InvalidVoucher(_("Choose the date the voucher is valid until."))
-        zone = ZoneInfo(time_zone)
         end = datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=zone)
         if end <= start:
             raise errors.InvalidVoucher(_("The date the voucher is valid until has passed."))
@@ -230,14 +237,23 @@ def redeem_voucher(
     only matches an active voucher inside its validity, so of any number of parallel attempts
     exactly one succeeds and the others get ``VoucherAlreadyRedeemed``. The actor must fit the
     voucher's redemption method. With an ``idempotency_key`` a retry of the successful call
-    raises ``AlreadyDone``. Audited.
+    raises ``AlreadyDone``, also when it ran beside the first attempt. Audited.
     """
+    request = (
+        IdempotentRequest.of(
+            business_id=business.pk,
+            key=idempotency_key,
+            operation="redeem_voucher",
+            token=token,
+            code=code,
+        )
+        if idempotency_key is not None
+        else None
+    )
     now = timezone.now()
     with transaction.atomic():
-        if idempotency_key is not None:
-            done = previous_outcome(business_id=business.pk, key=idempotency_key)
-            if done is not None:
-                raise AlreadyDone(done)
+        if request is not None:
+            replay_if_done(request)
         voucher = _find_voucher(business=business, token=token, code=code)
         if actor.kind not in REDEEMERS[voucher.redemption_method]:
             raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
@@ -255,15 +271,13 @@ def redeem_voucher(
         )
         voucher.refresh_from_db()
         if consumed != 1:
+            if request is not None:
+                # A retry that waited for its own first attempt finds that attempt's key now.
+                replay_if_done(request)
             _explain_refusal(business=business, voucher=voucher, now=now)
         record(business=business, actor=actor, action="voucher.redeemed", target=voucher)
-        if idempotency_key is not None:
-            remember_outcome(
-                business_id=business.pk,
-                key=idempotency_key,
-                operation="redeem_voucher",
-                outcome={"voucher_id": voucher.pk, "redeemed_at": now.isoformat()},
-            )
+        if request is not None:
+            remember_outcome(request, {"voucher_id": voucher.pk, "redeemed_at": now.isoformat()})
     return voucher
 
 
@@ -384,7 +398,10 @@ def import_codes(
         raise errors.InvalidCodeImport(_("Codes can only be imported into an import pool."))
     if len(csv_text.encode()) > MAX_IMPORT_BYTES:
         raise errors.InvalidCodeImport(_("The file is larger than 20 MB."))
-    rows = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")))
+    try:
+        rows = list(csv.reader(io.StringIO(csv_text.lstrip("\ufeff"))))
+    except csv.Error:
+        raise errors.InvalidCodeImport(_("The file is not a readable CSV file.")) from None
     column = 0
     codes: list[str] = []
     bad_lines: list[int] = []
