@@ -53,10 +53,12 @@ class IdempotentRequest:
     fingerprint: str
 
     @classmethod
-    def of(
-        cls, *, business_id: int, key: str, operation: str, **arguments: object
-    ) -> "IdempotentRequest":
-        """The request a key stands for; refuses a key that is empty, too long or not text."""
+    def for_key(
+        cls, key: str | None, *, business_id: int, operation: str, **arguments: object
+    ) -> "IdempotentRequest | None":
+        """The request ``key`` stands for (None without a key); refuses a malformed key."""
+        if key is None:
+            return None
         if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise InvalidKey()
         canonical = json.dumps(arguments, sort_keys=True, default=str)

@@ -213,18 +213,14 @@ def add_stamps(
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise errors.InvalidStampCount()
-    request = (
-        IdempotentRequest.of(
-            business_id=business.pk,
-            key=idempotency_key,
-            operation="add_stamps",
-            card_id=card_id,
-            card_code=card_code,
-            count=count,
-            source=source,
-        )
-        if idempotency_key is not None
-        else None
+    request = IdempotentRequest.for_key(
+        idempotency_key,
+        business_id=business.pk,
+        operation="add_stamps",
+        card_id=card_id,
+        card_code=card_code,
+        count=count,
+        source=source,
     )
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
     with transaction.atomic(), _hot_path_cursor(db) as cursor:

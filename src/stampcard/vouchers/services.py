@@ -239,16 +239,12 @@ def redeem_voucher(
     voucher's redemption method. With an ``idempotency_key`` a retry of the successful call
     raises ``AlreadyDone``, also when it ran beside the first attempt. Audited.
     """
-    request = (
-        IdempotentRequest.of(
-            business_id=business.pk,
-            key=idempotency_key,
-            operation="redeem_voucher",
-            token=token,
-            code=code,
-        )
-        if idempotency_key is not None
-        else None
+    request = IdempotentRequest.for_key(
+        idempotency_key,
+        business_id=business.pk,
+        operation="redeem_voucher",
+        token=token,
+        code=code,
     )
     now = timezone.now()
     with transaction.atomic():
