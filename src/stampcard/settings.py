@@ -4,7 +4,9 @@ The embedded default is SQLite in WAL mode with no broker: ``make run`` needs no
 Production sets DATABASE_URL (PostgreSQL), REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import environ
@@ -20,12 +22,22 @@ DEBUG = env.bool("DEBUG", default=False)
 
 
 def _local_secret_key() -> str:
-    """A random key made once for this box and kept beside its data (never a shared default)."""
+    """A random key made once for this box and kept beside its data (never a shared default).
+
+    The key is written to a private temporary file and then linked into place, so processes
+    starting together all end up reading the one complete key.
+    """
     path = DATA_DIR / "secret_key"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(50))
+        with tempfile.NamedTemporaryFile("w", dir=DATA_DIR, delete=False) as draft:
+            draft.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft.name, path)
+        except FileExistsError:
+            pass  # another process got there first; its key is the one
+        finally:
+            os.unlink(draft.name)
     return path.read_text().strip()
 
 
