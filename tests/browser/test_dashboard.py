@@ -32,7 +32,7 @@ def test_owner_finds_a_customers_card_and_its_ledger(page, live_server, owner, c
     assert page.get_by_role("link", name="Coffee card").is_visible()
     page.get_by_label("Search cards").fill(card.customer.email)
     page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name=card.code).click()
+    page.get_by_role("link", name=card.display_code).click()
 
     assert page.get_by_label("Stamps").inner_text().startswith("3 / 10")
     assert page.locator("table tbody tr").count() == 3

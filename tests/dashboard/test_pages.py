@@ -13,11 +13,11 @@ def test_business_overview_lists_programs_cards_and_search(client, owner, card):
     assert response["Location"] == "/b/corner-cafe/"
     page = client.get("/b/corner-cafe/").content.decode()
     assert "Coffee card" in page
-    assert card.code in page
-    found = client.get("/b/corner-cafe/", {"q": card.code.lower()}).content.decode()
-    assert card.code in found
+    assert card.display_code in page
+    found = client.get("/b/corner-cafe/", {"q": card.display_code.lower()}).content.decode()
+    assert card.display_code in found
     missing = client.get("/b/corner-cafe/", {"q": "nobody-like-this"}).content.decode()
-    assert card.code not in missing
+    assert card.display_code not in missing
 
 
 def test_card_page_shows_the_ledger_with_corrections(client, owner, card):

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
@@ -60,7 +61,8 @@ def test_member_of_a_cannot_reach_b(
     client, owner, business, other_business, foreign_objects, route, pattern
 ):
     client.force_login(owner)
-    secrets = [b"Secret", foreign_objects["card_code"].encode()]
+    code = foreign_objects["card_code"]
+    secrets = [b"Secret", code.encode(), format_card_code(code).encode()]
     # B's slug: A's member is no member there.
     response = client.get(fill(route, {"business_slug": other_business.slug, **foreign_objects}))
     assert response.status_code == 404

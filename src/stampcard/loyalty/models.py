@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
 
+from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import ActorKind
 from stampcard.tenancy.models import Business, Device, Location
 
@@ -225,6 +226,11 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def display_code(self) -> str:
+        """The code as printed for people: in two groups, easier to read out and type."""
+        return format_card_code(self.code)
 
 
 class StampEventKind(models.TextChoices):
