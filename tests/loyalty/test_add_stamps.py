@@ -253,3 +253,23 @@ def test_a_goal_voucher_that_cannot_be_issued_leaves_the_stamp_and_a_pending_rew
         "invalid_voucher"
     )
     assert ledger_total(card) == 1
+
+
+def test_a_device_stamp_records_the_device_and_its_location(card, staff_actor, business):
+    from stampcard.tenancy.services import authenticate_device, pair_device
+
+    shop = factories.LocationFactory(business=business)
+    paired = pair_device(
+        business=business, actor=staff_actor, name="Till 2", kind="autopilot", location=shop
+    )
+    device = authenticate_device(paired.token)
+    assert device is not None
+    actor = Actor(kind=ActorKind.DEVICE, device_id=device.pk, location_id=device.location_id)
+    add_stamps(business=business, actor=actor, source=StampSource.AUTOPILOT, card_code=card.code)
+    event = StampEvent.objects.get(card=card)
+    assert (event.actor_kind, event.actor_device_id, event.location_id, event.source) == (
+        "device",
+        device.pk,
+        shop.pk,
+        "autopilot",
+    )
