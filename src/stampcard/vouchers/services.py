@@ -183,17 +183,18 @@ def _draw_pool_code(*, business: Business, pool: CodePool, voucher: Voucher) -> 
     """Hand one code of ``pool`` to ``voucher``; a pooled code goes to one voucher only."""
     if pool.kind == CodePoolKind.STATIC:
         return pool.static_code
-    # SKIP LOCKED lets parallel issues take different free codes instead of queueing.
-    free = (
-        PoolCode.objects.select_for_update(skip_locked=True)
-        .filter(pool=pool, voucher__isnull=True)
-        .order_by("id")
-        .first()
-    )
-    if free is not None:
-        free.voucher = voucher
-        free.save(update_fields=["voucher"])
-        return free.code
+    free_codes = PoolCode.objects.filter(pool=pool, voucher__isnull=True)
+    for _attempt in range(3):
+        # SKIP LOCKED lets parallel issues take different free codes instead of queueing.
+        free = free_codes.select_for_update(skip_locked=True).order_by("id").first()
+        if free is not None:
+            free.voucher = voucher
+            free.save(update_fields=["voucher"])
+            return free.code
+        # A row taken by a parallel issue that committed in between can make the locking
+        # read come back empty; only a pool with no free code left is exhausted.
+        if not free_codes.exists():
+            break
     if pool.kind == CodePoolKind.IMPORTED:
         raise errors.PoolExhausted(pool=pool.name)
     for _attempt in range(5):
