@@ -27,3 +27,20 @@ def test_a_sensible_program_is_accepted(business):
     factories.ProgramFactory.build(
         business=business, voucher_validity="months", voucher_validity_amount=3
     ).full_clean()
+
+
+@pytest.mark.parametrize(
+    ("fields", "english", "russian"),
+    [
+        ({"voucher_validity": "days", "voucher_validity_amount": 30}, "30 days", "30 дней"),
+        ({"voucher_validity": "months", "voucher_validity_amount": 1}, "1 month", "1 месяц"),
+        ({"voucher_validity": "unlimited"}, "no end", "бессрочно"),
+    ],
+)
+def test_voucher_validity_reads_as_a_phrase(business, fields, english, russian):
+    from django.utils.translation import override
+
+    program = factories.ProgramFactory.build(business=business, **fields)
+    assert program.voucher_validity_text == english
+    with override("ru"):
+        assert program.voucher_validity_text == russian

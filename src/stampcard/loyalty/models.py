@@ -8,7 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.functional import Promise as StrPromise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
@@ -133,6 +135,18 @@ class Program(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def voucher_validity_text(self) -> str:
+        """How long this program's vouchers last, as a sentence fragment people read."""
+        amount = self.voucher_validity_amount or 0
+        if self.voucher_validity == Validity.DAYS:
+            return ngettext("%(n)d day", "%(n)d days", amount) % {"n": amount}
+        if self.voucher_validity == Validity.MONTHS:
+            return ngettext("%(n)d month", "%(n)d months", amount) % {"n": amount}
+        if self.voucher_validity == Validity.FIXED_DATE and self.voucher_valid_until:
+            return gettext("until %(date)s") % {"date": date_format(self.voucher_valid_until)}
+        return gettext("no end")
 
     def clean(self) -> None:
         problems: dict[str, str | StrPromise] = {}
