@@ -50,6 +50,17 @@ _CARD = Card._meta.db_table
 _PROGRAM = Program._meta.db_table
 _EVENT = StampEvent._meta.db_table
 _REWARD = Reward._meta.db_table
+# The stamp's two writes: the card's counters move, and the ledger row that says why.
+_MOVE_CARD = (
+    f"UPDATE {_CARD} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
+    " cycles_completed = cycles_completed + %s, last_stamp_at = %s,"
+    " stamp_day = %s, stamps_on_day = %s, updated_at = %s WHERE id = %s"
+)
+_WRITE_EVENT = (
+    f"INSERT INTO {_EVENT} (business_id, card_id, kind, delta, source, reason,"  # noqa: S608
+    " actor_kind, actor_user_id, actor_device_id, location_id, balance_after, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s) RETURNING id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,41 +251,39 @@ def add_stamps(
         cycles_closed, stamps_after = divmod(total, card.goal)
         on_day = (card.stamps_on_day if card.stamp_day == today else 0) + count
         ops = db.ops
-        cursor.execute(
-            f"INSERT INTO {_EVENT} (business_id, card_id, kind, delta, source, reason,"  # noqa: S608
-            " actor_kind, actor_user_id, actor_device_id, location_id, balance_after,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s)"
-            " RETURNING id",
-            [
-                business.pk,
-                card.id,
-                StampEventKind.STAMP.value,
-                count,
-                source,
-                actor.kind,
-                actor.user_id,
-                actor.device_id,
-                actor.location_id,
-                stamps_after,
-                ops.adapt_datetimefield_value(now),
-            ],
-        )
+        card_params = [
+            stamps_after,
+            count,
+            cycles_closed,
+            ops.adapt_datetimefield_value(now),
+            ops.adapt_datefield_value(today),
+            on_day,
+            ops.adapt_datetimefield_value(now),
+            card.id,
+        ]
+        event_params = [
+            business.pk,
+            card.id,
+            StampEventKind.STAMP.value,
+            count,
+            source,
+            actor.kind,
+            actor.user_id,
+            actor.device_id,
+            actor.location_id,
+            stamps_after,
+            ops.adapt_datetimefield_value(now),
+        ]
+        if db.vendor == "postgresql":
+            # The same two statements as one: PostgreSQL runs a data-modifying WITH to
+            # completion before the INSERT, and one statement is one round trip.
+            cursor.execute(
+                f"WITH moved AS ({_MOVE_CARD}) {_WRITE_EVENT}", card_params + event_params
+            )
+        else:
+            cursor.execute(_MOVE_CARD, card_params)
+            cursor.execute(_WRITE_EVENT, event_params)
         (event_id,) = cursor.fetchone()
-        cursor.execute(
-            f"UPDATE {_CARD} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
-            " cycles_completed = cycles_completed + %s, last_stamp_at = %s,"
-            " stamp_day = %s, stamps_on_day = %s, updated_at = %s WHERE id = %s",
-            [
-                stamps_after,
-                count,
-                cycles_closed,
-                ops.adapt_datetimefield_value(now),
-                ops.adapt_datefield_value(today),
-                on_day,
-                ops.adapt_datetimefield_value(now),
-                card.id,
-            ],
-        )
         reward_ids = [
             _close_cycle(
                 db, cursor, business=business, card=card, cycle=card.cycles_completed + n, now=now
