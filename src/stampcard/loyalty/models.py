@@ -227,6 +227,9 @@ class Card(models.Model):
     last_stamp_at = models.DateTimeField(null=True, blank=True)
     stamp_day = models.DateField(null=True, blank=True)
     stamps_on_day = models.PositiveIntegerField(default=0)
+    # Goes up with every change of the counters: a stamp written from an older read is refused
+    # by the database, so it is retried with the card locked.
+    version = models.PositiveBigIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -50,17 +50,26 @@ _CARD = Card._meta.db_table
 _PROGRAM = Program._meta.db_table
 _EVENT = StampEvent._meta.db_table
 _REWARD = Reward._meta.db_table
-# The stamp's two writes: the card's counters move, and the ledger row that says why.
+# The stamp's two writes: the card's counters move (only from the version that was read), and
+# the ledger row that says why.
 _MOVE_CARD = (
     f"UPDATE {_CARD} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
-    " cycles_completed = cycles_completed + %s, last_stamp_at = %s,"
-    " stamp_day = %s, stamps_on_day = %s, updated_at = %s WHERE id = %s"
+    " cycles_completed = cycles_completed + %s, last_stamp_at = %s, stamp_day = %s,"
+    " stamps_on_day = %s, updated_at = %s, version = version + 1"
+    " WHERE id = %s AND version = %s"
 )
-_WRITE_EVENT = (
-    f"INSERT INTO {_EVENT} (business_id, card_id, kind, delta, source, reason,"  # noqa: S608
-    " actor_kind, actor_user_id, actor_device_id, location_id, balance_after, created_at)"
-    " VALUES (%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s) RETURNING id"
+_EVENT_COLUMNS = (
+    "(business_id, card_id, kind, delta, source, reason, actor_kind, actor_user_id,"
+    " actor_device_id, location_id, balance_after, created_at)"
 )
+_EVENT_VALUES = "%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s"
+# PostgreSQL runs a data-modifying WITH to completion first, and the ledger row is only
+# written from the card row it moved: both writes, or neither, in one statement.
+_MOVE_CARD_AND_WRITE_EVENT = (
+    f"WITH moved AS ({_MOVE_CARD} RETURNING id)"  # noqa: S608
+    f" INSERT INTO {_EVENT} {_EVENT_COLUMNS} SELECT {_EVENT_VALUES} FROM moved RETURNING id"
+)
+_WRITE_EVENT = f"INSERT INTO {_EVENT} {_EVENT_COLUMNS} VALUES ({_EVENT_VALUES}) RETURNING id"  # noqa: S608
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +90,13 @@ class StampOutcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _LockedCard:
-    """The columns the stamp rules need, read with the card's row lock held."""
+class _CardState:
+    """The columns the stamp rules need, as read (with the card's row lock, or without)."""
 
     id: int
     business_id: int
     code: str
+    version: int
     stamps: int
     cycles_completed: int
     last_stamp_at: datetime | None
@@ -103,9 +113,10 @@ class _LockedCard:
 
 
 @functools.cache
-def _lock_card_sql(column: str, *, row_locks: bool) -> str:
+def _read_card_sql(column: str, *, row_locks: bool) -> str:
     sql = (
-        "SELECT c.id, c.business_id, c.code, c.stamps, c.cycles_completed, c.last_stamp_at,"  # noqa: S608
+        "SELECT c.id, c.business_id, c.code, c.version, c.stamps, c.cycles_completed,"  # noqa: S608
+        " c.last_stamp_at,"
         " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
         " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day"
         f" FROM {_CARD} c JOIN {_PROGRAM} p ON p.id = c.program_id WHERE c.{column} = %s"
@@ -135,23 +146,30 @@ class _PreparingCursor(psycopg.Cursor[Any]):
         return super().execute(query, params, prepare=True)
 
 
-def _lock_card(
-    db: BaseDatabaseWrapper, cursor: Any, *, card_id: int | None, card_code: str | None
-) -> _LockedCard | None:
+def _read_card(
+    db: BaseDatabaseWrapper,
+    cursor: Any,
+    *,
+    card_id: int | None,
+    card_code: str | None,
+    lock: bool,
+) -> _CardState | None:
     column, value = ("id", card_id) if card_id is not None else ("code", card_code)
-    cursor.execute(_lock_card_sql(column, row_locks=db.features.has_select_for_update_of), [value])
+    row_locks = lock and db.features.has_select_for_update_of
+    cursor.execute(_read_card_sql(column, row_locks=row_locks), [value])
     row = cursor.fetchone()
     if row is None:
         return None
-    (card_id, business_id, code, stamps, cycles, last_stamp_at, stamp_day, stamps_on_day,
+    (card_id, business_id, code, version, stamps, cycles, last_stamp_at, stamp_day, stamps_on_day,
      program_id, status, goal, reward_kind, sources, cooldown, visit_max, day_max,
      ) = row  # fmt: skip
     if last_stamp_at is not None and last_stamp_at.tzinfo is None:
         last_stamp_at = last_stamp_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return _LockedCard(
+    return _CardState(
         id=card_id,
         business_id=business_id,
         code=code,
+        version=version,
         stamps=stamps,
         cycles_completed=cycles,
         last_stamp_at=last_stamp_at,
@@ -179,7 +197,7 @@ def _format_wait(seconds: int) -> str:
 
 
 def _check_stamp_rules(
-    card: _LockedCard, *, count: int, source: str, now: datetime, today: date
+    card: _CardState, *, count: int, source: str, now: datetime, today: date
 ) -> None:
     if card.program_status != ProgramStatus.ACTIVE:
         raise errors.ProgramInactive()
@@ -209,18 +227,23 @@ def add_stamps(
 ) -> StampOutcome:
     """Add ``count`` stamps to a card (found by id or by its canonical code).
 
-    Guarantees, in one transaction with the card's row locked:
-    - the rules are checked against the card as it is now: program active, source allowed,
-      per-visit maximum, cooldown, per-day maximum, card of this business; a refusal raises a
-      ``StampRefused`` with a stable code and changes nothing;
-    - exactly one ledger row is written and the card's counters move with it, so the counter
-      always equals the ledger, whatever runs in parallel;
+    Guarantees:
+    - the rules are checked against the card as it is when the stamp is written: program
+      active, source allowed, per-visit maximum, cooldown, per-day maximum, card of this
+      business; a refusal raises a ``StampRefused`` with a stable code and changes nothing;
+    - exactly one ledger row is written and the card's counters move with it, in one
+      transaction, so the counter always equals the ledger, whatever runs in parallel;
     - reaching the goal closes the cycle: extra stamps carry over and one ``Reward`` per
       completed cycle is created (a voucher for Smart Voucher programs);
     - with an ``idempotency_key``, a retry of a request that already succeeded raises
       ``AlreadyDone`` carrying the first outcome, and adds nothing; the same key with other
       arguments raises ``KeyReused``.
     Sends nothing outside the database.
+
+    How: most stamps meet nobody else on their card, so on PostgreSQL a plain stamp reads the
+    card without a lock and writes only if the card is still at the version it read, in one
+    statement. Anything else (a card that moved in between, a cycle to close, a key to
+    remember, a caller's transaction, SQLite) stamps with the card's row locked.
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise errors.InvalidStampCount()
@@ -234,75 +257,133 @@ def add_stamps(
         source=source,
     )
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
+    stamp = _Stamp(business=business, actor=actor, source=source, count=count)
+    if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
+        with _hot_path_cursor(db) as cursor:
+            card = stamp.own(
+                _read_card(db, cursor, card_id=card_id, card_code=card_code, lock=False)
+            )
+            plan = stamp.plan(card)
+            if plan.cycles_closed == 0:
+                event_id = _write_stamp(db, cursor, stamp, card, plan)
+                if event_id is not None:
+                    return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
     with transaction.atomic(), _hot_path_cursor(db) as cursor:
-        card = _lock_card(db, cursor, card_id=card_id, card_code=card_code)
-        if card is None:
-            raise errors.CardNotFound()
-        if card.business_id != business.pk:
-            raise errors.WrongBusiness()
+        card = stamp.own(_read_card(db, cursor, card_id=card_id, card_code=card_code, lock=True))
         if request is not None:
             replay_if_done(request)
-        # The clock is read with the lock held, so stamps on one card never go back in time.
-        now = timezone.now()
-        today = now.astimezone(ZoneInfo(business.time_zone)).date()
-        _check_stamp_rules(card, count=count, source=source, now=now, today=today)
-
-        total = card.stamps + count
-        cycles_closed, stamps_after = divmod(total, card.goal)
-        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + count
-        ops = db.ops
-        card_params = [
-            stamps_after,
-            count,
-            cycles_closed,
-            ops.adapt_datetimefield_value(now),
-            ops.adapt_datefield_value(today),
-            on_day,
-            ops.adapt_datetimefield_value(now),
-            card.id,
-        ]
-        event_params = [
-            business.pk,
-            card.id,
-            StampEventKind.STAMP.value,
-            count,
-            source,
-            actor.kind,
-            actor.user_id,
-            actor.device_id,
-            actor.location_id,
-            stamps_after,
-            ops.adapt_datetimefield_value(now),
-        ]
-        if db.vendor == "postgresql":
-            # The same two statements as one: PostgreSQL runs a data-modifying WITH to
-            # completion before the INSERT, and one statement is one round trip.
-            cursor.execute(
-                f"WITH moved AS ({_MOVE_CARD}) {_WRITE_EVENT}", card_params + event_params
-            )
-        else:
-            cursor.execute(_MOVE_CARD, card_params)
-            cursor.execute(_WRITE_EVENT, event_params)
-        (event_id,) = cursor.fetchone()
+        plan = stamp.plan(card)
+        event_id = _write_stamp(db, cursor, stamp, card, plan)
+        if event_id is None:
+            raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
         reward_ids = [
             _close_cycle(
-                db, cursor, business=business, card=card, cycle=card.cycles_completed + n, now=now
+                db,
+                cursor,
+                business=business,
+                card=card,
+                cycle=card.cycles_completed + n,
+                now=plan.now,
             )
-            for n in range(1, cycles_closed + 1)
+            for n in range(1, plan.cycles_closed + 1)
         ]
-        outcome = StampOutcome(
-            card_id=card.id,
-            card_code=card.code,
-            added=count,
-            stamps=stamps_after,
-            goal=card.goal,
-            cycles_completed=card.cycles_completed + cycles_closed,
-            reward_ids=reward_ids,
-            event_id=event_id,
-        )
+        outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:
             remember_outcome(request, outcome.as_dict())
     return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a stamp will write, decided from the card as read."""
+
+    now: datetime
+    today: date
+    stamps_after: int
+    cycles_closed: int
+    stamps_on_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    business: Business
+    actor: Actor
+    source: StampSource
+    count: int
+
+    def own(self, card: _CardState | None) -> _CardState:
+        """The card as read, if it exists and belongs to the stamping business."""
+        if card is None:
+            raise errors.CardNotFound()
+        if card.business_id != self.business.pk:
+            raise errors.WrongBusiness()
+        return card
+
+    def plan(self, card: _CardState) -> _Plan:
+        """Check the rules against ``card`` and work out its new counters, or refuse."""
+        # Read after the card, so a stamp written under the lock never goes back in time.
+        now = timezone.now()
+        today = now.astimezone(ZoneInfo(self.business.time_zone)).date()
+        _check_stamp_rules(card, count=self.count, source=self.source, now=now, today=today)
+        cycles_closed, stamps_after = divmod(card.stamps + self.count, card.goal)
+        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + self.count
+        return _Plan(now, today, stamps_after, cycles_closed, on_day)
+
+    def outcome(
+        self, card: _CardState, plan: _Plan, *, event_id: int, reward_ids: list[int]
+    ) -> StampOutcome:
+        return StampOutcome(
+            card_id=card.id,
+            card_code=card.code,
+            added=self.count,
+            stamps=plan.stamps_after,
+            goal=card.goal,
+            cycles_completed=card.cycles_completed + plan.cycles_closed,
+            reward_ids=reward_ids,
+            event_id=event_id,
+        )
+
+
+def _write_stamp(
+    db: BaseDatabaseWrapper, cursor: Any, stamp: _Stamp, card: _CardState, plan: _Plan
+) -> int | None:
+    """Move the card's counters and write the ledger row; None if the card had moved on."""
+    ops = db.ops
+    now = ops.adapt_datetimefield_value(plan.now)
+    card_params = [
+        plan.stamps_after,
+        stamp.count,
+        plan.cycles_closed,
+        now,
+        ops.adapt_datefield_value(plan.today),
+        plan.stamps_on_day,
+        now,
+        card.id,
+        card.version,
+    ]
+    actor = stamp.actor
+    event_params = [
+        stamp.business.pk,
+        card.id,
+        StampEventKind.STAMP.value,
+        stamp.count,
+        stamp.source,
+        actor.kind,
+        actor.user_id,
+        actor.device_id,
+        actor.location_id,
+        plan.stamps_after,
+        now,
+    ]
+    if db.vendor == "postgresql":
+        cursor.execute(_MOVE_CARD_AND_WRITE_EVENT, card_params + event_params)
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+    cursor.execute(_MOVE_CARD, card_params)
+    if cursor.rowcount != 1:
+        return None
+    cursor.execute(_WRITE_EVENT, event_params)
+    return int(cursor.fetchone()[0])
 
 
 # A correction fixes a mistake at the counter; anything larger is not a correction.
@@ -320,7 +401,7 @@ def _close_cycle(
     cursor: Any,
     *,
     business: Business,
-    card: _LockedCard,
+    card: _CardState,
     cycle: int,
     now: datetime,
 ) -> int:
@@ -391,7 +472,7 @@ def correct_stamps(
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(), _hot_path_cursor(db) as cursor:
-        locked = _lock_card(db, cursor, card_id=card.pk, card_code=None)
+        locked = _read_card(db, cursor, card_id=card.pk, card_code=None, lock=True)
         if locked is None or locked.business_id != business.pk:
             raise errors.CardNotFound()
         total = locked.stamps + delta
@@ -416,6 +497,7 @@ def correct_stamps(
             stamps=stamps_after,
             lifetime_stamps=F("lifetime_stamps") + delta,
             cycles_completed=locked.cycles_completed + cycles_closed,
+            version=F("version") + 1,
         )
         for n in range(1, cycles_closed + 1):
             _close_cycle(
