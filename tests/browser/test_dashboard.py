@@ -44,7 +44,9 @@ def test_owner_finds_a_customers_card_and_its_ledger(page, live_server, owner, c
 
 def test_wrong_password_is_explained(page, live_server, owner):
     log_in(page, live_server, "owner", "not-the-password")
-    assert page.get_by_role("alert").is_visible()
+    alert = page.get_by_role("alert")
+    alert.wait_for()  # the page reloads after the form is sent
+    assert "not right" in alert.inner_text()
 
 
 def test_a_member_of_another_business_gets_not_found(page, live_server, owner, other_owner):
