@@ -126,7 +126,7 @@ def _read_card_sql(column: str, *, row_locks: bool) -> str:
 
 
 def _hot_path_cursor(db: BaseDatabaseWrapper) -> Any:
-    """A cursor for the stamp's few statements, inside the caller's transaction.
+    """A cursor for the stamp's few statements, in whatever transaction state the connection is.
 
     On PostgreSQL it is psycopg's own cursor, binding parameters on the server and preparing
     each statement once per connection (as pgbench -M prepared does): this saves a good part
