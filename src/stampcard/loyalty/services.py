@@ -276,17 +276,9 @@ def add_stamps(
         event_id = _write_stamp(db, cursor, stamp, card, plan)
         if event_id is None:
             raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
-        reward_ids = [
-            _close_cycle(
-                db,
-                cursor,
-                business=business,
-                card=card,
-                cycle=card.cycles_completed + n,
-                now=plan.now,
-            )
-            for n in range(1, plan.cycles_closed + 1)
-        ]
+        reward_ids = _close_cycles(
+            db, cursor, business=business, card=card, count=plan.cycles_closed, now=plan.now
+        )
         outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:
             remember_outcome(request, outcome.as_dict())
@@ -396,6 +388,24 @@ _REWARD_STATUS_AT_GOAL = {
 }
 
 
+def _close_cycles(
+    db: BaseDatabaseWrapper,
+    cursor: Any,
+    *,
+    business: Business,
+    card: _CardState,
+    count: int,
+    now: datetime,
+) -> list[int]:
+    """Record the rewards of the ``count`` cycles that ``card`` just completed; their ids."""
+    return [
+        _close_cycle(
+            db, cursor, business=business, card=card, cycle=card.cycles_completed + n, now=now
+        )
+        for n in range(1, count + 1)
+    ]
+
+
 def _close_cycle(
     db: BaseDatabaseWrapper,
     cursor: Any,
@@ -499,15 +509,7 @@ def correct_stamps(
             cycles_completed=locked.cycles_completed + cycles_closed,
             version=F("version") + 1,
         )
-        for n in range(1, cycles_closed + 1):
-            _close_cycle(
-                db,
-                cursor,
-                business=business,
-                card=locked,
-                cycle=locked.cycles_completed + n,
-                now=now,
-            )
+        _close_cycles(db, cursor, business=business, card=locked, count=cycles_closed, now=now)
         record(
             business=business,
             actor=actor,
