@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
-from stampcard.loyalty import services
 from stampcard.loyalty.models import Card, StampEvent, StampSource
 from stampcard.loyalty.selectors import cards_out_of_balance
 from stampcard.loyalty.services import add_stamps
+from stampcard.loyalty.services import stamping as services
 from stampcard.tenancy.actors import Actor, ActorKind
 from tests import factories
 from tests.concurrency import needs_postgres

@@ -1,0 +1,82 @@
+"""Corrections: a stamp taken back or added by hand, as a new ledger row with its reason."""
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from stampcard.audit.services import record
+from stampcard.loyalty import errors
+from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
+from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
+from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+
+# A correction fixes a mistake at the counter; anything larger is not a correction.
+MAX_CORRECTION = 500
+
+
+def correct_stamps(
+    *,
+    business: Business,
+    actor: Actor,
+    card: Card,
+    delta: int,
+    reason: str,
+) -> StampEvent:
+    """Correct a card by ``delta`` stamps (usually negative: an undo) with a stated reason.
+
+    The correction is a new ledger row, never an edit. It stays inside the current cycle:
+    a correction that would take the card below 0 is refused (a reward already earned is
+    handed over or voided on its own), and one that reaches the goal closes the cycle.
+    Locks the card; audited.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise errors.ReasonRequired()
+    if len(reason) > StampEvent._meta.get_field("reason").max_length:  # type: ignore[operator]
+        raise errors.ReasonTooLong()
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise errors.InvalidStampCount()
+    if abs(delta) > MAX_CORRECTION:
+        raise errors.CorrectionTooLarge(most=MAX_CORRECTION)
+    now = timezone.now()
+    db = connections[DEFAULT_DB_ALIAS]
+    with transaction.atomic(), hot_path_cursor(db) as cursor:
+        locked = read_card(db, cursor, card_id=card.pk, card_code=None, lock=True)
+        if locked is None or locked.business_id != business.pk:
+            raise errors.CardNotFound()
+        total = locked.stamps + delta
+        if total < 0:
+            raise errors.BelowZero(stamps=locked.stamps)
+        cycles_closed, stamps_after = divmod(total, locked.goal)
+        event = StampEvent.objects.create(
+            business=business,
+            card_id=locked.id,
+            kind=StampEventKind.CORRECTION,
+            delta=delta,
+            source=StampSource.ADMIN,
+            reason=reason,
+            actor_kind=actor.kind,
+            actor_user_id=actor.user_id,
+            actor_device_id=actor.device_id,
+            location_id=actor.location_id,
+            balance_after=stamps_after,
+            created_at=now,
+        )
+        Card.objects.filter(pk=locked.id).update(
+            stamps=stamps_after,
+            lifetime_stamps=F("lifetime_stamps") + delta,
+            cycles_completed=locked.cycles_completed + cycles_closed,
+            version=F("version") + 1,
+        )
+        close_cycles(db, cursor, business=business, card=locked, count=cycles_closed, now=now)
+        record(
+            business=business,
+            actor=actor,
+            action="stamps.corrected",
+            target=card,
+            delta=delta,
+            reason=reason,
+        )
+    return event

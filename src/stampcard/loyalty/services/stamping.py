@@ -1,0 +1,231 @@
+"""The stamp: ``add_stamps`` is the only way stamps are added, whatever the source.
+
+Every path (staff scanner, kiosk, Autopilot, receipt code, API, dashboard) runs this function
+with the same rules. It is the hot path of the product: a plain stamp on PostgreSQL reads the
+card and writes in one statement, with no model instantiated.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+
+from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
+from stampcard.loyalty import errors
+from stampcard.loyalty.models import StampEvent, StampEventKind, StampSource
+from stampcard.loyalty.services.card_state import (
+    CARD_TABLE,
+    CardState,
+    hot_path_cursor,
+    read_card,
+)
+from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.loyalty.services.rules import check_stamp_rules
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+
+_EVENT = StampEvent._meta.db_table
+# The stamp's two writes: the card's counters move (only from the version that was read), and
+# the ledger row that says why.
+_MOVE_CARD = (
+    f"UPDATE {CARD_TABLE} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
+    " cycles_completed = cycles_completed + %s, last_stamp_at = %s, stamp_day = %s,"
+    " stamps_on_day = %s, updated_at = %s, version = version + 1"
+    " WHERE id = %s AND version = %s"
+)
+_EVENT_COLUMNS = (
+    "(business_id, card_id, kind, delta, source, reason, actor_kind, actor_user_id,"
+    " actor_device_id, location_id, balance_after, created_at)"
+)
+_EVENT_VALUES = "%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s"
+# PostgreSQL runs a data-modifying WITH to completion first, and the ledger row is only
+# written from the card row it moved: both writes, or neither, in one statement.
+_MOVE_CARD_AND_WRITE_EVENT = (
+    f"WITH moved AS ({_MOVE_CARD} RETURNING id)"  # noqa: S608
+    f" INSERT INTO {_EVENT} {_EVENT_COLUMNS} SELECT {_EVENT_VALUES} FROM moved RETURNING id"
+)
+_WRITE_EVENT = f"INSERT INTO {_EVENT} {_EVENT_COLUMNS} VALUES ({_EVENT_VALUES}) RETURNING id"  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True)
+class StampOutcome:
+    """What a stamp did, as the scanner shows it and as an idempotent retry replays it."""
+
+    card_id: int
+    card_code: str
+    added: int
+    stamps: int
+    goal: int
+    cycles_completed: int
+    reward_ids: list[int]
+    event_id: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def add_stamps(
+    *,
+    business: Business,
+    actor: Actor,
+    source: StampSource,
+    count: int = 1,
+    card_id: int | None = None,
+    card_code: str | None = None,
+    idempotency_key: str | None = None,
+) -> StampOutcome:
+    """Add ``count`` stamps to a card (found by id or by its canonical code).
+
+    Guarantees:
+    - the rules are checked against the card as it is when the stamp is written: program
+      active, source allowed, per-visit maximum, cooldown, per-day maximum, card of this
+      business; a refusal raises a ``StampRefused`` with a stable code and changes nothing;
+    - exactly one ledger row is written and the card's counters move with it, in one
+      transaction, so the counter always equals the ledger, whatever runs in parallel;
+    - reaching the goal closes the cycle: extra stamps carry over and one ``Reward`` per
+      completed cycle is created (a voucher for Smart Voucher programs);
+    - with an ``idempotency_key``, a retry of a request that already succeeded raises
+      ``AlreadyDone`` carrying the first outcome, and adds nothing; the same key with other
+      arguments raises ``KeyReused``.
+    Sends nothing outside the database.
+
+    How: most stamps meet nobody else on their card, so on PostgreSQL a plain stamp reads the
+    card without a lock and writes only if the card is still at the version it read, in one
+    statement. Anything else (a card that moved in between, a cycle to close, a key to
+    remember, a caller's transaction, SQLite) stamps with the card's row locked.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise errors.InvalidStampCount()
+    request = IdempotentRequest.for_key(
+        idempotency_key,
+        business_id=business.pk,
+        operation="add_stamps",
+        card_id=card_id,
+        card_code=card_code,
+        count=count,
+        source=source,
+    )
+    db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
+    stamp = _Stamp(business=business, actor=actor, source=source, count=count)
+    if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
+        with hot_path_cursor(db) as cursor:
+            card = stamp.own(
+                read_card(db, cursor, card_id=card_id, card_code=card_code, lock=False)
+            )
+            plan = stamp.plan(card)
+            if plan.cycles_closed == 0:
+                event_id = _write_stamp(db, cursor, stamp, card, plan)
+                if event_id is not None:
+                    return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
+    with transaction.atomic(), hot_path_cursor(db) as cursor:
+        card = stamp.own(read_card(db, cursor, card_id=card_id, card_code=card_code, lock=True))
+        if request is not None:
+            replay_if_done(request)
+        plan = stamp.plan(card)
+        event_id = _write_stamp(db, cursor, stamp, card, plan)
+        if event_id is None:
+            raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
+        reward_ids = close_cycles(
+            db, cursor, business=business, card=card, count=plan.cycles_closed, now=plan.now
+        )
+        outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
+        if request is not None:
+            remember_outcome(request, outcome.as_dict())
+    return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a stamp will write, decided from the card as read."""
+
+    now: datetime
+    today: date
+    stamps_after: int
+    cycles_closed: int
+    stamps_on_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    business: Business
+    actor: Actor
+    source: StampSource
+    count: int
+
+    def own(self, card: CardState | None) -> CardState:
+        """The card as read, if it exists and belongs to the stamping business."""
+        if card is None:
+            raise errors.CardNotFound()
+        if card.business_id != self.business.pk:
+            raise errors.WrongBusiness()
+        return card
+
+    def plan(self, card: CardState) -> _Plan:
+        """Check the rules against ``card`` and work out its new counters, or refuse."""
+        # Read after the card, so a stamp written under the lock never goes back in time.
+        now = timezone.now()
+        today = now.astimezone(ZoneInfo(self.business.time_zone)).date()
+        check_stamp_rules(card, count=self.count, source=self.source, now=now, today=today)
+        cycles_closed, stamps_after = divmod(card.stamps + self.count, card.goal)
+        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + self.count
+        return _Plan(now, today, stamps_after, cycles_closed, on_day)
+
+    def outcome(
+        self, card: CardState, plan: _Plan, *, event_id: int, reward_ids: list[int]
+    ) -> StampOutcome:
+        return StampOutcome(
+            card_id=card.id,
+            card_code=card.code,
+            added=self.count,
+            stamps=plan.stamps_after,
+            goal=card.goal,
+            cycles_completed=card.cycles_completed + plan.cycles_closed,
+            reward_ids=reward_ids,
+            event_id=event_id,
+        )
+
+
+def _write_stamp(
+    db: BaseDatabaseWrapper, cursor: Any, stamp: _Stamp, card: CardState, plan: _Plan
+) -> int | None:
+    """Move the card's counters and write the ledger row; None if the card had moved on."""
+    ops = db.ops
+    now = ops.adapt_datetimefield_value(plan.now)
+    card_params = [
+        plan.stamps_after,
+        stamp.count,
+        plan.cycles_closed,
+        now,
+        ops.adapt_datefield_value(plan.today),
+        plan.stamps_on_day,
+        now,
+        card.id,
+        card.version,
+    ]
+    actor = stamp.actor
+    event_params = [
+        stamp.business.pk,
+        card.id,
+        StampEventKind.STAMP.value,
+        stamp.count,
+        stamp.source,
+        actor.kind,
+        actor.user_id,
+        actor.device_id,
+        actor.location_id,
+        plan.stamps_after,
+        now,
+    ]
+    if db.vendor == "postgresql":
+        cursor.execute(_MOVE_CARD_AND_WRITE_EVENT, card_params + event_params)
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+    cursor.execute(_MOVE_CARD, card_params)
+    if cursor.rowcount != 1:
+        return None
+    cursor.execute(_WRITE_EVENT, event_params)
+    return int(cursor.fetchone()[0])
