@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "stampcard.vouchers",
     "stampcard.idempotency",
     "stampcard.audit",
+    "stampcard.outbox",
     "stampcard.dashboard",
     "stampcard.demo",
 ]
@@ -122,12 +123,28 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Without a broker, tasks run in the calling process once their transaction has committed.
+# Outbound work goes through the outbox (see stampcard.outbox): written with the change, then
+# delivered by Celery workers when there is a broker, or by `python -m stampcard deliver_outbox`
+# (started by `make run`) when there is none. Never inside a request.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay": {"task": "stampcard.outbox.tasks.relay", "schedule": OUTBOX_POLL_SECONDS},
+    "outbox-purge": {"task": "stampcard.outbox.tasks.purge", "schedule": 3600.0},
+}
+# A dispatcher holds a message this long; past it, the message is taken again.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+OUTBOX_CONSUMER_TIME_LIMIT = env.int("OUTBOX_CONSUMER_TIME_LIMIT", default=60)
+OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
+OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
+# Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
+OUTBOX_CONSUMERS: dict[str, list[str]] = {}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -7,6 +7,7 @@ from stampcard.idempotency.services import AlreadyDone
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
 from stampcard.loyalty.services import add_stamps
+from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.actors import Actor, ActorKind
 from tests import factories
 
@@ -145,10 +146,44 @@ def test_daily_limit_counts_the_business_day(card, staff_actor):
     stamp(card, staff_actor)
 
 
-def test_card_of_another_business_is_refused(card, other_business, staff_actor):
-    with pytest.raises(errors.WrongBusiness) as refused:
-        add_stamps(business=other_business, actor=staff_actor, source="staff", card_id=card.pk)
-    assert refused.value.code == "wrong_business"
+@pytest.mark.parametrize("path", ["unlocked", "locked"])
+def test_card_of_another_business_is_not_found(card, other_business, staff_actor, path):
+    """Answered exactly like a code that does not exist: a code cannot be probed."""
+    key = "probe-1" if path == "locked" else None  # a key takes the locked path
+    for found_by in ({"card_id": card.pk}, {"card_code": card.code}):
+        with pytest.raises(errors.CardNotFound) as refused:
+            add_stamps(
+                business=other_business,
+                actor=staff_actor,
+                source="staff",
+                idempotency_key=key,
+                **found_by,
+            )
+        assert refused.value.code == "card_not_found"
+        unknown = errors.CardNotFound()
+        assert (refused.value.message, refused.value.http_status) == (
+            unknown.message,
+            unknown.http_status,
+        )
+    assert not StampEvent.objects.exists()
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "found_by",
+    [
+        {"card_id": 2**64},
+        {"card_id": -1},
+        {"card_id": 0},
+        {"card_code": "ABCD\x00EFG"},
+        {"card_code": "A" * 10_000},
+        {"card_code": ""},
+    ],
+    ids=["id-past-64-bits", "negative-id", "zero-id", "nul-byte", "huge-code", "empty-code"],
+)
+def test_impossible_ids_and_codes_are_not_found(card, staff_actor, found_by):
+    with pytest.raises(errors.CardNotFound):
+        add_stamps(business=card.business, actor=staff_actor, source="staff", **found_by)
     assert not StampEvent.objects.exists()
 
 

@@ -49,7 +49,8 @@ def _read_card_sql(column: str, *, row_locks: bool) -> str:
         " c.last_stamp_at,"
         " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
         " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day"
-        f" FROM {CARD_TABLE} c JOIN {_PROGRAM} p ON p.id = c.program_id WHERE c.{column} = %s"
+        f" FROM {CARD_TABLE} c JOIN {_PROGRAM} p ON p.id = c.program_id"
+        f" WHERE c.{column} = %s AND c.business_id = %s"
     )
     # SQLite has no row locks; its IMMEDIATE transactions give the same exclusion.
     return sql + " FOR UPDATE OF c" if row_locks else sql
@@ -76,17 +77,37 @@ class _PreparingCursor(psycopg.Cursor[Any]):
         return super().execute(query, params, prepare=True)
 
 
+# Card ids are 64-bit; larger numbers, and codes that no card can have, find nothing (rather
+# than an error from the database driver).
+_MAX_ID = 2**63 - 1
+_MAX_CODE_LENGTH = 16
+
+
 def read_card(
     db: BaseDatabaseWrapper,
     cursor: Any,
     *,
+    business_id: int,
     card_id: int | None,
     card_code: str | None,
     lock: bool,
 ) -> CardState | None:
-    column, value = ("id", card_id) if card_id is not None else ("code", card_code)
+    """The card of ``business_id`` with this id or canonical code, or None.
+
+    A card of another business is not found either: the caller cannot tell it from a card
+    that does not exist, so a code cannot be probed across businesses.
+    """
+    value: int | str
+    if card_id is not None:
+        if isinstance(card_id, bool) or not isinstance(card_id, int) or not 0 < card_id <= _MAX_ID:
+            return None
+        column, value = "id", card_id
+    else:
+        if not card_code or len(card_code) > _MAX_CODE_LENGTH or "\x00" in card_code:
+            return None
+        column, value = "code", card_code
     row_locks = lock and db.features.has_select_for_update_of
-    cursor.execute(_read_card_sql(column, row_locks=row_locks), [value])
+    cursor.execute(_read_card_sql(column, row_locks=row_locks), [value, business_id])
     row = cursor.fetchone()
     if row is None:
         return None

@@ -43,8 +43,10 @@ def correct_stamps(
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(), hot_path_cursor(db) as cursor:
-        locked = read_card(db, cursor, card_id=card.pk, card_code=None, lock=True)
-        if locked is None or locked.business_id != business.pk:
+        locked = read_card(
+            db, cursor, business_id=business.pk, card_id=card.pk, card_code=None, lock=True
+        )
+        if locked is None:
             raise errors.CardNotFound()
         total = locked.stamps + delta
         if total < 0:

@@ -25,6 +25,8 @@ from stampcard.loyalty.services.card_state import (
 )
 from stampcard.loyalty.services.cycles import close_cycles
 from stampcard.loyalty.services.rules import check_stamp_rules
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import CARD_CHANGED_SQL, publish
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 
@@ -42,10 +44,12 @@ _EVENT_COLUMNS = (
     " actor_device_id, location_id, balance_after, created_at)"
 )
 _EVENT_VALUES = "%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s"
-# PostgreSQL runs a data-modifying WITH to completion first, and the ledger row is only
-# written from the card row it moved: both writes, or neither, in one statement.
+# PostgreSQL runs every data-modifying WITH to completion, and the ledger row and the
+# outbox's card.changed message are only written from the card row it moved: all three
+# writes, or none, in one statement.
 _MOVE_CARD_AND_WRITE_EVENT = (
-    f"WITH moved AS ({_MOVE_CARD} RETURNING id)"  # noqa: S608
+    f"WITH moved AS ({_MOVE_CARD} RETURNING id, version),"  # noqa: S608
+    f" told AS ({CARD_CHANGED_SQL})"
     f" INSERT INTO {_EVENT} {_EVENT_COLUMNS} SELECT {_EVENT_VALUES} FROM moved RETURNING id"
 )
 _WRITE_EVENT = f"INSERT INTO {_EVENT} {_EVENT_COLUMNS} VALUES ({_EVENT_VALUES}) RETURNING id"  # noqa: S608
@@ -114,7 +118,14 @@ def add_stamps(
     if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
         with hot_path_cursor(db) as cursor:
             card = stamp.own(
-                read_card(db, cursor, card_id=card_id, card_code=card_code, lock=False)
+                read_card(
+                    db,
+                    cursor,
+                    business_id=business.pk,
+                    card_id=card_id,
+                    card_code=card_code,
+                    lock=False,
+                )
             )
             plan = stamp.plan(card)
             if plan.cycles_closed == 0:
@@ -122,7 +133,16 @@ def add_stamps(
                 if event_id is not None:
                     return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
     with transaction.atomic(), hot_path_cursor(db) as cursor:
-        card = stamp.own(read_card(db, cursor, card_id=card_id, card_code=card_code, lock=True))
+        card = stamp.own(
+            read_card(
+                db,
+                cursor,
+                business_id=business.pk,
+                card_id=card_id,
+                card_code=card_code,
+                lock=True,
+            )
+        )
         if request is not None:
             replay_if_done(request)
         plan = stamp.plan(card)
@@ -157,11 +177,9 @@ class _Stamp:
     count: int
 
     def own(self, card: CardState | None) -> CardState:
-        """The card as read, if it exists and belongs to the stamping business."""
+        """The card as read (only the stamping business's cards are read), if there is one."""
         if card is None:
             raise errors.CardNotFound()
-        if card.business_id != self.business.pk:
-            raise errors.WrongBusiness()
         return card
 
     def plan(self, card: CardState) -> _Plan:
@@ -220,12 +238,16 @@ def _write_stamp(
         plan.stamps_after,
         now,
     ]
+    message_params = [stamp.business.pk, now, now]
     if db.vendor == "postgresql":
-        cursor.execute(_MOVE_CARD_AND_WRITE_EVENT, card_params + event_params)
+        cursor.execute(_MOVE_CARD_AND_WRITE_EVENT, card_params + message_params + event_params)
         row = cursor.fetchone()
         return None if row is None else int(row[0])
+    # Elsewhere the same writes go one by one, inside the caller's locked transaction.
     cursor.execute(_MOVE_CARD, card_params)
     if cursor.rowcount != 1:
         return None
+    publish(business_id=stamp.business.pk, topic=Topic.CARD_CHANGED, card_id=card.id,
+            version=card.version + 1)  # fmt: skip
     cursor.execute(_WRITE_EVENT, event_params)
     return int(cursor.fetchone()[0])

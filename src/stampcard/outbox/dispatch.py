@@ -1,0 +1,134 @@
+"""Delivering outbox messages: at least once to every consumer, applied at most once by each.
+
+How it holds across crashes and outages:
+- ``claim_due`` takes due messages for a while (a lease, ``claimed_until``) in one short
+  transaction, skipping rows another dispatcher holds. A dispatcher that dies with a message
+  loses nothing: when the lease runs out the message is due again.
+- ``deliver`` runs each consumer of the topic in its own transaction together with a
+  ``Receipt`` (unique per message and consumer). A second delivery of the same message, after
+  a crash or beside a slow first one, finds the receipt and skips that consumer.
+- A consumer that raises fails the message: it is tried again after a growing pause, and
+  after ``OUTBOX_MAX_ATTEMPTS`` it is "dead", for an operator to see and replay in the admin.
+"""
+
+import logging
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from stampcard.outbox.consumers import consumers_of
+from stampcard.outbox.models import OPEN_STATUSES, MessageStatus, OutboxMessage, Receipt
+
+log = logging.getLogger(__name__)
+
+
+def claim_due(limit: int = 100) -> list[tuple[int, int]]:
+    """Take up to ``limit`` due messages for one lease: (message id, business id), oldest first."""
+    now = timezone.now()
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            OutboxMessage.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "business_id")[:limit]
+        )
+        OutboxMessage.objects.filter(id__in=[id_ for id_, _ in ids]).update(
+            claimed_until=now + lease
+        )
+    return ids
+
+
+def deliver(message_id: int) -> MessageStatus:
+    """Deliver one message to every consumer of its topic; the message's status afterwards.
+
+    Runs inside the scope of the message's business, opened by the caller's door (the
+    task base class, or the in-process dispatcher). Safe to call more than once, also at
+    the same time: each consumer applies it once.
+    """
+    message = OutboxMessage.objects.filter(pk=message_id).first()
+    if message is None or message.status not in OPEN_STATUSES:
+        return MessageStatus(message.status) if message else MessageStatus.DELIVERED
+    try:
+        for name, consume in consumers_of(message.topic):
+            _apply_once(message, name, consume)
+    except Exception as exc:  # a consumer's failure of any kind is retried, not lost
+        return _failed(message, exc)
+    OutboxMessage.objects.filter(pk=message.pk, status__in=OPEN_STATUSES).update(
+        status=MessageStatus.DELIVERED,
+        delivered_at=timezone.now(),
+        claimed_until=None,
+        last_error="",
+    )
+    return MessageStatus.DELIVERED
+
+
+def _apply_once(message: OutboxMessage, name: str, consume: object) -> None:
+    with transaction.atomic():
+        try:
+            # The receipt goes first: a parallel delivery of this message waits on its row
+            # until this transaction ends, then finds it and skips.
+            with transaction.atomic():
+                Receipt.objects.create(message=message, consumer=name)
+        except IntegrityError:
+            return  # applied before
+        consume(message)  # type: ignore[operator]
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The pause before attempt ``attempts + 1``: doubling from the base, capped, with jitter."""
+    base = settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** min(attempts - 1, 20)
+    capped = min(base, settings.OUTBOX_RETRY_MAX_SECONDS)
+    return timedelta(seconds=capped * random.uniform(0.8, 1.2))
+
+
+def _failed(message: OutboxMessage, exc: Exception) -> MessageStatus:
+    attempts = message.attempts + 1
+    dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    status = MessageStatus.DEAD if dead else MessageStatus.FAILED
+    # The error's type and text, not a traceback with local values: it may name a customer.
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    log.warning(
+        "outbox message %s (%s) failed, attempt %s: %s", message.pk, message.topic, attempts, error
+    )
+    OutboxMessage.objects.filter(pk=message.pk, status__in=OPEN_STATUSES).update(
+        status=status,
+        attempts=F("attempts") + 1,
+        next_attempt_at=timezone.now() + retry_delay(attempts),
+        claimed_until=None,
+        last_error=error,
+    )
+    return status
+
+
+def replay(message_ids: list[int]) -> int:
+    """Put failed or dead messages back in line now (an operator's decision); how many."""
+    return OutboxMessage.objects.filter(
+        pk__in=message_ids, status__in=[MessageStatus.FAILED, MessageStatus.DEAD]
+    ).update(
+        status=MessageStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        claimed_until=None,
+    )
+
+
+def purge_delivered(*, older_than: timedelta, batch: int = 10_000) -> int:
+    """Delete delivered messages older than ``older_than`` (their receipts go with them)."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    while True:
+        ids = list(
+            OutboxMessage.objects.filter(status=MessageStatus.DELIVERED, created_at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return removed
+        OutboxMessage.objects.filter(id__in=ids).delete()
+        removed += len(ids)
