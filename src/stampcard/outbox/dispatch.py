@@ -30,11 +30,14 @@ def claim_due(limit: int = 100) -> list[tuple[int, int]]:
     """Take up to ``limit`` due messages for one lease: (message id, business id), oldest first."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    due = OutboxMessage.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
+    if not due.exists():
+        return []  # the usual answer, without a write transaction (SQLite's lock is global)
     with transaction.atomic():
         ids = list(
-            OutboxMessage.objects.filter(status__in=OPEN_STATUSES, next_attempt_at__lte=now)
-            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-            .order_by("next_attempt_at", "id")
+            due.order_by("next_attempt_at", "id")
             .select_for_update(skip_locked=True)
             .values_list("id", "business_id")[:limit]
         )
