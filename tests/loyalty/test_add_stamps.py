@@ -9,6 +9,7 @@ from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
 from stampcard.loyalty.services import add_stamps
 from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.vouchers.models import Voucher, VoucherTemplate
 from tests import factories
 
 
@@ -72,9 +73,9 @@ def test_smart_voucher_program_issues_a_voucher_at_the_goal(business, staff_acto
         stamps_goal=2,
         reward_kind="smart_voucher",
         reward_title="Free cake",
-        voucher_redemption="self",
-        voucher_validity="days",
-        voucher_validity_amount=30,
+    )
+    VoucherTemplate.objects.create(
+        program=program, redemption_method="self", validity="days", validity_amount=30
     )
     card = factories.CardFactory(program=program)
     stamp(card, staff_actor)
@@ -277,13 +278,16 @@ def test_a_goal_voucher_that_cannot_be_issued_leaves_the_stamp_and_a_pending_rew
         business=business,
         stamps_goal=1,
         reward_kind="smart_voucher",
-        voucher_validity="fixed_date",
-        voucher_valid_until=date(2020, 1, 1),
+    )
+    # Saved past its model's validation, as a program whose date has since passed would be.
+    VoucherTemplate.objects.create(
+        program=program, validity="fixed_date", valid_until=date(2020, 1, 1)
     )
     card = factories.CardFactory(program=program)
     outcome = stamp(card, staff_actor)
     reward = Reward.objects.get(pk=outcome.reward_ids[0])
-    assert (reward.status, reward.voucher) == ("voucher_pending", None)
+    assert reward.status == "voucher_pending"
+    assert not Voucher.objects.filter(reward=reward).exists()
     assert AuditEntry.objects.get(action="reward.voucher_not_issued").details["reason"] == (
         "invalid_voucher"
     )

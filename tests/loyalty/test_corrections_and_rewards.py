@@ -41,6 +41,8 @@ def test_a_correction_is_a_new_ledger_row_with_its_reason(card, staff_actor):
         (501, "paper card", errors.CorrectionTooLarge),
         (2**40, "paper card", errors.CorrectionTooLarge),
         (1, "x" * 256, errors.ReasonTooLong),
+        (-1, "scanned\x00twice", errors.ReasonInvalid),
+        (-1, "scanned \ud800 twice", errors.ReasonInvalid),
     ],
 )
 def test_refused_corrections_change_nothing(card, staff_actor, delta, reason, refusal):
@@ -51,6 +53,16 @@ def test_refused_corrections_change_nothing(card, staff_actor, delta, reason, re
         )
     card.refresh_from_db()
     assert card.stamps == 1 == StampEvent.objects.filter(card=card).count()
+
+
+def test_a_correction_moves_the_cards_version_and_update_time_like_a_stamp(card, staff_actor):
+    stamp(card, staff_actor)
+    card.refresh_from_db()
+    before = (card.version, card.updated_at)
+    correct_stamps(business=card.business, actor=staff_actor, card=card, delta=-1, reason="x")
+    card.refresh_from_db()
+    assert card.version == before[0] + 1
+    assert card.updated_at > before[1]
 
 
 def test_a_positive_correction_can_complete_the_cycle(card, staff_actor):

@@ -1,4 +1,5 @@
 import pytest
+from django_scopes import scope
 
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, Customer
@@ -57,7 +58,20 @@ def test_bad_contact_details_are_refused_and_nothing_is_written(business, progra
     assert not Card.objects.exists()
 
 
-def test_a_program_of_another_business_is_refused(business, other_business):
+def test_a_program_of_another_business_is_not_found_inside_the_business_scope(
+    business, other_business
+):
     foreign = factories.ProgramFactory(business=other_business)
-    with pytest.raises(errors.WrongBusiness):
+    with scope(business=business), pytest.raises(errors.ProgramNotFound):
         enroll_customer(business=business, program=foreign, name="Ann")
+    assert not Customer.objects.exists()
+    assert not Card.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["name", "email", "phone"])
+def test_text_that_cannot_be_stored_is_refused_and_nothing_is_written(business, program, field):
+    with pytest.raises(errors.InvalidCustomer) as refused:
+        enroll_customer(business=business, program=program, **{field: "ann\x00@example.org"})
+    assert "cannot be saved" in refused.value.message
+    assert not Customer.objects.exists()
+    assert not Card.objects.exists()

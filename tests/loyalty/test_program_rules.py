@@ -9,8 +9,6 @@ from tests import factories
     [
         ({"allowed_sources": []}, "allowed_sources"),
         ({"allowed_sources": ["staff", "telepathy"]}, "allowed_sources"),
-        ({"voucher_validity": "days"}, "voucher_validity_amount"),
-        ({"voucher_validity": "fixed_date"}, "voucher_valid_until"),
         ({"max_stamps_per_visit": 3, "max_stamps_per_day": 2}, "max_stamps_per_day"),
         ({"background_color": "red"}, "background_color"),
         ({"stamps_goal": 0}, "stamps_goal"),
@@ -24,23 +22,42 @@ def test_impossible_programs_are_refused(business, fields, problem):
 
 
 def test_a_sensible_program_is_accepted(business):
-    factories.ProgramFactory.build(
-        business=business, voucher_validity="months", voucher_validity_amount=3
-    ).full_clean()
+    factories.ProgramFactory.build(business=business).full_clean()
 
 
 @pytest.mark.parametrize(
-    ("fields", "english", "russian"),
+    ("field", "value"),
     [
-        ({"voucher_validity": "days", "voucher_validity_amount": 30}, "30 days", "30 дней"),
-        ({"voucher_validity": "months", "voucher_validity_amount": 1}, "1 month", "1 месяц"),
-        ({"voucher_validity": "unlimited"}, "no end", "бессрочно"),
+        ("name", "Tea card"),
+        ("stamps_goal", 8),
+        ("reward_title", "Free tea"),
+        ("background_color", "#000000"),
+        ("foreground_color", "#000000"),
+        ("label_color", "#000000"),
+        ("stamp_icon", "leaf"),
+        ("terms", "One per visit."),
     ],
 )
-def test_voucher_validity_reads_as_a_phrase(business, fields, english, russian):
-    from django.utils.translation import override
+def test_every_design_change_moves_the_design_version(program, field, value):
+    version = program.design_version
+    setattr(program, field, value)
+    program.save()
+    assert program.design_version == version + 1
+    program.refresh_from_db()
+    assert program.design_version == version + 1
+    program.save()  # nothing changed: the same design
+    assert program.design_version == version + 1
+    setattr(program, field, getattr(program, field))
+    program.save(update_fields=[field])
+    assert program.design_version == version + 1
 
-    program = factories.ProgramFactory.build(business=business, **fields)
-    assert program.voucher_validity_text == english
-    with override("ru"):
-        assert program.voucher_validity_text == russian
+
+def test_a_rule_change_keeps_the_design_version(program):
+    version = program.design_version
+    program.cooldown_seconds = 60
+    program.max_stamps_per_visit = 2
+    program.save()
+    program.background_color = "#000000"
+    program.save(update_fields=["background_color"])
+    program.refresh_from_db()
+    assert (program.cooldown_seconds, program.design_version) == (60, version + 1)

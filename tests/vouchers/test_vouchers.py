@@ -6,10 +6,9 @@ from django.utils import timezone
 
 from stampcard.audit.models import AuditEntry
 from stampcard.idempotency.services import AlreadyDone
-from stampcard.loyalty.models import Validity
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.vouchers import errors
-from stampcard.vouchers.models import Voucher, VoucherOrigin
+from stampcard.vouchers.models import Validity, Voucher, VoucherOrigin
 from stampcard.vouchers.services import (
     ValidityRule,
     issue_voucher,

@@ -11,22 +11,24 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from stampcard.loyalty.models import (
-    JoinChannel,
-    Program,
-    RedemptionMethod,
-    Reward,
-    StampEvent,
-    StampSource,
-)
+from stampcard.loyalty.models import Card, JoinChannel, Program, Reward, StampEvent, StampSource
 from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business, DeviceKind, Location, Role
 from stampcard.tenancy.services import add_member, create_business, pair_device
 from stampcard.vouchers.claims import create_claim_batch
-from stampcard.vouchers.models import CodePoolKind, Voucher, VoucherOrigin
+from stampcard.vouchers.models import (
+    CodeDisplay,
+    CodePoolKind,
+    RedemptionMethod,
+    Validity,
+    Voucher,
+    VoucherOrigin,
+    VoucherTemplate,
+)
 from stampcard.vouchers.services import (
     create_code_pool,
     generate_codes,
@@ -117,15 +119,18 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
             stamps_goal=6,
             reward_kind="smart_voucher",
             reward_title="Free croissant",
-            voucher_redemption="staff_scan",
-            voucher_code_display="code128",
-            voucher_code_pool=pool,
-            voucher_validity="days",
-            voucher_validity_amount=30,
             max_stamps_per_visit=3,
             background_color="#f3d9b1",
             foreground_color="#3b2416",
             label_color="#6b3e26",
+        )
+        VoucherTemplate.objects.create(
+            program=pastry,
+            redemption_method=RedemptionMethod.STAFF_SCAN,
+            code_display=CodeDisplay.CODE128,
+            code_pool=pool,
+            validity=Validity.DAYS,
+            validity_amount=30,
         )
         create_claim_batch(
             business=business, actor=actor, program=coffee, count=50, label="Delivery bag inserts"
@@ -188,6 +193,17 @@ def _customers_with_history(
     for event, moment in zip(events, moments, strict=True):
         event.created_at = moment
     StampEvent.objects.bulk_update(events, ["created_at"], batch_size=1000)
+    # The cards' last stamp is a cache of the ledger too: it moves back with it.
+    last_stamps = (
+        StampEvent.objects.filter(business=business, kind="stamp")
+        .values("card")
+        .annotate(last=Max("created_at"))
+    )
+    cards = list(Card.objects.filter(business=business, last_stamp_at__isnull=False))
+    last_of = {row["card"]: row["last"] for row in last_stamps}
+    for each in cards:
+        each.last_stamp_at = last_of[each.pk]
+    Card.objects.bulk_update(cards, ["last_stamp_at"], batch_size=1000)
     for reward in Reward.objects.filter(business=business, status="ready"):
         if rng.random() < 0.7:
             hand_over_reward(business=business, actor=actor, reward_id=reward.pk)

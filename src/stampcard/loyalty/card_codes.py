@@ -4,6 +4,11 @@ A code is 8 random symbols and a check symbol, all in [0-9A-Z] without the look-
 I, L, O and U (Crockford's alphabet). The check symbol is Luhn mod 32, which catches every
 single mistyped symbol and every swap of two neighbours but 0 and Z. Typed input is
 forgiving: case, spaces, dashes and the look-alikes (O for 0, I or L for 1) are accepted.
+
+Why not the redeem codes' alphabet (``vouchers.redeem_codes``): a card code is only ever read
+back by this system, so folding look-alikes is safe (the alphabet holds one of each pair) and
+keeps 32 symbols for the check; codes already printed on cards keep working. A redeem code is
+also compared by the POS, which folds nothing, so it leaves out both sides of each pair.
 """
 
 import secrets

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from stampcard.refusals import Refusal
+from stampcard.storable import UNSTORABLE_TEXT
 
 
 class StampRefused(Refusal):
@@ -74,6 +75,12 @@ class ReasonRequired(CorrectionRefused):
     http_status = 400
 
 
+class ReasonInvalid(CorrectionRefused):
+    code = "reason_invalid"
+    default_message = UNSTORABLE_TEXT
+    http_status = 400
+
+
 class ReasonTooLong(CorrectionRefused):
     code = "reason_too_long"
     default_message = _("Keep the reason under 255 characters.")
@@ -102,6 +109,12 @@ class BelowZero(CorrectionRefused):
 class RewardNotReady(Refusal):
     code = "reward_not_ready"
     default_message = _("This reward has already been handed over.")
+
+
+class ProgramNotFound(Refusal):
+    code = "program_not_found"
+    default_message = _("This stamp card does not exist or belongs to another business.")
+    http_status = 404
 
 
 class InvalidCustomer(Refusal):

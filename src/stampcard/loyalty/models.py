@@ -4,13 +4,13 @@ The ledger (``StampEvent``) is append-only; a card's counters are a cache of it 
 ever written by ``loyalty.services``, in the same transaction as the ledger row.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils.formats import date_format
 from django.utils.functional import Promise as StrPromise
-from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
@@ -47,25 +47,6 @@ class RewardKind(models.TextChoices):
     LOTTERY = "lottery", _("Lottery")
 
 
-class RedemptionMethod(models.TextChoices):
-    SELF_REDEEM = "self", _("Self-Redeem by the customer")
-    STAFF_SCAN = "staff_scan", _("Staff-Scan")
-    REDEEM_CODE = "redeem_code", _("Redeem Code")
-
-
-class CodeDisplay(models.TextChoices):
-    TEXT = "text", _("Text")
-    QR = "qr", _("QR code")
-    CODE128 = "code128", _("Barcode (Code 128)")
-
-
-class Validity(models.TextChoices):
-    UNLIMITED = "unlimited", _("Unlimited")
-    DAYS = "days", _("Days")
-    MONTHS = "months", _("Months")
-    FIXED_DATE = "fixed_date", _("Until a date")
-
-
 class Program(models.Model):
     """A stamp card design and its rules."""
 
@@ -83,24 +64,6 @@ class Program(models.Model):
     reward_title = models.CharField(_("reward"), max_length=120)
     reward_description = models.TextField(_("reward description"), blank=True)
 
-    # How the vouchers this program issues are redeemed, shown and how long they last.
-    voucher_redemption = models.CharField(
-        max_length=16, choices=RedemptionMethod.choices, default=RedemptionMethod.STAFF_SCAN
-    )
-    voucher_code_display = models.CharField(
-        max_length=16, choices=CodeDisplay.choices, default=CodeDisplay.QR
-    )
-    voucher_code_pool = models.ForeignKey(
-        "vouchers.CodePool", on_delete=models.PROTECT, null=True, blank=True
-    )
-    voucher_validity = models.CharField(
-        max_length=16, choices=Validity.choices, default=Validity.UNLIMITED
-    )
-    voucher_validity_amount = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MaxValueValidator(3650)]
-    )
-    voucher_valid_until = models.DateField(null=True, blank=True)
-
     allowed_sources = models.JSONField(_("stamp workflows allowed"), default=all_stamp_sources)
     cooldown_seconds = models.PositiveIntegerField(_("cooldown per card (seconds)"), default=0)
     max_stamps_per_visit = models.PositiveSmallIntegerField(
@@ -117,8 +80,9 @@ class Program(models.Model):
     label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
     stamp_icon = models.CharField(max_length=32, default="cup")
     terms = models.TextField(_("terms"), blank=True)
-    # Bumped on every design change, so rendered images can be cached per version.
-    design_version = models.PositiveIntegerField(default=1)
+    # Goes up with every change of what the card shows (DESIGN_FIELDS), so rendered images
+    # and passes can be cached per version; ``save`` moves it.
+    design_version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager(business="business")
@@ -133,32 +97,45 @@ class Program(models.Model):
             ),
         ]
 
+    # What the wallet pass, the web card and their images show: a change to any is a new design.
+    DESIGN_FIELDS = (
+        "name",
+        "stamps_goal",
+        "reward_title",
+        "reward_description",
+        "background_color",
+        "foreground_color",
+        "label_color",
+        "stamp_icon",
+        "terms",
+    )
+
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def voucher_validity_text(self) -> str:
-        """How long this program's vouchers last, as a sentence fragment people read."""
-        amount = self.voucher_validity_amount or 0
-        if self.voucher_validity == Validity.DAYS:
-            return ngettext("%(n)d day", "%(n)d days", amount) % {"n": amount}
-        if self.voucher_validity == Validity.MONTHS:
-            return ngettext("%(n)d month", "%(n)d months", amount) % {"n": amount}
-        if self.voucher_validity == Validity.FIXED_DATE and self.voucher_valid_until:
-            return gettext("until %(date)s") % {"date": date_format(self.voucher_valid_until)}
-        return gettext("no end")
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, moving ``design_version`` on when a design field changed from the stored row."""
+        update_fields = kwargs.get("update_fields")
+        saves_design = update_fields is None or bool(set(update_fields) & set(self.DESIGN_FIELDS))
+        if self.pk is not None and not self._state.adding and saves_design:
+            stored = type(self)._base_manager.filter(pk=self.pk).values(*self.DESIGN_FIELDS).first()
+            if stored is not None and any(
+                stored[field] != getattr(self, field) for field in self.DESIGN_FIELDS
+            ):
+                # Counted in the database, so two parallel edits make two versions.
+                self.design_version = models.F("design_version") + 1
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "design_version"}
+                super().save(*args, **kwargs)
+                self.refresh_from_db(fields=["design_version"])
+                return
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         problems: dict[str, str | StrPromise] = {}
         sources = self.allowed_sources
         if not isinstance(sources, list) or not sources or not set(sources) <= set(StampSource):
             problems["allowed_sources"] = _("Choose at least one way to collect stamps.")
-        if self.voucher_validity in (Validity.DAYS, Validity.MONTHS) and not (
-            self.voucher_validity_amount
-        ):
-            problems["voucher_validity_amount"] = _("Say for how many days or months.")
-        if self.voucher_validity == Validity.FIXED_DATE and self.voucher_valid_until is None:
-            problems["voucher_valid_until"] = _("Choose the date vouchers are valid until.")
         if self.max_stamps_per_day is not None and self.max_stamps_per_day < (
             self.max_stamps_per_visit or 1
         ):
@@ -311,9 +288,6 @@ class Reward(models.Model):
     cycle = models.PositiveIntegerField()
     # The stamps this cycle used up: the program's goal when it closed.
     stamps_used = models.PositiveSmallIntegerField()
-    voucher = models.OneToOneField(
-        "vouchers.Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="reward"
-    )
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 

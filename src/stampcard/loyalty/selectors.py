@@ -1,27 +1,63 @@
-from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from datetime import UTC, datetime
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
-from stampcard.loyalty.models import Card, Reward, StampEvent
+from stampcard.loyalty.models import Card, Reward, StampEvent, StampEventKind
+
+# Stands in for "never" so that a card never stamped compares equal to an empty ledger.
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def cards_out_of_balance() -> QuerySet[Card]:
-    """Cards whose counters disagree with their ledger (in the current scope).
+    """Cards whose cached counters disagree with their ledger (in the current scope).
 
-    The invariant: lifetime stamps = the sum of the ledger, and the stamps on the card =
-    that sum less the stamps its completed cycles used up. This should always be empty.
+    The invariant, for every counter the card caches: lifetime stamps = the sum of the
+    ledger; cycles completed = its reward rows; the stamps on the card = the ledger less the
+    stamps those cycles used up; the last stamp = the latest stamp row (corrections are not
+    stamps). This should always be empty.
     """
 
-    def total(model: type[StampEvent] | type[Reward], column: str) -> Coalesce:
+    def per_card(
+        model: type[StampEvent] | type[Reward], aggregate: Sum | Count | Max, **where: object
+    ) -> Subquery:
         rows = (
-            model.objects.filter(card=OuterRef("pk"))
+            model.objects.filter(card=OuterRef("pk"), **where)
             .order_by()
             .values("card")
-            .annotate(total=Sum(column))
-            .values("total")
+            .annotate(value=aggregate)
+            .values("value")
         )
-        return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+        return Subquery(rows)
 
+    number = IntegerField()
+    never = Value(_NEVER, output_field=DateTimeField())
     cards = Card.objects.annotate(
-        ledger=total(StampEvent, "delta"), used=total(Reward, "stamps_used")
+        ledger=Coalesce(per_card(StampEvent, Sum("delta")), 0, output_field=number),
+        used=Coalesce(per_card(Reward, Sum("stamps_used")), 0, output_field=number),
+        reward_rows=Coalesce(per_card(Reward, Count("id")), 0, output_field=number),
+        last_stamp=Coalesce(
+            per_card(StampEvent, Max("created_at"), kind=StampEventKind.STAMP),
+            never,
+            output_field=DateTimeField(),
+        ),
+        cached_last_stamp=Coalesce("last_stamp_at", never, output_field=DateTimeField()),
     )
-    return cards.filter(~Q(lifetime_stamps=F("ledger")) | ~Q(stamps=F("ledger") - F("used")))
+    return cards.filter(
+        ~Q(lifetime_stamps=F("ledger"))
+        | ~Q(stamps=F("ledger") - F("used"))
+        | ~Q(cycles_completed=F("reward_rows"))
+        | ~Q(cached_last_stamp=F("last_stamp"))
+    )

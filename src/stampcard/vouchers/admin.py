@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from stampcard.vouchers.models import ClaimBatch, ClaimCode, CodePool, Voucher
+from stampcard.vouchers.models import ClaimBatch, ClaimCode, CodePool, Voucher, VoucherTemplate
 
 
 @admin.register(Voucher)
@@ -9,7 +9,13 @@ class VoucherAdmin(admin.ModelAdmin):
     list_filter = ["status", "origin", "business"]
     search_fields = ["title", "code"]
     exclude = ["token"]
-    readonly_fields = ["status", "redeemed_at", "redeemed_by_kind"]
+    readonly_fields = ["status", "redeemed_at", "redeemed_by_kind", "reward"]
+
+
+@admin.register(VoucherTemplate)
+class VoucherTemplateAdmin(admin.ModelAdmin):
+    list_display = ["program", "redemption_method", "code_display", "code_pool", "validity"]
+    list_filter = ["redemption_method", "validity"]
 
 
 @admin.register(CodePool)

@@ -8,8 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from stampcard.audit.services import record
+from stampcard.loyalty.errors import ProgramNotFound
 from stampcard.loyalty.models import Card, Program, StampSource
 from stampcard.loyalty.services import StampOutcome, add_stamps
+from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.vouchers import errors
@@ -34,8 +36,12 @@ def create_claim_batch(
 
     A code may not promise more stamps than the program gives in one visit. All or nothing.
     """
-    if program.business_id != business.pk:
-        raise errors.ClaimCodeWrongProgram()
+    if not is_storable(label):
+        raise errors.InvalidVoucher(UNSTORABLE_TEXT)
+    # The door's scope makes a program the caller fetched this business's; a query by the
+    # business keeps a foreign one out whoever calls, so every batch's program is its own.
+    if not Program.objects.filter(business=business, pk=program.pk).exists():
+        raise ProgramNotFound()
     if not 1 <= count <= MAX_BATCH:
         raise errors.InvalidVoucher(
             _("Create between 1 and %(most)d codes at a time."), most=MAX_BATCH
@@ -85,6 +91,8 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
     parallel claims exactly one succeeds (the others get ``ClaimCodeUsed``), and a stamp that
     the program's rules refuse leaves the code unclaimed.
     """
+    if not is_storable(code):
+        raise errors.ClaimCodeNotFound()
     normalized = normalize_code(code)
     now = timezone.now()
     with transaction.atomic():
@@ -95,7 +103,8 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
         )
         if claim is None:
             raise errors.ClaimCodeNotFound()
-        if claim.batch.program_id != card.program_id or card.business_id != business.pk:
+        # The batch's program is this business's, so a card of another business never fits.
+        if claim.batch.program_id != card.program_id:
             raise errors.ClaimCodeWrongProgram()
         expires_at = claim.batch.expires_at
         if claim.claimed_at is None and expires_at is not None and expires_at <= now:

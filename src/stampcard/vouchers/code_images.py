@@ -9,7 +9,7 @@ import segno
 from barcode import Code128
 from barcode.writer import ImageWriter, SVGWriter
 
-from stampcard.loyalty.models import CodeDisplay
+from stampcard.vouchers.models import CodeDisplay
 
 
 def code_svg(code: str, display: str) -> str:

@@ -4,13 +4,39 @@ Everything here is scarce and consumed at most once; ``vouchers.services`` does 
 consumption as one conditional write.
 """
 
+from datetime import UTC, datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from stampcard.loyalty.models import Card, CodeDisplay, Program, RedemptionMethod
+from stampcard.loyalty.models import Card, Program, Reward
 from stampcard.tenancy.models import Business, Device, Location
+from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
+from stampcard.vouchers.validity import Validity, ValidityRule
+
+__all__ = ["Validity"]  # re-exported: the choices of every voucher field live in this app
+
+# What may reach a QR code or a barcode: the admin and forms refuse anything else too.
+valid_redeem_code = RegexValidator(
+    POOL_CODE_PATTERN, _("A redeem code uses only letters, digits, - and _.")
+)
+
+
+class RedemptionMethod(models.TextChoices):
+    SELF_REDEEM = "self", _("Self-Redeem by the customer")
+    STAFF_SCAN = "staff_scan", _("Staff-Scan")
+    REDEEM_CODE = "redeem_code", _("Redeem Code")
+
+
+class CodeDisplay(models.TextChoices):
+    TEXT = "text", _("Text")
+    QR = "qr", _("QR code")
+    CODE128 = "code128", _("Barcode (Code 128)")
 
 
 class VoucherStatus(models.TextChoices):
@@ -41,7 +67,9 @@ class CodePool(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="code_pools")
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(max_length=16, choices=CodePoolKind.choices)
-    static_code = models.CharField(_("static code"), max_length=64, blank=True)
+    static_code = models.CharField(
+        _("static code"), max_length=64, blank=True, validators=[valid_redeem_code]
+    )
     code_length = models.PositiveSmallIntegerField(default=8)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -59,7 +87,7 @@ class PoolCode(models.Model):
     pool = models.ForeignKey(
         CodePool, on_delete=models.CASCADE, related_name="codes", db_index=False
     )
-    code = models.CharField(max_length=64)
+    code = models.CharField(max_length=64, validators=[valid_redeem_code])
     voucher = models.OneToOneField(
         "Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="pool_code"
     )
@@ -90,13 +118,19 @@ class Voucher(models.Model):
         Card, on_delete=models.SET_NULL, null=True, blank=True, related_name="vouchers"
     )
     program = models.ForeignKey(Program, on_delete=models.SET_NULL, null=True, blank=True)
+    # The completed cycle this voucher is the reward of; none for a voucher issued otherwise.
+    reward = models.OneToOneField(
+        Reward, on_delete=models.SET_NULL, null=True, blank=True, related_name="voucher"
+    )
     # The secret of the voucher page and of the QR code staff scan.
     token = models.CharField(max_length=64, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     image = models.ImageField(_("image"), upload_to="vouchers/", blank=True)
     redemption_method = models.CharField(max_length=16, choices=RedemptionMethod.choices)
-    code = models.CharField(_("redeem code"), max_length=64, blank=True)
+    code = models.CharField(
+        _("redeem code"), max_length=64, blank=True, validators=[valid_redeem_code]
+    )
     code_display = models.CharField(max_length=16, choices=CodeDisplay.choices, default="qr")
     valid_from = models.DateTimeField()
     valid_until = models.DateTimeField(null=True, blank=True)
@@ -122,6 +156,72 @@ class Voucher(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class VoucherTemplate(models.Model):
+    """How the vouchers a reward issues are redeemed, shown, coded and how long they last.
+
+    Today one per program, for the Smart Voucher at its goal (the program's reward title and
+    description are the voucher's); kept apart from the program so that a reward of any kind
+    can have its own. Without one, a program's vouchers take the defaults below.
+    """
+
+    program = models.OneToOneField(
+        Program, on_delete=models.CASCADE, related_name="voucher_template"
+    )
+    redemption_method = models.CharField(
+        _("redeemed by"),
+        max_length=16,
+        choices=RedemptionMethod.choices,
+        default=RedemptionMethod.STAFF_SCAN,
+    )
+    code_display = models.CharField(
+        _("code shown as"), max_length=16, choices=CodeDisplay.choices, default=CodeDisplay.QR
+    )
+    code_pool = models.ForeignKey(
+        CodePool,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("code pool"),
+    )
+    validity = models.CharField(
+        _("valid for"), max_length=16, choices=Validity.choices, default=Validity.UNLIMITED
+    )
+    validity_amount = models.PositiveSmallIntegerField(
+        _("number of days or months"), null=True, blank=True
+    )
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    objects = ScopedManager(business="program__business")
+
+    def __str__(self) -> str:
+        return str(self.program)
+
+    @property
+    def validity_rule(self) -> ValidityRule:
+        return ValidityRule(kind=self.validity, amount=self.validity_amount, until=self.valid_until)
+
+    @property
+    def validity_text(self) -> str:
+        return self.validity_rule.text
+
+    def clean(self) -> None:
+        problems: dict[str, str | StrPromise] = {}
+        program = self.program if self.program_id else None
+        pool = self.code_pool if self.code_pool_id is not None else None
+        if program is not None and pool is not None and pool.business_id != program.business_id:
+            problems["code_pool"] = _("Choose a code pool of this business.")
+        # The same rule every voucher is issued by, so a saved setting never fails them all.
+        time_zone = program.business.time_zone if program is not None else "UTC"
+        found = self.validity_rule.problem(start=datetime.now(UTC), time_zone=time_zone)
+        if found is not None:
+            part, refusal = found
+            field = {"kind": "validity", "amount": "validity_amount", "until": "valid_until"}
+            problems[field[part]] = refusal.message
+        if problems:
+            raise ValidationError(problems)
 
 
 class ClaimBatch(models.Model):

@@ -9,6 +9,7 @@ from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
 from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.storable import is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 
@@ -32,6 +33,8 @@ def correct_stamps(
     Locks the card; audited.
     """
     reason = reason.strip()
+    if not is_storable(reason):
+        raise errors.ReasonInvalid()
     if not reason:
         raise errors.ReasonRequired()
     if len(reason) > StampEvent._meta.get_field("reason").max_length:  # type: ignore[operator]
@@ -71,6 +74,8 @@ def correct_stamps(
             lifetime_stamps=F("lifetime_stamps") + delta,
             cycles_completed=locked.cycles_completed + cycles_closed,
             version=F("version") + 1,
+            # A queryset update skips auto_now: set as the stamp does, so caches see the change.
+            updated_at=now,
         )
         close_cycles(db, cursor, business=business, card=locked, count=cycles_closed, now=now)
         record(

@@ -10,18 +10,23 @@ from django.utils import timezone
 from stampcard.audit.services import record
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Reward, RewardKind, RewardStatus
+from stampcard.loyalty.rewards import EarnedReward, reward_issuer
 from stampcard.loyalty.services.card_state import CardState
-from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 
 _REWARD_TABLE = Reward._meta.db_table
+_INSERT_REWARD = (
+    f"INSERT INTO {_REWARD_TABLE} (business_id, card_id, kind, status, cycle, stamps_used,"  # noqa: S608
+    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+_SET_STATUS = f"UPDATE {_REWARD_TABLE} SET status = %s WHERE id = %s"  # noqa: S608
 
-MAX_CORRECTION = 500
-
+# What a reward is when its cycle closes. The issuer registered for its kind (the vouchers
+# app for a Smart Voucher) then makes it and says what came of it; without one, it waits.
 _REWARD_STATUS_AT_GOAL = {
     RewardKind.SIMPLE: RewardStatus.READY,
-    RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_ISSUED,
+    RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_PENDING,
     RewardKind.LOTTERY: RewardStatus.DRAW_PENDING,
 }
 
@@ -53,31 +58,11 @@ def _close_cycle(
     cycle: int,
     now: datetime,
 ) -> int:
-    """Record the reward of one completed cycle; returns the Reward's id."""
-    from stampcard.vouchers.services import issue_goal_voucher
-
+    """Record the reward of one completed cycle and have it issued; returns the Reward's id."""
     kind = RewardKind(card.reward_kind)
     status = _REWARD_STATUS_AT_GOAL[kind]
-    voucher_id = None
-    if kind == RewardKind.SMART_VOUCHER:
-        try:
-            voucher_id = issue_goal_voucher(
-                business=business, program_id=card.program_id, card_id=card.id, now=now
-            ).pk
-        except Refusal as refusal:
-            # The customer earned it: the stamp stands, and the reward waits for the owner
-            # to fix the program (a validity date passed, a code pool ran dry).
-            status = RewardStatus.VOUCHER_PENDING
-            record(
-                business=business,
-                actor=Actor.system(),
-                action="reward.voucher_not_issued",
-                reason=refusal.code,
-                card=card.code,
-            )
     cursor.execute(
-        f"INSERT INTO {_REWARD_TABLE} (business_id, card_id, kind, status, cycle, stamps_used,"  # noqa: S608
-        " voucher_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        _INSERT_REWARD,
         [
             business.pk,
             card.id,
@@ -85,12 +70,24 @@ def _close_cycle(
             status.value,
             cycle,
             card.goal,
-            voucher_id,
             db.ops.adapt_datetimefield_value(now),
         ],
     )
-    (reward_id,) = cursor.fetchone()
-    return int(reward_id)
+    reward_id = int(cursor.fetchone()[0])
+    issuer = reward_issuer(kind)
+    if issuer is not None:
+        earned = EarnedReward(
+            business=business,
+            reward_id=reward_id,
+            card_id=card.id,
+            card_code=card.code,
+            program_id=card.program_id,
+            now=now,
+        )
+        settled = issuer(earned)
+        if settled != status:
+            cursor.execute(_SET_STATUS, [settled.value, reward_id])
+    return reward_id
 
 
 def hand_over_reward(*, business: Business, actor: Actor, reward_id: int) -> Reward:

@@ -10,6 +10,7 @@ from stampcard.loyalty import errors
 from stampcard.loyalty.card_codes import new_card_code
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
+from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.models import Business
 
 
@@ -31,13 +32,17 @@ def enroll_customer(
     customer, never a duplicate (the database enforces it too). Callers that face the public
     must verify ownership of the email or phone before handing an existing card back.
     """
-    if program.business_id != business.pk:
-        raise errors.WrongBusiness()
+    if not is_storable(name, email, phone):
+        raise errors.InvalidCustomer(UNSTORABLE_TEXT)
     name = name.strip()
     if len(name) > Customer._meta.get_field("name").max_length:  # type: ignore[operator]
         raise errors.InvalidCustomer(_("The name is too long."))
     email = clean_email(email)
     phone = clean_phone(phone, region=business.country)
+    # The door's scope makes a program the caller fetched this business's; a query by the
+    # business keeps a foreign one out whoever calls, so no card joins it to this business.
+    if not Program.objects.filter(business=business, pk=program.pk).exists():
+        raise errors.ProgramNotFound()
     with transaction.atomic():
         customer = _known_customer(business, email=email, phone=phone)
         if customer is None:

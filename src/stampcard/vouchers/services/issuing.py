@@ -1,0 +1,206 @@
+"""Issuing vouchers: by hand from the dashboard, or as the reward a card earns at its goal."""
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from stampcard import tokens
+from stampcard.audit.services import record
+from stampcard.loyalty.models import Card, Program, RewardStatus
+from stampcard.loyalty.rewards import EarnedReward
+from stampcard.refusals import Refusal
+from stampcard.storable import UNSTORABLE_TEXT, is_storable
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.models import Business
+from stampcard.vouchers import errors
+from stampcard.vouchers.models import (
+    CodeDisplay,
+    CodePool,
+    CodePoolKind,
+    PoolCode,
+    RedemptionMethod,
+    Voucher,
+    VoucherOrigin,
+    VoucherTemplate,
+)
+from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN, new_code
+from stampcard.vouchers.validity import ValidityRule
+
+
+def issue_voucher(
+    *,
+    business: Business,
+    actor: Actor,
+    title: str,
+    origin: VoucherOrigin,
+    redemption_method: RedemptionMethod,
+    description: str = "",
+    card: Card | None = None,
+    program: Program | None = None,
+    code: str = "",
+    code_pool: CodePool | None = None,
+    code_display: CodeDisplay = CodeDisplay.QR,
+    validity: ValidityRule | None = None,
+    now: datetime | None = None,
+) -> Voucher:
+    """Issue one voucher, bound to ``card`` or free-standing (printable) when there is none.
+
+    The redeem code is the one given, or drawn from ``code_pool`` (one pooled code per
+    voucher, never handed out twice). Refuses an empty title, text that cannot be stored,
+    a card, program or pool this business does not have, and a validity that has already
+    ended. Audited when a person issues it.
+    """
+    if not is_storable(title, description, code):
+        raise errors.InvalidVoucher(UNSTORABLE_TEXT)
+    # The door's scope makes the objects a caller fetched this business's; these queries by
+    # the business keep a foreign one out whoever calls, and write nothing.
+    for model, given in ((Card, card), (Program, program), (CodePool, code_pool)):
+        if given is not None and not _of_business(model, business, given.pk):
+            raise errors.VoucherNotFound()
+    return _issue(
+        business=business,
+        actor=actor,
+        title=title,
+        origin=origin,
+        redemption_method=redemption_method,
+        description=description,
+        card_id=card.pk if card is not None else None,
+        program_id=program.pk if program is not None else None,
+        reward_id=None,
+        code=code,
+        code_pool=code_pool,
+        code_display=code_display,
+        validity=validity or ValidityRule(),
+        now=now or timezone.now(),
+    )
+
+
+def _of_business(
+    model: type[Card] | type[Program] | type[CodePool], business: Business, pk: int
+) -> bool:
+    return model.objects.filter(business=business, pk=pk).exists()
+
+
+def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
+    """The Smart Voucher a card earns at its program's goal, as the program's template says.
+
+    Registered as the Smart Voucher's reward issuer (see ``VouchersConfig.ready``). A voucher
+    that cannot be issued now (a validity date passed, an imported pool ran dry) leaves the
+    reward pending and an audit entry saying why: the customer earned it, so the stamp stands.
+    """
+    program = Program.objects.filter(business=earned.business, pk=earned.program_id).get()
+    template = VoucherTemplate.objects.filter(program=program).select_related(
+        "code_pool"
+    ).first() or VoucherTemplate(program=program)
+    try:
+        _issue(
+            business=earned.business,
+            actor=Actor.system(),
+            title=program.reward_title,
+            description=program.reward_description,
+            origin=VoucherOrigin.GOAL,
+            redemption_method=RedemptionMethod(template.redemption_method),
+            card_id=earned.card_id,
+            program_id=program.pk,
+            reward_id=earned.reward_id,
+            code="",
+            code_pool=template.code_pool,
+            code_display=CodeDisplay(template.code_display),
+            validity=template.validity_rule,
+            now=earned.now,
+        )
+    except Refusal as refusal:
+        record(
+            business=earned.business,
+            actor=Actor.system(),
+            action="reward.voucher_not_issued",
+            reason=refusal.code,
+            card=earned.card_code,
+        )
+        return RewardStatus.VOUCHER_PENDING
+    return RewardStatus.VOUCHER_ISSUED
+
+
+def _issue(
+    *,
+    business: Business,
+    actor: Actor,
+    title: str,
+    origin: VoucherOrigin,
+    redemption_method: str,
+    description: str,
+    card_id: int | None,
+    program_id: int | None,
+    reward_id: int | None,
+    code: str,
+    code_pool: CodePool | None,
+    code_display: str,
+    validity: ValidityRule,
+    now: datetime,
+) -> Voucher:
+    title = title.strip()
+    if not title:
+        raise errors.InvalidVoucher(_("Give the voucher a title."))
+    if len(title) > Voucher._meta.get_field("title").max_length:  # type: ignore[operator]
+        raise errors.InvalidVoucher(_("The title is too long."))
+    if redemption_method not in RedemptionMethod.values:
+        raise errors.InvalidVoucher(_("Choose how the voucher is redeemed."))
+    if code_display not in CodeDisplay.values:
+        raise errors.InvalidVoucher(_("Choose how the code is shown."))
+    code = code.strip()
+    if code and not POOL_CODE_PATTERN.match(code):
+        raise errors.InvalidVoucher(_("A redeem code uses only letters, digits, - and _."))
+    valid_until = validity.valid_until(start=now, time_zone=business.time_zone)
+    with transaction.atomic():
+        voucher = Voucher.objects.create(
+            business=business,
+            card_id=card_id,
+            program_id=program_id,
+            reward_id=reward_id,
+            token=tokens.new_secret(24),
+            title=title,
+            description=description.strip(),
+            redemption_method=redemption_method,
+            code=code,
+            code_display=code_display,
+            valid_from=now,
+            valid_until=valid_until,
+            origin=origin,
+        )
+        if code_pool is not None and not code:
+            voucher.code = _draw_pool_code(business=business, pool=code_pool, voucher=voucher)
+            voucher.save(update_fields=["code"])
+        if actor.kind != ActorKind.SYSTEM:
+            record(business=business, actor=actor, action="voucher.issued", target=voucher)
+    return voucher
+
+
+def _draw_pool_code(*, business: Business, pool: CodePool, voucher: Voucher) -> str:
+    """Hand one code of ``pool`` to ``voucher``; a pooled code goes to one voucher only."""
+    if pool.kind == CodePoolKind.STATIC:
+        return pool.static_code
+    free_codes = PoolCode.objects.filter(pool=pool, voucher__isnull=True)
+    for _attempt in range(3):
+        # SKIP LOCKED lets parallel issues take different free codes instead of queueing.
+        free = free_codes.select_for_update(skip_locked=True).order_by("id").first()
+        if free is not None:
+            free.voucher = voucher
+            free.save(update_fields=["voucher"])
+            return free.code
+        # A row taken by a parallel issue that committed in between can make the locking
+        # read come back empty; only a pool with no free code left is exhausted.
+        if not free_codes.exists():
+            break
+    if pool.kind == CodePoolKind.IMPORTED:
+        raise errors.PoolExhausted(pool=pool.name)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return PoolCode.objects.create(
+                    business=business, pool=pool, code=new_code(pool.code_length), voucher=voucher
+                ).code
+        except IntegrityError:
+            continue
+    raise errors.PoolExhausted(pool=pool.name)

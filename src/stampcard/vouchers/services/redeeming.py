@@ -1,0 +1,134 @@
+"""Redeeming and voiding vouchers: each voucher is consumed at most once, whatever races."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import formats, timezone
+
+from stampcard.audit.services import record
+from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
+from stampcard.storable import UNSTORABLE_TEXT, is_storable
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.models import Business
+from stampcard.vouchers import errors
+from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherStatus
+
+# Who may consume a voucher, by how it is meant to be redeemed. Operators may always.
+REDEEMERS: dict[str, frozenset[str]] = {
+    RedemptionMethod.SELF_REDEEM: frozenset({ActorKind.CUSTOMER, ActorKind.ADMIN}),
+    RedemptionMethod.STAFF_SCAN: frozenset({ActorKind.STAFF, ActorKind.DEVICE, ActorKind.ADMIN}),
+    RedemptionMethod.REDEEM_CODE: frozenset(
+        {ActorKind.STAFF, ActorKind.DEVICE, ActorKind.API, ActorKind.ADMIN}
+    ),
+}
+
+
+def _local(when: datetime, business: Business) -> str:
+    local = timezone.localtime(when, ZoneInfo(business.time_zone))
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+
+
+def _find_voucher(*, business: Business, token: str | None, code: str | None) -> Voucher:
+    # Text that cannot be stored matches no voucher, and PostgreSQL would refuse the query.
+    if not is_storable(token or "", code or ""):
+        raise errors.VoucherNotFound()
+    vouchers = Voucher.objects.filter(business=business)
+    found: Voucher | None = None
+    if token:
+        found = vouchers.filter(token=token).first()
+    elif code and code.strip():
+        matches = vouchers.filter(code=code.strip())
+        active = list(matches.filter(status=VoucherStatus.ACTIVE)[:2])
+        if len(active) > 1:
+            raise errors.AmbiguousCode()
+        found = active[0] if active else matches.order_by("-id").first()
+    if found is None:
+        raise errors.VoucherNotFound()
+    return found
+
+
+def redeem_voucher(
+    *,
+    business: Business,
+    actor: Actor,
+    token: str | None = None,
+    code: str | None = None,
+    idempotency_key: str | None = None,
+) -> Voucher:
+    """Consume a voucher found by its token (QR, voucher page) or its redeem code.
+
+    Guarantees: a voucher is consumed at most once; the consuming write is one UPDATE that
+    only matches an active voucher inside its validity, so of any number of parallel attempts
+    exactly one succeeds and the others get ``VoucherAlreadyRedeemed``. The actor must fit the
+    voucher's redemption method. With an ``idempotency_key`` a retry of the successful call
+    raises ``AlreadyDone``, also when it ran beside the first attempt. Audited.
+    """
+    request = IdempotentRequest.for_key(
+        idempotency_key,
+        business_id=business.pk,
+        operation="redeem_voucher",
+        token=token,
+        code=code,
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        if request is not None:
+            replay_if_done(request)
+        voucher = _find_voucher(business=business, token=token, code=code)
+        if actor.kind not in REDEEMERS[voucher.redemption_method]:
+            raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
+        consumed = (
+            Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE, valid_from__lte=now)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+            .update(
+                status=VoucherStatus.REDEEMED,
+                redeemed_at=now,
+                redeemed_by_kind=actor.kind,
+                redeemed_by_user_id=actor.user_id,
+                redeemed_by_device_id=actor.device_id,
+                redeemed_at_location_id=actor.location_id,
+            )
+        )
+        voucher.refresh_from_db()
+        if consumed != 1:
+            if request is not None:
+                # A retry that waited for its own first attempt finds that attempt's key now.
+                replay_if_done(request)
+            _explain_refusal(business=business, voucher=voucher, now=now)
+        record(business=business, actor=actor, action="voucher.redeemed", target=voucher)
+        if request is not None:
+            remember_outcome(request, {"voucher_id": voucher.pk, "redeemed_at": now.isoformat()})
+    return voucher
+
+
+def _explain_refusal(*, business: Business, voucher: Voucher, now: datetime) -> None:
+    if voucher.status == VoucherStatus.REDEEMED and voucher.redeemed_at is not None:
+        raise errors.VoucherAlreadyRedeemed(when=_local(voucher.redeemed_at, business))
+    if voucher.status == VoucherStatus.VOID:
+        raise errors.VoucherVoid()
+    if voucher.valid_until is not None and voucher.valid_until <= now:
+        raise errors.VoucherExpired(when=_local(voucher.valid_until, business))
+    if voucher.valid_from > now:
+        raise errors.VoucherNotYetValid(when=_local(voucher.valid_from, business))
+    raise errors.VoucherExpired(when=_local(voucher.valid_until or now, business))
+
+
+def void_voucher(*, business: Business, actor: Actor, voucher: Voucher, reason: str) -> Voucher:
+    """Cancel an active voucher. Refuses one already redeemed, or not this business's. Audited."""
+    if not is_storable(reason):
+        raise errors.InvalidVoucher(UNSTORABLE_TEXT)
+    with transaction.atomic():
+        of_business = Voucher.objects.filter(pk=voucher.pk, business=business)
+        voided = of_business.filter(status=VoucherStatus.ACTIVE).update(status=VoucherStatus.VOID)
+        found = of_business.first()
+        if found is None:
+            raise errors.VoucherNotFound()
+        voucher = found
+        if voided != 1:
+            _explain_refusal(business=business, voucher=voucher, now=timezone.now())
+        record(
+            business=business, actor=actor, action="voucher.voided", target=voucher, reason=reason
+        )
+    return voucher
