@@ -14,8 +14,8 @@ URL                    door                            the caller is recognised 
                                                        by design
 kwarg business_slug    ``dashboard_door``              session + membership of that business;
                        (``/b/<slug>/…``)               also ``request.membership``
-namespace ``counter``  ``device_door`` (``/device/…``)  ``Authorization: Device <token>`` or the
-                                                       HttpOnly ``DEVICE_COOKIE``; also
+namespace ``counter``  ``device_door``                 ``Authorization: Device <token>`` or the
+                       (``/device/…``)                 HttpOnly ``DEVICE_COOKIE``; also
                                                        ``request.device``; acts at its location
 kwarg card_token /     ``customer_door``               the object's long random token in the URL;
 voucher_token                                          also ``request.card`` / ``request.voucher``
