@@ -1,6 +1,12 @@
-"""Shared fixtures: two businesses, each with an owner, and a stranger with no access.
+"""Shared fixtures: two businesses, and one person for each answer a page can give.
 
-Every view test can then check the cross-tenant answer in one line.
+- ``alice`` (``owner``) owns "Corner Cafe";
+- ``maria`` manages it;
+- ``bob`` works its counter (staff role), limited to its ``shop`` (not ``other_shop``);
+- ``charlie`` (``other_owner``) owns "Rival Bakery": an outsider to Corner Cafe;
+- ``stranger`` has an account and no business.
+
+Every view test can then check each role's and the cross-tenant answer in one line.
 """
 
 import contextvars
@@ -11,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Membership
 from tests import factories
 
 
@@ -56,10 +63,44 @@ def owner(business):
 
 
 @pytest.fixture
+def alice(owner):
+    return owner
+
+
+@pytest.fixture
+def shop(business):
+    return factories.LocationFactory(business=business, name="Riverside")
+
+
+@pytest.fixture
+def other_shop(business):
+    return factories.LocationFactory(business=business, name="Old Town")
+
+
+@pytest.fixture
+def maria(business):
+    user = get_user_model().objects.create_user("maria", password="pw-maria-1234")
+    factories.MembershipFactory(business=business, user=user, role="manager")
+    return user
+
+
+@pytest.fixture
+def bob(business, shop):
+    user = get_user_model().objects.create_user("bob", password="pw-bob-1234")
+    factories.MembershipFactory(business=business, user=user, role="staff", locations=[shop])
+    return user
+
+
+@pytest.fixture
 def other_owner(other_business):
     user = get_user_model().objects.create_user("rival", password="pw-rival-1234")
     factories.MembershipFactory(business=other_business, user=user, role="owner")
     return user
+
+
+@pytest.fixture
+def charlie(other_owner):
+    return other_owner
 
 
 @pytest.fixture
@@ -68,8 +109,9 @@ def stranger(db):
 
 
 @pytest.fixture
-def staff_actor(owner):
-    return Actor(kind=ActorKind.STAFF, user_id=owner.pk)
+def staff_actor(owner, business):
+    """The owner acting as the dashboard door would admit her."""
+    return Actor.for_member(Membership.objects.get(business=business, user=owner))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from stampcard import tokens
 from stampcard.loyalty.card_codes import new_card_code
 from stampcard.loyalty.models import Card, Customer, Program
+from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Location, Membership
 
 
@@ -26,10 +27,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 class MembershipFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Membership
+        skip_postgeneration_save = True
 
     business = factory.SubFactory(BusinessFactory)
     user = factory.SubFactory(UserFactory)
     role = "staff"
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.locations.set(extracted)
 
 
 class LocationFactory(factory.django.DjangoModelFactory):
@@ -69,3 +76,9 @@ class CardFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory, business=factory.SelfAttribute("..business"))
     token = factory.LazyFunction(tokens.new_secret)
     code = factory.LazyFunction(new_card_code)
+
+
+def member_actor(business, role="owner", locations=()):
+    """An actor as the dashboard door builds it, for a new member with this role."""
+    membership = MembershipFactory(business=business, role=role, locations=list(locations))
+    return Actor.for_member(membership)

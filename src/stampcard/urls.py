@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("device/", include("stampcard.counter.urls")),
     path("", include("stampcard.dashboard.urls")),
 ]
 if settings.DEBUG:

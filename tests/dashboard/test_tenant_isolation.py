@@ -1,4 +1,9 @@
-"""Walks every URL the project defines: a member of one business never reaches another's data."""
+"""Walks every URL the project defines: each role gets its answer, nobody reaches another business.
+
+Every business page has an expected answer per person (see ``tests/conftest.py``): ``alice``
+the owner, ``maria`` a manager, ``bob`` at the counter, ``charlie`` of another business, and
+someone not logged in. A page added without its line in ``EXPECTED`` fails the walk.
+"""
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -9,18 +14,34 @@ from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
 
+ALLOWED, REFUSED, NOT_FOUND, LOG_IN = 200, 403, 404, 302
+EVERY_MEMBER = {"alice": ALLOWED, "maria": ALLOWED, "bob": ALLOWED}
+OUTSIDERS = {"charlie": NOT_FOUND, "anonymous": LOG_IN}
+EXPECTED = {
+    "dashboard:business": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:program": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:card": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:voucher": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:audit": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+}
 
-def all_patterns(resolver=None, prefix=""):
+
+def all_patterns(resolver=None, prefix="", namespace=""):
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
-            yield from all_patterns(entry, prefix + str(entry.pattern))
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from all_patterns(entry, prefix + str(entry.pattern), inner)
         elif isinstance(entry, URLPattern):
-            yield prefix + str(entry.pattern), entry
+            yield prefix + str(entry.pattern), entry, f"{namespace}{entry.name}"
 
 
 def tenant_urls():
-    return [(route, p) for route, p in all_patterns() if "<slug:business_slug>" in route]
+    return [(route, p) for route, p, _ in all_patterns() if "<slug:business_slug>" in route]
+
+
+def tenant_url_names():
+    return [(route, name) for route, _, name in all_patterns() if "<slug:business_slug>" in route]
 
 
 @pytest.fixture
@@ -54,6 +75,48 @@ def fill(route, values):
 
 def test_the_walk_covers_the_business_pages():
     assert len(tenant_urls()) >= 5
+
+
+def test_every_business_page_has_an_expected_answer_per_person():
+    assert {name for _, name in tenant_url_names()} == set(EXPECTED)
+    for name, answers in EXPECTED.items():
+        assert set(answers) == {"alice", "maria", "bob", "charlie", "anonymous"}, name
+
+
+@pytest.mark.parametrize(("route", "pattern"), tenant_urls(), ids=lambda v: str(v))
+def test_every_business_page_states_its_permission(route, pattern):
+    assert getattr(pattern.callback, "required_permission", None) is not None, route
+
+
+@pytest.fixture
+def own_objects(business, shop, staff_actor):
+    """One object of each kind that a URL can name, all Corner Cafe's."""
+    card = factories.CardFactory(program=factories.ProgramFactory(business=business))
+    voucher = issue_voucher(
+        business=business,
+        actor=staff_actor,
+        title="Cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="staff_scan",
+        card=card,
+    )
+    return {"program_id": card.program_id, "card_code": card.code, "voucher_id": voucher.pk}
+
+
+@pytest.fixture
+def people(alice, maria, bob, charlie):
+    return {"alice": alice, "maria": maria, "bob": bob, "charlie": charlie, "anonymous": None}
+
+
+@pytest.mark.parametrize(("route", "name"), tenant_url_names(), ids=lambda v: str(v))
+@pytest.mark.parametrize("person", ["alice", "maria", "bob", "charlie", "anonymous"])
+def test_each_person_gets_the_expected_answer(
+    client, business, people, own_objects, route, name, person
+):
+    if people[person] is not None:
+        client.force_login(people[person])
+    response = client.get(fill(route, {"business_slug": business.slug, **own_objects}))
+    assert response.status_code == EXPECTED[name][person]
 
 
 @pytest.mark.parametrize(("route", "pattern"), tenant_urls(), ids=lambda v: str(v))

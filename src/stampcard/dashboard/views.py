@@ -1,12 +1,15 @@
 """The business's read-only overview: programs, cards and their ledgers, vouchers, audit.
 
-Every view under ``/b/<business_slug>/`` runs inside the business's scope (see
-``tenancy.middleware``), so an object of another business is not found.
+Every view under ``/b/<business_slug>/`` runs inside the business's scope (the dashboard door
+in ``tenancy.middleware``), so an object of another business is not found, and states the
+permission it needs with ``@requires``. A member limited to some locations sees only their
+rows (``tenancy.selectors.at_actors_locations``).
 """
 
+import phonenumbers
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -14,8 +17,11 @@ from django.utils.safestring import mark_safe
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Program, Reward, StampEvent
-from stampcard.tenancy.permissions import Permission, require_permission
-from stampcard.tenancy.selectors import memberships_of
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.decorators import requires
+from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, allows
+from stampcard.tenancy.selectors import at_actors_locations, memberships_of
 from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import Voucher
 
@@ -28,7 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/home.html", {"memberships": memberships})
 
 
+@requires(Permission.VIEW)
 def business(request: HttpRequest, business_slug: str) -> HttpResponse:
+    actor = _actor(request)
     programs = Program.objects.annotate(
         card_count=Count("cards", distinct=True),
         stamps_given=Sum("cards__lifetime_stamps"),
@@ -36,13 +44,8 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     cards = Card.objects.select_related("customer", "program").order_by("-updated_at")
     if query:
-        code = normalize_card_code(query)
-        cards = cards.filter(
-            Q(customer__name__icontains=query)
-            | Q(customer__email__icontains=query)
-            | Q(customer__phone__contains=query.replace(" ", ""))
-            | Q(code=code or query.upper())
-        )
+        cards = cards.filter(_card_search(query, actor, request.business))  # type: ignore[attr-defined]
+    events = StampEvent.objects.select_related("card__customer").order_by("-created_at")
     return render(
         request,
         "dashboard/business.html",
@@ -50,15 +53,41 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
             "programs": programs,
             "cards": cards[:50],
             "query": query,
-            "recent_events": StampEvent.objects.select_related("card__customer").order_by(
-                "-created_at"
-            )[:20],
+            "recent_events": at_actors_locations(events, actor)[:20],
         },
     )
 
 
+def _card_search(query: str, actor: Actor, business: Business) -> Q:
+    """Cards by name or code; by e-mail or phone in part only for who may see them in full.
+
+    Others must type the whole e-mail or number: a part would uncover a masked value letter
+    by letter.
+    """
+    code = normalize_card_code(query)
+    found = Q(customer__name__icontains=query) | Q(code=code or query.upper())
+    if allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
+        return (
+            found
+            | Q(customer__email__icontains=query)
+            | Q(customer__phone__contains=query.replace(" ", ""))
+        )
+    found |= Q(customer__email__iexact=query)
+    try:
+        number = phonenumbers.parse(query, business.country or None)
+    except phonenumbers.NumberParseException:
+        return found
+    if phonenumbers.is_possible_number(number):
+        found |= Q(
+            customer__phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+    return found
+
+
+@requires(Permission.VIEW)
 def program_detail(request: HttpRequest, business_slug: str, program_id: int) -> HttpResponse:
     program = get_object_or_404(Program, pk=program_id)
+    vouchers = _vouchers(request).filter(program=program).order_by("-created_at")
     return render(
         request,
         "dashboard/program.html",
@@ -66,33 +95,34 @@ def program_detail(request: HttpRequest, business_slug: str, program_id: int) ->
             "program": program,
             "card_count": program.cards.count(),
             "rewards": Reward.objects.filter(card__program=program).count(),
-            "vouchers": Voucher.objects.filter(program=program).order_by("-created_at")[:20],
+            "vouchers": vouchers[:20],
         },
     )
 
 
+@requires(Permission.VIEW)
 def card_detail(request: HttpRequest, business_slug: str, card_code: str) -> HttpResponse:
     code = normalize_card_code(card_code)
     if code is None:
         raise Http404
     card: Card = get_object_or_404(Card.objects.select_related("customer", "program"), code=code)
+    events = card.events.select_related("actor_user", "actor_device").order_by("-created_at")
     return render(
         request,
         "dashboard/card.html",
         {
             "card": card,
-            "events": card.events.select_related("actor_user", "actor_device").order_by(
-                "-created_at"
-            )[:100],
+            "events": at_actors_locations(events, _actor(request))[:100],
             "rewards": card.rewards.order_by("-cycle"),
-            "vouchers": card.vouchers.order_by("-created_at"),
+            "vouchers": _vouchers(request).filter(card=card).order_by("-created_at"),
         },
     )
 
 
+@requires(Permission.VIEW)
 def voucher_detail(request: HttpRequest, business_slug: str, voucher_id: int) -> HttpResponse:
     voucher: Voucher = get_object_or_404(
-        Voucher.objects.select_related("card__customer"), pk=voucher_id
+        _vouchers(request).select_related("card__customer"), pk=voucher_id
     )
     # Drawn by us from a code limited to letters, digits, - and _, so safe to inline.
     image = code_svg(voucher.code, voucher.code_display) if voucher.code else ""
@@ -103,10 +133,20 @@ def voucher_detail(request: HttpRequest, business_slug: str, voucher_id: int) ->
     )
 
 
+@requires(Permission.VIEW_AUDIT)
 def audit_trail(request: HttpRequest, business_slug: str) -> HttpResponse:
-    require_permission(request.membership, Permission.VIEW_AUDIT)  # type: ignore[attr-defined]
-    entries = AuditEntry.objects.select_related("actor_user", "actor_device").order_by(
-        "-created_at"
-    )
+    entries = at_actors_locations(
+        AuditEntry.objects.select_related("actor_user", "actor_device"), _actor(request)
+    ).order_by("-created_at")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "dashboard/audit.html", {"page": page})
+
+
+def _actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
+
+
+def _vouchers(request: HttpRequest) -> QuerySet[Voucher]:
+    """Vouchers the member may see: not redeemed at another of the business's locations."""
+    return at_actors_locations(Voucher.objects.all(), _actor(request), field="redeemed_at_location")

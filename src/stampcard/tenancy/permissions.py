@@ -1,16 +1,53 @@
-"""What each staff role may do: the one table every view and service consults."""
+"""What each actor may do: the one table every view and service consults.
 
+Staff roles, device kinds and the other actor kinds each map to a set of ``Permission``; a
+member or a device limited to some locations may only act there.
+
+**In a service**, check before writing, with the business the service was given::
+
+    from stampcard.tenancy.permissions import Permission, require
+
+    def add_stamps(*, business, actor, ..., location_id=None):
+        require(actor, Permission.STAMP, business=business, location_id=location_id)
+
+``require`` raises ``tenancy.errors.NotAllowed`` (a ``Refusal`` with code ``not_allowed`` and
+a ``PermissionDenied``, so a view answers 403). ``allows`` is the same check returning a bool.
+``location_id`` defaults to the actor's own location (a device's, or where a member stands).
+Actors built by a door (``Actor.for_member``, ``Actor.for_device``) are decided without a
+query. A staff or device actor built by hand without them (``Actor(kind=STAFF, user_id=…)``)
+is looked up once: its membership or active device in ``business`` decides, and without one it
+may do nothing.
+
+**In a dashboard view**, ``tenancy.decorators.requires(Permission.X)``.
+
+**Location limits.** A limited actor acts only at its locations: counter actions (stamp,
+redeem) need a location, and it must be one of them. On the dashboard it sees only ledger rows,
+redeemed vouchers and audit entries of its locations, plus those with no location at all:
+such rows are business-wide (a correction or a voucher issued from the dashboard, a receipt
+claim, the system), not another shop's.
+
+**Customers' personal data.** The staff role sees customers' names, but their e-mail and phone
+masked (``j•••@example.org``, ``+66 ••• ••• 678``): a cashier needs to recognise a customer,
+not to copy a contact list. They still find a card by the *full* e-mail or phone (the customer
+who forgot the phone says it aloud), never by a part of it, which would uncover the masked
+value letter by letter. Managers and owners (``VIEW_CONTACT_DETAILS``) see everything.
+"""
+
+import dataclasses
 from enum import StrEnum
 
-from django.core.exceptions import PermissionDenied
+from django_scopes import scopes_disabled
 
-from stampcard.tenancy.models import Membership, Role
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.errors import NotAllowed
+from stampcard.tenancy.models import Business, Device, DeviceKind, Membership, Role
 
 
 class Permission(StrEnum):
     VIEW = "view"
     STAMP = "stamp"
     REDEEM = "redeem"
+    SELF_REDEEM = "self_redeem"
     CORRECT_STAMPS = "correct_stamps"
     ISSUE_VOUCHERS = "issue_vouchers"
     MANAGE_PROGRAMS = "manage_programs"
@@ -18,9 +55,10 @@ class Permission(StrEnum):
     MANAGE_DEVICES = "manage_devices"
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
+    VIEW_CONTACT_DETAILS = "view_contact_details"
 
 
-_COUNTER = {Permission.VIEW, Permission.STAMP, Permission.REDEEM}
+_COUNTER = {Permission.VIEW, Permission.STAMP, Permission.REDEEM, Permission.SELF_REDEEM}
 _MANAGER = _COUNTER | {
     Permission.CORRECT_STAMPS,
     Permission.ISSUE_VOUCHERS,
@@ -28,28 +66,108 @@ _MANAGER = _COUNTER | {
     Permission.MANAGE_CODES,
     Permission.MANAGE_DEVICES,
     Permission.VIEW_AUDIT,
+    Permission.VIEW_CONTACT_DETAILS,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.STAFF: frozenset(_COUNTER),
     Role.MANAGER: frozenset(_MANAGER),
     Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF}),
 }
+DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    # Operated by staff: stamps and redeems what the customer shows.
+    DeviceKind.SCANNER: frozenset({Permission.STAMP, Permission.REDEEM}),
+    # Operated by the customer: stamps, and looks up vouchers the customer redeems themself.
+    DeviceKind.KIOSK: frozenset({Permission.STAMP, Permission.SELF_REDEEM}),
+    # A keyboard-wedge scanner typing card codes: stamps only.
+    DeviceKind.AUTOPILOT: frozenset({Permission.STAMP}),
+}
+KIND_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    # Background work and platform operators act for the business as a whole.
+    ActorKind.SYSTEM: frozenset(Permission),
+    ActorKind.ADMIN: frozenset(Permission),
+    # A customer's door admits them to their own card or voucher only.
+    ActorKind.CUSTOMER: frozenset({Permission.SELF_REDEEM}),
+    # API keys will bring their own scopes; until then an API actor may do nothing.
+    ActorKind.API: frozenset(),
+}
+# Done at a counter: a location-limited actor must say where, and it must be one of its own.
+_AT_A_LOCATION = frozenset({Permission.STAMP, Permission.REDEEM, Permission.SELF_REDEEM})
+
+
+def allows(
+    actor: Actor,
+    permission: Permission,
+    *,
+    business: Business | int,
+    location_id: int | None = None,
+) -> bool:
+    """Whether ``actor`` may do this in ``business``, at this location when one is given."""
+    business_id = business if isinstance(business, int) else business.pk
+    known = _resolved(actor, business_id)
+    if known is None or (known.business_id is not None and known.business_id != business_id):
+        return False
+    if permission not in _granted(known):
+        return False
+    if not known.location_ids:
+        return True
+    where = location_id if location_id is not None else known.location_id
+    if where is None:
+        return permission not in _AT_A_LOCATION
+    return where in known.location_ids
+
+
+def require(
+    actor: Actor,
+    permission: Permission,
+    *,
+    business: Business | int,
+    location_id: int | None = None,
+) -> None:
+    """Raise ``NotAllowed`` unless ``allows(...)``; call it first thing in a service."""
+    if not allows(actor, permission, business=business, location_id=location_id):
+        raise NotAllowed()
+
+
+def _granted(actor: Actor) -> frozenset[Permission]:
+    if actor.kind == ActorKind.STAFF:
+        return ROLE_PERMISSIONS.get(actor.role or "", frozenset())
+    if actor.kind == ActorKind.DEVICE:
+        return DEVICE_PERMISSIONS.get(actor.device_kind or "", frozenset())
+    return KIND_PERMISSIONS.get(actor.kind, frozenset())
+
+
+def _resolved(actor: Actor, business_id: int) -> Actor | None:
+    """The actor with its role or device kind, read from the database if no door set them."""
+    if actor.business_id is not None or actor.kind not in (ActorKind.STAFF, ActorKind.DEVICE):
+        return actor
+    with scopes_disabled():
+        if actor.kind == ActorKind.STAFF and actor.user_id is not None:
+            membership = (
+                Membership.objects.prefetch_related("locations")
+                .filter(business_id=business_id, user_id=actor.user_id)
+                .first()
+            )
+            if membership is not None:
+                member = Actor.for_member(membership)
+                return dataclasses.replace(
+                    member, location_id=actor.location_id, ip_address=actor.ip_address
+                )
+        if actor.kind == ActorKind.DEVICE and actor.device_id is not None:
+            device = Device.objects.filter(
+                pk=actor.device_id, business_id=business_id, revoked_at__isnull=True
+            ).first()
+            if device is not None:
+                return Actor.for_device(device, ip_address=actor.ip_address)
+    return None
 
 
 def has_permission(
     membership: Membership, permission: Permission, *, location_id: int | None = None
 ) -> bool:
     """Whether the member may do this, at this location when one is given."""
-    if permission not in ROLE_PERMISSIONS[membership.role]:
-        return False
-    if location_id is None:
-        return True
-    allowed = {loc.pk for loc in membership.locations.all()}
-    return not allowed or location_id in allowed
-
-
-def require_permission(
-    membership: Membership, permission: Permission, *, location_id: int | None = None
-) -> None:
-    if not has_permission(membership, permission, location_id=location_id):
-        raise PermissionDenied(permission.value)
+    return allows(
+        Actor.for_member(membership),
+        permission,
+        business=membership.business_id,
+        location_id=location_id,
+    )

@@ -1,7 +1,13 @@
+from typing import TypeVar
+
 from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Model, Q, QuerySet
 from django_scopes import scopes_disabled
 
+from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Membership
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 def memberships_of(user: User | AnonymousUser) -> list[Membership]:
@@ -26,3 +32,17 @@ def membership_in(user: User | AnonymousUser, business_slug: str) -> Membership 
             .filter(user=user, business__slug=business_slug)
             .first()
         )
+
+
+def at_actors_locations(
+    queryset: QuerySet[_Row], actor: Actor, *, field: str = "location"
+) -> QuerySet[_Row]:
+    """Rows at the actor's locations, and rows with none (business-wide: never another shop's).
+
+    An actor limited to no location sees every row.
+    """
+    if not actor.location_ids:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__in": actor.location_ids})
+    )

@@ -1,4 +1,9 @@
-"""Creating businesses, adding staff, pairing and revoking devices."""
+"""Creating businesses, adding staff, pairing and revoking devices.
+
+Each service takes the business explicitly and checks the actor against
+``tenancy.permissions`` first. Objects handed in (a location, a device) are read inside the
+business's scope by the door that called, so they are the business's own.
+"""
 
 from dataclasses import dataclass
 
@@ -12,6 +17,7 @@ from stampcard import tokens
 from stampcard.audit.services import record
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Device, DeviceKind, Location, Membership, Role
+from stampcard.tenancy.permissions import Permission, require
 
 
 def create_business(
@@ -27,10 +33,10 @@ def create_business(
     business.full_clean()
     with transaction.atomic():
         business.save()
-        Membership.objects.create(business=business, user=owner, role=Role.OWNER)
+        membership = Membership.objects.create(business=business, user=owner, role=Role.OWNER)
         record(
             business=business,
-            actor=Actor(kind="staff", user_id=owner.pk),  # type: ignore[arg-type]
+            actor=Actor.for_member(membership),
             action="business.created",
             target=business,
         )
@@ -54,12 +60,19 @@ def add_member(
     role: Role,
     locations: list[Location] | None = None,
 ) -> Membership:
-    """Give ``user`` a role in the business, optionally limited to some of its locations."""
+    """Give ``user`` a role in the business, optionally limited to some of its locations.
+
+    Needs MANAGE_STAFF. Locations of another business are ignored: callers outside a scope
+    (the demo loader, an operator's script) may hand in anything.
+    """
+    require(actor, Permission.MANAGE_STAFF, business=business)
     with transaction.atomic():
         membership, _ = Membership.objects.update_or_create(
             business=business, user=user, defaults={"role": role}
         )
-        membership.locations.set([loc for loc in locations or [] if loc.business_id == business.pk])
+        membership.locations.set(
+            Location.objects.filter(business=business, pk__in=[loc.pk for loc in locations or []])
+        )
         record(business=business, actor=actor, action="member.saved", target=membership, role=role)
     return membership
 
@@ -78,9 +91,17 @@ def pair_device(
     kind: DeviceKind,
     location: Location | None = None,
 ) -> PairedDevice:
-    """Pair a kiosk, Autopilot or scanner station; returns its token, which is never stored."""
-    if location is not None and location.business_id != business.pk:
-        raise Location.DoesNotExist()
+    """Pair a kiosk, Autopilot or scanner station; returns its token, which is never stored.
+
+    Needs MANAGE_DEVICES, at the device's location when it has one. The location is the
+    business's own: the caller read it inside the business's scope.
+    """
+    require(
+        actor,
+        Permission.MANAGE_DEVICES,
+        business=business,
+        location_id=location.pk if location is not None else None,
+    )
     token = tokens.new_secret()
     with transaction.atomic():
         device = Device.objects.create(
@@ -95,7 +116,11 @@ def pair_device(
 
 
 def revoke_device(*, business: Business, actor: Actor, device: Device) -> None:
-    """Revoke a device's token at once; the device must be paired again to act."""
+    """Revoke a device's token at once; the device must be paired again to act.
+
+    Needs MANAGE_DEVICES, at the device's location when it has one.
+    """
+    require(actor, Permission.MANAGE_DEVICES, business=business, location_id=device.location_id)
     with transaction.atomic():
         Device.objects.filter(pk=device.pk, business=business, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -103,19 +128,32 @@ def revoke_device(*, business: Business, actor: Actor, device: Device) -> None:
         record(business=business, actor=actor, action="device.revoked", target=device)
 
 
-def authenticate_device(token: str) -> Device | None:
-    """The active device this token belongs to, or None (unknown, malformed or revoked).
+def find_device(token: str) -> Device | None:
+    """The device this token was given to, revoked or not; None if unknown or malformed.
 
-    Looked up by the token's hash, then compared in constant time.
+    Looked up by the token's hash, then compared in constant time. It is the device door's
+    read (across businesses, before any scope is open); everything else wants
+    ``authenticate_device``.
     """
     if not token or len(token) > 200:
         return None
     with scopes_disabled():
         device = (
             Device.objects.select_related("business", "location")
-            .filter(token_hash=tokens.hash_secret(token), revoked_at__isnull=True)
+            .filter(token_hash=tokens.hash_secret(token))
             .first()
         )
     if device is None or not tokens.secret_matches(token, device.token_hash):
         return None
     return device
+
+
+def authenticate_device(token: str) -> Device | None:
+    """The active device this token belongs to, or None (unknown, malformed or revoked)."""
+    device = find_device(token)
+    return device if device is not None and device.is_active else None
+
+
+def device_seen(device: Device) -> None:
+    """Note that the device just called in (shown on the devices page; revoked ones stay put)."""
+    Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(last_seen_at=timezone.now())
