@@ -7,9 +7,12 @@ Production sets DATABASE_URL (PostgreSQL), REDIS_URL, SECRET_KEY, ALLOWED_HOSTS 
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -18,7 +21,25 @@ env = environ.Env()
 
 DATA_DIR = Path(env.str("STAMPCARD_DATA_DIR", default=str(PROJECT_DIR / "var")))
 
+
+def ensure_data_dir() -> Path:
+    """The data folder, made private (0700) when this box creates it."""
+    if not DATA_DIR.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        DATA_DIR.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened
+    return DATA_DIR
+
+
 DEBUG = env.bool("DEBUG", default=False)
+# One switch for a site served over HTTPS by a reverse proxy that terminates TLS: it trusts the
+# proxy's X-Forwarded-Proto and turns on Secure cookies, HSTS and the redirect to HTTPS.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=LOCAL_HOSTS)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A box is local when it answers only on loopback and is not behind a TLS proxy (or runs with
+# DEBUG on). Anything else is production, where a missing SECRET_KEY must stop the start.
+LOCAL_BOX = DEBUG or (not BEHIND_TLS_PROXY and set(ALLOWED_HOSTS) <= set(LOCAL_HOSTS))
 
 
 def _local_secret_key() -> str:
@@ -29,7 +50,7 @@ def _local_secret_key() -> str:
     """
     path = DATA_DIR / "secret_key"
     if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        ensure_data_dir()
         with tempfile.NamedTemporaryFile("w", dir=DATA_DIR, delete=False) as draft:
             draft.write(secrets.token_urlsafe(50))
         try:
@@ -41,12 +62,19 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not LOCAL_BOX:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. A production box (DEBUG off, and BEHIND_TLS_PROXY on or "
+            "ALLOWED_HOSTS beyond loopback) needs a long random SECRET_KEY in its environment."
+        )
+    SECRET_KEY = _local_secret_key()
+# Old keys, newest first, still accepted for signatures and sessions while a new key rolls out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "stampcard.accounts.apps.OTPAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -61,19 +89,32 @@ INSTALLED_APPS = [
     "stampcard.outbox",
     "stampcard.dashboard",
     "stampcard.demo",
+    "stampcard.accounts",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "stampcard.accounts.middleware.SessionLimitsMiddleware",
+    "stampcard.accounts.middleware.PrivatePagesMiddleware",
+    "stampcard.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "stampcard.tenancy.middleware.BusinessScopeMiddleware",
+    # Last, so that it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stampcard.urls"
@@ -89,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "stampcard.accounts.context_processors.two_factor_prompt",
             ],
         },
     },
@@ -98,6 +140,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'stampcard.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if Path(DATABASES["default"]["NAME"]).parent == DATA_DIR:
+        ensure_data_dir()
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # IMMEDIATE takes the write lock at BEGIN, so a read-then-write transaction cannot fail
     # half-way with "database is locked"; WAL lets readers run beside the one writer.
@@ -146,15 +190,75 @@ OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {}
 
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username+address is refused before its password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Older hashes still verify, and are rehashed with Argon2 at the next login.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
+ADMIN_PATH = env.str("ADMIN_PATH", default="admin/").strip("/") + "/"
+
+# Login throttling (django-axes): a username is locked from one address after AXES_FAILURE_LIMIT
+# wrong passwords in a row, for AXES_COOLOFF_TIME; every try while locked restarts the wait.
+# Counts live in Redis when there is one, else in the database, which all processes of a box
+# share (an in-process cache would give each worker its own count).
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "stampcard.accounts.views.locked_out"
+if BEHIND_TLS_PROXY:
+    # The client's address is the one the proxy in front of us saw.
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+
+# Two-factor (django-otp, TOTP). Owners and platform operators with a confirmed device must enter
+# a code after their password; those without one are asked to set one up after each login and
+# may postpone it, unless OTP_REQUIRED is on (then they cannot reach a business page or the admin
+# before they have one).
+OTP_REQUIRED = env.bool("OTP_REQUIRED", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="stampcard")
+
+# Sessions end 12 hours after login at the latest, and after SESSION_IDLE_MINUTES without a
+# request (both checked by stampcard.accounts.middleware.SessionLimitsMiddleware).
+SESSION_COOKIE_AGE = min(env.int("SESSION_MAX_HOURS", default=12), 12) * 3600
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+
+# Mail (password reset). EMAIL_URL such as smtp+tls://user:password@mail.example.com:587;
+# without it, mail is printed on the console, which is enough for one local box.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="stampcard <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -177,13 +281,52 @@ MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and bool(CSRF_TRUSTED_ORIGINS))
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SECURE = BEHIND_TLS_PROXY
+CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
+SECURE_SSL_REDIRECT = BEHIND_TLS_PROXY
+# Load balancers probe these over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+SECURE_HSTS_SECONDS = env.int("HSTS_SECONDS", default=31536000) if BEHIND_TLS_PROXY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = (
+    []
+    if SECURE_HSTS_PRELOAD
+    else [
+        # Preloading is a promise to browsers vendors that only the domain's owner can make.
+        "security.W021"
+    ]
+)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
-)
+SECURE_REFERRER_POLICY = "same-origin"
+
+# No inline script or style anywhere: scripts are ES modules and styles are files under static/.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # QR codes and card previews are inline SVG or data: images.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The counter's scanner uses this site's camera; nothing else may ask for these.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "camera": ["self"],
+    "geolocation": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "bluetooth": [],
+    "display-capture": [],
+}
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 
