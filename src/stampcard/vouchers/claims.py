@@ -11,6 +11,8 @@ from stampcard.audit.services import record
 from stampcard.loyalty.errors import ProgramNotFound
 from stampcard.loyalty.models import Card, Program, StampSource
 from stampcard.loyalty.services import StampOutcome, add_stamps
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -122,6 +124,13 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
             source=StampSource.RECEIPT,
             count=claim.batch.stamps_per_code,
             card_id=card.pk,
+        )
+        publish(
+            business_id=business.pk,
+            topic=Topic.CLAIM_CLAIMED,
+            claim_id=claim.pk,
+            card_id=card.pk,
+            stamps=claim.batch.stamps_per_code,
         )
         record(business=business, actor=actor, action="claim_code.claimed", target=claim)
     return outcome

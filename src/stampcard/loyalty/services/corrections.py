@@ -9,6 +9,8 @@ from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
 from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.storable import is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -76,6 +78,12 @@ def correct_stamps(
             version=F("version") + 1,
             # A queryset update skips auto_now: set as the stamp does, so caches see the change.
             updated_at=now,
+        )
+        publish(
+            business_id=business.pk,
+            topic=Topic.CARD_CHANGED,
+            card_id=locked.id,
+            version=locked.version + 1,  # the row is locked: this update made it so
         )
         close_cycles(db, cursor, business=business, card=locked, count=cycles_closed, now=now)
         record(

@@ -5,13 +5,16 @@ from typing import Any
 
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F
 from django.utils import timezone
 
 from stampcard.audit.services import record
 from stampcard.loyalty import errors
-from stampcard.loyalty.models import Reward, RewardKind, RewardStatus
+from stampcard.loyalty.models import Card, Reward, RewardKind, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward, reward_issuer
 from stampcard.loyalty.services.card_state import CardState
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 
@@ -87,6 +90,15 @@ def _close_cycle(
         settled = issuer(earned)
         if settled != status:
             cursor.execute(_SET_STATUS, [settled.value, reward_id])
+            status = settled
+    publish(
+        business_id=business.pk,
+        topic=Topic.REWARD_EARNED,
+        reward_id=reward_id,
+        card_id=card.id,
+        kind=kind.value,
+        status=status.value,
+    )
     return reward_id
 
 
@@ -100,5 +112,14 @@ def hand_over_reward(*, business: Business, actor: Actor, reward_id: int) -> Rew
         if taken != 1:
             raise errors.RewardNotReady()
         reward = Reward.objects.get(pk=reward_id)
+        # What the card shows has changed (one reward fewer waiting): its version moves.
+        Card.objects.filter(pk=reward.card_id).update(version=F("version") + 1, updated_at=now)
+        version = Card.objects.filter(pk=reward.card_id).values_list("version", flat=True).get()
+        publish(
+            business_id=business.pk,
+            topic=Topic.CARD_CHANGED,
+            card_id=reward.card_id,
+            version=version,
+        )
         record(business=business, actor=actor, action="reward.handed_over", target=reward)
     return reward

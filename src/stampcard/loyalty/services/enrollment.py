@@ -10,6 +10,8 @@ from stampcard.loyalty import errors
 from stampcard.loyalty.card_codes import new_card_code
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.models import Business
 
@@ -66,6 +68,13 @@ def enroll_customer(
         card = Card.objects.filter(program=program, customer=customer).first()
         if card is None:
             card = _create_card(business=business, program=program, customer=customer)
+            publish(
+                business_id=business.pk,
+                topic=Topic.CUSTOMER_JOINED,
+                customer_id=customer.pk,
+                card_id=card.pk,
+                program_id=program.pk,
+            )
     return card
 
 

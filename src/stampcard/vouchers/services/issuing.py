@@ -10,6 +10,8 @@ from stampcard import tokens
 from stampcard.audit.services import record
 from stampcard.loyalty.models import Card, Program, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.refusals import Refusal
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
@@ -172,6 +174,12 @@ def _issue(
         if code_pool is not None and not code:
             voucher.code = _draw_pool_code(business=business, pool=code_pool, voucher=voucher)
             voucher.save(update_fields=["code"])
+        publish(
+            business_id=business.pk,
+            topic=Topic.VOUCHER_ISSUED,
+            voucher_id=voucher.pk,
+            card_id=voucher.card_id,
+        )
         if actor.kind != ActorKind.SYSTEM:
             record(business=business, actor=actor, action="voucher.issued", target=voucher)
     return voucher

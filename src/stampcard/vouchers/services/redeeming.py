@@ -9,6 +9,8 @@ from django.utils import formats, timezone
 
 from stampcard.audit.services import record
 from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
+from stampcard.outbox.models import Topic
+from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business
@@ -97,6 +99,12 @@ def redeem_voucher(
                 # A retry that waited for its own first attempt finds that attempt's key now.
                 replay_if_done(request)
             _explain_refusal(business=business, voucher=voucher, now=now)
+        publish(
+            business_id=business.pk,
+            topic=Topic.VOUCHER_REDEEMED,
+            voucher_id=voucher.pk,
+            card_id=voucher.card_id,
+        )
         record(business=business, actor=actor, action="voucher.redeemed", target=voucher)
         if request is not None:
             remember_outcome(request, {"voucher_id": voucher.pk, "redeemed_at": now.isoformat()})
@@ -128,6 +136,12 @@ def void_voucher(*, business: Business, actor: Actor, voucher: Voucher, reason: 
         voucher = found
         if voided != 1:
             _explain_refusal(business=business, voucher=voucher, now=timezone.now())
+        publish(
+            business_id=business.pk,
+            topic=Topic.VOUCHER_VOIDED,
+            voucher_id=voucher.pk,
+            card_id=voucher.card_id,
+        )
         record(
             business=business, actor=actor, action="voucher.voided", target=voucher, reason=reason
         )
