@@ -590,7 +590,8 @@ HOW_TO_READ = """\
 `pgbench` runs bench/stamp.pgbench: the same transaction as `loyalty.services.add_stamps`
 (lock the card joined to its program, insert the ledger row, update the card's counters and
 version, write the outbox's card.changed message, insert the reward and its reward.earned
-message when the cycle closes) on the same tables, with prepared statements and no Python. `service` is `add_stamps` itself, called in a loop by N concurrent clients, each with
+message when the cycle closes) on the same tables, with prepared statements and no Python.
+`service` is `add_stamps` itself, called in a loop by N concurrent clients, each with
 its own connection: threads spread over as many OS processes as pgbench has threads (`-j`, one
 per core), as a gunicorn with threaded workers would run them.
 **ratio** = service tps / pgbench tps at the same client count and commit setting:
@@ -675,9 +676,10 @@ def render(
             )
             floor = BEFORE_OUTBOX[setting] * (1 - MOST_FALL)
             lines.append(
-                f"- With the outbox message written, {setting} at {TARGET_CLIENTS} clients no more"
-                f" than {MOST_FALL:.0%} below the last run without it ({BEFORE_OUTBOX[setting]:.2f},"
-                f" so ≥ {floor:.2f}): {ratio:.2f} — {_met(ratio >= floor)}"
+                f"- With the outbox message written, {setting} at {TARGET_CLIENTS} clients no"
+                f" more than {MOST_FALL:.0%} below the last run without it"
+                f" ({BEFORE_OUTBOX[setting]:.2f}, so ≥ {floor:.2f}):"
+                f" {ratio:.2f} — {_met(ratio >= floor)}"
             )
     if codes is not None:
         ok = codes.seconds <= TARGET_CODE_SECONDS and codes.distinct == codes.rows == codes.count
