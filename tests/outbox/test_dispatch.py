@@ -210,3 +210,18 @@ def test_operators_see_trouble_and_replay_dead_messages_in_the_admin(
     assert response.status_code == 302
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.PENDING, 0)
+
+
+@pytest.mark.django_db
+def test_the_celery_task_opens_the_business_scope_and_delivers(card, consumers_of_card_changed):
+    from stampcard.outbox.tasks import deliver_message
+
+    consumers_of_card_changed(RECORD)  # the recording consumer asserts the scope is open
+    stamp(card)
+    message = OutboxMessage.objects.get()
+    # The test runs with scopes disabled; only the task's door can name the business.
+    result = deliver_message.apply(
+        kwargs={"message_id": message.pk, "business_id": card.business_id}
+    )
+    assert result.get() == "delivered"
+    assert consumers.applied() == {message.pk: 1}
