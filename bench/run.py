@@ -62,6 +62,7 @@ MOST_FALL = 0.10
 TARGET_CODE_SECONDS = 30.0
 PROFILE_CALLS = 2000
 WARMUP_CALLS = 20
+BENCH_MEMBER = "bench-barista"  # the staff member the service stamps as
 
 
 @dataclass
@@ -134,17 +135,21 @@ def setup_django() -> None:
 
 def seed(cards: int) -> tuple[int, list[int]]:
     """Migrate, then one business, one active program and ``cards`` cards; returns the ids."""
+    from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import transaction
     from django_scopes import scopes_disabled
 
     from stampcard.loyalty.models import Program, ProgramStatus, RewardKind
     from stampcard.loyalty.services import enroll_customer
-    from stampcard.tenancy.models import Business
+    from stampcard.tenancy.models import Business, Membership, Role
 
     call_command("migrate", interactive=False, verbosity=0)
     with scopes_disabled(), transaction.atomic():
         business = Business.objects.create(name="Bench Coffee", slug="bench-coffee")
+        Membership.objects.create(
+            business=business, user=User.objects.create(username=BENCH_MEMBER), role=Role.STAFF
+        )
         program = Program.objects.create(
             business=business,
             name="Bench card",
@@ -250,11 +255,22 @@ def libpq_commit_setting(setting: str) -> str:
 def _open_service(setting: str) -> Any:
     """In a fresh process: the commit setting, then the stamp call as the product makes it."""
     os.environ.update(COMMIT_SETTINGS[setting])  # libpq reads it when the connection opens
+    from django.db import connection
+    from django_scopes import scopes_disabled
+
     from stampcard.loyalty.models import StampSource
     from stampcard.loyalty.services import add_stamps
-    from stampcard.tenancy.actors import Actor, ActorKind
+    from stampcard.tenancy.actors import Actor
+    from stampcard.tenancy.models import Membership
 
-    actor = Actor(kind=ActorKind.STAFF, user_id=None)
+    # A staff member as a door admits them, once per process: add_stamps then checks the
+    # permission in memory, as it does for every request.
+    with scopes_disabled():
+        membership = Membership.objects.prefetch_related("locations").get(
+            user__username=BENCH_MEMBER
+        )
+    actor = Actor.for_member(membership)
+    connection.close()  # each client thread opens its own
 
     def stamp(business: Any, card_id: int) -> Any:
         return add_stamps(

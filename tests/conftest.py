@@ -115,6 +115,12 @@ def staff_actor(owner, business):
 
 
 @pytest.fixture
+def other_staff_actor(other_owner, other_business):
+    """Charlie, the rival owner, as the dashboard door admits him to his own business."""
+    return Actor.for_member(Membership.objects.get(business=other_business, user=other_owner))
+
+
+@pytest.fixture
 def program(business):
     return factories.ProgramFactory(business=business, stamps_goal=10)
 

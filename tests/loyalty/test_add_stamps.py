@@ -148,14 +148,14 @@ def test_daily_limit_counts_the_business_day(card, staff_actor):
 
 
 @pytest.mark.parametrize("path", ["unlocked", "locked"])
-def test_card_of_another_business_is_not_found(card, other_business, staff_actor, path):
+def test_card_of_another_business_is_not_found(card, other_business, other_staff_actor, path):
     """Answered exactly like a code that does not exist: a code cannot be probed."""
     key = "probe-1" if path == "locked" else None  # a key takes the locked path
     for found_by in ({"card_id": card.pk}, {"card_code": card.code}):
         with pytest.raises(errors.CardNotFound) as refused:
             add_stamps(
                 business=other_business,
-                actor=staff_actor,
+                actor=other_staff_actor,
                 source="staff",
                 idempotency_key=key,
                 **found_by,
@@ -204,10 +204,10 @@ def test_an_idempotency_key_applies_once(card, staff_actor):
     assert card.stamps == 2 == ledger_total(card)
 
 
-def test_keys_are_per_business(card, staff_actor, other_business):
+def test_keys_are_per_business(card, staff_actor, other_business, other_staff_actor):
     other_card = factories.CardFactory(program=factories.ProgramFactory(business=other_business))
     stamp(card, staff_actor, idempotency_key="k")
-    stamp(other_card, Actor(kind=ActorKind.API), idempotency_key="k")
+    stamp(other_card, other_staff_actor, idempotency_key="k")
     assert ledger_total(other_card) == 1
 
 

@@ -74,9 +74,11 @@ def test_a_positive_correction_can_complete_the_cycle(card, staff_actor):
     assert Reward.objects.filter(card=card).count() == 1
 
 
-def test_a_card_of_another_business_cannot_be_corrected(card, other_business, staff_actor):
+def test_a_card_of_another_business_cannot_be_corrected(card, other_business, other_staff_actor):
     with pytest.raises(errors.CardNotFound):
-        correct_stamps(business=other_business, actor=staff_actor, card=card, delta=1, reason="x")
+        correct_stamps(
+            business=other_business, actor=other_staff_actor, card=card, delta=1, reason="x"
+        )
 
 
 def test_a_ready_reward_is_handed_over_once(card, staff_actor):
@@ -91,10 +93,12 @@ def test_a_ready_reward_is_handed_over_once(card, staff_actor):
         hand_over_reward(business=card.business, actor=staff_actor, reward_id=reward_id)
 
 
-def test_a_reward_of_another_business_cannot_be_handed_over(card, other_business, staff_actor):
+def test_a_reward_of_another_business_cannot_be_handed_over(
+    card, other_business, staff_actor, other_staff_actor
+):
     card.program.stamps_goal = 1
     card.program.save()
     reward_id = stamp(card, staff_actor).reward_ids[0]
     with pytest.raises(errors.RewardNotReady):
-        hand_over_reward(business=other_business, actor=staff_actor, reward_id=reward_id)
+        hand_over_reward(business=other_business, actor=other_staff_actor, reward_id=reward_id)
     assert Card.objects.get(pk=card.pk).rewards.get().status == "ready"

@@ -16,11 +16,11 @@ from stampcard.loyalty.services.card_state import _PreparingCursor
 from stampcard.outbox import dispatch
 from stampcard.outbox.models import MessageStatus, OutboxMessage, Receipt, Topic
 from stampcard.outbox.services import publish
-from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.actors import Actor
 from tests import factories
 from tests.outbox import consumers
 
-ACTOR = Actor(kind=ActorKind.STAFF)
+ACTOR = Actor.system()  # these tests are about the messages, not who stamps
 RECORD = "tests.outbox.consumers.record"
 FAIL = "tests.outbox.consumers.fail"
 

@@ -11,14 +11,13 @@ from stampcard.loyalty.services import (
     hand_over_reward,
 )
 from stampcard.outbox.models import OutboxMessage, Topic
-from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.actors import Actor
 from stampcard.vouchers import errors as voucher_errors
 from stampcard.vouchers.claims import claim_code, create_claim_batch
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher, redeem_voucher, void_voucher
 
 SYSTEM = Actor.system()
-STAFF = Actor(kind=ActorKind.STAFF)
 pytestmark = pytest.mark.django_db
 
 
@@ -57,7 +56,7 @@ def test_a_new_card_tells_the_customer_joined_and_a_returning_one_does_not(progr
     ]
 
 
-def test_vouchers_tell_issued_redeemed_and_voided(business, card):
+def test_vouchers_tell_issued_redeemed_and_voided(business, card, staff_actor):
     kept = issue_voucher(
         business=business,
         actor=SYSTEM,
@@ -73,7 +72,7 @@ def test_vouchers_tell_issued_redeemed_and_voided(business, card):
         origin=VoucherOrigin.MANUAL,
         redemption_method="staff_scan",
     )
-    redeem_voucher(business=business, actor=STAFF, token=kept.token)
+    redeem_voucher(business=business, actor=staff_actor, token=kept.token)
     void_voucher(business=business, actor=SYSTEM, voucher=dropped, reason="a mistake")
     assert told(Topic.VOUCHER_ISSUED) == [
         {"voucher_id": kept.pk, "card_id": card.pk},
@@ -83,7 +82,7 @@ def test_vouchers_tell_issued_redeemed_and_voided(business, card):
     assert told(Topic.VOUCHER_VOIDED) == [{"voucher_id": dropped.pk, "card_id": None}]
     # A refused redemption tells nothing.
     with pytest.raises(voucher_errors.VoucherAlreadyRedeemed):
-        redeem_voucher(business=business, actor=STAFF, token=kept.token)
+        redeem_voucher(business=business, actor=staff_actor, token=kept.token)
     assert len(told(Topic.VOUCHER_REDEEMED)) == 1
 
 

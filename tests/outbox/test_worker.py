@@ -24,14 +24,14 @@ from stampcard.loyalty.models import StampSource
 from stampcard.loyalty.services import add_stamps
 from stampcard.outbox import dispatch
 from stampcard.outbox.models import MessageStatus, OutboxMessage, Topic
-from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.actors import Actor
 from tests import factories
 from tests.concurrency import needs_postgres
 from tests.outbox import consumers
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 PROJECT = Path(__file__).resolve().parents[2]
-ACTOR = Actor(kind=ActorKind.STAFF)
+ACTOR = Actor.system()  # these tests are about the messages, not who stamps
 
 
 def free_port() -> int:

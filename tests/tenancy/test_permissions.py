@@ -86,8 +86,8 @@ def test_adding_a_member_needs_manage_staff(business, maria):
 @pytest.mark.parametrize(
     ("kind", "allowed"),
     [
-        ("scanner", {Permission.STAMP, Permission.REDEEM}),
-        ("kiosk", {Permission.STAMP, Permission.SELF_REDEEM}),
+        ("scanner", {Permission.STAMP, Permission.REDEEM, Permission.CLAIM_CODES}),
+        ("kiosk", {Permission.STAMP, Permission.SELF_REDEEM, Permission.CLAIM_CODES}),
         ("autopilot", {Permission.STAMP}),
     ],
 )
@@ -140,7 +140,8 @@ def test_system_operator_customer_and_api_actors(business):
     assert all(allows(Actor(kind=ActorKind.ADMIN), p, business=business) for p in Permission)
     customer = Actor.customer(business_id=business.pk)
     assert {p for p in Permission if allows(customer, p, business=business)} == {
-        Permission.SELF_REDEEM
+        Permission.SELF_REDEEM,
+        Permission.CLAIM_CODES,
     }
     assert not any(allows(Actor(kind=ActorKind.API), p, business=business) for p in Permission)
 

@@ -4,7 +4,6 @@ import pytest
 
 from stampcard.idempotency.services import AlreadyDone
 from stampcard.loyalty.models import Card, StampEvent
-from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.vouchers.claims import claim_code, create_claim_batch
 from stampcard.vouchers.models import CodePoolKind, PoolCode, Voucher, VoucherOrigin
 from stampcard.vouchers.services import create_code_pool, issue_voucher, redeem_voucher
@@ -12,21 +11,21 @@ from tests import factories
 from tests.concurrency import needs_postgres, run_in_parallel
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
-STAFF = Actor(kind=ActorKind.STAFF)
 
 
 def test_100_parallel_redemptions_of_one_voucher_succeed_once():
     business = factories.BusinessFactory()
+    manager = factories.member_actor(business, role="manager")
     voucher = issue_voucher(
         business=business,
-        actor=STAFF,
+        actor=manager,
         title="Free coffee",
         origin=VoucherOrigin.MANUAL,
         redemption_method="staff_scan",
     )
 
     results = run_in_parallel(
-        lambda i: redeem_voucher(business=business, actor=STAFF, token=voucher.token), 100
+        lambda i: redeem_voucher(business=business, actor=manager, token=voucher.token), 100
     )
 
     successes = [r for r in results if isinstance(r, Voucher)]
@@ -41,12 +40,15 @@ def test_100_parallel_redemptions_of_one_voucher_succeed_once():
 
 def test_100_parallel_claims_of_one_code_add_stamps_once():
     program = factories.ProgramFactory()
-    batch = create_claim_batch(business=program.business, actor=STAFF, program=program, count=1)
+    manager = factories.member_actor(program.business, role="manager")
+    batch = create_claim_batch(business=program.business, actor=manager, program=program, count=1)
     code = batch.codes.get().code
     cards = [factories.CardFactory(program=program) for _ in range(10)]
 
     results = run_in_parallel(
-        lambda i: claim_code(business=program.business, actor=STAFF, code=code, card=cards[i % 10]),
+        lambda i: claim_code(
+            business=program.business, actor=manager, code=code, card=cards[i % 10]
+        ),
         100,
     )
 
@@ -59,9 +61,10 @@ def test_100_parallel_claims_of_one_code_add_stamps_once():
 
 def test_100_parallel_redemptions_with_one_idempotency_key_succeed_once():
     business = factories.BusinessFactory()
+    manager = factories.member_actor(business, role="manager")
     voucher = issue_voucher(
         business=business,
-        actor=STAFF,
+        actor=manager,
         title="Free cake",
         origin=VoucherOrigin.MANUAL,
         redemption_method="redeem_code",
@@ -70,7 +73,7 @@ def test_100_parallel_redemptions_with_one_idempotency_key_succeed_once():
 
     results = run_in_parallel(
         lambda i: redeem_voucher(
-            business=business, actor=STAFF, code="CAKE-2026-XY", idempotency_key="pos-1"
+            business=business, actor=manager, code="CAKE-2026-XY", idempotency_key="pos-1"
         ),
         100,
     )
@@ -86,7 +89,10 @@ def test_100_parallel_redemptions_with_one_idempotency_key_succeed_once():
 
 def test_parallel_issues_never_hand_one_pooled_code_to_two_vouchers():
     business = factories.BusinessFactory()
-    pool = create_code_pool(business=business, actor=STAFF, name="POS", kind=CodePoolKind.IMPORTED)
+    manager = factories.member_actor(business, role="manager")
+    pool = create_code_pool(
+        business=business, actor=manager, name="POS", kind=CodePoolKind.IMPORTED
+    )
     PoolCode.objects.bulk_create(
         PoolCode(business=business, pool=pool, code=f"POS{n:04d}") for n in range(30)
     )
@@ -94,7 +100,7 @@ def test_parallel_issues_never_hand_one_pooled_code_to_two_vouchers():
     results = run_in_parallel(
         lambda i: issue_voucher(
             business=business,
-            actor=STAFF,
+            actor=manager,
             title="Gift",
             origin=VoucherOrigin.MANUAL,
             redemption_method="redeem_code",

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from stampcard.loyalty.models import Card, JoinChannel, Program, Reward, StampEvent, StampSource
 from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
-from stampcard.tenancy.actors import Actor, ActorKind
-from stampcard.tenancy.models import Business, DeviceKind, Location, Role
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business, DeviceKind, Location, Membership, Role
 from stampcard.tenancy.services import add_member, create_business, pair_device
 from stampcard.vouchers.claims import create_claim_batch
 from stampcard.vouchers.models import (
@@ -57,7 +57,9 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
             country="TH",
             brand_color="#6b3e26",
         )
-        actor = Actor(kind=ActorKind.STAFF, user_id=owner.pk)
+        # The owner, as the dashboard door admits her: every service checks her permissions.
+        membership = Membership.objects.get(business=business, user=owner)
+        actor = Actor.for_member(membership)
         sukhumvit = Location.objects.create(
             business=business,
             name="Sukhumvit",
@@ -135,7 +137,8 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
         create_claim_batch(
             business=business, actor=actor, program=coffee, count=50, label="Delivery bag inserts"
         )
-        _customers_with_history(business, actor, rng, coffee, pastry, customers, [sukhumvit, silom])
+        at_the_counter = [Actor.for_member(membership, location=loc) for loc in (sukhumvit, silom)]
+        _customers_with_history(business, actor, at_the_counter, rng, coffee, pastry, customers)
         issue_voucher(
             business=business,
             actor=actor,
@@ -152,11 +155,11 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
 def _customers_with_history(
     business: Business,
     actor: Actor,
+    at_the_counter: list[Actor],
     rng: random.Random,
     coffee: Program,
     pastry: Program,
     count: int,
-    locations: list[Location],
 ) -> None:
     now = timezone.now()
     sources = [StampSource.STAFF, StampSource.STAFF, StampSource.KIOSK, StampSource.AUTOPILOT]
@@ -179,10 +182,9 @@ def _customers_with_history(
             )
         for each in cards:
             for _visit in range(int(rng.expovariate(1 / 7))):
-                location = rng.choice(locations)
                 add_stamps(
                     business=business,
-                    actor=Actor(kind=actor.kind, user_id=actor.user_id, location_id=location.pk),
+                    actor=rng.choice(at_the_counter),
                     source=rng.choice(sources),
                     card_id=each.pk,
                     count=rng.choice([1, 1, 1, 2]) if each.program_id == pastry.pk else 1,

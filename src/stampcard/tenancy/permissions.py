@@ -20,6 +20,24 @@ may do nothing.
 
 **In a dashboard view**, ``tenancy.decorators.requires(Permission.X)``.
 
+**What each write service asks** (first thing, before it reads what it will change):
+
+- ``add_stamps``: ``STAMP``, except a receipt stamp, which asks ``CLAIM_CODES``. A receipt
+  stamp is authorised by the claim code it consumes in the same transaction, so only
+  ``vouchers.claims.claim_code`` stamps from that source (a test holds it to that); it asks
+  ``CLAIM_CODES`` before it takes the code. This is how a customer, whose door grants no
+  ``STAMP``, adds stamps to their own card: with a code printed on a receipt, nothing else.
+- ``correct_stamps``: ``CORRECT_STAMPS``; ``hand_over_reward``: ``REDEEM`` (at the counter).
+- ``issue_voucher`` and ``void_voucher``: ``ISSUE_VOUCHERS`` (the goal voucher is issued by
+  the engine as ``Actor.system()``).
+- ``redeem_voucher``: ``REDEEM`` for staff-scan and redeem-code vouchers, ``SELF_REDEEM`` for
+  self-redeem ones (``vouchers.services.redeeming.REDEEM_PERMISSION``); which kinds of actor
+  fit a redemption method at all is the vouchers' own rule (``REDEEMERS``).
+- code pools (create, generate, import) and ``create_claim_batch``: ``MANAGE_CODES``.
+- ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the
+  program's join link, which its door checks. A view that enrols for someone else (at the
+  counter, an import) asks its own permission first.
+
 **Location limits.** A limited actor acts only at its locations: counter actions (stamp,
 redeem) need a location, and it must be one of them. On the dashboard it sees only ledger rows,
 redeemed vouchers and audit entries of its locations, plus those with no location at all:
@@ -56,9 +74,16 @@ class Permission(StrEnum):
     MANAGE_STAFF = "manage_staff"
     VIEW_AUDIT = "view_audit"
     VIEW_CONTACT_DETAILS = "view_contact_details"
+    CLAIM_CODES = "claim_codes"
 
 
-_COUNTER = {Permission.VIEW, Permission.STAMP, Permission.REDEEM, Permission.SELF_REDEEM}
+_COUNTER = {
+    Permission.VIEW,
+    Permission.STAMP,
+    Permission.REDEEM,
+    Permission.SELF_REDEEM,
+    Permission.CLAIM_CODES,
+}
 _MANAGER = _COUNTER | {
     Permission.CORRECT_STAMPS,
     Permission.ISSUE_VOUCHERS,
@@ -74,10 +99,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF}),
 }
 DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    # Operated by staff: stamps and redeems what the customer shows.
-    DeviceKind.SCANNER: frozenset({Permission.STAMP, Permission.REDEEM}),
-    # Operated by the customer: stamps, and looks up vouchers the customer redeems themself.
-    DeviceKind.KIOSK: frozenset({Permission.STAMP, Permission.SELF_REDEEM}),
+    # Operated by staff: stamps, redeems and claims the codes the customer shows.
+    DeviceKind.SCANNER: frozenset({Permission.STAMP, Permission.REDEEM, Permission.CLAIM_CODES}),
+    # Operated by the customer: stamps, claims receipt codes, and looks up vouchers the
+    # customer redeems themself.
+    DeviceKind.KIOSK: frozenset({Permission.STAMP, Permission.SELF_REDEEM, Permission.CLAIM_CODES}),
     # A keyboard-wedge scanner typing card codes: stamps only.
     DeviceKind.AUTOPILOT: frozenset({Permission.STAMP}),
 }
@@ -85,12 +111,14 @@ KIND_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Background work and platform operators act for the business as a whole.
     ActorKind.SYSTEM: frozenset(Permission),
     ActorKind.ADMIN: frozenset(Permission),
-    # A customer's door admits them to their own card or voucher only.
-    ActorKind.CUSTOMER: frozenset({Permission.SELF_REDEEM}),
+    # A customer's door admits them to their own card or voucher only: they redeem their own
+    # self-redeem vouchers and claim receipt codes for their own card.
+    ActorKind.CUSTOMER: frozenset({Permission.SELF_REDEEM, Permission.CLAIM_CODES}),
     # API keys will bring their own scopes; until then an API actor may do nothing.
     ActorKind.API: frozenset(),
 }
 # Done at a counter: a location-limited actor must say where, and it must be one of its own.
+# A receipt claim is not: like a correction it is business-wide (it may happen anywhere).
 _AT_A_LOCATION = frozenset({Permission.STAMP, Permission.REDEEM, Permission.SELF_REDEEM})
 
 

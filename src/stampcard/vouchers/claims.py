@@ -16,6 +16,7 @@ from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import ClaimBatch, ClaimCode
 from stampcard.vouchers.redeem_codes import new_code, normalize_code
@@ -36,8 +37,10 @@ def create_claim_batch(
 ) -> ClaimBatch:
     """Create ``count`` unique claim codes worth ``stamps_per_code`` stamps each.
 
-    A code may not promise more stamps than the program gives in one visit. All or nothing.
+    A code may not promise more stamps than the program gives in one visit. Needs
+    MANAGE_CODES. All or nothing.
     """
+    require(actor, Permission.MANAGE_CODES, business=business)
     if not is_storable(label):
         raise errors.InvalidVoucher(UNSTORABLE_TEXT)
     # The door's scope makes a program the caller fetched this business's; a query by the
@@ -92,7 +95,12 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
     The code is taken by one conditional UPDATE in the same transaction as the stamps, so of
     parallel claims exactly one succeeds (the others get ``ClaimCodeUsed``), and a stamp that
     the program's rules refuse leaves the code unclaimed.
+
+    Needs CLAIM_CODES (a customer for their own card, staff, a scanner or kiosk). The code is
+    what authorises its receipt stamps; this is the only caller of ``add_stamps`` with that
+    source.
     """
+    require(actor, Permission.CLAIM_CODES, business=business)
     if not is_storable(code):
         raise errors.ClaimCodeNotFound()
     normalized = normalize_code(code)

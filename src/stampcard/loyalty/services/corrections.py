@@ -14,6 +14,7 @@ from stampcard.outbox.services import publish
 from stampcard.storable import is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 
 # A correction fixes a mistake at the counter; anything larger is not a correction.
 MAX_CORRECTION = 500
@@ -32,8 +33,9 @@ def correct_stamps(
     The correction is a new ledger row, never an edit. It stays inside the current cycle:
     a correction that would take the card below 0 is refused (a reward already earned is
     handed over or voided on its own), and one that reaches the goal closes the cycle.
-    Locks the card; audited.
+    Needs CORRECT_STAMPS. Locks the card; audited.
     """
+    require(actor, Permission.CORRECT_STAMPS, business=business)
     reason = reason.strip()
     if not is_storable(reason):
         raise errors.ReasonInvalid()

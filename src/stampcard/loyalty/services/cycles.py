@@ -17,6 +17,7 @@ from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 
 _REWARD_TABLE = Reward._meta.db_table
 _INSERT_REWARD = (
@@ -103,7 +104,11 @@ def _close_cycle(
 
 
 def hand_over_reward(*, business: Business, actor: Actor, reward_id: int) -> Reward:
-    """Mark a "reward ready" as handed over. Succeeds at most once, whatever races."""
+    """Mark a "reward ready" as handed over. Succeeds at most once, whatever races.
+
+    Needs REDEEM: it is handed over at the counter, where the actor stands.
+    """
+    require(actor, Permission.REDEEM, business=business)
     now = timezone.now()
     with transaction.atomic():
         taken = Reward.objects.filter(

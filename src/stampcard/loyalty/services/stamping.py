@@ -29,6 +29,7 @@ from stampcard.outbox.models import Topic
 from stampcard.outbox.services import CARD_CHANGED_SQL, publish
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 
 _EVENT = StampEvent._meta.db_table
 # The stamp's two writes: the card's counters move (only from the version that was read), and
@@ -85,6 +86,9 @@ def add_stamps(
     """Add ``count`` stamps to a card (found by id or by its canonical code).
 
     Guarantees:
+    - the actor may stamp here (``STAMP``; a receipt stamp asks ``CLAIM_CODES``, see
+      ``tenancy.permissions``), checked before the card is read: a door-built actor is
+      decided in memory, so the check costs no query; a refusal raises ``NotAllowed``;
     - the rules are checked against the card as it is when the stamp is written: program
       active, source allowed, per-visit maximum, cooldown, per-day maximum, card of this
       business; a refusal raises a ``StampRefused`` with a stable code and changes nothing;
@@ -102,6 +106,9 @@ def add_stamps(
     statement. Anything else (a card that moved in between, a cycle to close, a key to
     remember, a caller's transaction, SQLite) stamps with the card's row locked.
     """
+    # A receipt stamp is authorised by the claim code its one caller consumes (claim_code).
+    permission = Permission.CLAIM_CODES if source == StampSource.RECEIPT else Permission.STAMP
+    require(actor, permission, business=business)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise errors.InvalidStampCount()
     request = IdempotentRequest.for_key(

@@ -13,6 +13,7 @@ from stampcard.audit.services import record
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import CodePool, CodePoolKind, PoolCode
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN, UNAMBIGUOUS_ALPHABET
@@ -30,7 +31,11 @@ def create_code_pool(
     static_code: str = "",
     code_length: int = 8,
 ) -> CodePool:
-    """A new pool. A static pool needs its code; generated codes are 6 to 32 symbols."""
+    """A new pool. A static pool needs its code; generated codes are 6 to 32 symbols.
+
+    Needs MANAGE_CODES, as generating and importing do.
+    """
+    require(actor, Permission.MANAGE_CODES, business=business)
     if not is_storable(name, static_code):
         raise errors.InvalidVoucher(UNSTORABLE_TEXT)
     static_code = static_code.strip()
@@ -87,6 +92,7 @@ def generate_codes(*, business: Business, actor: Actor, pool: CodePool, count: i
     Codes are drawn from an unambiguous alphabet and never repeat within the pool, also not
     with codes it already holds. All or nothing: one transaction.
     """
+    require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.GENERATED)
     if own is None:
         raise errors.InvalidVoucher(_("Codes can only be generated into a generated pool."))
@@ -121,6 +127,7 @@ def import_codes(
     bad lines. Codes already in the pool, or repeated in the file, are counted and skipped, so
     importing the same file twice adds nothing the second time.
     """
+    require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.IMPORTED)
     if own is None:
         raise errors.InvalidCodeImport(_("Codes can only be imported into an import pool."))

@@ -16,6 +16,7 @@ from stampcard.refusals import Refusal
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import (
     CodeDisplay,
@@ -52,8 +53,9 @@ def issue_voucher(
     The redeem code is the one given, or drawn from ``code_pool`` (one pooled code per
     voucher, never handed out twice). Refuses an empty title, text that cannot be stored,
     a card, program or pool this business does not have, and a validity that has already
-    ended. Audited when a person issues it.
+    ended. Needs ISSUE_VOUCHERS. Audited when a person issues it.
     """
+    require(actor, Permission.ISSUE_VOUCHERS, business=business)
     if not is_storable(title, description, code):
         raise errors.InvalidVoucher(UNSTORABLE_TEXT)
     # The door's scope makes the objects a caller fetched this business's; these queries by

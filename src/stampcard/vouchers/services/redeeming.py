@@ -14,16 +14,25 @@ from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherStatus
 
-# Who may consume a voucher, by how it is meant to be redeemed. Operators may always.
+# Who may consume a voucher, by how it is meant to be redeemed: a self-redeem voucher is
+# confirmed by its holder, the others at a counter or a till. Operators may always.
 REDEEMERS: dict[str, frozenset[str]] = {
     RedemptionMethod.SELF_REDEEM: frozenset({ActorKind.CUSTOMER, ActorKind.ADMIN}),
     RedemptionMethod.STAFF_SCAN: frozenset({ActorKind.STAFF, ActorKind.DEVICE, ActorKind.ADMIN}),
     RedemptionMethod.REDEEM_CODE: frozenset(
         {ActorKind.STAFF, ActorKind.DEVICE, ActorKind.API, ActorKind.ADMIN}
     ),
+}
+# What redeeming asks of the actor on top, by the same method: the permission table then says
+# which members and devices have it (an Autopilot station none, a kiosk no REDEEM).
+REDEEM_PERMISSION: dict[str, Permission] = {
+    RedemptionMethod.SELF_REDEEM: Permission.SELF_REDEEM,
+    RedemptionMethod.STAFF_SCAN: Permission.REDEEM,
+    RedemptionMethod.REDEEM_CODE: Permission.REDEEM,
 }
 
 
@@ -64,8 +73,10 @@ def redeem_voucher(
     Guarantees: a voucher is consumed at most once; the consuming write is one UPDATE that
     only matches an active voucher inside its validity, so of any number of parallel attempts
     exactly one succeeds and the others get ``VoucherAlreadyRedeemed``. The actor must fit the
-    voucher's redemption method. With an ``idempotency_key`` a retry of the successful call
-    raises ``AlreadyDone``, also when it ran beside the first attempt. Audited.
+    voucher's redemption method (``REDEEMERS``) and have its permission (``REDEEM_PERMISSION``),
+    both checked once the voucher is found, before anything is written. With an
+    ``idempotency_key`` a retry of the successful call raises ``AlreadyDone``, also when it ran
+    beside the first attempt. Audited.
     """
     request = IdempotentRequest.for_key(
         idempotency_key,
@@ -81,6 +92,7 @@ def redeem_voucher(
         voucher = _find_voucher(business=business, token=token, code=code)
         if actor.kind not in REDEEMERS[voucher.redemption_method]:
             raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
+        require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
         consumed = (
             Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE, valid_from__lte=now)
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
@@ -124,7 +136,11 @@ def _explain_refusal(*, business: Business, voucher: Voucher, now: datetime) -> 
 
 
 def void_voucher(*, business: Business, actor: Actor, voucher: Voucher, reason: str) -> Voucher:
-    """Cancel an active voucher. Refuses one already redeemed, or not this business's. Audited."""
+    """Cancel an active voucher. Refuses one already redeemed, or not this business's.
+
+    Needs ISSUE_VOUCHERS: voiding takes back what was issued. Audited.
+    """
+    require(actor, Permission.ISSUE_VOUCHERS, business=business)
     if not is_storable(reason):
         raise errors.InvalidVoucher(UNSTORABLE_TEXT)
     with transaction.atomic():
