@@ -14,7 +14,7 @@ from stampcard.loyalty.models import Card, Reward, RewardKind, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward, reward_issuer
 from stampcard.loyalty.services.card_state import CardState
 from stampcard.outbox.models import Topic
-from stampcard.outbox.services import publish
+from stampcard.outbox.services import publish, publish_on
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require
@@ -92,7 +92,9 @@ def _close_cycle(
         if settled != status:
             cursor.execute(_SET_STATUS, [settled.value, reward_id])
             status = settled
-    publish(
+    publish_on(
+        db,
+        cursor,
         business_id=business.pk,
         topic=Topic.REWARD_EARNED,
         reward_id=reward_id,
