@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 
 from stampcard import tokens
 from stampcard.loyalty.card_codes import new_card_code
-from stampcard.loyalty.models import Card, Customer, Program
+from stampcard.loyalty.models import Card, Customer, Milestone, Program
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Location, Membership
 
@@ -82,3 +82,13 @@ def member_actor(business, role="owner", locations=()):
     """An actor as the dashboard door builds it, for a new member with this role."""
     membership = MembershipFactory(business=business, role=role, locations=list(locations))
     return Actor.for_member(membership)
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Milestone
+
+    program = factory.SubFactory(ProgramFactory)
+    business = factory.SelfAttribute("program.business")
+    stamps = 5
+    reward_title = factory.Sequence(lambda n: f"Milestone treat {n}")

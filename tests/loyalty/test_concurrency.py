@@ -130,3 +130,41 @@ def test_parallel_joins_of_one_person_make_one_customer_and_one_card():
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len({card.pk for card in results}) == 1
     assert Customer.objects.filter(business=program.business).count() == 1
+
+
+def test_200_parallel_stamps_of_random_sizes_earn_each_milestone_as_the_ledger_implies():
+    import random
+
+    program = factories.ProgramFactory(stamps_goal=10, max_stamps_per_visit=5)
+    milestones = {
+        stamps: factories.MilestoneFactory(program=program, stamps=stamps) for stamps in (3, 6, 8)
+    }
+    card = factories.CardFactory(program=program)
+    sizes = [random.Random(i).randint(1, 5) for i in range(200)]
+
+    results = run_in_parallel(
+        lambda i: add_stamps(
+            business=card.business,
+            actor=ACTOR,
+            source=StampSource.STAFF,
+            count=sizes[i],
+            card_id=card.pk,
+        ),
+        200,
+    )
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    card.refresh_from_db()
+    total = sum(sizes)
+    assert StampEvent.objects.filter(card=card).aggregate(t=Sum("delta"))["t"] == total
+    assert card.lifetime_stamps == total
+    assert (card.cycles_completed, card.stamps) == divmod(total, 10)
+    assert not cards_out_of_balance().exists()
+    rewards = Reward.objects.filter(card=card)
+    assert rewards.filter(milestone=None).count() == total // 10
+    for stamps, milestone in milestones.items():
+        # Every cycle that got past the milestone's count earned it, exactly once.
+        passed = sum(1 for cycle in range(total // 10 + 1) if cycle * 10 + stamps <= total)
+        earned = rewards.filter(milestone=milestone)
+        assert earned.count() == passed, stamps
+        assert sorted(earned.values_list("cycle", flat=True)) == list(range(1, passed + 1))

@@ -39,7 +39,13 @@ def test_reaching_the_goal_tells_the_reward_earned(card):
     )
     reward = Reward.objects.get(card=card)
     assert told(Topic.REWARD_EARNED) == [
-        {"reward_id": reward.pk, "card_id": card.pk, "kind": "simple", "status": "ready"}
+        {
+            "reward_id": reward.pk,
+            "card_id": card.pk,
+            "milestone_id": None,
+            "kind": "simple",
+            "status": "ready",
+        }
     ]
     OutboxMessage.objects.all().delete()
     hand_over_reward(business=card.business, actor=SYSTEM, reward_id=reward.pk)

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -140,8 +141,88 @@ class Program(models.Model):
             self.max_stamps_per_visit or 1
         ):
             problems["max_stamps_per_day"] = _("A day allows at least as many stamps as one visit.")
+        if (
+            self.pk is not None
+            and self.stamps_goal is not None
+            and Milestone.objects.filter(program=self, stamps__gte=self.stamps_goal).exists()
+        ):
+            problems["stamps_goal"] = _("The goal comes after every milestone of the card.")
         if problems:
             raise ValidationError(problems)
+
+
+MAX_MILESTONES = 5
+
+
+class Milestone(models.Model):
+    """A reward on the way to the program's goal, earned once per cycle at ``stamps``.
+
+    The goal itself is the program's own reward (``Program.stamps_goal`` and ``reward_*``):
+    reaching it closes the cycle. A coffee card with a free cookie at 5 and a free coffee at
+    10 is a program with goal 10 and one milestone at 5.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="milestones")
+    stamps = models.PositiveSmallIntegerField(
+        _("stamps"), validators=[MinValueValidator(1), MaxValueValidator(49)]
+    )
+    reward_kind = models.CharField(max_length=16, choices=RewardKind.choices, default="simple")
+    reward_title = models.CharField(_("reward"), max_length=120)
+    reward_description = models.TextField(_("reward description"), blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        ordering = ["stamps"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "stamps"], name="one_milestone_per_count"),
+            models.CheckConstraint(condition=models.Q(stamps__gte=1), name="milestone_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stamps}: {self.reward_title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        self._program_design_changed()
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        deleted = super().delete(*args, **kwargs)
+        self._program_design_changed()
+        return deleted
+
+    def _program_design_changed(self) -> None:
+        # The card shows its milestones: a change is a new design of the program.
+        Program.objects.filter(pk=self.program_id).update(
+            design_version=models.F("design_version") + 1
+        )
+
+    def clean(self) -> None:
+        program = self.program if self.program_id else None
+        if program is None:
+            return
+        others = Milestone.objects.filter(program=program).exclude(pk=self.pk)
+        if others.count() >= MAX_MILESTONES:
+            raise ValidationError(
+                ngettext(
+                    "A card has at most %(most)d milestone before its goal.",
+                    "A card has at most %(most)d milestones before its goal.",
+                    MAX_MILESTONES,
+                )
+                % {"most": MAX_MILESTONES}
+            )
+        if self.stamps is not None and self.stamps >= program.stamps_goal:
+            raise ValidationError(
+                {
+                    "stamps": ngettext(
+                        "A milestone comes before the goal of %(goal)d stamp.",
+                        "A milestone comes before the goal of %(goal)d stamps.",
+                        program.stamps_goal,
+                    )
+                    % {"goal": program.stamps_goal}
+                }
+            )
 
 
 class JoinChannel(models.TextChoices):
@@ -278,15 +359,20 @@ class RewardStatus(models.TextChoices):
 
 
 class Reward(models.Model):
-    """A completed cycle of a card and what it earned."""
+    """What a card earned in one cycle: at its goal (closing the cycle), or at a milestone."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
-    # Indexed by the unique (card, cycle) below.
+    # Indexed by the unique (card, cycle, …) constraints below.
     card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="rewards", db_index=False)
+    # The milestone earned on the way; empty for the program's goal, which closes the cycle.
+    milestone = models.ForeignKey(
+        Milestone, on_delete=models.PROTECT, null=True, blank=True, related_name="rewards"
+    )
     kind = models.CharField(max_length=16, choices=RewardKind.choices)
     status = models.CharField(max_length=16, choices=RewardStatus.choices)
     cycle = models.PositiveIntegerField()
-    # The stamps this cycle used up: the program's goal when it closed.
+    # The stamps this reward used up: the program's goal when the cycle closed; 0 for a
+    # milestone, which the card passes on its way to the goal.
     stamps_used = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -295,8 +381,24 @@ class Reward(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["card", "cycle"], name="one_reward_per_cycle"),
+            # Each reward is earned at most once per cycle, also when a correction takes the
+            # card back below a milestone and it passes it again.
+            models.UniqueConstraint(
+                fields=["card", "cycle"],
+                condition=models.Q(milestone__isnull=True),
+                name="one_goal_reward_per_cycle",
+            ),
+            models.UniqueConstraint(
+                fields=["card", "cycle", "milestone"],
+                condition=models.Q(milestone__isnull=False),
+                name="one_milestone_reward_per_cycle",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.card_id} cycle {self.cycle} ({self.status})"
+
+    @property
+    def title(self) -> str:
+        source = self.milestone if self.milestone_id is not None else self.card.program
+        return source.reward_title if source is not None else ""

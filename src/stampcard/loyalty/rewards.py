@@ -16,13 +16,15 @@ from stampcard.tenancy.models import Business
 
 @dataclass(frozen=True, slots=True)
 class EarnedReward:
-    """A reward just written for a completed cycle, as its issuer is told about it."""
+    """A reward just written (at the goal or a milestone), as its issuer is told about it."""
 
     business: Business
     reward_id: int
     card_id: int
     card_code: str
     program_id: int
+    # The milestone it was earned at; None for the program's goal.
+    milestone_id: int | None
     now: datetime
 
 

@@ -25,7 +25,7 @@ def cards_out_of_balance() -> QuerySet[Card]:
     """Cards whose cached counters disagree with their ledger (in the current scope).
 
     The invariant, for every counter the card caches: lifetime stamps = the sum of the
-    ledger; cycles completed = its reward rows; the stamps on the card = the ledger less the
+    ledger; cycles completed = its goal reward rows; the stamps on the card = the ledger less the
     stamps those cycles used up; the last stamp = the latest stamp row (corrections are not
     stamps). This should always be empty.
     """
@@ -47,7 +47,10 @@ def cards_out_of_balance() -> QuerySet[Card]:
     cards = Card.objects.annotate(
         ledger=Coalesce(per_card(StampEvent, Sum("delta")), 0, output_field=number),
         used=Coalesce(per_card(Reward, Sum("stamps_used")), 0, output_field=number),
-        reward_rows=Coalesce(per_card(Reward, Count("id")), 0, output_field=number),
+        # Only the goal's reward closes a cycle; milestones on the way do not.
+        reward_rows=Coalesce(
+            per_card(Reward, Count("id"), milestone__isnull=True), 0, output_field=number
+        ),
         last_stamp=Coalesce(
             per_card(StampEvent, Max("created_at"), kind=StampEventKind.STAMP),
             never,

@@ -5,6 +5,7 @@ consumption as one conditional write.
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from stampcard.loyalty.models import Card, Program, Reward
+from stampcard.loyalty.models import Card, Milestone, Program, Reward
 from stampcard.tenancy.models import Business, Device, Location
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
 from stampcard.vouchers.validity import Validity, ValidityRule
@@ -161,13 +162,20 @@ class Voucher(models.Model):
 class VoucherTemplate(models.Model):
     """How the vouchers a reward issues are redeemed, shown, coded and how long they last.
 
-    Today one per program, for the Smart Voucher at its goal (the program's reward title and
-    description are the voucher's); kept apart from the program so that a reward of any kind
-    can have its own. Without one, a program's vouchers take the defaults below.
+    One for a program's goal, or one for a milestone on the way (the reward's title and
+    description are the voucher's). Without one, a reward's vouchers take the defaults below.
     """
 
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     program = models.OneToOneField(
-        Program, on_delete=models.CASCADE, related_name="voucher_template"
+        Program, on_delete=models.CASCADE, null=True, blank=True, related_name="voucher_template"
+    )
+    milestone = models.OneToOneField(
+        Milestone,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="voucher_template",
     )
     redemption_method = models.CharField(
         _("redeemed by"),
@@ -194,10 +202,33 @@ class VoucherTemplate(models.Model):
     )
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
 
-    objects = ScopedManager(business="program__business")
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(program__isnull=False, milestone__isnull=True)
+                | models.Q(program__isnull=True, milestone__isnull=False),
+                name="voucher_template_of_goal_or_milestone",
+            )
+        ]
 
     def __str__(self) -> str:
-        return str(self.program)
+        return str(self.program or self.milestone)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._take_business_of_owner()
+        super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        self._take_business_of_owner()
+        super().clean_fields(exclude=exclude)
+
+    def _take_business_of_owner(self) -> None:
+        if not self.business_id:  # the business of the program or milestone it belongs to
+            owner = self.program if self.program_id else self.milestone
+            if owner is not None:
+                self.business_id = owner.business_id
 
     @property
     def validity_rule(self) -> ValidityRule:
@@ -210,6 +241,8 @@ class VoucherTemplate(models.Model):
     def clean(self) -> None:
         problems: dict[str, str | StrPromise] = {}
         program = self.program if self.program_id else None
+        if program is None and self.milestone is not None:
+            program = self.milestone.program
         pool = self.code_pool if self.code_pool_id is not None else None
         if program is not None and pool is not None and pool.business_id != program.business_id:
             problems["code_pool"] = _("Choose a code pool of this business.")

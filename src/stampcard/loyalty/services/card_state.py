@@ -13,10 +13,11 @@ from typing import Any
 import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from stampcard.loyalty.models import Card, Program
+from stampcard.loyalty.models import Card, Milestone, Program
 
 CARD_TABLE = Card._meta.db_table
 _PROGRAM = Program._meta.db_table
+MILESTONE_TABLE = Milestone._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,9 @@ class CardState:
     cooldown_seconds: int
     max_stamps_per_visit: int
     max_stamps_per_day: int | None
+    # The stamp count of the program's next milestone after the card's stamps in this cycle,
+    # if there is one: a stamp reaching it earns a reward.
+    next_milestone: int | None
 
 
 @functools.cache
@@ -48,7 +52,9 @@ def _read_card_sql(column: str, *, row_locks: bool) -> str:
         "SELECT c.id, c.business_id, c.code, c.version, c.stamps, c.cycles_completed,"  # noqa: S608
         " c.last_stamp_at,"
         " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
-        " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day"
+        " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day,"
+        f" (SELECT min(m.stamps) FROM {MILESTONE_TABLE} m"
+        "  WHERE m.program_id = c.program_id AND m.stamps > c.stamps)"
         f" FROM {CARD_TABLE} c JOIN {_PROGRAM} p ON p.id = c.program_id"
         f" WHERE c.{column} = %s AND c.business_id = %s"
     )
@@ -113,7 +119,7 @@ def read_card(
         return None
     (card_id, business_id, code, version, stamps, cycles, last_stamp_at, stamp_day, stamps_on_day,
      program_id, status, goal, reward_kind, sources, cooldown, visit_max, day_max,
-     ) = row  # fmt: skip
+     next_milestone) = row  # fmt: skip
     if last_stamp_at is not None and last_stamp_at.tzinfo is None:
         last_stamp_at = last_stamp_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return CardState(
@@ -134,4 +140,5 @@ def read_card(
         cooldown_seconds=cooldown,
         max_stamps_per_visit=visit_max,
         max_stamps_per_day=day_max,
+        next_milestone=next_milestone,
     )

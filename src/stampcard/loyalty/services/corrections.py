@@ -8,7 +8,7 @@ from stampcard.audit.services import record
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
-from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.loyalty.services.cycles import earn_rewards
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.storable import is_storable
@@ -87,7 +87,7 @@ def correct_stamps(
             card_id=locked.id,
             version=locked.version + 1,  # the row is locked: this update made it so
         )
-        close_cycles(db, cursor, business=business, card=locked, count=cycles_closed, now=now)
+        earn_rewards(db, cursor, business=business, card=locked, added=delta, now=now)
         record(
             business=business,
             actor=actor,

@@ -1,5 +1,12 @@
-"""The end of a cycle: the reward a completed card earns, and handing a simple reward over."""
+"""Rewards: what a card earns at its milestones and at its goal, and handing one over.
 
+A card passes its program's milestones on the way to the goal, where the cycle closes and the
+stamps beyond it carry over into the next. Each milestone and each goal is earned once per
+cycle: a stamp of several, a correction or a claim code crossing several earns each of them,
+and passing a milestone again after a correction took the card below it earns nothing new.
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +19,7 @@ from stampcard.audit.services import record
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, Reward, RewardKind, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward, reward_issuer
-from stampcard.loyalty.services.card_state import CardState
+from stampcard.loyalty.services.card_state import MILESTONE_TABLE, CardState
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish, publish_on
 from stampcard.tenancy.actors import Actor
@@ -20,14 +27,21 @@ from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require
 
 _REWARD_TABLE = Reward._meta.db_table
+# A milestone's reward already earned in this cycle is not written again (the unique
+# constraints say which): the insert then returns no row.
 _INSERT_REWARD = (
-    f"INSERT INTO {_REWARD_TABLE} (business_id, card_id, kind, status, cycle, stamps_used,"  # noqa: S608
-    " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id"
+    f"INSERT INTO {_REWARD_TABLE} (business_id, card_id, milestone_id, kind, status, cycle,"  # noqa: S608
+    " stamps_used, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"
 )
 _SET_STATUS = f"UPDATE {_REWARD_TABLE} SET status = %s WHERE id = %s"  # noqa: S608
+_MILESTONES = (
+    f"SELECT id, stamps, reward_kind FROM {MILESTONE_TABLE}"  # noqa: S608
+    " WHERE program_id = %s ORDER BY stamps"
+)
 
-# What a reward is when its cycle closes. The issuer registered for its kind (the vouchers
-# app for a Smart Voucher) then makes it and says what came of it; without one, it waits.
+# What a reward is when it is earned. The issuer registered for its kind (the vouchers app
+# for a Smart Voucher) then makes it and says what came of it; without one, it waits.
 _REWARD_STATUS_AT_GOAL = {
     RewardKind.SIMPLE: RewardStatus.READY,
     RewardKind.SMART_VOUCHER: RewardStatus.VOUCHER_PENDING,
@@ -35,49 +49,91 @@ _REWARD_STATUS_AT_GOAL = {
 }
 
 
-def close_cycles(
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A reward on the card: a milestone (with its id) or the goal (no id)."""
+
+    stamps: int
+    kind: str
+    milestone_id: int | None = None
+
+
+def earns_rewards(card: CardState, added: int) -> bool:
+    """Whether adding ``added`` stamps to ``card`` as read reaches a milestone or the goal."""
+    total = card.stamps + added
+    return total >= card.goal or (card.next_milestone is not None and total >= card.next_milestone)
+
+
+def earn_rewards(
     db: BaseDatabaseWrapper,
     cursor: Any,
     *,
     business: Business,
     card: CardState,
-    count: int,
+    added: int,
     now: datetime,
 ) -> list[int]:
-    """Record the rewards of the ``count`` cycles that ``card`` just completed; their ids."""
-    return [
-        _close_cycle(
-            db, cursor, business=business, card=card, cycle=card.cycles_completed + n, now=now
-        )
-        for n in range(1, count + 1)
-    ]
+    """Record every reward ``card`` reaches going up ``added`` stamps from its stamps as read.
+
+    Runs in the transaction that moves the card's counters, with the card locked. Returns the
+    ids of the rewards written, in the order they were reached.
+    """
+    if added <= 0 or not earns_rewards(card, added):
+        return []
+    cursor.execute(_MILESTONES, [card.program_id])
+    steps = [_Step(stamps, kind, milestone_id) for milestone_id, stamps, kind in cursor.fetchall()]
+    steps.append(_Step(card.goal, card.reward_kind))
+    total = card.stamps + added
+    earned = []
+    for offset in range(total // card.goal + 1):
+        for step in steps:
+            # Positions count from the start of the card's current cycle.
+            if card.stamps < offset * card.goal + step.stamps <= total:
+                reward_id = _earn(
+                    db,
+                    cursor,
+                    business=business,
+                    card=card,
+                    step=step,
+                    cycle=card.cycles_completed + offset + 1,
+                    now=now,
+                )
+                if reward_id is not None:
+                    earned.append(reward_id)
+    return earned
 
 
-def _close_cycle(
+def _earn(
     db: BaseDatabaseWrapper,
     cursor: Any,
     *,
     business: Business,
     card: CardState,
+    step: _Step,
     cycle: int,
     now: datetime,
-) -> int:
-    """Record the reward of one completed cycle and have it issued; returns the Reward's id."""
-    kind = RewardKind(card.reward_kind)
+) -> int | None:
+    """Write one reward and have it issued; its id, or None if this cycle already had it."""
+    kind = RewardKind(step.kind)
     status = _REWARD_STATUS_AT_GOAL[kind]
+    goal = step.milestone_id is None
     cursor.execute(
         _INSERT_REWARD,
         [
             business.pk,
             card.id,
+            step.milestone_id,
             kind.value,
             status.value,
             cycle,
-            card.goal,
+            card.goal if goal else 0,
             db.ops.adapt_datetimefield_value(now),
         ],
     )
-    reward_id = int(cursor.fetchone()[0])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    reward_id = int(row[0])
     issuer = reward_issuer(kind)
     if issuer is not None:
         earned = EarnedReward(
@@ -86,6 +142,7 @@ def _close_cycle(
             card_id=card.id,
             card_code=card.code,
             program_id=card.program_id,
+            milestone_id=step.milestone_id,
             now=now,
         )
         settled = issuer(earned)
@@ -99,6 +156,7 @@ def _close_cycle(
         topic=Topic.REWARD_EARNED,
         reward_id=reward_id,
         card_id=card.id,
+        milestone_id=step.milestone_id,
         kind=kind.value,
         status=status.value,
     )

@@ -23,7 +23,7 @@ from stampcard.loyalty.services.card_state import (
     hot_path_cursor,
     read_card,
 )
-from stampcard.loyalty.services.cycles import close_cycles
+from stampcard.loyalty.services.cycles import earn_rewards, earns_rewards
 from stampcard.loyalty.services.rules import check_stamp_rules
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import CARD_CHANGED_SQL, publish
@@ -94,8 +94,9 @@ def add_stamps(
       business; a refusal raises a ``StampRefused`` with a stable code and changes nothing;
     - exactly one ledger row is written and the card's counters move with it, in one
       transaction, so the counter always equals the ledger, whatever runs in parallel;
-    - reaching the goal closes the cycle: extra stamps carry over and one ``Reward`` per
-      completed cycle is created (a voucher for Smart Voucher programs);
+    - every milestone the stamp reaches earns its ``Reward`` once per cycle, and reaching the
+      goal closes the cycle: its reward too, and the extra stamps carry over (a Smart
+      Voucher is issued for each reward of that kind);
     - with an ``idempotency_key``, a retry of a request that already succeeded raises
       ``AlreadyDone`` carrying the first outcome, and adds nothing; the same key with other
       arguments raises ``KeyReused``.
@@ -103,7 +104,7 @@ def add_stamps(
 
     How: most stamps meet nobody else on their card, so on PostgreSQL a plain stamp reads the
     card without a lock and writes only if the card is still at the version it read, in one
-    statement. Anything else (a card that moved in between, a cycle to close, a key to
+    statement. Anything else (a card that moved in between, a reward to earn, a key to
     remember, a caller's transaction, SQLite) stamps with the card's row locked.
     """
     # A receipt stamp is authorised by the claim code its one caller consumes (claim_code).
@@ -135,7 +136,7 @@ def add_stamps(
                 )
             )
             plan = stamp.plan(card)
-            if plan.cycles_closed == 0:
+            if not earns_rewards(card, count):
                 event_id = _write_stamp(db, cursor, stamp, card, plan)
                 if event_id is not None:
                     return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
@@ -156,8 +157,8 @@ def add_stamps(
         event_id = _write_stamp(db, cursor, stamp, card, plan)
         if event_id is None:
             raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
-        reward_ids = close_cycles(
-            db, cursor, business=business, card=card, count=plan.cycles_closed, now=plan.now
+        reward_ids = earn_rewards(
+            db, cursor, business=business, card=card, added=count, now=plan.now
         )
         outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from stampcard import tokens
 from stampcard.audit.services import record
-from stampcard.loyalty.models import Card, Program, RewardStatus
+from stampcard.loyalty.models import Card, Milestone, Program, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
@@ -88,22 +88,27 @@ def _of_business(
 
 
 def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
-    """The Smart Voucher a card earns at its program's goal, as the program's template says.
+    """The Smart Voucher a card earns at its goal or a milestone, as that reward's template says.
 
     Registered as the Smart Voucher's reward issuer (see ``VouchersConfig.ready``). A voucher
     that cannot be issued now (a validity date passed, an imported pool ran dry) leaves the
     reward pending and an audit entry saying why: the customer earned it, so the stamp stands.
     """
     program = Program.objects.filter(business=earned.business, pk=earned.program_id).get()
-    template = VoucherTemplate.objects.filter(program=program).select_related(
-        "code_pool"
-    ).first() or VoucherTemplate(program=program)
+    reward: Program | Milestone = program
+    templates = VoucherTemplate.objects.select_related("code_pool")
+    if earned.milestone_id is None:
+        template = templates.filter(program=program).first()
+    else:
+        reward = Milestone.objects.filter(program=program, pk=earned.milestone_id).get()
+        template = templates.filter(milestone=reward).first()
+    template = template or VoucherTemplate()
     try:
         _issue(
             business=earned.business,
             actor=Actor.system(),
-            title=program.reward_title,
-            description=program.reward_description,
+            title=reward.reward_title,
+            description=reward.reward_description,
             origin=VoucherOrigin.GOAL,
             redemption_method=RedemptionMethod(template.redemption_method),
             card_id=earned.card_id,
