@@ -177,7 +177,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 OUTBOX_POLL_SECONDS = env.float("OUTBOX_POLL_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-relay": {"task": "stampcard.outbox.tasks.relay", "schedule": OUTBOX_POLL_SECONDS},
+    # A relay that waited behind busy workers is dropped: the next one does its work.
+    "outbox-relay": {
+        "task": "stampcard.outbox.tasks.relay",
+        "schedule": OUTBOX_POLL_SECONDS,
+        "options": {"expires": max(OUTBOX_POLL_SECONDS * 5, 5.0)},
+    },
     "outbox-purge": {"task": "stampcard.outbox.tasks.purge", "schedule": 3600.0},
 }
 # A dispatcher holds a message this long; past it, the message is taken again.

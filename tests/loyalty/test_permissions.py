@@ -1,7 +1,5 @@
 """The loyalty services ask ``tenancy.permissions`` first: a refused actor writes nothing."""
 
-import ast
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -9,10 +7,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-import stampcard
 from stampcard.audit.models import AuditEntry
+from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.models import Card, Reward, StampEvent, StampSource
-from stampcard.loyalty.services import add_stamps, correct_stamps, hand_over_reward
+from stampcard.loyalty.services import (
+    add_claimed_stamps,
+    add_stamps,
+    correct_stamps,
+    hand_over_reward,
+)
 from stampcard.loyalty.services.card_state import _PreparingCursor
 from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.actors import Actor, ActorKind
@@ -79,15 +82,19 @@ def test_a_customer_stamps_only_with_a_claim_code(card, source):
     assert written() == before
 
 
-def test_only_claim_code_stamps_from_a_receipt():
-    """A receipt stamp asks CLAIM_CODES, not STAMP: it must come with the code it consumes."""
-    package = Path(stampcard.__file__).parent
-    using = set()
-    for path in package.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Attribute) and node.attr == "RECEIPT":
-                using.add(str(path.relative_to(package)))
-    assert using == {"loyalty/services/stamping.py", "vouchers/claims.py"}
+@pytest.mark.django_db(transaction=True)
+def test_receipt_stamps_come_only_with_the_claim_code_they_consume(card):
+    """A receipt stamp asks CLAIM_CODES, not STAMP: never without the code it consumes."""
+    customer = Actor.customer(business_id=card.business_id)
+    before = written()
+    with pytest.raises(NotAllowed):  # a customer may not stamp, whatever the source says
+        stamp(card, customer, source=StampSource.RECEIPT)
+    with pytest.raises(loyalty_errors.SourceNotAllowed):  # nor anyone else as a "receipt"
+        stamp(card, Actor.system(), source=StampSource.RECEIPT)
+    assert written() == before
+    # The claimed path exists only inside the transaction that consumes a code.
+    with pytest.raises(RuntimeError):
+        add_claimed_stamps(business=card.business, actor=customer, card_id=card.pk, count=1)
 
 
 def test_a_revoked_device_or_one_of_another_business_may_not_stamp(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django_scopes import get_scope
 
 from stampcard.audit.models import AuditEntry
+from stampcard.outbox.consumers import in_receipt_transaction
 from stampcard.outbox.models import OutboxMessage
 
 ACTION = "test.outbox_applied"
@@ -18,6 +19,7 @@ ACTION = "test.outbox_applied"
 release = threading.Event()
 
 
+@in_receipt_transaction
 def record(message: OutboxMessage) -> None:
     # The dispatcher opens the business's scope: a scoped query works only inside it.
     assert get_scope().get("business") is not None
@@ -31,6 +33,7 @@ def record(message: OutboxMessage) -> None:
     )
 
 
+@in_receipt_transaction
 def record_slowly(message: OutboxMessage) -> None:
     """Takes a while, so a worker can be killed in the middle of a batch."""
     time.sleep(getattr(settings, "TEST_CONSUMER_SECONDS", 0.05))
@@ -42,8 +45,8 @@ def fail(message: OutboxMessage) -> None:
 
 
 def hang(message: OutboxMessage) -> None:
+    """A receiver that does not answer (work outside the database: no transaction open)."""
     release.wait(timeout=120)
-    record(message)
 
 
 def applied(message_ids=None) -> dict[int, int]:
@@ -52,3 +55,13 @@ def applied(message_ids=None) -> dict[int, int]:
     for target_id in AuditEntry.objects.filter(action=ACTION).values_list("target_id", flat=True):
         counts[int(target_id)] = counts.get(int(target_id), 0) + 1
     return counts
+
+
+seen_in_transaction: list[bool] = []
+
+
+def note_transaction(message: OutboxMessage) -> None:
+    """Work outside the database: notes whether a transaction was open around it."""
+    from django.db import connection
+
+    seen_in_transaction.append(connection.in_atomic_block)

@@ -225,3 +225,45 @@ def test_the_celery_task_opens_the_business_scope_and_delivers(card, consumers_o
     )
     assert result.get() == "delivered"
     assert consumers.applied() == {message.pk: 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_work_outside_the_database_runs_without_a_transaction_and_once_per_receipt(
+    consumers_of_card_changed,
+):
+    """A slow receiver must hold no lock (on SQLite a write transaction stops every stamp)."""
+    consumers_of_card_changed("tests.outbox.consumers.note_transaction")
+    consumers.seen_in_transaction.clear()
+    card = factories.CardFactory()
+    stamp(card)
+    message = OutboxMessage.objects.get()
+    with business_scope(card.business_id):
+        dispatch.deliver(message.pk)
+        OutboxMessage.objects.filter(pk=message.pk).update(status=MessageStatus.PENDING)
+        dispatch.deliver(message.pk)  # delivered again: its receipt says it was done
+    assert consumers.seen_in_transaction == [False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_in_process_dispatcher_waits_out_a_database_that_went_away(
+    consumers_of_card_changed, settings
+):
+    from django.db import OperationalError
+
+    settings.OUTBOX_POLL_SECONDS = 0.01
+    consumers_of_card_changed(RECORD)
+    card = factories.CardFactory()
+    stamp(card)
+    claim = dispatch.claim_due
+    calls = []
+
+    def flaky(limit=100):
+        calls.append(limit)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return claim(limit)
+
+    with mock.patch.object(dispatch, "claim_due", flaky):
+        call_command("deliver_outbox", "--once", "--threads", "1")
+    assert len(calls) > 1
+    assert OutboxMessage.objects.get().status == MessageStatus.DELIVERED

@@ -1,9 +1,14 @@
 """Who hears of which topic: ``settings.OUTBOX_CONSUMERS`` maps a topic to consumers.
 
-A consumer is a function taking the ``OutboxMessage``, named by its dotted path (the name is
-also its dedupe key: a consumer applies a message once). It runs inside a transaction with
-the business's scope open; raising makes the message fail and be retried later, so work that
-leaves the database (a push, an e-mail) must be safe to repeat.
+A consumer is a function taking the ``OutboxMessage``, named by its dotted path, run with the
+business's scope open. Raising makes the message fail and be retried later. Two kinds:
+
+- work that leaves the database (a push, an e-mail, a webhook) runs outside any transaction,
+  so a slow receiver holds no lock (on SQLite a write transaction would stop every stamp);
+  its receipt is written once it succeeds. A crash in between delivers it again, so such a
+  consumer must be safe to repeat: it is given the message's id as its dedupe key;
+- work that only writes to the database is marked ``@in_receipt_transaction``: it runs in the
+  same short transaction as its receipt, so it is applied exactly once.
 """
 
 import functools
@@ -15,6 +20,16 @@ from django.utils.module_loading import import_string
 from stampcard.outbox.models import OutboxMessage
 
 Consumer = Callable[[OutboxMessage], None]
+
+
+def in_receipt_transaction(consume: Consumer) -> Consumer:
+    """Mark a database-only consumer: applied in its receipt's transaction, exactly once."""
+    consume.in_receipt_transaction = True  # type: ignore[attr-defined]
+    return consume
+
+
+def runs_in_receipt_transaction(consume: Consumer) -> bool:
+    return getattr(consume, "in_receipt_transaction", False)
 
 
 @functools.cache

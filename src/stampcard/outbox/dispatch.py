@@ -4,9 +4,13 @@ How it holds across crashes and outages:
 - ``claim_due`` takes due messages for a while (a lease, ``claimed_until``) in one short
   transaction, skipping rows another dispatcher holds. A dispatcher that dies with a message
   loses nothing: when the lease runs out the message is due again.
-- ``deliver`` runs each consumer of the topic in its own transaction together with a
-  ``Receipt`` (unique per message and consumer). A second delivery of the same message, after
-  a crash or beside a slow first one, finds the receipt and skips that consumer.
+- ``deliver`` gives the message to each consumer of the topic that has no ``Receipt`` for it
+  yet (unique per message and consumer), and writes the receipt when the consumer is done:
+  in the consumer's own transaction for a database-only consumer (applied exactly once, also
+  beside a parallel delivery, which waits on the receipt's row), right after it for work
+  that leaves the database (see ``outbox.consumers``).
+- ``deliver`` renews the message's lease when it starts, so a message waiting long in a
+  broker's queue is not handed out again while it is being worked on.
 - A consumer that raises fails the message: it is tried again after a growing pause, and
   after ``OUTBOX_MAX_ATTEMPTS`` it is "dead", for an operator to see and replay in the admin.
 """
@@ -20,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from stampcard.outbox.consumers import consumers_of
+from stampcard.outbox.consumers import Consumer, consumers_of, runs_in_receipt_transaction
 from stampcard.outbox.models import OPEN_STATUSES, MessageStatus, OutboxMessage, Receipt
 
 log = logging.getLogger(__name__)
@@ -52,8 +56,13 @@ def deliver(message_id: int) -> MessageStatus:
 
     Runs inside the scope of the message's business, opened by the caller's door (the
     task base class, or the in-process dispatcher). Safe to call more than once, also at
-    the same time: each consumer applies it once.
+    the same time: a database-only consumer applies it once, any other at least once.
     """
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    # Held from now on: a relay does not hand it out again while this delivery runs.
+    OutboxMessage.objects.filter(pk=message_id, status__in=OPEN_STATUSES).update(
+        claimed_until=timezone.now() + lease
+    )
     message = OutboxMessage.objects.filter(pk=message_id).first()
     if message is None or message.status not in OPEN_STATUSES:
         return MessageStatus(message.status) if message else MessageStatus.DELIVERED
@@ -71,7 +80,15 @@ def deliver(message_id: int) -> MessageStatus:
     return MessageStatus.DELIVERED
 
 
-def _apply_once(message: OutboxMessage, name: str, consume: object) -> None:
+def _apply_once(message: OutboxMessage, name: str, consume: Consumer) -> None:
+    if not runs_in_receipt_transaction(consume):
+        if Receipt.objects.filter(message=message, consumer=name).exists():
+            return  # applied before
+        consume(message)  # no transaction open: a slow receiver holds no lock
+        Receipt.objects.bulk_create(
+            [Receipt(message=message, consumer=name)], ignore_conflicts=True
+        )
+        return
     with transaction.atomic():
         try:
             # The receipt goes first: a parallel delivery of this message waits on its row
@@ -80,7 +97,7 @@ def _apply_once(message: OutboxMessage, name: str, consume: object) -> None:
                 Receipt.objects.create(message=message, consumer=name)
         except IntegrityError:
             return  # applied before
-        consume(message)  # type: ignore[operator]
+        consume(message)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -9,8 +9,8 @@ from django.utils.translation import ngettext_lazy
 
 from stampcard.audit.services import record
 from stampcard.loyalty.errors import ProgramNotFound
-from stampcard.loyalty.models import Card, Program, StampSource
-from stampcard.loyalty.services import StampOutcome, add_stamps
+from stampcard.loyalty.models import Card, Program
+from stampcard.loyalty.services import StampOutcome, add_claimed_stamps
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
@@ -97,8 +97,7 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
     the program's rules refuse leaves the code unclaimed.
 
     Needs CLAIM_CODES (a customer for their own card, staff, a scanner or kiosk). The code is
-    what authorises its receipt stamps; this is the only caller of ``add_stamps`` with that
-    source.
+    what authorises its receipt stamps (``add_claimed_stamps``).
     """
     require(actor, Permission.CLAIM_CODES, business=business)
     if not is_storable(code):
@@ -126,12 +125,8 @@ def claim_code(*, business: Business, actor: Actor, code: str, card: Card) -> St
         )
         if taken != 1:
             raise errors.ClaimCodeUsed()
-        outcome = add_stamps(
-            business=business,
-            actor=actor,
-            source=StampSource.RECEIPT,
-            count=claim.batch.stamps_per_code,
-            card_id=card.pk,
+        outcome = add_claimed_stamps(
+            business=business, actor=actor, card_id=card.pk, count=claim.batch.stamps_per_code
         )
         publish(
             business_id=business.pk,

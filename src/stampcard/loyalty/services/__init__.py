@@ -8,11 +8,12 @@ Every function is one transaction and takes the business explicitly. Each module
 from stampcard.loyalty.services.corrections import MAX_CORRECTION, correct_stamps
 from stampcard.loyalty.services.cycles import hand_over_reward
 from stampcard.loyalty.services.enrollment import enroll_customer
-from stampcard.loyalty.services.stamping import StampOutcome, add_stamps
+from stampcard.loyalty.services.stamping import StampOutcome, add_claimed_stamps, add_stamps
 
 __all__ = [
     "MAX_CORRECTION",
     "StampOutcome",
+    "add_claimed_stamps",
     "add_stamps",
     "correct_stamps",
     "enroll_customer",

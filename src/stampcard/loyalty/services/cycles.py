@@ -34,7 +34,7 @@ _INSERT_REWARD = (
     " stamps_used, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT DO NOTHING RETURNING id"
 )
-_SET_STATUS = f"UPDATE {_REWARD_TABLE} SET status = %s WHERE id = %s"  # noqa: S608
+_SET_STATUS = f"UPDATE {_REWARD_TABLE} SET status = %s WHERE id = %s AND business_id = %s"  # noqa: S608
 _MILESTONES = (
     f"SELECT id, stamps, reward_kind FROM {MILESTONE_TABLE}"  # noqa: S608
     " WHERE program_id = %s ORDER BY stamps"
@@ -147,7 +147,7 @@ def _earn(
         )
         settled = issuer(earned)
         if settled != status:
-            cursor.execute(_SET_STATUS, [settled.value, reward_id])
+            cursor.execute(_SET_STATUS, [settled.value, reward_id, business.pk])
             status = settled
     publish_on(
         db,

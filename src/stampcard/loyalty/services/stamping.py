@@ -38,7 +38,7 @@ _MOVE_CARD = (
     f"UPDATE {CARD_TABLE} SET stamps = %s, lifetime_stamps = lifetime_stamps + %s,"  # noqa: S608
     " cycles_completed = cycles_completed + %s, last_stamp_at = %s, stamp_day = %s,"
     " stamps_on_day = %s, updated_at = %s, version = version + 1"
-    " WHERE id = %s AND version = %s"
+    " WHERE id = %s AND business_id = %s AND version = %s"
 )
 _EVENT_COLUMNS = (
     "(business_id, card_id, kind, delta, source, reason, actor_kind, actor_user_id,"
@@ -86,9 +86,10 @@ def add_stamps(
     """Add ``count`` stamps to a card (found by id or by its canonical code).
 
     Guarantees:
-    - the actor may stamp here (``STAMP``; a receipt stamp asks ``CLAIM_CODES``, see
-      ``tenancy.permissions``), checked before the card is read: a door-built actor is
-      decided in memory, so the check costs no query; a refusal raises ``NotAllowed``;
+    - the actor may stamp here (``STAMP``, see ``tenancy.permissions``), checked before the
+      card is read: a door-built actor is decided in memory, so the check costs no query; a
+      refusal raises ``NotAllowed``. Receipt stamps come only with the claim code they
+      consume (``add_claimed_stamps``): ``source=RECEIPT`` is refused here;
     - the rules are checked against the card as it is when the stamp is written: program
       active, source allowed, per-visit maximum, cooldown, per-day maximum, card of this
       business; a refusal raises a ``StampRefused`` with a stable code and changes nothing;
@@ -107,9 +108,52 @@ def add_stamps(
     statement. Anything else (a card that moved in between, a reward to earn, a key to
     remember, a caller's transaction, SQLite) stamps with the card's row locked.
     """
-    # A receipt stamp is authorised by the claim code its one caller consumes (claim_code).
-    permission = Permission.CLAIM_CODES if source == StampSource.RECEIPT else Permission.STAMP
-    require(actor, permission, business=business)
+    require(actor, Permission.STAMP, business=business)
+    if source == StampSource.RECEIPT:
+        raise errors.SourceNotAllowed()
+    return _add_stamps(
+        business=business,
+        actor=actor,
+        source=source,
+        count=count,
+        card_id=card_id,
+        card_code=card_code,
+        idempotency_key=idempotency_key,
+    )
+
+
+def add_claimed_stamps(
+    *, business: Business, actor: Actor, card_id: int, count: int
+) -> StampOutcome:
+    """The stamps of a receipt claim code, in the transaction that consumes the code.
+
+    The code is what authorises them, so the actor needs ``CLAIM_CODES`` (a customer on their
+    own card may claim) rather than ``STAMP``; everything else is ``add_stamps``.
+    """
+    require(actor, Permission.CLAIM_CODES, business=business)
+    if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        raise RuntimeError("claimed stamps belong in the transaction that consumes the code")
+    return _add_stamps(
+        business=business,
+        actor=actor,
+        source=StampSource.RECEIPT,
+        count=count,
+        card_id=card_id,
+        card_code=None,
+        idempotency_key=None,
+    )
+
+
+def _add_stamps(
+    *,
+    business: Business,
+    actor: Actor,
+    source: StampSource,
+    count: int,
+    card_id: int | None,
+    card_code: str | None,
+    idempotency_key: str | None,
+) -> StampOutcome:
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise errors.InvalidStampCount()
     request = IdempotentRequest.for_key(
@@ -230,6 +274,7 @@ def _write_stamp(
         plan.stamps_on_day,
         now,
         card.id,
+        stamp.business.pk,
         card.version,
     ]
     actor = stamp.actor

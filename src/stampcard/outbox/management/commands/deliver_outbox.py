@@ -1,14 +1,17 @@
 """Delivers outbox messages from this process: the dispatcher of a box without a broker.
 
 ``make run`` starts it beside the web server. A few threads deliver side by side, so one
-consumer that hangs does not hold up the others; a message it holds is taken again by any
-dispatcher once its lease runs out.
+consumer that hangs does not hold up the others, and a message this process is still working
+on is not taken again when its lease runs out. A database that goes away (a restart, a busy
+SQLite) is waited out, not fatal. Stopped by SIGTERM or SIGINT; a delivery still hanging
+then does not keep the process alive (its message is taken again after its lease).
 """
 
+import logging
+import queue
 import signal
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +21,10 @@ from django.db import close_old_connections, connections
 
 from stampcard.background import business_scope
 from stampcard.outbox import dispatch
+
+log = logging.getLogger(__name__)
+_PURGE_EVERY = 3600.0
+_MOST_BACKOFF = 30.0
 
 
 class Command(BaseCommand):
@@ -30,32 +37,64 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        stopping = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stopping.set())
+        self.stopping = threading.Event()
+        if not options["once"] and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stopping.set())
         threads: int = options["threads"]
-        free = threading.Semaphore(threads)
-        next_purge = time.monotonic()
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="outbox") as pool:
-            while not stopping.is_set():
+        self.work: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.in_flight: set[int] = set()
+        self.lock = threading.Lock()
+        for n in range(threads):
+            # Daemon threads: one stuck in a consumer does not keep a stopped process alive.
+            threading.Thread(target=self._deliver_forever, name=f"outbox-{n}", daemon=True).start()
+        next_purge, pause = time.monotonic(), settings.OUTBOX_POLL_SECONDS
+        while not self.stopping.is_set():
+            try:
                 close_old_connections()
                 if time.monotonic() >= next_purge:
                     dispatch.purge_delivered(older_than=timedelta(days=settings.OUTBOX_KEEP_DAYS))
-                    next_purge = time.monotonic() + 3600
-                due = dispatch.claim_due(limit=threads * 10)
-                for message_id, business_id in due:
-                    free.acquire()
-                    pool.submit(self._deliver, message_id, business_id, free)
-                if options["once"] and not due:
-                    break
-                if not due:
-                    stopping.wait(settings.OUTBOX_POLL_SECONDS)
+                    next_purge = time.monotonic() + _PURGE_EVERY
+                taken = self._take_due(room=threads * 2 - self.work.qsize())
+                pause = settings.OUTBOX_POLL_SECONDS
+            except Exception:  # the database went away: wait and try again, never die
+                log.exception("outbox dispatcher: cannot reach the database, retrying")
+                connections.close_all()
+                pause = min(pause * 2, _MOST_BACKOFF)
+                self.stopping.wait(pause)
+                continue
+            if options["once"] and not taken:
+                if not self.work.unfinished_tasks:
+                    return  # nothing due, nothing under way
+                self.work.join()  # then look again: the queue had no room for all of it
+                continue
+            if not taken:
+                self.stopping.wait(pause)
 
-    @staticmethod
-    def _deliver(message_id: int, business_id: int, free: threading.Semaphore) -> None:
-        try:
-            with business_scope(business_id):
-                dispatch.deliver(message_id)
-        finally:
-            connections.close_all()
-            free.release()
+    def _take_due(self, *, room: int) -> int:
+        """Queue due messages that no thread here is working on; how many were queued."""
+        if room <= 0:
+            return 0
+        taken = 0
+        for message_id, business_id in dispatch.claim_due(limit=room):
+            with self.lock:
+                if message_id in self.in_flight:
+                    continue  # its lease ran out while a thread here still works on it
+                self.in_flight.add(message_id)
+            self.work.put((message_id, business_id))
+            taken += 1
+        return taken
+
+    def _deliver_forever(self) -> None:
+        while True:
+            message_id, business_id = self.work.get()
+            try:
+                with business_scope(business_id):
+                    dispatch.deliver(message_id)
+            except Exception:  # e.g. its business was deleted, or the database went away
+                log.exception("outbox dispatcher: delivering message %s failed", message_id)
+            finally:
+                connections.close_all()
+                with self.lock:
+                    self.in_flight.discard(message_id)
+                self.work.task_done()
