@@ -58,7 +58,7 @@ def test_codes_that_are_no_currency_in_use(code):
         ("THB 120", "THB", 12000),
         ("thb120", "THB", 12000),
         ("๑๒๐", "THB", 12000),  # Thai digits
-        ("１２０", "JPY", 120),  # full-width, from a Japanese input method
+        ("\uff11\uff12\uff10", "JPY", 120),  # full-width digits, from a Japanese input method
         ("¥1,234", "JPY", 1234),
         ("1.234", "JPY", 1234),
         ("100.00", "JPY", 100),
@@ -107,7 +107,7 @@ def test_yen_have_no_decimals(typed):
 
 
 @pytest.mark.parametrize(
-    "typed", ["-120", "−120", "฿-120", "-฿120", "120-", "(120)", Decimal("-0.01")]
+    "typed", ["-120", "\u2212120", "฿-120", "-฿120", "120-", "(120)", Decimal("-0.01")]
 )
 def test_negative_amounts_are_refused(typed):
     with pytest.raises(InvalidAmount) as refused:

@@ -127,13 +127,13 @@ def amount_settings_problems(
         problems["amount_per_stamp"] = ValidationError(
             _("The amount for one stamp must be more than zero and at most %(most)s."),
             code="amount_per_stamp",
-            params={"most": format_money(MAX_MINOR, currency)},
+            params={"most": lazy_money(MAX_MINOR, currency)},
         )
     if "minimum_spend" in fields:
         problems["minimum_spend"] = ValidationError(
             _("The minimum spend must be zero or more and at most %(most)s."),
             code="minimum_spend",
-            params={"most": format_money(MAX_MINOR, currency)},
+            params={"most": lazy_money(MAX_MINOR, currency)},
         )
     return problems
 
