@@ -50,6 +50,9 @@ def test_codes_that_are_no_currency_in_use(code):
         (" 1 234.5 ", "THB", 123450),
         ("1\u00a0234,50", "THB", 123450),  # a no-break space, as ru/kk/uk write thousands
         ("1,234.56", "THB", 123456),
+        ("1,250", "THB", 125000),  # as format_money writes it
+        ("1.250", "THB", 125000),
+        ("1,250", "KWD", 1250),
         ("1.234,56", "THB", 123456),
         ("1'234.50", "THB", 123450),
         ("12,34,567.00", "THB", 123456700),
@@ -81,9 +84,9 @@ def test_what_a_cashier_types_becomes_minor_units(typed, currency, minor):
 @pytest.mark.parametrize(
     ("typed", "currency", "digits"),
     [
-        ("120.505", "THB", 2),
-        ("1,234", "THB", 2),  # thousands or decimals? Refused rather than guessed.
+        ("120.5055", "THB", 2),
         ("0.001", "USD", 2),
+        ("0,505", "THB", 2),
         ("1,2345", "KWD", 3),
         (Decimal("0.001"), "THB", 2),
         (Decimal("1.0000000000000000000000000000001"), "THB", 2),  # beyond Decimal's precision
@@ -156,6 +159,8 @@ def test_the_bound_itself_is_accepted():
         "1.2.3",
         "12 34",
         "1,23,4",
+        "01 234",
+        "0 123",
         "120 baht",
         "๑๒๐ บาท",
         "1" * 41,
@@ -256,7 +261,7 @@ def test_every_refusal_sentence_is_translated(language):
         InvalidAmount(InvalidAmount.NEGATIVE),
         to_minor_refusal("1" * 14, "THB"),
         to_minor_refusal("1.5", "JPY"),
-        to_minor_refusal("1.505", "THB"),
+        to_minor_refusal("1.5055", "THB"),
         WrongCurrency(given="$", currency="THB"),
     ]
     for refusal in refusals:

@@ -197,9 +197,10 @@ def _symbols() -> dict[str, frozenset[str]]:
 def _plain(number: str, exponent: int) -> str:
     """``"1 234,50"`` → ``"1234.50"``: which mark is the decimal one, and groups that make sense.
 
-    The last ``.`` or ``,`` is the decimal mark when it occurs once. A currency without minor units
-    is the exception: there "1,234" and "1.234" can only be thousands. Elsewhere "1,234" is read as
-    decimals (and refused in baht) rather than guessed to be a thousand times more.
+    The last ``.`` or ``,`` is the decimal mark when it occurs once, except where it is the only
+    mark and three digits follow it in a currency with fewer than three decimals: "฿1,250" (which
+    is how ``format_money`` writes it) and "1.250" are thousands, since three decimals of baht
+    are no amount at all. In dinars (three decimals) "1,250" is one dinar and a quarter.
     """
     marks = [i for i, c in enumerate(number) if c in ".,"]
     decimal_at: int | None = None
@@ -207,7 +208,8 @@ def _plain(number: str, exponent: int) -> str:
         last = marks[-1]
         lone = sum(1 for i in marks if number[i] == number[last]) == 1
         after = number[last + 1 :]
-        if lone and not (len(marks) == 1 and len(after) == 3 and exponent == 0):
+        thousands = len(marks) == 1 and len(after) == 3 and exponent < 3
+        if lone and not (thousands and not number.startswith("0")):
             decimal_at = last
     whole, fraction = (
         (number[:decimal_at], number[decimal_at + 1 :]) if decimal_at is not None else (number, "")
@@ -229,6 +231,7 @@ def _grouped(groups: list[str]) -> bool:
     return (
         1 <= len(first) <= 3
         and first.isdigit()
+        and not first.startswith("0")
         and len(last) == 3
         and last.isdigit()
         and all(len(g) in (2, 3) and g.isdigit() for g in middle)
