@@ -28,13 +28,23 @@ SAMPLE_PARAMS = {
     "pool": "P",
     "method": "M",
     "lines": "3",
+    "minimum": "100 THB",
+    "per_stamp": "100 THB",
+    "currency": "THB",
+    "given": "USD",
+    "digits": 2,
 }
+
+# Refusals kept outside an app's errors.py, imported here so that none is missed.
+REFUSAL_MODULES = ("stampcard.money", "stampcard.loyalty.amounts")
 
 
 def every_refusal(cls=Refusal):
     for app in apps.get_app_configs():  # load every app's refusals
         if importlib.util.find_spec(f"{app.name}.errors") is not None:
             importlib.import_module(f"{app.name}.errors")
+    for module in REFUSAL_MODULES:
+        importlib.import_module(module)
     yield from _subclasses(cls)
 
 
