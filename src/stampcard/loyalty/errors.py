@@ -120,3 +120,11 @@ class ProgramNotFound(Refusal):
 class InvalidCustomer(Refusal):
     code = "invalid_customer"
     http_status = 400
+
+
+class StampsFromAmount(StampRefused):
+    code = "stamps_from_amount"
+    default_message = _(
+        "This card earns stamps by the amount spent: enter the amount, not a number of stamps."
+    )
+    http_status = 400

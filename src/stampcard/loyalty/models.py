@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from django_scopes import ScopedManager
 from phonenumber_field.modelfields import PhoneNumberField
 
+from stampcard.loyalty.amounts import Rounding, amount_settings_problems
 from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import ActorKind
 from stampcard.tenancy.models import Business, Device, Location
@@ -34,6 +35,11 @@ class StampSource(models.TextChoices):
 
 def all_stamp_sources() -> list[str]:
     return [source.value for source in StampSource]
+
+
+class StampRule(models.TextChoices):
+    PER_VISIT = "visit", _("One stamp per visit")
+    PER_AMOUNT = "amount", _("Stamps by the amount spent")
 
 
 class ProgramStatus(models.TextChoices):
@@ -65,6 +71,21 @@ class Program(models.Model):
     reward_title = models.CharField(_("reward"), max_length=120)
     reward_description = models.TextField(_("reward description"), blank=True)
 
+    # How a visit earns stamps: one (or as many as staff give), or by the amount spent: one
+    # stamp per ``amount_per_stamp`` in the business's currency (minor units), rounded as
+    # ``amount_rounding`` says, nothing below ``minimum_spend``. See loyalty.amounts.
+    stamp_rule = models.CharField(
+        _("stamps are earned"), max_length=8, choices=StampRule.choices, default=StampRule.PER_VISIT
+    )
+    amount_per_stamp = models.PositiveBigIntegerField(
+        _("amount per stamp (minor units)"), null=True, blank=True
+    )
+    amount_rounding = models.CharField(
+        _("rounding"), max_length=8, choices=Rounding.choices, default=Rounding.DOWN
+    )
+    minimum_spend = models.PositiveBigIntegerField(
+        _("minimum spend (minor units)"), null=True, blank=True
+    )
     allowed_sources = models.JSONField(_("stamp workflows allowed"), default=all_stamp_sources)
     cooldown_seconds = models.PositiveIntegerField(_("cooldown per card (seconds)"), default=0)
     max_stamps_per_visit = models.PositiveSmallIntegerField(
@@ -141,6 +162,16 @@ class Program(models.Model):
             self.max_stamps_per_visit or 1
         ):
             problems["max_stamps_per_day"] = _("A day allows at least as many stamps as one visit.")
+        if self.stamp_rule == StampRule.PER_AMOUNT:
+            if self.amount_per_stamp is None:
+                problems["amount_per_stamp"] = _("Say how much a stamp costs.")
+            else:
+                problems.update(
+                    (field, error.messages[0])
+                    for field, error in amount_settings_problems(
+                        self.amount_per_stamp, self.minimum_spend, self.business.currency
+                    ).items()
+                )
         if (
             self.pk is not None
             and self.stamps_goal is not None
@@ -333,6 +364,9 @@ class StampEvent(models.Model):
     location = models.ForeignKey(
         Location, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # What the customer spent on this visit, in the business's currency's minor units, when
+    # the stamp's source knew it.
+    amount = models.BigIntegerField(null=True, blank=True)
     # The card's stamps in its current cycle right after this event, rewards taken.
     balance_after = models.IntegerField()
     created_at = models.DateTimeField()

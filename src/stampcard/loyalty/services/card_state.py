@@ -44,6 +44,11 @@ class CardState:
     # The stamp count of the program's next milestone after the card's stamps in this cycle,
     # if there is one: a stamp reaching it earns a reward.
     next_milestone: int | None
+    # How a visit earns stamps (loyalty.models.StampRule) and, by amount, the rule's settings.
+    stamp_rule: str
+    amount_per_stamp: int | None
+    amount_rounding: str
+    minimum_spend: int | None
 
 
 @functools.cache
@@ -53,6 +58,7 @@ def _read_card_sql(column: str, *, row_locks: bool) -> str:
         " c.last_stamp_at,"
         " c.stamp_day, c.stamps_on_day, p.id, p.status, p.stamps_goal, p.reward_kind,"
         " p.allowed_sources, p.cooldown_seconds, p.max_stamps_per_visit, p.max_stamps_per_day,"
+        " p.stamp_rule, p.amount_per_stamp, p.amount_rounding, p.minimum_spend,"
         f" (SELECT min(m.stamps) FROM {MILESTONE_TABLE} m"
         "  WHERE m.program_id = c.program_id AND m.stamps > c.stamps)"
         f" FROM {CARD_TABLE} c JOIN {_PROGRAM} p ON p.id = c.program_id"
@@ -119,7 +125,7 @@ def read_card(
         return None
     (card_id, business_id, code, version, stamps, cycles, last_stamp_at, stamp_day, stamps_on_day,
      program_id, status, goal, reward_kind, sources, cooldown, visit_max, day_max,
-     next_milestone) = row  # fmt: skip
+     stamp_rule, per_stamp, rounding, minimum_spend, next_milestone) = row  # fmt: skip
     if last_stamp_at is not None and last_stamp_at.tzinfo is None:
         last_stamp_at = last_stamp_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return CardState(
@@ -141,4 +147,8 @@ def read_card(
         max_stamps_per_visit=visit_max,
         max_stamps_per_day=day_max,
         next_milestone=next_milestone,
+        stamp_rule=stamp_rule,
+        amount_per_stamp=per_stamp,
+        amount_rounding=rounding,
+        minimum_spend=minimum_spend,
     )

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from django.utils.translation import ngettext
 
 from stampcard.loyalty import errors
-from stampcard.loyalty.models import ProgramStatus
+from stampcard.loyalty.amounts import AmountRule, Rounding
+from stampcard.loyalty.models import ProgramStatus, StampRule
 from stampcard.loyalty.services.card_state import CardState
 
 
@@ -19,13 +20,47 @@ def _format_wait(seconds: int) -> str:
     return ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours}
 
 
-def check_stamp_rules(
-    card: CardState, *, count: int, source: str, now: datetime, today: date
-) -> None:
+def check_program_open(card: CardState, *, source: str) -> None:
+    """The card's program takes stamps, and from this source."""
     if card.program_status != ProgramStatus.ACTIVE:
         raise errors.ProgramInactive()
     if source not in card.allowed_sources:
         raise errors.SourceNotAllowed()
+
+
+def stamps_earned(
+    card: CardState, *, count: int | None, amount: int | None, currency: str, today: date
+) -> int:
+    """How many stamps this visit gives: as asked, or by the amount spent.
+
+    By amount, the stamps are capped at the program's per-visit maximum and at what is left
+    of its per-day maximum (a big purchase earns as much as a visit may, not a refusal);
+    a card with nothing left today is refused as any stamp would be.
+    """
+    if card.stamp_rule != StampRule.PER_AMOUNT:
+        return 1 if count is None else count
+    if count is not None:
+        raise errors.StampsFromAmount()
+    if card.amount_per_stamp is None:  # an amount program saved without its rule
+        raise errors.ProgramInactive()
+    rule = AmountRule(
+        per_stamp=card.amount_per_stamp,
+        rounding=Rounding(card.amount_rounding),
+        minimum_spend=card.minimum_spend,
+    )
+    stamps = min(rule.check(amount, None, currency), card.max_stamps_per_visit)
+    if card.max_stamps_per_day is not None:
+        already_today = card.stamps_on_day if card.stamp_day == today else 0
+        if already_today >= card.max_stamps_per_day:
+            raise errors.DailyLimit(limit=card.max_stamps_per_day)
+        stamps = min(stamps, card.max_stamps_per_day - already_today)
+    return stamps
+
+
+def check_stamp_rules(
+    card: CardState, *, count: int, source: str, now: datetime, today: date
+) -> None:
+    check_program_open(card, source=source)
     if count > card.max_stamps_per_visit:
         raise errors.VisitLimit(limit=card.max_stamps_per_visit)
     if card.cooldown_seconds and card.last_stamp_at is not None:

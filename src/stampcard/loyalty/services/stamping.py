@@ -24,7 +24,8 @@ from stampcard.loyalty.services.card_state import (
     read_card,
 )
 from stampcard.loyalty.services.cycles import earn_rewards, earns_rewards
-from stampcard.loyalty.services.rules import check_stamp_rules
+from stampcard.loyalty.services.rules import check_program_open, check_stamp_rules, stamps_earned
+from stampcard.money import WrongCurrency, check_minor
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import CARD_CHANGED_SQL, publish
 from stampcard.tenancy.actors import Actor
@@ -41,10 +42,10 @@ _MOVE_CARD = (
     " WHERE id = %s AND business_id = %s AND version = %s"
 )
 _EVENT_COLUMNS = (
-    "(business_id, card_id, kind, delta, source, reason, actor_kind, actor_user_id,"
+    "(business_id, card_id, kind, delta, source, amount, reason, actor_kind, actor_user_id,"
     " actor_device_id, location_id, balance_after, created_at)"
 )
-_EVENT_VALUES = "%s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s"
+_EVENT_VALUES = "%s, %s, %s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s"
 # PostgreSQL runs every data-modifying WITH to completion, and the ledger row and the
 # outbox's card.changed message are only written from the card row it moved: all three
 # writes, or none, in one statement.
@@ -78,12 +79,20 @@ def add_stamps(
     business: Business,
     actor: Actor,
     source: StampSource,
-    count: int = 1,
+    count: int | None = None,
     card_id: int | None = None,
     card_code: str | None = None,
     idempotency_key: str | None = None,
+    amount: int | None = None,
+    currency: str | None = None,
 ) -> StampOutcome:
-    """Add ``count`` stamps to a card (found by id or by its canonical code).
+    """Add stamps to a card (found by id or by its canonical code).
+
+    How many: ``count`` (1 when not given) on a card that earns stamps per visit; on one that
+    earns them by the amount spent, what ``amount`` (minor units of the business's currency;
+    ``currency``, when given, must be that currency) earns by the program's rule, capped at
+    its per-visit maximum and what is left of its per-day maximum. The amount, when the
+    caller knows it, is recorded on the ledger row either way.
 
     Guarantees:
     - the actor may stamp here (``STAMP``, see ``tenancy.permissions``), checked before the
@@ -119,6 +128,8 @@ def add_stamps(
         card_id=card_id,
         card_code=card_code,
         idempotency_key=idempotency_key,
+        amount=amount,
+        currency=currency,
     )
 
 
@@ -141,6 +152,8 @@ def add_claimed_stamps(
         card_id=card_id,
         card_code=None,
         idempotency_key=None,
+        amount=None,
+        currency=None,
     )
 
 
@@ -149,13 +162,19 @@ def _add_stamps(
     business: Business,
     actor: Actor,
     source: StampSource,
-    count: int,
+    count: int | None,
     card_id: int | None,
     card_code: str | None,
     idempotency_key: str | None,
+    amount: int | None,
+    currency: str | None,
 ) -> StampOutcome:
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
         raise errors.InvalidStampCount()
+    if amount is not None:  # refused before anything is read, whatever the card's rule
+        if currency is not None and str(currency).strip().upper() != business.currency:
+            raise WrongCurrency(given=currency, currency=business.currency)
+        amount = check_minor(amount, business.currency)
     request = IdempotentRequest.for_key(
         idempotency_key,
         business_id=business.pk,
@@ -164,9 +183,10 @@ def _add_stamps(
         card_code=card_code,
         count=count,
         source=source,
+        amount=amount,
     )
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
-    stamp = _Stamp(business=business, actor=actor, source=source, count=count)
+    stamp = _Stamp(business=business, actor=actor, source=source, count=count, amount=amount)
     if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
         with hot_path_cursor(db) as cursor:
             card = stamp.own(
@@ -180,7 +200,7 @@ def _add_stamps(
                 )
             )
             plan = stamp.plan(card)
-            if not earns_rewards(card, count):
+            if not earns_rewards(card, plan.count):
                 event_id = _write_stamp(db, cursor, stamp, card, plan)
                 if event_id is not None:
                     return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
@@ -202,7 +222,7 @@ def _add_stamps(
         if event_id is None:
             raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
         reward_ids = earn_rewards(
-            db, cursor, business=business, card=card, added=count, now=plan.now
+            db, cursor, business=business, card=card, added=plan.count, now=plan.now
         )
         outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:
@@ -219,6 +239,7 @@ class _Plan:
     stamps_after: int
     cycles_closed: int
     stamps_on_day: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +247,8 @@ class _Stamp:
     business: Business
     actor: Actor
     source: StampSource
-    count: int
+    count: int | None
+    amount: int | None
 
     def own(self, card: CardState | None) -> CardState:
         """The card as read (only the stamping business's cards are read), if there is one."""
@@ -239,10 +261,14 @@ class _Stamp:
         # Read after the card, so a stamp written under the lock never goes back in time.
         now = timezone.now()
         today = now.astimezone(ZoneInfo(self.business.time_zone)).date()
-        check_stamp_rules(card, count=self.count, source=self.source, now=now, today=today)
-        cycles_closed, stamps_after = divmod(card.stamps + self.count, card.goal)
-        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + self.count
-        return _Plan(now, today, stamps_after, cycles_closed, on_day)
+        check_program_open(card, source=self.source)
+        count = stamps_earned(
+            card, count=self.count, amount=self.amount, currency=self.business.currency, today=today
+        )
+        check_stamp_rules(card, count=count, source=self.source, now=now, today=today)
+        cycles_closed, stamps_after = divmod(card.stamps + count, card.goal)
+        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + count
+        return _Plan(now, today, stamps_after, cycles_closed, on_day, count)
 
     def outcome(
         self, card: CardState, plan: _Plan, *, event_id: int, reward_ids: list[int]
@@ -250,7 +276,7 @@ class _Stamp:
         return StampOutcome(
             card_id=card.id,
             card_code=card.code,
-            added=self.count,
+            added=plan.count,
             stamps=plan.stamps_after,
             goal=card.goal,
             cycles_completed=card.cycles_completed + plan.cycles_closed,
@@ -267,7 +293,7 @@ def _write_stamp(
     now = ops.adapt_datetimefield_value(plan.now)
     card_params = [
         plan.stamps_after,
-        stamp.count,
+        plan.count,
         plan.cycles_closed,
         now,
         ops.adapt_datefield_value(plan.today),
@@ -282,8 +308,9 @@ def _write_stamp(
         stamp.business.pk,
         card.id,
         StampEventKind.STAMP.value,
-        stamp.count,
+        plan.count,
         stamp.source,
+        stamp.amount,
         actor.kind,
         actor.user_id,
         actor.device_id,
