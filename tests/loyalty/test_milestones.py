@@ -142,3 +142,38 @@ def test_milestones_come_before_the_goal_and_change_the_design(program):
     with pytest.raises(ValidationError) as refused:
         program.full_clean()
     assert "stamps_goal" in refused.value.message_dict
+
+
+def test_progress_names_the_next_reward_in_every_language(card):
+    from django.utils.translation import override
+
+    from stampcard.loyalty.progress import progress_of
+
+    stamp(card, 1)
+    card.refresh_from_db()
+    assert progress_of(card).text == "2 more stamps to Cookie"
+    stamp(card, 5)
+    card.refresh_from_db()
+    where = progress_of(card)
+    assert (where.stamps, where.goal, where.to_go) == (6, 10, 4)
+    assert where.text == "4 more stamps to Free coffee"  # past every milestone: the goal
+    stamp(card, 3)
+    card.refresh_from_db()
+    assert progress_of(card).text == "1 more stamp to Free coffee"
+    for language in ("th", "kk", "uk", "ru"):
+        with override(language):
+            text = progress_of(card).text
+        assert "Free coffee" in text
+        assert text != "1 more stamp to Free coffee", language
+
+
+def test_the_card_page_shows_the_progress_and_each_rewards_name(client, card):
+    stamp(card, 4)
+    owner = factories.UserFactory()
+    factories.MembershipFactory(business=card.business, user=owner, role="owner")
+    client.force_login(owner)
+    page = client.get(f"/b/{card.business.slug}/cards/{card.code}/").content.decode()
+    assert "2 more stamps to Cake" in page
+    assert "Cookie" in page
+    listing = client.get(f"/b/{card.business.slug}/").content.decode()
+    assert "2 more stamps to Cake" in listing

@@ -42,7 +42,11 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
         stamps_given=Sum("cards__lifetime_stamps"),
     ).order_by("status", "name")
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    cards = Card.objects.select_related("customer", "program").order_by("-updated_at")
+    cards = (
+        Card.objects.select_related("customer", "program")
+        .prefetch_related("program__milestones")
+        .order_by("-updated_at")
+    )
     if query:
         cards = cards.filter(_card_search(query, actor, request.business))  # type: ignore[attr-defined]
     events = StampEvent.objects.select_related("card__customer").order_by("-created_at")
@@ -105,7 +109,10 @@ def card_detail(request: HttpRequest, business_slug: str, card_code: str) -> Htt
     code = normalize_card_code(card_code)
     if code is None:
         raise Http404
-    card: Card = get_object_or_404(Card.objects.select_related("customer", "program"), code=code)
+    card: Card = get_object_or_404(
+        Card.objects.select_related("customer", "program").prefetch_related("program__milestones"),
+        code=code,
+    )
     events = card.events.select_related("actor_user", "actor_device").order_by("-created_at")
     return render(
         request,
@@ -113,7 +120,9 @@ def card_detail(request: HttpRequest, business_slug: str, card_code: str) -> Htt
         {
             "card": card,
             "events": at_actors_locations(events, _actor(request))[:100],
-            "rewards": card.rewards.order_by("-cycle"),
+            "rewards": card.rewards.select_related("milestone", "card__program").order_by(
+                "-cycle", "-id"
+            ),
             "vouchers": _vouchers(request).filter(card=card).order_by("-created_at"),
         },
     )

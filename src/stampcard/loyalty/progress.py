@@ -1,0 +1,39 @@
+"""A card's progress as people read it: stamps towards the next reward, and what it is."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import ngettext
+
+from stampcard.loyalty.models import Card
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    stamps: int
+    goal: int
+    # The next reward ahead in this cycle: a milestone or the goal.
+    next_at: int
+    next_reward: str
+
+    @property
+    def to_go(self) -> int:
+        return self.next_at - self.stamps
+
+    @property
+    def text(self) -> str:
+        """ "2 more stamps to Free cookie", in the active language."""
+        return ngettext(
+            "%(n)d more stamp to %(reward)s",
+            "%(n)d more stamps to %(reward)s",
+            self.to_go,
+        ) % {"n": self.to_go, "reward": self.next_reward}
+
+
+def progress_of(card: Card) -> Progress:
+    """Where ``card`` stands. Reads the program's milestones (prefetch them for lists)."""
+    program = card.program
+    ahead = [m for m in program.milestones.all() if m.stamps > card.stamps]
+    following = min(ahead, key=lambda m: m.stamps) if ahead else None
+    if following is None:
+        return Progress(card.stamps, program.stamps_goal, program.stamps_goal, program.reward_title)
+    return Progress(card.stamps, program.stamps_goal, following.stamps, following.reward_title)
