@@ -239,6 +239,8 @@ AXES_HANDLER = (
 )
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+# Not also per username: axes has one limit for every combination, so a username lockout would
+# let anyone lock a victim out in AXES_FAILURE_LIMIT tries (README, LOGIN_FAILURE_LIMIT).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "stampcard.accounts.views.locked_out"
