@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from stampcard import settings as stampcard_settings
 
 
@@ -113,3 +115,28 @@ def test_mail_goes_to_the_console_unless_configured(tmp_path):
         "587",
         "True",
     ]
+
+
+def test_the_data_folder_is_made_private_on_every_start(tmp_path):
+    # Production settings (PostgreSQL, a SECRET_KEY) never needed the folder before the first
+    # upload, which then made it with the umask's 0755.
+    code = "from django.conf import settings; settings.SECRET_KEY"
+    data = tmp_path / "data"
+    assert run(code, PRODUCTION, tmp_path).returncode == 0
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    data.chmod(0o755)  # an existing folder, made by hand or by an older version
+    result = run(code, PRODUCTION, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def test_a_data_folder_that_cannot_be_changed_only_warns(tmp_path, monkeypatch):
+    monkeypatch.setattr(stampcard_settings, "DATA_DIR", tmp_path)
+    tmp_path.chmod(0o755)
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(Path, "chmod", read_only)
+    with pytest.warns(UserWarning, match="Read-only file system"):
+        assert stampcard_settings.ensure_data_dir() == tmp_path

@@ -6,7 +6,9 @@ Production sets DATABASE_URL (PostgreSQL), REDIS_URL, SECRET_KEY, ALLOWED_HOSTS 
 
 import os
 import secrets
+import stat
 import tempfile
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,11 +25,21 @@ DATA_DIR = Path(env.str("STAMPCARD_DATA_DIR", default=str(PROJECT_DIR / "var")))
 
 
 def ensure_data_dir() -> Path:
-    """The data folder, made private (0700) when this box creates it."""
-    if not DATA_DIR.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        DATA_DIR.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened
+    """The data folder, private (0700) on every start: created so when missing, and narrowed
+    when it is ours and looser (a folder made by hand, or by an upload's makedirs with the
+    umask's 0755). A folder we cannot create or change (a read-only mount, another owner's)
+    is left as it is, with a warning: the box may still run on PostgreSQL and S3."""
+    try:
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = DATA_DIR.stat()
+        if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) != 0o700:
+            DATA_DIR.chmod(0o700)  # mkdir's mode is narrowed by the umask, never widened
+    except OSError as error:
+        warnings.warn(f"Could not make {DATA_DIR} private (0700): {error}", stacklevel=2)
     return DATA_DIR
+
+
+ensure_data_dir()
 
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -232,6 +244,8 @@ AXES_HANDLER = (
 )
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+# Not also per username: axes has one limit for every combination, so a username lockout would
+# let anyone lock a victim out in AXES_FAILURE_LIMIT tries (README, LOGIN_FAILURE_LIMIT).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "stampcard.accounts.views.locked_out"

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from stampcard.accounts.middleware import TwoFactorMiddleware
 from tests.accounts.conftest import PASSWORD, current_code
 
 BUSINESS_PAGE = "/b/corner-cafe/"
@@ -145,3 +146,58 @@ def test_with_otp_required_an_owner_without_a_device_must_set_one_up(client, acc
     assert answer.status_code == 302
     assert answer["Location"].startswith(reverse("otp_setup"))
     assert "Not now" not in client.get(answer["Location"]).content.decode()
+
+
+def _sent_to_verify(answer, path):
+    return answer.status_code == 302 and answer["Location"] == (
+        f"{reverse('otp_verify')}?next={quote(path, safe='')}"
+    )
+
+
+def test_a_password_alone_opens_no_other_signed_in_page(client, account, username, device):
+    # The guard is an allowlist: the password change, the device door and a page nobody has
+    # listed yet all wait for the code.
+    log_in(client, username)
+    for path in (reverse("password_change"), "/device/", "/some-page-added-later/"):
+        assert _sent_to_verify(client.get(path), path), path
+    changed = client.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "x-new-pass-9",
+            "new_password2": "x-new-pass-9",
+        },
+    )
+    assert _sent_to_verify(changed, reverse("password_change"))
+    account.refresh_from_db()
+    assert account.check_password(PASSWORD)
+
+
+def test_before_the_code_the_pages_that_lead_to_it_stay_open(client, account, username, device):
+    log_in(client, username)
+    assert client.get(reverse("otp_verify")).status_code == 200
+    # The setup page is reachable; its own rule then asks for the code of the existing device.
+    setup = client.get(reverse("otp_setup"))
+    assert setup["Location"].startswith(reverse("otp_verify"))
+    assert "next=%2Faccounts%2Ftwo-factor%2Fsetup%2F" in setup["Location"]
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/i18n/setlang/", {"language": "th", "next": "/"}).status_code == 302
+    assert client.get(reverse("login")).status_code == 200
+    assert client.post(reverse("logout")).status_code == 302
+    assert not client.session.get("_auth_user_id")
+
+
+def test_static_files_are_served_before_the_code(client, account, username, device, settings):
+    log_in(client, username)
+    assert client.get(f"{settings.STATIC_URL}css/app.css").status_code == 200
+    assert TwoFactorMiddleware._open(f"{settings.STATIC_URL}css/app.css")
+    assert not TwoFactorMiddleware._open("/staticky/")
+
+
+def test_with_otp_required_every_page_waits_for_the_setup(client, account, settings):
+    settings.OTP_REQUIRED = True
+    client.force_login(account)
+    answer = client.get(reverse("password_change"))
+    assert answer.status_code == 302
+    assert answer["Location"].startswith(reverse("otp_setup"))
+    assert client.get(reverse("otp_setup")).status_code == 200

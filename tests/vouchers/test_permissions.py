@@ -5,7 +5,7 @@ import pytest
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.models import StampEvent
 from stampcard.outbox.models import OutboxMessage
-from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Device, Membership
 from stampcard.vouchers.claims import claim_code, create_claim_batch
@@ -78,6 +78,25 @@ def test_a_device_without_redeem_may_not_redeem_at_the_counter(business, shop, s
     assert redeem_voucher(business=business, actor=scanner, token=voucher.token).status == (
         "redeemed"
     )
+
+
+@pytest.mark.parametrize("who", ["autopilot", "api"])
+def test_an_actor_who_may_redeem_nothing_cannot_tell_real_vouchers_from_missing_ones(
+    business, shop, staff_actor, who
+):
+    voucher = issue(business, staff_actor, method="redeem_code")
+    actor = Actor(kind=ActorKind.API) if who == "api" else device(business, who, shop)
+    before = written()
+    # The same refusal for a token and a code that exist and for ones that do not.
+    for lookup in (
+        {"token": voucher.token},
+        {"token": "no-such-token"},
+        {"code": voucher.code or "X"},
+        {"code": "NO-SUCH-CODE"},
+    ):
+        with pytest.raises(NotAllowed):
+            redeem_voucher(business=business, actor=actor, **lookup)
+    assert written() == before
 
 
 def test_a_customer_of_another_business_may_not_self_redeem(business, other_business, staff_actor):

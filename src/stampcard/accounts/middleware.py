@@ -49,17 +49,24 @@ class SessionLimitsMiddleware:
 
 
 class TwoFactorMiddleware:
-    """Business pages and the admin need the second factor of those who have one.
+    """Every page needs the second factor of those who have one, except the few that lead to it.
 
     A user with a confirmed device who has only given a password is sent to the verify page;
-    with OTP_REQUIRED, an owner or operator without a device is sent to set one up.
+    with OTP_REQUIRED, an owner or operator without a device is sent to set one up. The guard is
+    an allowlist, so a page added later is guarded without anyone remembering to list it.
     """
+
+    # Reachable before the second factor: signing in and out, giving or setting up the code,
+    # choosing the language of those pages, and what probes and browsers fetch on their own.
+    OPEN_NAMES = ("login", "logout", "otp_verify", "otp_setup", "admin:logout")
+    OPEN_PATHS = ("/healthz", "/readyz")
+    OPEN_PREFIXES = ("/i18n/",)
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and self._guarded(request.path_info):
+        if request.user.is_authenticated and not self._open(request.path_info):
             user = request.user
             if two_factor.needs_verification(user):
                 return self._redirect("otp_verify", request)
@@ -67,9 +74,13 @@ class TwoFactorMiddleware:
                 return self._redirect("otp_setup", request)
         return self.get_response(request)
 
-    @staticmethod
-    def _guarded(path: str) -> bool:
-        return path == "/" or path.startswith(("/b/", _admin_prefix()))
+    @classmethod
+    def _open(cls, path: str) -> bool:
+        if path in cls.OPEN_PATHS or path.startswith(cls.OPEN_PREFIXES):
+            return True
+        if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+            return True
+        return any(path == reverse(name) for name in cls.OPEN_NAMES)
 
     @staticmethod
     def _redirect(name: str, request: HttpRequest) -> HttpResponse:

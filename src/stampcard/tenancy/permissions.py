@@ -39,10 +39,12 @@ may do nothing.
   counter, an import) asks its own permission first.
 
 **Location limits.** A limited actor acts only at its locations: counter actions (stamp,
-redeem) need a location, and it must be one of them. On the dashboard it sees only ledger rows,
-redeemed vouchers and audit entries of its locations, plus those with no location at all:
-such rows are business-wide (a correction or a voucher issued from the dashboard, a receipt
-claim, the system), not another shop's.
+redeem) need a location, and it must be one of them. What it creates or changes (a device, a
+member) must stay inside its locations too (``require_within``): a business-wide device or an
+unlimited member needs an unlimited actor, so nobody widens their own reach. On the dashboard
+it sees only ledger rows, redeemed vouchers and audit entries of its locations, plus those
+with no location at all: such rows are business-wide (a correction or a voucher issued from
+the dashboard, a receipt claim, the system), not another shop's.
 
 **Customers' personal data.** The staff role sees customers' names, but their e-mail and phone
 masked (``j•••@example.org``, ``+66 ••• ••• 678``): a cashier needs to recognise a customer,
@@ -52,6 +54,7 @@ value letter by letter. Managers and owners (``VIEW_CONTACT_DETAILS``) see every
 """
 
 import dataclasses
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django_scopes import scopes_disabled
@@ -153,6 +156,44 @@ def require(
 ) -> None:
     """Raise ``NotAllowed`` unless ``allows(...)``; call it first thing in a service."""
     if not allows(actor, permission, business=business, location_id=location_id):
+        raise NotAllowed()
+
+
+def allows_within(
+    actor: Actor,
+    permission: Permission,
+    *,
+    business: Business | int,
+    location_ids: Iterable[int] | None,
+) -> bool:
+    """Whether ``actor`` may create or change something that acts at ``location_ids``.
+
+    No locations (``None`` or empty) means business-wide: only an unlimited actor may make or
+    change such a thing. A limited actor may only touch things that stay inside its own
+    locations, so it can never hand itself or anyone else more reach than it has.
+    """
+    business_id = business if isinstance(business, int) else business.pk
+    known = _resolved(actor, business_id)
+    if known is None or (known.business_id is not None and known.business_id != business_id):
+        return False
+    if permission not in _granted(known):
+        return False
+    if not known.location_ids:
+        return True
+    wanted = frozenset(location_ids or ())
+    return bool(wanted) and wanted <= known.location_ids
+
+
+def require_within(
+    actor: Actor,
+    permission: Permission,
+    *,
+    business: Business | int,
+    location_ids: Iterable[int] | None,
+) -> None:
+    """Raise ``NotAllowed`` unless ``allows_within(...)``: pairing or revoking a device, adding
+    or changing a member."""
+    if not allows_within(actor, permission, business=business, location_ids=location_ids):
         raise NotAllowed()
 
 

@@ -17,7 +17,7 @@ from stampcard import tokens
 from stampcard.audit.services import record
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Device, DeviceKind, Location, Membership, Role
-from stampcard.tenancy.permissions import Permission, require
+from stampcard.tenancy.permissions import Permission, require_within
 
 
 def create_business(
@@ -62,17 +62,32 @@ def add_member(
 ) -> Membership:
     """Give ``user`` a role in the business, optionally limited to some of its locations.
 
-    Needs MANAGE_STAFF. Locations of another business are ignored: callers outside a scope
-    (the demo loader, an operator's script) may hand in anything.
+    Needs MANAGE_STAFF, for the given locations (none: every location) and, when the user is
+    already a member, for the locations they have now: a limited owner neither lifts anyone's
+    limits (their own included) nor changes a member who works elsewhere. Locations of another
+    business are ignored: callers outside a scope (the demo loader, an operator's script) may
+    hand in anything.
     """
-    require(actor, Permission.MANAGE_STAFF, business=business)
+    wanted = [loc.pk for loc in locations or []]
+    require_within(actor, Permission.MANAGE_STAFF, business=business, location_ids=wanted)
     with transaction.atomic():
+        current = (
+            Membership.objects.select_for_update()
+            .filter(business=business, user=user)
+            .prefetch_related("locations")
+            .first()
+        )
+        if current is not None:
+            require_within(
+                actor,
+                Permission.MANAGE_STAFF,
+                business=business,
+                location_ids=[loc.pk for loc in current.locations.all()],
+            )
         membership, _ = Membership.objects.update_or_create(
             business=business, user=user, defaults={"role": role}
         )
-        membership.locations.set(
-            Location.objects.filter(business=business, pk__in=[loc.pk for loc in locations or []])
-        )
+        membership.locations.set(Location.objects.filter(business=business, pk__in=wanted))
         record(business=business, actor=actor, action="member.saved", target=membership, role=role)
     return membership
 
@@ -93,14 +108,15 @@ def pair_device(
 ) -> PairedDevice:
     """Pair a kiosk, Autopilot or scanner station; returns its token, which is never stored.
 
-    Needs MANAGE_DEVICES, at the device's location when it has one. The location is the
-    business's own: the caller read it inside the business's scope.
+    Needs MANAGE_DEVICES at the device's location; a device without one acts business-wide,
+    so pairing it needs an actor limited to no location. The location is the business's own:
+    the caller read it inside the business's scope.
     """
-    require(
+    require_within(
         actor,
         Permission.MANAGE_DEVICES,
         business=business,
-        location_id=location.pk if location is not None else None,
+        location_ids=[location.pk] if location is not None else None,
     )
     token = tokens.new_secret()
     with transaction.atomic():
@@ -118,9 +134,11 @@ def pair_device(
 def revoke_device(*, business: Business, actor: Actor, device: Device) -> None:
     """Revoke a device's token at once; the device must be paired again to act.
 
-    Needs MANAGE_DEVICES, at the device's location when it has one.
+    Needs MANAGE_DEVICES at the device's location; a business-wide device (no location) needs
+    an actor limited to no location.
     """
-    require(actor, Permission.MANAGE_DEVICES, business=business, location_id=device.location_id)
+    where = [device.location_id] if device.location_id is not None else None
+    require_within(actor, Permission.MANAGE_DEVICES, business=business, location_ids=where)
     with transaction.atomic():
         Device.objects.filter(pk=device.pk, business=business, revoked_at__isnull=True).update(
             revoked_at=timezone.now()

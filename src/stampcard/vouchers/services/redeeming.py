@@ -13,8 +13,9 @@ from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business
-from stampcard.tenancy.permissions import Permission, require
+from stampcard.tenancy.permissions import Permission, allows, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherStatus
 
@@ -34,6 +35,7 @@ REDEEM_PERMISSION: dict[str, Permission] = {
     RedemptionMethod.STAFF_SCAN: Permission.REDEEM,
     RedemptionMethod.REDEEM_CODE: Permission.REDEEM,
 }
+_ANY_REDEEM = frozenset(REDEEM_PERMISSION.values())
 
 
 def _local(when: datetime, business: Business) -> str:
@@ -74,10 +76,15 @@ def redeem_voucher(
     only matches an active voucher inside its validity, so of any number of parallel attempts
     exactly one succeeds and the others get ``VoucherAlreadyRedeemed``. The actor must fit the
     voucher's redemption method (``REDEEMERS``) and have its permission (``REDEEM_PERMISSION``),
-    both checked once the voucher is found, before anything is written. With an
+    both checked once the voucher is found, before anything is written; an actor with neither
+    redeem permission is refused before the voucher is looked up. With an
     ``idempotency_key`` a retry of the successful call raises ``AlreadyDone``, also when it ran
     beside the first attempt. Audited.
     """
+    # Before the voucher is looked up: an actor who may redeem nothing must not learn from
+    # the answer which tokens or codes exist.
+    if not any(allows(actor, p, business=business) for p in _ANY_REDEEM):
+        raise NotAllowed()
     request = IdempotentRequest.for_key(
         idempotency_key,
         business_id=business.pk,
