@@ -14,7 +14,15 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from stampcard.loyalty.models import Card, JoinChannel, Program, Reward, StampEvent, StampSource
+from stampcard.loyalty.models import (
+    Card,
+    JoinChannel,
+    Milestone,
+    Program,
+    Reward,
+    StampEvent,
+    StampSource,
+)
 from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, DeviceKind, Location, Membership, Role
@@ -113,6 +121,9 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
             foreground_color="#ffffff",
             label_color="#f3d9b1",
             terms="One stamp per drink. Not valid with other offers.",
+        )
+        Milestone.objects.create(
+            business=business, program=coffee, stamps=5, reward_title="Free cookie"
         )
         pastry = Program.objects.create(
             business=business,
