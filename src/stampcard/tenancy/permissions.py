@@ -133,11 +133,8 @@ def allows(
     location_id: int | None = None,
 ) -> bool:
     """Whether ``actor`` may do this in ``business``, at this location when one is given."""
-    business_id = business if isinstance(business, int) else business.pk
-    known = _resolved(actor, business_id)
-    if known is None or (known.business_id is not None and known.business_id != business_id):
-        return False
-    if permission not in _granted(known):
+    known = _granted_in(actor, permission, business)
+    if known is None:
         return False
     if not known.location_ids:
         return True
@@ -172,11 +169,8 @@ def allows_within(
     change such a thing. A limited actor may only touch things that stay inside its own
     locations, so it can never hand itself or anyone else more reach than it has.
     """
-    business_id = business if isinstance(business, int) else business.pk
-    known = _resolved(actor, business_id)
-    if known is None or (known.business_id is not None and known.business_id != business_id):
-        return False
-    if permission not in _granted(known):
+    known = _granted_in(actor, permission, business)
+    if known is None:
         return False
     if not known.location_ids:
         return True
@@ -195,6 +189,15 @@ def require_within(
     or changing a member."""
     if not allows_within(actor, permission, business=business, location_ids=location_ids):
         raise NotAllowed()
+
+
+def _granted_in(actor: Actor, permission: Permission, business: Business | int) -> Actor | None:
+    """The actor as known in ``business`` if its role or kind grants ``permission`` there."""
+    business_id = business if isinstance(business, int) else business.pk
+    known = _resolved(actor, business_id)
+    if known is None or (known.business_id is not None and known.business_id != business_id):
+        return None
+    return known if permission in _granted(known) else None
 
 
 def _granted(actor: Actor) -> frozenset[Permission]:

@@ -186,35 +186,25 @@ def _add_stamps(
         amount=amount,
     )
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup costs on this path
-    stamp = _Stamp(business=business, actor=actor, source=source, count=count, amount=amount)
+    stamp = _Stamp(
+        business=business,
+        actor=actor,
+        source=source,
+        count=count,
+        amount=amount,
+        card_id=card_id,
+        card_code=card_code,
+    )
     if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
         with hot_path_cursor(db) as cursor:
-            card = stamp.own(
-                read_card(
-                    db,
-                    cursor,
-                    business_id=business.pk,
-                    card_id=card_id,
-                    card_code=card_code,
-                    lock=False,
-                )
-            )
+            card = stamp.read(db, cursor, lock=False)
             plan = stamp.plan(card)
             if not earns_rewards(card, plan.count):
                 event_id = _write_stamp(db, cursor, stamp, card, plan)
                 if event_id is not None:
                     return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
     with transaction.atomic(), hot_path_cursor(db) as cursor:
-        card = stamp.own(
-            read_card(
-                db,
-                cursor,
-                business_id=business.pk,
-                card_id=card_id,
-                card_code=card_code,
-                lock=True,
-            )
-        )
+        card = stamp.read(db, cursor, lock=True)
         if request is not None:
             replay_if_done(request)
         plan = stamp.plan(card)
@@ -249,9 +239,19 @@ class _Stamp:
     source: StampSource
     count: int | None
     amount: int | None
+    card_id: int | None
+    card_code: str | None
 
-    def own(self, card: CardState | None) -> CardState:
-        """The card as read (only the stamping business's cards are read), if there is one."""
+    def read(self, db: BaseDatabaseWrapper, cursor: Any, *, lock: bool) -> CardState:
+        """The card, if the stamping business has one with this id or code."""
+        card = read_card(
+            db,
+            cursor,
+            business_id=self.business.pk,
+            card_id=self.card_id,
+            card_code=self.card_code,
+            lock=lock,
+        )
         if card is None:
             raise errors.CardNotFound()
         return card
