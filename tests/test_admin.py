@@ -8,6 +8,7 @@ from django.urls import reverse
 from stampcard.loyalty.models import StampSource
 from stampcard.loyalty.services import add_stamps
 from stampcard.tenancy.actors import Actor, ActorKind
+from tests import factories
 
 
 @pytest.fixture
@@ -31,3 +32,34 @@ def test_every_model_page_opens(client, operator, card):
         if first is not None:
             change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first.pk])
             assert client.get(change).status_code == 200, change
+
+
+def test_operators_add_a_milestone_to_a_program_in_the_admin(client, program):
+    from stampcard.loyalty.models import Milestone
+
+    operator = factories.UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    url = f"/admin/loyalty/program/{program.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and not isinstance(value, list | dict)
+    }
+    data.update(
+        {
+            "business": program.business_id,
+            "allowed_sources": '["staff", "kiosk", "autopilot", "receipt", "api", "admin"]',
+            "milestones-TOTAL_FORMS": "1",
+            "milestones-INITIAL_FORMS": "0",
+            "milestones-0-stamps": "4",
+            "milestones-0-reward_kind": "simple",
+            "milestones-0-reward_title": "Free cookie",
+        }
+    )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    milestone = Milestone.objects.get(program=program)
+    assert (milestone.stamps, milestone.business_id) == (4, program.business_id)

@@ -1,12 +1,19 @@
 from django.contrib import admin
 
-from stampcard.loyalty.models import Card, Customer, Program, Reward, StampEvent
+from stampcard.loyalty.models import Card, Customer, Milestone, Program, Reward, StampEvent
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    fields = ["stamps", "reward_kind", "reward_title", "reward_description"]
+    extra = 0
 
 
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
-    list_display = ["name", "business", "status", "stamps_goal", "reward_kind"]
-    list_filter = ["status", "reward_kind", "business"]
+    list_display = ["name", "business", "status", "stamps_goal", "reward_kind", "stamp_rule"]
+    list_filter = ["status", "reward_kind", "stamp_rule", "business"]
+    inlines = [MilestoneInline]
 
 
 @admin.register(Customer)

@@ -215,6 +215,8 @@ class Milestone(models.Model):
         return f"{self.stamps}: {self.reward_title}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.business_id and self.program_id:
+            self.business_id = self.program.business_id  # the program's, always
         super().save(*args, **kwargs)
         self._program_design_changed()
 
