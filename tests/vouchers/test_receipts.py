@@ -5,6 +5,8 @@ import hashlib
 import hmac
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty import errors as loyalty_errors
@@ -283,3 +285,18 @@ def test_50_parallel_claims_of_one_receipt_stamp_once():
     assert StampEvent.objects.filter(card__program=program).count() == 1
     assert sum(Card.objects.filter(program=program).values_list("stamps", flat=True)) == 3
     assert ClaimedReceipt.objects.filter(business=business).count() == 1
+
+
+def test_operators_see_keys_and_receipts_but_never_a_secret(client, by_amount, key):
+    claim(by_amount, sign_receipt(business=key.business, key=key, receipt_id="AD1", amount=20_000))
+    operator = get_user_model().objects.create_superuser("operator", password="pw-operator-1")
+    client.force_login(operator)
+    for model, pk in ((ReceiptKey, key.pk), (ClaimedReceipt, ClaimedReceipt.objects.get().pk)):
+        name = model._meta.model_name
+        for page in (
+            reverse(f"admin:vouchers_{name}_changelist"),
+            reverse(f"admin:vouchers_{name}_change", args=[pk]),
+        ):
+            response = client.get(page)
+            assert response.status_code == 200, page
+            assert key.secret not in response.content.decode()
