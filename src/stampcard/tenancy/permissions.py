@@ -24,8 +24,9 @@ may do nothing.
 
 - ``add_stamps``: ``STAMP``, except a receipt stamp, which asks ``CLAIM_CODES``. A receipt
   stamp is authorised by the claim code it consumes in the same transaction, so only
-  ``vouchers.claims.claim_code`` stamps from that source (a test holds it to that); it asks
-  ``CLAIM_CODES`` before it takes the code. This is how a customer, whose door grants no
+  ``vouchers.claims.claim_code`` and ``vouchers.receipts.claim_receipt`` (a receipt code a
+  POS signed) stamp from that source (a test holds it to that); each asks ``CLAIM_CODES``
+  before it takes the code. This is how a customer, whose door grants no
   ``STAMP``, adds stamps to their own card: with a code printed on a receipt, nothing else.
 - ``correct_stamps``: ``CORRECT_STAMPS``; ``hand_over_reward``: ``REDEEM`` (at the counter).
 - ``issue_voucher`` and ``void_voucher``: ``ISSUE_VOUCHERS`` (the goal voucher is issued by
@@ -33,7 +34,8 @@ may do nothing.
 - ``redeem_voucher``: ``REDEEM`` for staff-scan and redeem-code vouchers, ``SELF_REDEEM`` for
   self-redeem ones (``vouchers.services.redeeming.REDEEM_PERMISSION``); which kinds of actor
   fit a redemption method at all is the vouchers' own rule (``REDEEMERS``).
-- code pools (create, generate, import) and ``create_claim_batch``: ``MANAGE_CODES``.
+- code pools (create, generate, import), ``create_claim_batch`` and the receipt signing
+  keys (``create_receipt_key``, ``revoke_receipt_key``): ``MANAGE_CODES``.
 - ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the
   program's join link, which its door checks. A view that enrols for someone else (at the
   counter, an import) asks its own permission first.

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from stampcard.vouchers.models import ClaimBatch, ClaimCode, CodePool, Voucher, VoucherTemplate
+from stampcard.vouchers.models import (
+    ClaimBatch,
+    ClaimCode,
+    ClaimedReceipt,
+    CodePool,
+    ReceiptKey,
+    Voucher,
+    VoucherTemplate,
+)
 
 
 @admin.register(Voucher)
@@ -33,3 +41,24 @@ class ClaimCodeAdmin(admin.ModelAdmin):
     list_display = ["code", "batch", "claimed_at"]
     search_fields = ["code"]
     readonly_fields = ["claimed_at", "claimed_by"]
+
+
+@admin.register(ReceiptKey)
+class ReceiptKeyAdmin(admin.ModelAdmin):
+    list_display = ["key_id", "business", "created_at", "revoked_at"]
+    list_filter = ["business"]
+    search_fields = ["key_id"]
+    # The secret is the business's, shown to its owner once: not on operators' pages.
+    exclude = ["secret"]
+    readonly_fields = ["business", "key_id", "created_at"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False  # a key is made by create_receipt_key, which audits it
+
+
+@admin.register(ClaimedReceipt)
+class ClaimedReceiptAdmin(admin.ModelAdmin):
+    list_display = ["receipt_id", "business", "key", "amount", "card", "claimed_at"]
+    list_filter = ["business"]
+    search_fields = ["receipt_id"]
+    readonly_fields = ["business", "key", "receipt_id", "amount", "card", "claimed_at"]

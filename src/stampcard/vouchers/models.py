@@ -291,3 +291,57 @@ class ClaimCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ReceiptKey(models.Model):
+    """A business's key for signing receipt codes (``vouchers.receipts``), held by its POS.
+
+    The secret is kept as it is, not hashed: checking a receipt code means computing its
+    HMAC again, which needs the secret itself (a hash only checks a secret that is presented,
+    and a receipt code never carries it). It is shown to the owner once, for their POS, and
+    never logged, listed or audited.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    key_id = models.CharField(max_length=8)
+    secret = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["business", "key_id"], name="receipt_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+    def __repr__(self) -> str:  # nothing of the secret in a traceback or a log line
+        return f"<ReceiptKey {self.key_id}>"
+
+
+class ClaimedReceipt(models.Model):
+    """A receipt code that was claimed: at most one per receipt id and business."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey(ReceiptKey, on_delete=models.PROTECT, related_name="claims")
+    receipt_id = models.CharField(max_length=32)
+    amount = models.BigIntegerField()
+    card = models.ForeignKey(
+        Card, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claimed_at = models.DateTimeField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "receipt_id"], name="claimed_receipt_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_id

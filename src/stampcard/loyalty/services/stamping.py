@@ -134,12 +134,18 @@ def add_stamps(
 
 
 def add_claimed_stamps(
-    *, business: Business, actor: Actor, card_id: int, count: int
+    *,
+    business: Business,
+    actor: Actor,
+    card_id: int,
+    count: int | None = None,
+    amount: int | None = None,
 ) -> StampOutcome:
     """The stamps of a receipt claim code, in the transaction that consumes the code.
 
     The code is what authorises them, so the actor needs ``CLAIM_CODES`` (a customer on their
-    own card may claim) rather than ``STAMP``; everything else is ``add_stamps``.
+    own card may claim) rather than ``STAMP``; everything else is ``add_stamps``: a printed
+    code gives its ``count``, a signed receipt its ``amount``.
     """
     require(actor, Permission.CLAIM_CODES, business=business)
     if not connections[DEFAULT_DB_ALIAS].in_atomic_block:
@@ -152,7 +158,7 @@ def add_claimed_stamps(
         card_id=card_id,
         card_code=None,
         idempotency_key=None,
-        amount=None,
+        amount=amount,
         currency=None,
     )
 
