@@ -45,6 +45,8 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
     cards = (
         Card.objects.select_related("customer", "program")
         .prefetch_related("program__milestones")
+        # Every reward, milestones too: a cycle may earn several.
+        .annotate(reward_count=Count("rewards"))
         .order_by("-updated_at")
     )
     if query:
