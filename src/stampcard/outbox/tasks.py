@@ -14,13 +14,19 @@ from stampcard.background import BusinessTask
 from stampcard.celery import app
 from stampcard.outbox import dispatch
 
+_MOST_PER_RELAY = 5_000
+
 
 @app.task(acks_late=True, ignore_result=True)
 def relay() -> int:
-    """Hand every due message to a delivery task; how many were handed over."""
+    """Hand due messages to delivery tasks; how many were handed over.
+
+    At most ``_MOST_PER_RELAY`` a run: a backlog larger than the workers can take within one
+    lease would only be handed out again; the next relay goes on with the rest.
+    """
     close_old_connections()
     handed = 0
-    while due := dispatch.claim_due(limit=500):
+    while handed < _MOST_PER_RELAY and (due := dispatch.claim_due(limit=500)):
         for message_id, business_id in due:
             deliver_message.apply_async(
                 kwargs={"message_id": message_id, "business_id": business_id}
