@@ -272,3 +272,46 @@ def test_card_code_opens_no_pass(client, card, other_business):
 def test_half_a_configuration_is_refused(card):
     with pytest.raises(ImproperlyConfigured, match="all three"):
         apple.build_pass(card)
+
+
+def test_signature_names_the_pass_type_and_team_and_its_signing_time(files):
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    certificates = pkcs7.load_der_pkcs7_certificates(files["signature"])
+    assert len(certificates) == 2
+    (leaf,) = [c for c in certificates if c.subject.get_attributes_for_oid(NameOID.USER_ID)]
+    (wwdr,) = [c for c in certificates if c is not leaf]
+    assert leaf.subject.get_attributes_for_oid(NameOID.USER_ID)[0].value == "pass.local.stampcard"
+    assert leaf.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value == (
+        "LOCALTEAM1"
+    )
+    assert leaf.issuer == wwdr.subject
+    printed = subprocess.run(
+        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER"],
+        input=files["signature"],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert "signingTime" in printed
+    assert "eContent: <ABSENT>" in printed  # detached: the manifest is not inside
+
+
+def test_configured_certificates_sign_on_a_production_box(card, settings, data_dir, tmp_path):
+    folder = signing.dev_chain(tmp_path / "issued")
+    settings.LOCAL_BOX = False
+    settings.APPLE_PASS_CERT = str(folder / signing.DEV_FILES["cert"])
+    settings.APPLE_PASS_KEY = str(folder / signing.DEV_FILES["key"])
+    settings.APPLE_WWDR_CERT = str(folder / signing.DEV_FILES["wwdr"])
+    files = unzip(apple.build_pass(card))
+    result = openssl_verify(
+        tmp_path, files["manifest.json"], files["signature"], settings.APPLE_WWDR_CERT
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (data_dir / signing.DEV_DIR_NAME).exists()
+
+
+def test_production_box_without_certificates_builds_no_pass(card, settings):
+    settings.LOCAL_BOX = False
+    with pytest.raises(ImproperlyConfigured, match="production"):
+        apple.build_pass(card)
