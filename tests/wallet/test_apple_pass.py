@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import zxingcpp
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.test import override_settings
 from PIL import Image
 
@@ -315,3 +316,13 @@ def test_production_box_without_certificates_builds_no_pass(card, settings):
     settings.LOCAL_BOX = False
     with pytest.raises(ImproperlyConfigured, match="production"):
         apple.build_pass(card)
+
+
+def test_command_makes_the_development_chain_once(data_dir):
+    out = io.StringIO()
+    call_command("wallet_certificates", stdout=out)
+    assert "Pass Type ID: pass.local.stampcard" in out.getvalue()
+    key = data_dir / signing.DEV_DIR_NAME / signing.DEV_FILES["key"]
+    first = key.read_bytes()
+    call_command("wallet_certificates", stdout=io.StringIO())
+    assert key.read_bytes() == first
