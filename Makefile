@@ -13,6 +13,7 @@ run: install
 	$(PY) -m stampcard migrate --noinput -v 0
 	$(PY) -m stampcard collectstatic --noinput -v 0
 	$(PY) -m stampcard load_demo
+	$(PY) -m stampcard wallet_certificates
 	@echo "Serving on http://127.0.0.1:$(PORT)/ (outbound messages delivered in the background)"
 	$(PY) -m stampcard deliver_outbox & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m gunicorn stampcard.wsgi --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile -

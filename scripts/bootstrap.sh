@@ -13,6 +13,7 @@ if [ "$what" = "test" ]; then
   need redis-server /usr/bin/redis-server redis-server
   need chromium /usr/bin/chromium chromium
   need msgfmt /usr/bin/msgfmt gettext
+  need openssl /usr/bin/openssl openssl
   [ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

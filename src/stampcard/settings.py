@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "stampcard.idempotency",
     "stampcard.audit",
     "stampcard.outbox",
+    "stampcard.wallet",
     "stampcard.dashboard",
     "stampcard.demo",
     "stampcard.accounts",
@@ -346,6 +347,15 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
     "bluetooth": [],
     "display-capture": [],
 }
+
+# Apple Wallet passes (stampcard.wallet): the pass type and team of the Pass Type ID certificate,
+# and PEM files of that certificate, its key and the WWDR intermediate that issued it. Unset on
+# a local box, a development chain is made once under DATA_DIR/wallet-dev/ (wallet.signing).
+APPLE_PASS_TYPE_ID = env.str("APPLE_PASS_TYPE_ID", default="pass.local.stampcard")
+APPLE_TEAM_ID = env.str("APPLE_TEAM_ID", default="LOCALTEAM1")
+APPLE_PASS_CERT = env.str("APPLE_PASS_CERT", default="")
+APPLE_PASS_KEY = env.str("APPLE_PASS_KEY", default="")
+APPLE_WWDR_CERT = env.str("APPLE_WWDR_CERT", default="")
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 

@@ -1,0 +1,120 @@
+"""The pass's images, drawn with Pillow from the program's design alone (wallet.md A6, A9).
+
+The strip shows the stamp grid of the current cycle. A program has only goal + 1 strips per
+design, so each is kept on disk under ``STAMPCARD_DATA_DIR/cache/strips/`` by (program,
+design version, stamps, scale): a repeated build reads it instead of drawing again.
+"""
+
+import io
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image, ImageDraw
+
+from stampcard.loyalty.models import Program
+
+SCALES = (1, 2, 3)
+ICON_POINTS = (29, 29)
+LOGO_POINTS = (50, 50)
+STRIP_POINTS = (375, 144)
+# Apple leaves open whether a store card's strip is 144 or 123 points tall: the grid stays
+# inside the central 123-point band, so either crop shows all of it.
+SAFE_HEIGHT = 123
+MAX_ROWS = 5
+
+
+def rgb(hex_color: str) -> tuple[int, int, int]:
+    value = hex_color.lstrip("#")
+    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+
+
+def icon_png(program: Program, scale: int) -> bytes:
+    side = ICON_POINTS[0] * scale
+    image = Image.new("RGB", (side, side), rgb(program.background_color))
+    _stamp(ImageDraw.Draw(image), side / 2, side / 2, side * 0.3, program, filled=True)
+    return _png(image)
+
+
+def logo_png(program: Program, scale: int) -> bytes:
+    width, height = (points * scale for points in LOGO_POINTS)
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    _stamp(ImageDraw.Draw(image), width / 2, height / 2, height * 0.4, program, filled=True)
+    return _png(image)
+
+
+def strip_png(program: Program, stamps: int, scale: int) -> bytes:
+    """The stamp grid with ``stamps`` of the goal filled, cached on disk."""
+    stamps = max(0, min(stamps, program.stamps_goal))
+    path = (
+        Path(settings.DATA_DIR)
+        / "cache"
+        / "strips"
+        / f"{program.pk}-v{program.design_version}-{stamps}@{scale}x.png"
+    )
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = draw_strip(program, stamps, scale)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed, so a parallel build never reads half a file.
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as draft:
+        draft.write(data)
+    os.replace(draft.name, path)
+    return data
+
+
+def draw_strip(program: Program, stamps: int, scale: int) -> bytes:
+    width, height = (points * scale for points in STRIP_POINTS)
+    image = Image.new("RGB", (width, height), rgb(program.background_color))
+    draw = ImageDraw.Draw(image)
+    goal = program.stamps_goal
+    marked = {milestone.stamps for milestone in program.milestones.all()} | {goal}
+    rows, columns, cell = grid(goal)
+    left = (STRIP_POINTS[0] - columns * cell) / 2
+    top = (STRIP_POINTS[1] - rows * cell) / 2
+    for slot in range(goal):
+        row, column = divmod(slot, columns)
+        x = (left + (column + 0.5) * cell) * scale
+        y = (top + (row + 0.5) * cell) * scale
+        radius = cell * 0.36 * scale
+        _stamp(draw, x, y, radius, program, filled=slot < stamps)
+        if slot + 1 in marked:
+            # A reward waits here: a ring around the slot.
+            outer = cell * 0.47 * scale
+            draw.ellipse(
+                (x - outer, y - outer, x + outer, y + outer),
+                outline=rgb(program.foreground_color),
+                width=max(1, round(scale * 1.5)),
+            )
+    return _png(image)
+
+
+def grid(slots: int) -> tuple[int, int, float]:
+    """(rows, columns, cell side in points) giving the largest stamps for ``slots``."""
+    best = (1, slots, 0.0)
+    for rows in range(1, MAX_ROWS + 1):
+        columns = math.ceil(slots / rows)
+        cell = min((STRIP_POINTS[0] - 16) / columns, SAFE_HEIGHT / rows)
+        if cell > best[2]:
+            best = (rows, columns, cell)
+    return best
+
+
+def _stamp(
+    draw: ImageDraw.ImageDraw, x: float, y: float, radius: float, program: Program, *, filled: bool
+) -> None:
+    box = (x - radius, y - radius, x + radius, y + radius)
+    if filled:
+        draw.ellipse(box, fill=rgb(program.foreground_color))
+    else:
+        draw.ellipse(box, outline=rgb(program.label_color), width=max(1, round(radius / 8)))
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
