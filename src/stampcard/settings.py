@@ -356,6 +356,10 @@ APPLE_TEAM_ID = env.str("APPLE_TEAM_ID", default="LOCALTEAM1")
 APPLE_PASS_CERT = env.str("APPLE_PASS_CERT", default="")
 APPLE_PASS_KEY = env.str("APPLE_PASS_KEY", default="")
 APPLE_WWDR_CERT = env.str("APPLE_WWDR_CERT", default="")
+# The PassKit web service as devices reach it (wallet.passkit): absolute, ending before "v1"
+# (devices append "v1/..."). Apple requires https on a real device; plain http only works with
+# the developer setting "Allow HTTP Services".
+WALLET_WEB_SERVICE_URL = env.str("WALLET_WEB_SERVICE_URL", default="http://127.0.0.1:8000/passkit/")
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 

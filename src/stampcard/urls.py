@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("stampcard.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("device/", include("stampcard.counter.urls")),
+    path("passkit/", include("stampcard.wallet.passkit_urls")),
     path("", include("stampcard.wallet.urls")),
     path("", include("stampcard.dashboard.urls")),
 ]

@@ -85,8 +85,9 @@ def test_pass_json_has_every_required_key(card, files):
     assert store["headerFields"][0]["changeMessage"] == "change.stamps"
     assert store["secondaryFields"][0]["value"] == "Free coffee"
     assert "%@" in apple.STRINGS[store["secondaryFields"][0]["changeMessage"]]
-    assert "webServiceURL" not in document
-    assert "authenticationToken" not in document
+    # The PassKit web service (tests/wallet/test_passkit.py).
+    assert document["webServiceURL"].endswith("/passkit/")
+    assert len(document["authenticationToken"]) >= 16
 
 
 def test_progress_and_next_reward_follow_the_card(card):

@@ -19,6 +19,12 @@ namespace ``counter``  ``device_door``                 ``Authorization: Device <
                                                        ``request.device``; acts at its location
 kwarg card_token /     ``customer_door``               the object's long random token in the URL;
 voucher_token                                          also ``request.card`` / ``request.voucher``
+namespace ``passkit``  ``passkit_door``                ``Authorization: ApplePass <token>`` of the
+(``/passkit/v1/…``)    (URLs with a serial_number)     pass (wallet.passkit); the serial, the card
+                                                       code, is looked up unscoped; also
+                                                       ``request.card``. Unknown pass type: 404;
+                                                       bad token or unknown serial: 401. The
+                                                       list and log URLs carry no token: no scope
 anything else          none                            no scope: a tenant query raises
 =====================  ==============================  ===========================================
 
@@ -47,6 +53,7 @@ from stampcard.tenancy.errors import DeviceRevoked, DeviceUnknown
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.selectors import membership_in
 from stampcard.tenancy.services import find_device
+from stampcard.wallet import passkit
 
 DEVICE_COOKIE = "stampcard_device"
 # What tokens.new_secret makes: URL-safe base64, long. A 9-character card code never fits.
@@ -93,6 +100,8 @@ class BusinessScopeMiddleware:
 
 
 def door_for(match: ResolverMatch) -> Door | None:
+    if "passkit" in match.namespaces:
+        return passkit_door if "serial_number" in match.kwargs else None
     if "business_slug" in match.kwargs:
         return dashboard_door
     if "counter" in match.namespaces:
@@ -142,6 +151,23 @@ def customer_door(request: HttpRequest, match: ResolverMatch) -> Admitted | Http
     business: Business = owned.business
     return Admitted(
         business=business, actor=Actor.customer(business_id=business.pk, ip_address=_ip(request))
+    )
+
+
+def passkit_door(request: HttpRequest, match: ResolverMatch) -> Admitted | HttpResponse:
+    if match.kwargs["pass_type_id"] != settings.APPLE_PASS_TYPE_ID:
+        raise Http404
+    card = passkit.authenticated_card(
+        match.kwargs["serial_number"], request.headers.get("Authorization")
+    )
+    if card is None:
+        response = HttpResponse(status=401)
+        response["WWW-Authenticate"] = "ApplePass"
+        return response
+    request.card = card  # type: ignore[attr-defined]
+    return Admitted(
+        business=card.business,
+        actor=Actor.customer(business_id=card.business_id, ip_address=_ip(request)),
     )
 
 

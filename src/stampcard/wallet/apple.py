@@ -4,8 +4,8 @@ The package holds pass.json, the images at @1x/@2x/@3x, one ``xx.lproj/pass.stri
 language for the labels, ``manifest.json`` (SHA-1 of every other file) and ``signature`` (a
 detached PKCS#7 of the manifest, see ``wallet.signing``).
 
-Not yet here: ``webServiceURL`` and ``authenticationToken``. Without them a pass never updates
-on the device; the customer downloads it again. They come with the PassKit web service.
+``webServiceURL`` and ``authenticationToken`` point the device at the PassKit web service
+(``wallet.passkit_views``), which it asks for the updated pass.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ from django.utils.translation import gettext, gettext_noop
 from stampcard.loyalty.models import Card, Program
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Location
-from stampcard.wallet import images
+from stampcard.wallet import images, passkit
 from stampcard.wallet.signing import sign_manifest
 
 PKPASS_TYPE = "application/vnd.apple.pkpass"
@@ -94,6 +94,8 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
         "passTypeIdentifier": settings.APPLE_PASS_TYPE_ID,
         "teamIdentifier": settings.APPLE_TEAM_ID,
         "serialNumber": card.code,
+        "webServiceURL": settings.WALLET_WEB_SERVICE_URL,
+        "authenticationToken": passkit.authentication_token(card),
         "organizationName": business.name,
         "description": f"Loyalty card: {program.name}",
         "logoText": program.name,
