@@ -187,9 +187,6 @@ def test_list_answers_updated_serials_and_a_monotonic_tag(client, card, staff_ac
     assert int(newer) >= int(tag)
     # Once the change has settled, the new tag covers it.
     age(card, 10)
-    response = client.get(list_url(), {"passesUpdatedSince": newer})
-    if response.status_code == 200:  # the stamp was inside the settle time: listed once more
-        newer = response.json()["lastUpdated"]
     assert client.get(list_url(), {"passesUpdatedSince": newer}).status_code == 204
 
 
@@ -277,8 +274,10 @@ def test_log_is_accepted_bounded_and_without_tokens(client, card, caplog):
         "/passkit/v1/log", data=json.dumps({"logs": lines}), content_type="application/json"
     )
     assert response.status_code == 200
+    records = [r for r in caplog.records if r.name == "stampcard.wallet.passkit_views"]
     assert secret not in caplog.text
-    assert len(caplog.records) == 20
+    assert len(records) == 20
+    assert all(len(r.getMessage()) < 600 for r in records)
     for body in (b"{oops", b'{"logs": "one"}', b"[]"):
         response = client.post("/passkit/v1/log", data=body, content_type="application/json")
         assert response.status_code == 400
