@@ -12,7 +12,7 @@ from django.utils.http import http_date
 
 from stampcard.loyalty.models import Card, StampSource
 from stampcard.loyalty.services import add_stamps
-from stampcard.wallet import apple, passkit
+from stampcard.wallet import apple, checks, passkit
 from stampcard.wallet.models import PassRegistration
 from tests import factories
 
@@ -287,3 +287,18 @@ def test_log_is_accepted_bounded_and_without_tokens(client, card, caplog):
 @override_settings(WALLET_WEB_SERVICE_URL="https://cards.example.com/passkit/")
 def test_the_web_service_url_comes_from_the_setting(card):
     assert apple.pass_json(card)["webServiceURL"] == "https://cards.example.com/passkit/"
+
+
+@pytest.mark.parametrize(
+    ("url", "errors"),
+    [
+        ("http://127.0.0.1:8000/passkit/", 0),
+        ("https://cards.example.com/passkit/", 0),
+        ("https://cards.example.com/passkit/v1/", 1),
+        ("https://cards.example.com/passkit", 1),
+        ("/passkit/", 1),
+    ],
+)
+def test_the_web_service_url_is_checked(settings, url, errors):
+    settings.WALLET_WEB_SERVICE_URL = url
+    assert len(checks.web_service_url()) == errors
