@@ -206,7 +206,9 @@ OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
-OUTBOX_CONSUMERS: dict[str, list[str]] = {}
+OUTBOX_CONSUMERS: dict[str, list[str]] = {
+    "card.changed": ["stampcard.wallet.consumers.push_card_changed"],
+}
 
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out username+address is refused before its password is checked.
@@ -360,6 +362,18 @@ APPLE_WWDR_CERT = env.str("APPLE_WWDR_CERT", default="")
 # (devices append "v1/..."). Apple requires https on a real device; plain http only works with
 # the developer setting "Allow HTTP Services".
 WALLET_WEB_SERVICE_URL = env.str("WALLET_WEB_SERVICE_URL", default="http://127.0.0.1:8000/passkit/")
+
+# APNs pushes that tell devices a pass changed (wallet.apns, wallet.md B2). Off unless set: a
+# local box and the tests never call Apple. Token auth when APNS_KEY_FILE (a .p8) is set,
+# else TLS client auth with the pass certificate and key above.
+APNS_ENABLED = env.bool("APNS_ENABLED", default=False)
+APNS_URL = env.str("APNS_URL", default="https://api.push.apple.com")
+APNS_KEY_ID = env.str("APNS_KEY_ID", default="")
+APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
+# Apple refuses a token refreshed more often than every 20 minutes and one older than an hour.
+APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
+APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
+APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=20)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 

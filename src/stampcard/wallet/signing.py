@@ -55,6 +55,12 @@ def sign_manifest(manifest: bytes) -> bytes:
 
 
 def signing_material() -> SigningMaterial:
+    cert, key, wwdr = material_paths()
+    return _load(cert, key, wwdr, settings.APPLE_PASS_TYPE_ID, settings.APPLE_TEAM_ID)
+
+
+def material_paths() -> tuple[str, str, str]:
+    """The PEM files of the pass certificate, its key and the WWDR intermediate."""
     paths: tuple[str, ...] = (
         settings.APPLE_PASS_CERT,
         settings.APPLE_PASS_KEY,
@@ -73,7 +79,7 @@ def signing_material() -> SigningMaterial:
             "Set all three of APPLE_PASS_CERT, APPLE_PASS_KEY and APPLE_WWDR_CERT, or none."
         )
     cert, key, wwdr = paths
-    return _load(cert, key, wwdr, settings.APPLE_PASS_TYPE_ID, settings.APPLE_TEAM_ID)
+    return cert, key, wwdr
 
 
 # Read once per process: a renewed certificate at the same path takes a restart.

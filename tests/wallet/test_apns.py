@@ -1,0 +1,336 @@
+"""APNs pushes against a stand-in HTTP/2 server on loopback (h2c, prior knowledge)."""
+
+import asyncio
+import json
+import threading
+import time
+from datetime import timedelta
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils import timezone
+
+from stampcard.outbox.models import OutboxMessage, Topic
+from stampcard.wallet import apns
+from stampcard.wallet.consumers import PushFailed, push_card_changed
+from stampcard.wallet.models import PassRegistration
+from tests import factories
+
+PASS_TYPE = "pass.local.stampcard"
+WAIT = 5  # seconds: the longest any wait in these tests may take
+
+
+class StandIn:
+    """An HTTP/2 server answering by push token: "200", "410", "429", "500" or "drop"."""
+
+    def __init__(self, answers=None, delay=0.0):
+        self.answers = answers or {}
+        self.delay = delay
+        self.requests = []
+        self.connections = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.replies = set()  # held so a pending reply is not collected
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
+        ).result(WAIT)
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        return self
+
+    def stop(self):
+        async def close():
+            self.server.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(WAIT)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(WAIT)
+
+    async def handle(self, reader, writer):
+        self.connections += 1
+        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        conn = h2.connection.H2Connection(config=config)
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        streams = {}
+        try:
+            while True:
+                data = await asyncio.wait_for(reader.read(65535), WAIT)
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        streams[event.stream_id] = {"headers": dict(event.headers), "body": b""}
+                    elif isinstance(event, h2.events.DataReceived):
+                        streams[event.stream_id]["body"] += event.data
+                        conn.acknowledge_received_data(
+                            event.flow_controlled_length, event.stream_id
+                        )
+                    elif isinstance(event, h2.events.StreamEnded):
+                        request = streams.pop(event.stream_id)
+                        self.requests.append(request)
+                        token = request["headers"][":path"].rsplit("/", 1)[-1]
+                        answer = self.answers.get(token, "200")
+                        if answer == "drop":
+                            writer.transport.abort()
+                            return
+                        reply = self.respond(conn, writer, event.stream_id, answer)
+                        self.replies.add(asyncio.ensure_future(reply))
+                writer.write(conn.data_to_send())
+                await writer.drain()
+        except (TimeoutError, ConnectionError, h2.exceptions.ProtocolError):
+            pass
+        finally:
+            writer.close()
+
+    async def respond(self, conn, writer, stream_id, answer):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(self.delay)
+        self.in_flight -= 1
+        body = b""
+        if answer == "410":
+            body = json.dumps({"reason": "Unregistered", "timestamp": 1700000000000}).encode()
+        elif answer != "200":
+            body = json.dumps({"reason": "TooManyRequests" if answer == "429" else "Oops"}).encode()
+        headers = [(":status", answer), ("apns-id", f"id-{stream_id}")]
+        conn.send_headers(stream_id, headers, end_stream=not body)
+        if body:
+            conn.send_data(stream_id, body, end_stream=True)
+        writer.write(conn.data_to_send())
+
+
+@pytest.fixture
+def stand_in():
+    servers = []
+
+    def start(answers=None, delay=0.0):
+        server = StandIn(answers, delay).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def p8_key(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "AuthKey_KEY1234567.p8"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path, key.public_key()
+
+
+@pytest.fixture
+def apns_on(settings, stand_in, p8_key, tmp_path):
+    """APNs enabled with token auth, pointed at a stand-in; returns a function to start it."""
+    settings.DATA_DIR = tmp_path
+    settings.APNS_ENABLED = True
+    settings.APNS_KEY_ID = "KEY1234567"
+    settings.APNS_KEY_FILE = str(p8_key[0])
+    settings.APNS_TIMEOUT_SECONDS = WAIT
+    apns.reset_client()
+
+    def start(answers=None, delay=0.0):
+        server = stand_in(answers, delay)
+        settings.APNS_URL = server.url
+        apns.reset_client()
+        return server
+
+    yield start
+    apns.reset_client()
+
+
+def message_for(card, version=None):
+    card.refresh_from_db()
+    return OutboxMessage(
+        business_id=card.business_id,
+        topic=Topic.CARD_CHANGED,
+        payload={"card_id": card.pk, "version": card.version if version is None else version},
+    )
+
+
+def register(card, token, device=None):
+    return PassRegistration.objects.create(
+        business=card.business,
+        card=card,
+        device_library_id=device or f"device-{token}",
+        pass_type_id=PASS_TYPE,
+        push_token=token,
+    )
+
+
+def test_the_consumer_is_registered_for_card_changed():
+    from django.conf import settings
+
+    assert (
+        "stampcard.wallet.consumers.push_card_changed" in settings.OUTBOX_CONSUMERS["card.changed"]
+    )
+
+
+def test_a_push_is_the_empty_payload_to_the_pass_type_topic(apns_on):
+    server = apns_on()
+    result = apns.client().send("tok-ok")
+    assert result == apns.Result("tok-ok", apns.Outcome.OK, 200)
+    (request,) = server.requests
+    assert request["headers"][":method"] == "POST"
+    assert request["headers"][":path"] == "/3/device/tok-ok"
+    assert request["headers"]["apns-topic"] == PASS_TYPE
+    assert "apns-push-type" not in request["headers"]
+    assert request["body"] == b"{}"
+
+
+def test_each_answer_has_its_outcome(apns_on):
+    apns_on({"gone": "410", "slow": "429", "broken": "500"})
+    client = apns.client()
+    gone = client.send("gone")
+    assert gone.outcome is apns.Outcome.UNREGISTERED
+    assert gone.reason == "Unregistered"
+    assert gone.timestamp is not None
+    assert gone.timestamp.year == 2023
+    assert client.send("slow").outcome is apns.Outcome.RETRY
+    assert client.send("broken").outcome is apns.Outcome.RETRY
+
+
+def test_a_dropped_connection_is_retried_and_the_client_reconnects(apns_on):
+    server = apns_on({"drop": "drop"})
+    client = apns.client()
+    assert client.send("drop").outcome is apns.Outcome.RETRY
+    assert client.send("fine").outcome is apns.Outcome.OK
+    assert server.connections == 2
+
+
+def test_many_pushes_go_at_once_over_one_connection(apns_on):
+    server = apns_on(delay=0.2)
+    tokens = [f"tok-{i}" for i in range(12)]
+    started = time.monotonic()
+    results = apns.client().send_many(tokens)
+    elapsed = time.monotonic() - started
+    assert [r.token for r in results] == tokens
+    assert all(r.outcome is apns.Outcome.OK for r in results)
+    assert server.connections == 1
+    assert server.most_in_flight > 1
+    # One alone first (token auth), then the rest together: far below 12 x 0.2 s.
+    assert elapsed < 1.5
+
+
+def test_the_provider_token_is_reused_and_verifies(apns_on, p8_key):
+    server = apns_on()
+    client = apns.client()
+    client.send_many(["a", "b", "c"])
+    client.send("d")
+    values = {r["headers"]["authorization"] for r in server.requests}
+    assert len(values) == 1
+    (value,) = values
+    scheme, token = value.split(" ")
+    assert scheme == "bearer"
+    assert jwt.get_unverified_header(token)["kid"] == "KEY1234567"
+    claims = jwt.decode(token, p8_key[1], algorithms=["ES256"])
+    assert claims["iss"] == "LOCALTEAM1"
+    assert abs(claims["iat"] - time.time()) < 60
+
+
+def test_the_provider_token_is_renewed_when_due(p8_key):
+    token = apns.ProviderToken(
+        key_file=str(p8_key[0]), key_id="K", team_id="T", refresh_seconds=2400
+    )
+    first = token.get()
+    assert token.get() == first
+    token._issued_at -= 2400
+    assert token.get() != first
+
+
+def test_certificate_auth_sends_no_provider_token(settings, stand_in, tmp_path):
+    settings.DATA_DIR = tmp_path  # the development chain stands in for the pass certificate
+    server = stand_in()
+    settings.APNS_URL = server.url
+    apns.reset_client()
+    try:
+        assert apns.client().provider_token is None
+        assert apns.client().send("tok").outcome is apns.Outcome.OK
+    finally:
+        apns.reset_client()
+    assert "authorization" not in server.requests[0]["headers"]
+
+
+@pytest.mark.django_db
+def test_the_consumer_pushes_every_registration_of_the_card(apns_on, card):
+    server = apns_on()
+    register(card, "one")
+    register(card, "two")
+    register(factories.CardFactory(program=card.program), "elsewhere")
+    push_card_changed(message_for(card))
+    assert sorted(r["headers"][":path"] for r in server.requests) == [
+        "/3/device/one",
+        "/3/device/two",
+    ]
+    assert PassRegistration.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_410_deletes_the_registration(apns_on, card):
+    apns_on({"gone": "410"})
+    register(card, "gone")
+    kept = register(card, "fine")
+    push_card_changed(message_for(card))
+    assert list(PassRegistration.objects.all()) == [kept]
+
+
+@pytest.mark.django_db
+def test_410_keeps_a_registration_renewed_after_the_push_began(apns_on, card):
+    apns_on({"gone": "410"})
+    registration = register(card, "gone")
+    PassRegistration.objects.filter(pk=registration.pk).update(
+        updated_at=timezone.now() + timedelta(minutes=1)
+    )
+    push_card_changed(message_for(card))
+    assert PassRegistration.objects.filter(pk=registration.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("answer", ["429", "500", "drop"])
+def test_a_push_to_retry_fails_the_message_and_deletes_nothing(apns_on, card, answer):
+    server = apns_on({"trouble": answer, "gone": "410"})
+    register(card, "gone")
+    register(card, "trouble")
+    with pytest.raises(PushFailed):
+        push_card_changed(message_for(card))
+    assert server.requests
+    # The 410 still counts; the one to retry stays.
+    assert list(PassRegistration.objects.values_list("push_token", flat=True)) == ["trouble"]
+
+
+@pytest.mark.django_db
+def test_a_stale_message_sends_nothing(apns_on, card):
+    server = apns_on()
+    register(card, "one")
+    card.refresh_from_db()
+    push_card_changed(message_for(card, version=card.version - 1))
+    assert server.requests == []
+
+
+@pytest.mark.django_db
+def test_nothing_is_sent_unless_apns_is_enabled(apns_on, settings, card):
+    server = apns_on()
+    settings.APNS_ENABLED = False
+    register(card, "one")
+    push_card_changed(message_for(card))
+    assert server.requests == []
