@@ -221,15 +221,12 @@ def test_a_dropped_connection_is_retried_and_the_client_reconnects(apns_on):
 def test_many_pushes_go_at_once_over_one_connection(apns_on):
     server = apns_on(delay=0.2)
     tokens = [f"tok-{i}" for i in range(12)]
-    started = time.monotonic()
     results = apns.client().send_many(tokens)
-    elapsed = time.monotonic() - started
     assert [r.token for r in results] == tokens
     assert all(r.outcome is apns.Outcome.OK for r in results)
     assert server.connections == 1
+    # Streams overlapped on that connection (timing is left out: the cores are shared).
     assert server.most_in_flight > 1
-    # One alone first (token auth), then the rest together: far below 12 x 0.2 s.
-    assert elapsed < 1.5
 
 
 def test_the_provider_token_is_reused_and_verifies(apns_on, p8_key):
