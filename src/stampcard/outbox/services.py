@@ -66,3 +66,10 @@ def publish(*, business_id: int, topic: Topic, **payload: Any) -> OutboxMessage:
         next_attempt_at=now,
         created_at=now,
     )
+
+
+def publish_card_changed(*, business_id: int, card_id: int, version: int) -> OutboxMessage:
+    """``card.changed`` for ``card_id`` at ``version``, the payload ``CARD_CHANGED_SQL`` writes."""
+    return publish(
+        business_id=business_id, topic=Topic.CARD_CHANGED, card_id=card_id, version=version
+    )

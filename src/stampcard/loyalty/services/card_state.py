@@ -50,6 +50,10 @@ class CardState:
     amount_rounding: str
     minimum_spend: int | None
 
+    def stamps_today(self, today: date) -> int:
+        """Stamps the card got on ``today`` (the business's local day) before this one."""
+        return self.stamps_on_day if self.stamp_day == today else 0
+
 
 @functools.cache
 def _read_card_sql(column: str, *, row_locks: bool) -> str:

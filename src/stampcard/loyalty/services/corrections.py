@@ -9,8 +9,7 @@ from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
 from stampcard.loyalty.services.cycles import earn_rewards
-from stampcard.outbox.models import Topic
-from stampcard.outbox.services import publish
+from stampcard.outbox.services import publish_card_changed
 from stampcard.storable import is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -81,12 +80,8 @@ def correct_stamps(
             # A queryset update skips auto_now: set as the stamp does, so caches see the change.
             updated_at=now,
         )
-        publish(
-            business_id=business.pk,
-            topic=Topic.CARD_CHANGED,
-            card_id=locked.id,
-            version=locked.version + 1,  # the row is locked: this update made it so
-        )
+        # The row is locked: this update made its version this one.
+        publish_card_changed(business_id=business.pk, card_id=locked.id, version=locked.version + 1)
         earn_rewards(db, cursor, business=business, card=locked, added=delta, now=now)
         record(
             business=business,

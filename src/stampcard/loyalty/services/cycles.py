@@ -21,7 +21,7 @@ from stampcard.loyalty.models import Card, Reward, RewardKind, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward, reward_issuer
 from stampcard.loyalty.services.card_state import MILESTONE_TABLE, CardState
 from stampcard.outbox.models import Topic
-from stampcard.outbox.services import publish, publish_on
+from stampcard.outbox.services import publish_card_changed, publish_on
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require
@@ -180,11 +180,6 @@ def hand_over_reward(*, business: Business, actor: Actor, reward_id: int) -> Rew
         # What the card shows has changed (one reward fewer waiting): its version moves.
         Card.objects.filter(pk=reward.card_id).update(version=F("version") + 1, updated_at=now)
         version = Card.objects.filter(pk=reward.card_id).values_list("version", flat=True).get()
-        publish(
-            business_id=business.pk,
-            topic=Topic.CARD_CHANGED,
-            card_id=reward.card_id,
-            version=version,
-        )
+        publish_card_changed(business_id=business.pk, card_id=reward.card_id, version=version)
         record(business=business, actor=actor, action="reward.handed_over", target=reward)
     return reward

@@ -50,24 +50,21 @@ def stamps_earned(
     )
     stamps = min(rule.check(amount, None, currency), card.max_stamps_per_visit)
     if card.max_stamps_per_day is not None:
-        already_today = card.stamps_on_day if card.stamp_day == today else 0
+        already_today = card.stamps_today(today)
         if already_today >= card.max_stamps_per_day:
             raise errors.DailyLimit(limit=card.max_stamps_per_day)
         stamps = min(stamps, card.max_stamps_per_day - already_today)
     return stamps
 
 
-def check_stamp_rules(
-    card: CardState, *, count: int, source: str, now: datetime, today: date
-) -> None:
-    check_program_open(card, source=source)
+def check_stamp_rules(card: CardState, *, count: int, now: datetime, today: date) -> None:
+    """The limits a stamp of ``count`` must keep, after ``check_program_open``."""
     if count > card.max_stamps_per_visit:
         raise errors.VisitLimit(limit=card.max_stamps_per_visit)
     if card.cooldown_seconds and card.last_stamp_at is not None:
         waited = (now - card.last_stamp_at).total_seconds()
         if waited < card.cooldown_seconds:
             raise errors.Cooldown(wait=_format_wait(int(card.cooldown_seconds - waited) or 1))
-    if card.max_stamps_per_day is not None:
-        already_today = card.stamps_on_day if card.stamp_day == today else 0
-        if already_today + count > card.max_stamps_per_day:
-            raise errors.DailyLimit(limit=card.max_stamps_per_day)
+    day_max = card.max_stamps_per_day
+    if day_max is not None and card.stamps_today(today) + count > day_max:
+        raise errors.DailyLimit(limit=card.max_stamps_per_day)

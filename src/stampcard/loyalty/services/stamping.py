@@ -26,8 +26,7 @@ from stampcard.loyalty.services.card_state import (
 from stampcard.loyalty.services.cycles import earn_rewards, earns_rewards
 from stampcard.loyalty.services.rules import check_program_open, check_stamp_rules, stamps_earned
 from stampcard.money import WrongCurrency, check_minor
-from stampcard.outbox.models import Topic
-from stampcard.outbox.services import CARD_CHANGED_SQL, publish
+from stampcard.outbox.services import CARD_CHANGED_SQL, publish_card_changed
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require
@@ -271,9 +270,9 @@ class _Stamp:
         count = stamps_earned(
             card, count=self.count, amount=self.amount, currency=self.business.currency, today=today
         )
-        check_stamp_rules(card, count=count, source=self.source, now=now, today=today)
+        check_stamp_rules(card, count=count, now=now, today=today)
         cycles_closed, stamps_after = divmod(card.stamps + count, card.goal)
-        on_day = (card.stamps_on_day if card.stamp_day == today else 0) + count
+        on_day = card.stamps_today(today) + count
         return _Plan(now, today, stamps_after, cycles_closed, on_day, count)
 
     def outcome(
@@ -333,7 +332,6 @@ def _write_stamp(
     cursor.execute(_MOVE_CARD, card_params)
     if cursor.rowcount != 1:
         return None
-    publish(business_id=stamp.business.pk, topic=Topic.CARD_CHANGED, card_id=card.id,
-            version=card.version + 1)  # fmt: skip
+    publish_card_changed(business_id=stamp.business.pk, card_id=card.id, version=card.version + 1)
     cursor.execute(_WRITE_EVENT, event_params)
     return int(cursor.fetchone()[0])
