@@ -16,6 +16,8 @@ if [ "$what" = "test" ]; then
   need openssl /usr/bin/openssl openssl
   [ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 fi
+# WeasyPrint (printable PDFs) draws text with Pango.
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing system packages: ${missing[*]}"
