@@ -358,6 +358,10 @@ APPLE_TEAM_ID = env.str("APPLE_TEAM_ID", default="LOCALTEAM1")
 APPLE_PASS_CERT = env.str("APPLE_PASS_CERT", default="")
 APPLE_PASS_KEY = env.str("APPLE_PASS_KEY", default="")
 APPLE_WWDR_CERT = env.str("APPLE_WWDR_CERT", default="")
+# Where customers reach this installation: printed QR codes, e-mailed links and the web card
+# carry it (loyalty.links). Absolute, no trailing path.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
 # The PassKit web service as devices reach it (wallet.passkit): absolute, ending before "v1"
 # (devices append "v1/..."). Apple requires https on a real device; plain http only works with
 # the developer setting "Allow HTTP Services".
