@@ -17,7 +17,10 @@ if [ "$what" = "test" ]; then
   [ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 fi
 # WeasyPrint (printable PDFs) draws text with Pango.
-ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+case "$(ldconfig -p 2>/dev/null || true)" in
+  *libpangoft2-1.0.so.0*) ;;
+  *) missing+=(libpango-1.0-0 libpangoft2-1.0-0) ;;
+esac
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing system packages: ${missing[*]}"
