@@ -197,7 +197,7 @@ def _send_return_mail(*, customer: Customer, program: Program, token: str, code:
         "minutes": RETURN_LINK_MINUTES,
     }
     with translation.override(customer.language):
-        subject = gettext("Your %(program)s card") % {"program": program.name}
+        subject = gettext("Your card: %(program)s") % {"program": program.name}
         body = render_to_string("customer/email/return.txt", context)
     message = EmailMultiAlternatives(
         subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[customer.email]
