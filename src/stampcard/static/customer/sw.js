@@ -28,7 +28,7 @@ self.addEventListener("fetch", (event) => {
         return response;
       })
       .catch(() =>
-        caches.match(request, { ignoreSearch: true }).then(
+        caches.match(request, { ignoreSearch: true, ignoreVary: true }).then(
           (kept) => kept || new Response("", { status: 503, statusText: "Offline" }),
         ),
       ),
