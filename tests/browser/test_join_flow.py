@@ -213,3 +213,60 @@ def test_a_full_card_and_the_way_back_in_thai(browser, live_server, program, sho
     page.get_by_role("alert").wait_for()
     page.screenshot(path=shots / "wrong-code-th-phone.png", full_page=True)
     context.close()
+
+
+def test_self_redeem_takes_a_hold_and_then_shows_a_live_clock(browser, live_server, program, shots):
+    from playwright.sync_api import expect
+
+    from stampcard.vouchers.models import Voucher, VoucherOrigin, VoucherStatus
+    from stampcard.vouchers.services import issue_voucher
+
+    with scopes_disabled():
+        card = factories.CardFactory(program=program)
+        manager = factories.member_actor(program.business, role="manager")
+        by_pointer, by_keyboard = (
+            issue_voucher(
+                business=program.business,
+                actor=manager,
+                card=card,
+                title=title,
+                origin=VoucherOrigin.MANUAL,
+                redemption_method="self",
+            )
+            for title in ("Free cake", "Free tea")
+        )
+    context = browser.new_context(viewport=PHONE, locale="th-TH", has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/c/{card.token}/")
+    page.locator(f"a[href$='/v/{by_pointer.pk}/']").click()
+    button = page.locator("[data-hold-button]")
+    page.screenshot(path=shots / "voucher-th-phone.png", full_page=True)
+
+    # A tap is not the gesture: nothing is sent.
+    button.click()
+    page.evaluate("() => new Promise((resolve) => requestAnimationFrame(() => resolve(true)))")
+    with scopes_disabled():
+        assert Voucher.objects.get(pk=by_pointer.pk).status == VoucherStatus.ACTIVE
+
+    # Held down until the fill completes, it is.
+    button.hover()
+    with page.expect_navigation():
+        page.mouse.down()
+    page.mouse.up()
+    clock = page.locator("[data-live-clock]")
+    first = clock.inner_text()
+    expect(clock).not_to_have_text(first)  # the clock runs
+    page.screenshot(path=shots / "voucher-redeemed-th-phone.png", full_page=True)
+    with scopes_disabled():
+        assert Voucher.objects.get(pk=by_pointer.pk).status == VoucherStatus.REDEEMED
+
+    # From the keyboard: Enter held down.
+    page.goto(f"{live_server.url}/c/{card.token}/v/{by_keyboard.pk}/")
+    page.locator("[data-hold-button]").focus()
+    with page.expect_navigation():
+        page.keyboard.down("Enter")
+    page.keyboard.up("Enter")
+    page.locator("[data-live-clock]").wait_for()
+    with scopes_disabled():
+        assert Voucher.objects.get(pk=by_keyboard.pk).status == VoucherStatus.REDEEMED
+    context.close()

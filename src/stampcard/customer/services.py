@@ -5,6 +5,16 @@ person whose e-mail or phone the business already knows gets their card back onl
 one-time link (or the short code beside it) sent to the e-mail address the business has for
 them. The answer to such a request is the same whether or not the address is known, so the
 page cannot be used to find out who is a customer.
+
+What a program asks on joining is its own choice (``Program.join_*``). A customer who gives
+neither an e-mail address nor a phone number gets an anonymous card: the web card's secret
+address and the wallet pass are then their only way back to it, and staff find it by its
+code. Nothing joins two anonymous cards, since nothing could show they are one person.
+
+The join form itself does answer differently for a known address (an e-mail instead of a
+card): closing that too would mean proving every address before any card, which a
+customer at a till will not wait for. It tells no more than that the address is known, and
+only to someone who sends it; the "I already have a card" page says nothing at all.
 """
 
 import logging

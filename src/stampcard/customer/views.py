@@ -19,6 +19,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
 
@@ -30,8 +31,11 @@ from stampcard.customer.links import card_path
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, RewardStatus
 from stampcard.loyalty.progress import progress_of
+from stampcard.refusals import Refusal
+from stampcard.tenancy.errors import NotAllowed
 from stampcard.vouchers.code_images import code_svg
-from stampcard.vouchers.models import CodeDisplay, Voucher, VoucherStatus
+from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
+from stampcard.vouchers.services import redeem_voucher
 from stampcard.wallet import signing
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
@@ -347,3 +351,68 @@ def _worker_source() -> str:
     if not isinstance(found, str):
         raise ImproperlyConfigured("static customer/sw.js is missing")
     return Path(found).read_text(encoding="utf-8")
+
+
+# --- Self-Redeem ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpResponse:
+    """A Self-Redeem voucher of this card: held to confirm, then a live "redeemed" state.
+
+    The redeemed state shows the redemption time beside a running clock and an animation, so
+    a screenshot of it is told apart at the counter. Redeeming is ``redeem_voucher`` with the
+    customer's actor, so a voucher is consumed once whatever races.
+    """
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    if not 0 < voucher_id <= _MAX_ID:
+        raise Http404
+    found = (
+        Voucher.objects.filter(
+            card=card, pk=voucher_id, redemption_method=RedemptionMethod.SELF_REDEEM
+        )
+        .select_related("program")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("held") == "1" or request.POST.get("confirm") == "on":
+            try:
+                found = redeem_voucher(
+                    business=card.business,
+                    actor=request.actor,  # type: ignore[attr-defined]
+                    token=found.token,
+                )
+            except (Refusal, NotAllowed) as refused:
+                found.refresh_from_db()
+                if found.status != VoucherStatus.REDEEMED:
+                    refusal, status = _refusal_text(refused), 409
+            else:
+                return redirect(request.path)
+        else:
+            refusal, status = gettext("Hold the button until it is full."), 400
+    context = {
+        "card": card,
+        "program": card.program,
+        "business": card.business,
+        "voucher": found,
+        "refusal": refusal,
+        "code_image": _code_image(found),
+    }
+    response = render(request, "customer/voucher.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refusal_text(refused: Exception) -> str:
+    return (
+        refused.message
+        if isinstance(refused, Refusal)
+        else gettext("This voucher cannot be redeemed here.")
+    )
+
+
+_MAX_ID = 2**63 - 1
