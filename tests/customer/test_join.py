@@ -72,6 +72,13 @@ def test_without_email_or_phone_each_join_is_its_own_anonymous_card(client, join
     assert Card.objects.filter(program=join_program).count() == 2
 
 
+def test_an_empty_post_is_told_what_is_missing(client, join_program):
+    response = client.post(join_url(join_program))
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert Customer.objects.count() == 0
+
+
 def test_required_fields_are_required(client, join_program):
     join_program.join_email = "required"
     join_program.save()

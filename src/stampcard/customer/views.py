@@ -50,7 +50,7 @@ _CARD_COOKIE = "stampcard_card_{program_id}"
 @program_door
 def join(request: HttpRequest, program: Program) -> HttpResponse:
     channel = JoinChannel.from_qr(request.GET.get("ch"))
-    form = JoinForm(request.POST or None, program=program)
+    form = JoinForm(_posted(request), program=program)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -86,7 +86,7 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
 @program_door
 def return_request(request: HttpRequest, program: Program) -> HttpResponse:
     """ "I already have a card": the way back is e-mailed, and the answer never tells more."""
-    form = ReturnForm(request.POST or None, program=program)
+    form = ReturnForm(_posted(request), program=program)
     if request.method == "POST" and form.is_valid():
         ticket = services.request_return(
             business=program.business,
@@ -131,6 +131,11 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
             return response
         return render(request, "customer/link_spent.html", {"program": program}, status=410)
     return render(request, "customer/return_link.html", {"program": program})
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The form data of a POST (an empty one too, so it is answered with what is missing)."""
+    return request.POST if request.method == "POST" else None
 
 
 def _check_email(
