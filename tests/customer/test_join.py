@@ -85,7 +85,11 @@ def test_required_fields_are_required(client, join_program):
     response = client.post(join_url(join_program), {"name": "", "email": ""})
     assert response.status_code == 400
     assert Customer.objects.count() == 0
-    assert response.content.decode().count('class="c-error"') >= 2
+    page = response.content.decode()
+    assert page.count('class="c-error"') >= 2
+    # Each message is tied to its input for screen readers.
+    assert 'aria-describedby="id_name-error"' in page
+    assert 'id="id_name-error"' in page
 
 
 @pytest.mark.parametrize(

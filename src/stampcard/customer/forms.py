@@ -22,7 +22,17 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class ContactFields(forms.Form):
+class DescribedErrors(forms.Form):
+    """Ties each field's error message to its input, for screen readers (see field.html)."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}-error"
+
+
+class ContactFields(DescribedErrors):
     """Email and phone, kept in the one form per person that ``loyalty.services`` keeps."""
 
     region = ""
@@ -121,7 +131,7 @@ class ReturnForm(ContactFields):
         return cleaned
 
 
-class CodeForm(forms.Form):
+class CodeForm(DescribedErrors):
     ticket = forms.CharField(widget=forms.HiddenInput, max_length=100)
     code = forms.CharField(
         label=_("Code from the e-mail"),
