@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "stampcard.outbox",
     "stampcard.wallet",
     "stampcard.dashboard",
+    "stampcard.customer",
     "stampcard.demo",
     "stampcard.accounts",
     "axes",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("device/", include("stampcard.counter.urls")),
     path("passkit/", include("stampcard.wallet.passkit_urls")),
     path("", include("stampcard.wallet.urls")),
+    path("", include("stampcard.customer.urls")),
     path("", include("stampcard.dashboard.urls")),
 ]
 if settings.DEBUG:

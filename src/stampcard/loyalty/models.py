@@ -54,6 +54,14 @@ class RewardKind(models.TextChoices):
     LOTTERY = "lottery", _("Lottery")
 
 
+class JoinField(models.TextChoices):
+    """Whether the join page asks for one piece of a customer's details."""
+
+    OFF = "off", _("Not asked")
+    OPTIONAL = "optional", _("Optional")
+    REQUIRED = "required", _("Required")
+
+
 class Program(models.Model):
     """A stamp card design and its rules."""
 
@@ -102,6 +110,28 @@ class Program(models.Model):
     label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
     stamp_icon = models.CharField(max_length=32, default="cup")
     terms = models.TextField(_("terms"), blank=True)
+
+    # What the join page asks for (JoinField): each off, optional or required. Marketing
+    # consent is never a condition of joining, so it is off or optional (``clean``).
+    join_name = models.CharField(
+        _("name on joining"), max_length=8, choices=JoinField.choices, default=JoinField.OPTIONAL
+    )
+    join_email = models.CharField(
+        _("email on joining"), max_length=8, choices=JoinField.choices, default=JoinField.OPTIONAL
+    )
+    join_phone = models.CharField(
+        _("phone on joining"), max_length=8, choices=JoinField.choices, default=JoinField.OFF
+    )
+    join_birthday = models.CharField(
+        _("birthday on joining"), max_length=8, choices=JoinField.choices, default=JoinField.OFF
+    )
+    join_marketing_consent = models.CharField(
+        _("marketing consent on joining"),
+        max_length=8,
+        choices=JoinField.choices,
+        default=JoinField.OPTIONAL,
+    )
+
     # Goes up with every change of what the card shows (DESIGN_FIELDS), so rendered images
     # and passes can be cached per version; ``save`` moves it.
     design_version = models.PositiveIntegerField(default=1, editable=False)
@@ -172,6 +202,10 @@ class Program(models.Model):
                         self.amount_per_stamp, self.minimum_spend, self.business.currency
                     ).items()
                 )
+        if self.join_marketing_consent == JoinField.REQUIRED:
+            problems["join_marketing_consent"] = _(
+                "Agreeing to marketing messages cannot be a condition of joining."
+            )
         if (
             self.pk is not None
             and self.stamps_goal is not None
@@ -259,12 +293,51 @@ class Milestone(models.Model):
 
 
 class JoinChannel(models.TextChoices):
+    """Where a customer joined; the join QR's ``ch`` parameter names where it was printed."""
+
     QR = "qr", _("Join QR code")
+    TABLE_TENT = "table_tent", _("Table tent")
+    POSTER = "poster", _("Poster")
+    WINDOW_STICKER = "window_sticker", _("Window sticker")
+    COUNTER_CARD = "counter_card", _("Counter card")
+    RECEIPT = "receipt", _("Receipt")
+    BAG = "bag", _("Bag or packaging")
+    FLYER = "flyer", _("Flyer")
+    WEBSITE = "website", _("Website")
+    SOCIAL = "social", _("Social media")
+    EMAIL = "email", _("Email")
     STAFF = "staff", _("Staff")
     KIOSK = "kiosk", _("Kiosk")
-    RECEIPT = "receipt", _("Receipt code")
     API = "api", _("API")
     IMPORT = "import", _("Import")
+
+    @classmethod
+    def from_qr(cls, value: object) -> "JoinChannel":
+        """The channel a join QR's ``ch`` names; anything unknown is a plain join QR.
+
+        Only the places a QR can be printed or posted count: a URL cannot claim to be staff,
+        a kiosk, the API or an import.
+        """
+        if isinstance(value, str) and value in _QR_CHANNELS:
+            return cls(value)
+        return cls.QR
+
+
+_QR_CHANNELS = frozenset(
+    {
+        JoinChannel.QR,
+        JoinChannel.TABLE_TENT,
+        JoinChannel.POSTER,
+        JoinChannel.WINDOW_STICKER,
+        JoinChannel.COUNTER_CARD,
+        JoinChannel.RECEIPT,
+        JoinChannel.BAG,
+        JoinChannel.FLYER,
+        JoinChannel.WEBSITE,
+        JoinChannel.SOCIAL,
+        JoinChannel.EMAIL,
+    }
+)
 
 
 class Customer(models.Model):

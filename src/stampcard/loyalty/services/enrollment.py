@@ -16,6 +16,10 @@ from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.models import Business
 
 
+class CustomerAlreadyKnown(Exception):
+    """``enroll_customer(only_new=True)`` met a person the business already knows."""
+
+
 def enroll_customer(
     *,
     business: Business,
@@ -27,12 +31,15 @@ def enroll_customer(
     language: str | None = None,
     marketing_consent: bool = False,
     join_channel: JoinChannel = JoinChannel.QR,
+    only_new: bool = False,
 ) -> Card:
     """The customer's card in ``program``, creating the customer and the card where needed.
 
     A customer is one person per business: an email or phone already known is the same
     customer, never a duplicate (the database enforces it too). Callers that face the public
-    must verify ownership of the email or phone before handing an existing card back.
+    must verify ownership of the email or phone before handing an existing card back; with
+    ``only_new`` a known email or phone (also one a parallel join created a moment ago) raises
+    ``CustomerAlreadyKnown`` and nothing is written.
     """
     if not is_storable(name, email, phone):
         raise errors.InvalidCustomer(UNSTORABLE_TEXT)
@@ -46,7 +53,9 @@ def enroll_customer(
     if not Program.objects.filter(business=business, pk=program.pk).exists():
         raise errors.ProgramNotFound()
     with transaction.atomic():
-        customer = _known_customer(business, email=email, phone=phone)
+        customer = known_customer(business, email=email, phone=phone)
+        if customer is not None and only_new:
+            raise CustomerAlreadyKnown
         if customer is None:
             try:
                 with transaction.atomic():
@@ -62,9 +71,11 @@ def enroll_customer(
                     )
             except IntegrityError:
                 # A parallel join created this person a moment ago: theirs is the same person.
-                customer = _known_customer(business, email=email, phone=phone)
+                customer = known_customer(business, email=email, phone=phone)
                 if customer is None:
                     raise
+                if only_new:
+                    raise CustomerAlreadyKnown from None
         card = Card.objects.filter(program=program, customer=customer).first()
         if card is None:
             card = _create_card(business=business, program=program, customer=customer)
@@ -78,7 +89,8 @@ def enroll_customer(
     return card
 
 
-def _known_customer(business: Business, *, email: str, phone: str) -> Customer | None:
+def known_customer(business: Business, *, email: str, phone: str) -> Customer | None:
+    """The customer of ``business`` with this (cleaned) email, else this phone, if any."""
     if email and (found := Customer.objects.filter(business=business, email=email).first()):
         return found
     if phone:

@@ -1,0 +1,219 @@
+"""Joining a program from its join page, and the way back to a card for a returning customer.
+
+A join page faces anyone. It hands out a new card at once, but never an existing one: a
+person whose e-mail or phone the business already knows gets their card back only through a
+one-time link (or the short code beside it) sent to the e-mail address the business has for
+them. The answer to such a request is the same whether or not the address is known, so the
+page cannot be used to find out who is a customer.
+
+What a program asks on joining is its own choice (``Program.join_*``). A customer who gives
+neither an e-mail address nor a phone number gets an anonymous card: the web card's secret
+address and the wallet pass are then their only way back to it, and staff find it by its
+code. Nothing joins two anonymous cards, since nothing could show they are one person.
+
+The join form itself does answer differently for a known address (an e-mail instead of a
+card): closing that too would mean proving every address before any card, which a
+customer at a till will not wait for. It tells no more than that the address is known, and
+only to someone who sends it; the "I already have a card" page says nothing at all.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
+
+from stampcard import tokens
+from stampcard.customer.models import ReturnLink
+from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
+from stampcard.loyalty.services.contacts import clean_email, clean_phone
+from stampcard.loyalty.services.enrollment import (
+    CustomerAlreadyKnown,
+    enroll_customer,
+    known_customer,
+)
+from stampcard.tenancy.models import Business
+
+log = logging.getLogger(__name__)
+
+# How long an e-mailed link and its code work, and how often one address may be sent one.
+RETURN_LINK_MINUTES = 15
+RETURN_LINKS_PER_HOUR = 3
+# Wrong codes typed against one link before it stops taking any.
+MAX_CODE_ATTEMPTS = 5
+CODE_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """A join's outcome: a new card, or (a known person) a ticket for the e-mailed code."""
+
+    card: Card | None = None
+    ticket: str = ""
+
+
+def join(
+    *,
+    business: Business,
+    program: Program,
+    name: str = "",
+    email: str = "",
+    phone: str = "",
+    birthday: date | None = None,
+    marketing_consent: bool = False,
+    language: str,
+    channel: JoinChannel,
+) -> Joined:
+    """A new customer's card in ``program``, or, when the email or phone is known, an e-mail.
+
+    A known person is sent a way back to their card (``request_return``) and nothing else is
+    written; the caller shows the same "check your e-mail" page it shows for any return
+    request. Raises ``loyalty.errors.InvalidCustomer`` for details that cannot be kept.
+    """
+    try:
+        card = enroll_customer(
+            business=business,
+            program=program,
+            name=name,
+            email=email,
+            phone=phone,
+            birthday=birthday,
+            language=language,
+            marketing_consent=marketing_consent,
+            join_channel=channel,
+            only_new=True,
+        )
+    except CustomerAlreadyKnown:
+        return Joined(
+            ticket=request_return(business=business, program=program, email=email, phone=phone)
+        )
+    return Joined(card=card)
+
+
+def request_return(
+    *, business: Business, program: Program, email: str = "", phone: str = ""
+) -> str:
+    """Send the customer with this email (or phone) a one-time way back to their card.
+
+    Returns a ticket for the page that asks for the e-mailed code. Every request gets one,
+    known address or not, so the page looks the same either way. Nothing is sent when the
+    business does not know the address, when the customer has no e-mail address to prove
+    ownership through, or when the address had ``RETURN_LINKS_PER_HOUR`` links in the last
+    hour. The link and code expire after ``RETURN_LINK_MINUTES`` and open the card once.
+    """
+    email = clean_email(email)
+    phone = clean_phone(phone, region=business.country)
+    ticket = tokens.new_secret(18)
+    customer = known_customer(business, email=email, phone=phone) if email or phone else None
+    if customer is None or not customer.email:
+        return ticket
+    now = timezone.now()
+    token = tokens.new_secret()
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    ticket_hash = tokens.hash_secret(ticket)
+    with transaction.atomic():
+        # Serialises the requests for one address, so the limit holds under parallel requests.
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        recent = ReturnLink.objects.filter(
+            customer=customer, created_at__gt=now - timedelta(hours=1)
+        ).count()
+        if recent >= RETURN_LINKS_PER_HOUR:
+            return ticket
+        ReturnLink.objects.create(
+            business=business,
+            customer=customer,
+            program=program,
+            token_hash=tokens.hash_secret(token),
+            ticket_hash=ticket_hash,
+            code_hash=_code_hash(ticket_hash, code),
+            created_at=now,
+            expires_at=now + timedelta(minutes=RETURN_LINK_MINUTES),
+        )
+    _send_return_mail(customer=customer, program=program, token=token, code=code)
+    return ticket
+
+
+def open_by_link(*, program: Program, token: str) -> Card | None:
+    """The card an e-mailed link opens, using the link up; None if it is unknown or spent."""
+    if not token or len(token) > 100:
+        return None
+    with transaction.atomic():
+        link = (
+            ReturnLink.objects.select_for_update()
+            .filter(program=program, token_hash=tokens.hash_secret(token))
+            .first()
+        )
+        if link is None or not _open(link):
+            return None
+        return _use(link)
+
+
+def open_by_code(*, program: Program, ticket: str, code: str) -> Card | None:
+    """The card the e-mailed code opens for this ticket; None for a wrong, spent or late code.
+
+    Each ticket takes ``MAX_CODE_ATTEMPTS`` codes at most, so a code cannot be guessed.
+    """
+    code = "".join(code.split())
+    if not ticket or len(ticket) > 100 or not code.isdigit() or len(code) != CODE_DIGITS:
+        return None
+    ticket_hash = tokens.hash_secret(ticket)
+    with transaction.atomic():
+        link = (
+            ReturnLink.objects.select_for_update()
+            .filter(program=program, ticket_hash=ticket_hash)
+            .first()
+        )
+        if link is None or not _open(link) or link.attempts >= MAX_CODE_ATTEMPTS:
+            return None
+        if not constant_time_compare(_code_hash(ticket_hash, code), link.code_hash):
+            ReturnLink.objects.filter(pk=link.pk).update(attempts=F("attempts") + 1)
+            return None
+        return _use(link)
+
+
+def _open(link: ReturnLink) -> bool:
+    return link.used_at is None and link.expires_at > timezone.now()
+
+
+def _use(link: ReturnLink) -> Card:
+    """Spend ``link`` (its row is locked) and hand its customer's card in its program."""
+    link.used_at = timezone.now()
+    link.save(update_fields=["used_at"])
+    customer = link.customer
+    # The customer's card in the program, made now if they never joined this one.
+    return enroll_customer(business=link.business, program=link.program, email=customer.email)
+
+
+def _code_hash(ticket_hash: str, code: str) -> str:
+    return salted_hmac("stampcard.customer.return-code", f"{ticket_hash}:{code}").hexdigest()
+
+
+def _send_return_mail(*, customer: Customer, program: Program, token: str, code: str) -> None:
+    from stampcard.customer.links import return_url
+
+    context = {
+        "program": program,
+        "business": program.business,
+        "url": return_url(program, token),
+        "code": code,
+        "minutes": RETURN_LINK_MINUTES,
+    }
+    with translation.override(customer.language):
+        subject = gettext("Your card: %(program)s") % {"program": program.name}
+        body = render_to_string("customer/email/return.txt", context)
+    message = EmailMultiAlternatives(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[customer.email]
+    )
+    try:
+        message.send()
+    except OSError:
+        # The page answers the same whatever happens here; the customer can ask again.
+        log.exception("return link mail not sent", extra={"customer_id": customer.pk})

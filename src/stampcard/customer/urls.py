@@ -1,0 +1,23 @@
+from django.urls import path
+
+from stampcard.customer import views
+
+# Join pages: the program door (customer.doors). Card pages: the card_token kwarg sends them
+# through the customer door (tenancy.middleware). The join URL is loyalty.links.join_path.
+app_name = "customer"
+urlpatterns = [
+    path("j/<slug:slug>/<int:program_id>/", views.join, name="join"),
+    path("j/<slug:slug>/<int:program_id>/back/", views.return_request, name="return_request"),
+    path("j/<slug:slug>/<int:program_id>/code/", views.return_code, name="return_code"),
+    path(
+        "j/<slug:slug>/<int:program_id>/back/<str:token>/",
+        views.return_link,
+        name="return_link",
+    ),
+    path("c/<str:card_token>/", views.card, name="card"),
+    path("c/<str:card_token>/v/<int:voucher_id>/", views.voucher, name="voucher"),
+    path("c/<str:card_token>/theme.css", views.theme, name="theme"),
+    path("c/<str:card_token>/manifest.webmanifest", views.manifest, name="manifest"),
+    path("c/<str:card_token>/sw.js", views.service_worker, name="service_worker"),
+    path("c/<str:card_token>/icon-<int:size>.png", views.icon, name="icon"),
+]

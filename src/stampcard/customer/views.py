@@ -1,0 +1,423 @@
+"""The customer's pages: the join page, the way back to a card, and the web card (a PWA).
+
+Join pages come through ``customer.doors.program_door``; the web card and its files through
+the customer door of ``tenancy.middleware`` (the card's long token in the URL).
+"""
+
+import functools
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from PIL import Image, ImageDraw
+
+from stampcard.customer import services
+from stampcard.customer.doors import program_door
+from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
+from stampcard.customer.google import google_save_url
+from stampcard.customer.links import card_path
+from stampcard.loyalty import errors
+from stampcard.loyalty.models import Card, JoinChannel, Program, RewardStatus
+from stampcard.loyalty.progress import progress_of
+from stampcard.refusals import Refusal
+from stampcard.tenancy.errors import NotAllowed
+from stampcard.vouchers.code_images import code_svg
+from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
+from stampcard.vouchers.services import redeem_voucher
+from stampcard.wallet import signing
+
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+# The card this browser joined with, per program: its join page offers it again.
+_CARD_COOKIE = "stampcard_card_{program_id}"
+
+
+# --- the join page --------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@program_door
+def join(request: HttpRequest, program: Program) -> HttpResponse:
+    channel = JoinChannel.from_qr(request.GET.get("ch"))
+    form = JoinForm(_posted(request), program=program)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            joined = services.join(
+                business=program.business,
+                program=program,
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                phone=data.get("phone", ""),
+                birthday=data.get("birthday"),
+                marketing_consent=bool(data.get("marketing_consent")),
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                channel=channel,
+            )
+        except errors.InvalidCustomer as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            if joined.card is None:
+                return _check_email(request, program, joined.ticket)
+            response = redirect(card_path(joined.card))
+            _remember_card(response, program, joined.card)
+            return response
+    context = {
+        "program": program,
+        "form": form,
+        "known_card": _remembered_card(request, program),
+        "milestones": list(program.milestones.all()),
+    }
+    return render(request, "customer/join.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@program_door
+def return_request(request: HttpRequest, program: Program) -> HttpResponse:
+    """ "I already have a card": the way back is e-mailed, and the answer never tells more."""
+    form = ReturnForm(_posted(request), program=program)
+    if request.method == "POST" and form.is_valid():
+        ticket = services.request_return(
+            business=program.business,
+            program=program,
+            email=form.cleaned_data.get("email", ""),
+            phone=form.cleaned_data.get("phone", ""),
+        )
+        return _check_email(request, program, ticket)
+    status = 400 if form.errors else 200
+    return render(
+        request, "customer/return.html", {"program": program, "form": form}, status=status
+    )
+
+
+@require_POST
+@program_door
+def return_code(request: HttpRequest, program: Program) -> HttpResponse:
+    form = CodeForm(request.POST)
+    card = None
+    if form.is_valid():
+        card = services.open_by_code(
+            program=program, ticket=form.cleaned_data["ticket"], code=form.cleaned_data["code"]
+        )
+    if card is not None:
+        response = redirect(card_path(card))
+        _remember_card(response, program, card)
+        return response
+    ticket = request.POST.get("ticket", "")
+    return _check_email(request, program, ticket[:100], wrong_code=True)
+
+
+@require_http_methods(["GET", "POST"])
+@program_door
+def return_link(request: HttpRequest, program: Program, token: str) -> HttpResponse:
+    """The e-mailed link. Opening it (GET) spends nothing, since mail scanners open links too;
+    the button on it (POST) does."""
+    if request.method == "POST":
+        card = services.open_by_link(program=program, token=token)
+        if card is not None:
+            response = redirect(card_path(card))
+            _remember_card(response, program, card)
+            return response
+        return render(request, "customer/link_spent.html", {"program": program}, status=410)
+    return render(request, "customer/return_link.html", {"program": program})
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The form data of a POST (an empty one too, so it is answered with what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _check_email(
+    request: HttpRequest, program: Program, ticket: str, *, wrong_code: bool = False
+) -> HttpResponse:
+    context = {
+        "program": program,
+        "form": CodeForm(initial={"ticket": ticket}),
+        "wrong_code": wrong_code,
+        "minutes": services.RETURN_LINK_MINUTES,
+    }
+    return render(request, "customer/check_email.html", context, status=400 if wrong_code else 200)
+
+
+def _remember_card(response: HttpResponse, program: Program, card: Card) -> None:
+    response.set_cookie(
+        _CARD_COOKIE.format(program_id=program.pk),
+        card.token,
+        max_age=365 * 24 * 3600,
+        path=reverse(
+            "customer:join", kwargs={"slug": program.business.slug, "program_id": program.pk}
+        ),
+        httponly=True,
+        secure=settings.SESSION_COOKIE_SECURE,
+        samesite="Lax",
+    )
+
+
+def _remembered_card(request: HttpRequest, program: Program) -> Card | None:
+    token = request.COOKIES.get(_CARD_COOKIE.format(program_id=program.pk), "")
+    if not token or len(token) > 100:
+        return None
+    return Card.objects.filter(program=program, token=token).first()
+
+
+# --- the web card ---------------------------------------------------------------------
+
+
+@require_GET
+def card(request: HttpRequest, card_token: str) -> HttpResponse:
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    card = Card.objects.select_related("program", "customer", "business").get(pk=card.pk)
+    program = card.program
+    progress = progress_of(card)
+    milestones = {m.stamps: m for m in program.milestones.all()}
+    cells = [
+        {"number": n, "filled": n <= card.stamps, "milestone": milestones.get(n)}
+        for n in range(1, program.stamps_goal + 1)
+    ]
+    rewards = [
+        reward
+        for reward in card.rewards.filter(status=RewardStatus.READY)
+        .select_related("milestone", "card__program")
+        .order_by("created_at")
+    ]
+    now = timezone.now()
+    vouchers = [
+        {"voucher": voucher, "image": _code_image(voucher)}
+        for voucher in Voucher.objects.filter(card=card, status=VoucherStatus.ACTIVE)
+        .exclude(valid_until__lte=now)
+        .order_by("created_at")
+    ]
+    context: dict[str, Any] = {
+        "card": card,
+        "program": program,
+        "business": card.business,
+        "progress": progress,
+        "cells": cells,
+        "rewards": rewards,
+        "vouchers": vouchers,
+        "card_qr": _scalable(code_svg(card.code, CodeDisplay.QR)),
+        "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
+        if apple_pass_available()
+        else None,
+        "google_save_url": google_save_url(card),
+    }
+    response = render(request, "customer/card.html", context)
+    # The customer's own page: never kept by shared caches; the service worker keeps a copy.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _code_image(voucher: Voucher) -> str:
+    if not voucher.code or voucher.code_display == CodeDisplay.TEXT:
+        return ""
+    return _scalable(code_svg(voucher.code, voucher.code_display))
+
+
+_SVG_SIZE = re.compile(r'^<svg width="(\d+)" height="(\d+)"')
+
+
+def _scalable(svg: str) -> str:
+    """The code's SVG (drawn here from the code alone) with a viewBox, so CSS can size it."""
+    svg = _SVG_SIZE.sub(r'<svg width="\1" height="\2" viewBox="0 0 \1 \2"', svg.lstrip(), count=1)
+    return mark_safe(svg)  # noqa: S308  # drawn by our code image helpers, no user markup
+
+
+def apple_pass_available() -> bool:
+    """Whether this box can sign an Apple Wallet pass (configured, or a local development chain)."""
+    try:
+        signing.signing_material()
+    except (ImproperlyConfigured, OSError, ValueError):
+        return False
+    return True
+
+
+@require_GET
+def theme(request: HttpRequest, card_token: str) -> HttpResponse:
+    """The program's colours as CSS variables: the pages' policy allows no inline style."""
+    program = request.card.program  # type: ignore[attr-defined]
+    colours = {
+        "--card-bg": _colour(program.background_color, "#1f2937"),
+        "--card-fg": _colour(program.foreground_color, "#ffffff"),
+        "--card-label": _colour(program.label_color, "#d1d5db"),
+    }
+    css = ":root{" + ";".join(f"{name}:{value}" for name, value in colours.items()) + "}\n"
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _colour(value: str, default: str) -> str:
+    return value if isinstance(value, str) and _HEX.fullmatch(value) else default
+
+
+@require_GET
+def manifest(request: HttpRequest, card_token: str) -> HttpResponse:
+    card: Card = request.card  # type: ignore[attr-defined]
+    program = card.program
+    here = reverse("customer:card", kwargs={"card_token": card.token})
+    document = {
+        "name": f"{program.name} · {card.business.name}",
+        "short_name": program.name[:30],
+        "start_url": here,
+        "scope": here,
+        "id": here,
+        "display": "standalone",
+        "background_color": _colour(program.background_color, "#1f2937"),
+        "theme_color": _colour(program.background_color, "#1f2937"),
+        "lang": translation.get_language() or settings.LANGUAGE_CODE,
+        "icons": [
+            {
+                "src": reverse("customer:icon", kwargs={"card_token": card.token, "size": size}),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+                "purpose": "any maskable",
+            }
+            for size in ICON_SIZES
+        ],
+    }
+    response = JsonResponse(document, content_type="application/manifest+json")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+ICON_SIZES = (192, 512)
+
+
+@require_GET
+def icon(request: HttpRequest, card_token: str, size: int) -> HttpResponse:
+    if size not in ICON_SIZES:
+        raise Http404
+    program = request.card.program  # type: ignore[attr-defined]
+    png = _icon_png(
+        _colour(program.background_color, "#1f2937"),
+        _colour(program.foreground_color, "#ffffff"),
+        size,
+    )
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@functools.lru_cache(maxsize=64)
+def _icon_png(background: str, foreground: str, size: int) -> bytes:
+    """A plain icon in the card's colours: a stamp (a ring and a dot) on its background."""
+    image = Image.new("RGB", (size, size), background)
+    draw = ImageDraw.Draw(image)
+    ring = size * 0.3
+    centre = size / 2
+    draw.ellipse(
+        (centre - ring, centre - ring, centre + ring, centre + ring),
+        outline=foreground,
+        width=max(2, size // 24),
+    )
+    dot = size * 0.14
+    draw.ellipse((centre - dot, centre - dot, centre + dot, centre + dot), fill=foreground)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+@require_GET
+def service_worker(request: HttpRequest, card_token: str) -> HttpResponse:
+    """The card's service worker, served under the card's URL so that its scope is the card."""
+    here = reverse("customer:card", kwargs={"card_token": card_token})
+    script = _worker_source().replace(
+        "/*SHELL*/",
+        ",".join(
+            f'"{url}"'
+            for url in (
+                here,
+                here + "theme.css",
+                static("customer/customer.css"),
+                static("customer/card.js"),
+                static("js/language.js"),
+            )
+        ),
+    )
+    response = HttpResponse(script, content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@functools.cache
+def _worker_source() -> str:
+    found = finders.find("customer/sw.js")
+    if not isinstance(found, str):
+        raise ImproperlyConfigured("static customer/sw.js is missing")
+    return Path(found).read_text(encoding="utf-8")
+
+
+# --- Self-Redeem ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpResponse:
+    """A Self-Redeem voucher of this card: held to confirm, then a live "redeemed" state.
+
+    The redeemed state shows the redemption time beside a running clock and an animation, so
+    a screenshot of it is told apart at the counter. Redeeming is ``redeem_voucher`` with the
+    customer's actor, so a voucher is consumed once whatever races.
+    """
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    if not 0 < voucher_id <= _MAX_ID:
+        raise Http404
+    found = (
+        Voucher.objects.filter(
+            card=card, pk=voucher_id, redemption_method=RedemptionMethod.SELF_REDEEM
+        )
+        .select_related("program")
+        .first()
+    )
+    if found is None:
+        raise Http404
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("held") == "1" or request.POST.get("confirm") == "on":
+            try:
+                found = redeem_voucher(
+                    business=card.business,
+                    actor=request.actor,  # type: ignore[attr-defined]
+                    token=found.token,
+                )
+            except (Refusal, NotAllowed) as refused:
+                found.refresh_from_db()
+                if found.status != VoucherStatus.REDEEMED:
+                    refusal, status = _refusal_text(refused), 409
+            else:
+                return redirect(request.path)
+        else:
+            refusal, status = gettext("Hold the button until it is full."), 400
+    context = {
+        "card": card,
+        "program": card.program,
+        "business": card.business,
+        "voucher": found,
+        "refusal": refusal,
+        "code_image": _code_image(found),
+    }
+    response = render(request, "customer/voucher.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refusal_text(refused: Exception) -> str:
+    return (
+        refused.message
+        if isinstance(refused, Refusal)
+        else gettext("This voucher cannot be redeemed here.")
+    )
+
+
+_MAX_ID = 2**63 - 1
