@@ -63,7 +63,7 @@ class GoogleStandIn:
         self.messages = {}  # object id -> messages
         self.tokens = set()
         self.grants = []
-        # Statuses to answer the next API calls with, before any other handling.
+        # Statuses to answer the next API calls with (None: as usual), before anything else.
         self.fail_next = []
         self.quota_exceeded = False
         self.lock = threading.Lock()
@@ -132,8 +132,8 @@ class GoogleStandIn:
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in self.tokens:
             return 401, _error(401, "authError")
-        if self.fail_next:
-            status = self.fail_next.pop(0)
+        status = self.fail_next.pop(0) if self.fail_next else None
+        if status is not None:  # None: answer this call as usual
             return status, _error(status, "rateLimitExceeded" if status == 429 else "backendError")
         body = json.loads(raw) if raw else None
         parts = path.removeprefix(API).split("/")

@@ -241,6 +241,19 @@ def test_google_down_or_slowing_us_raises_so_the_outbox_retries(google_on, card,
     assert PassSend.objects.count() == 1
 
 
+def test_a_failed_notifying_message_gives_its_notification_back_for_the_retry(google_on, card):
+    reward = ready_reward(card)
+    earned = message(card, Topic.REWARD_EARNED, reward_id=reward.pk, kind="simple", status="ready")
+    google_on.fail_next = [None, None, None, None, 503]  # class and object written, then down
+    with pytest.raises(google.GoogleWalletUnavailable):
+        sync_google_object(earned)
+    assert not PassSend.objects.exists()
+    sync_google_object(earned)
+    (sent,) = google_on.messages[f"{ISSUER}.card-{card.code}"]
+    assert sent["messageType"] == "TEXT_AND_NOTIFY"
+    assert PassSend.objects.get().notified
+
+
 def test_a_refusal_that_would_repeat_is_logged_not_retried(google_on, card, caplog):
     google_on.fail_next = [400]
     sync_google_object(message(card))

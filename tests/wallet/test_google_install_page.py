@@ -42,9 +42,7 @@ def test_the_card_page_says_where_the_card_is_installed(
     shots = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
     expected = {"en": ("Installed on 2 devices", "Saved ("), "th": ("ติดตั้งอยู่บน 2", "บันทึกแล้ว")}
     for size, (width, height) in SIZES.items():
-        context = chromium.new_context(
-            viewport={"width": width, "height": height}, locale="en-US"
-        )
+        context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-US")
         page = context.new_page()
         page.goto(f"{live_server.url}/accounts/login/")
         page.get_by_label("Username").fill("owner")

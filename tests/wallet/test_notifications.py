@@ -14,7 +14,10 @@ from stampcard.wallet.notifications import (
     milestone_of,
     record_apple_push,
     record_send,
+    release_notification,
+    reserve_notification,
 )
+from tests.concurrency import needs_postgres, run_in_parallel
 from tests.wallet.test_apns import StandIn
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +149,40 @@ def test_an_apple_push_is_recorded_as_a_silent_send(apns_stand_in, card):
     push_card_changed(message)
     (sent,) = PassSend.objects.all()
     assert (sent.wallet, sent.message_id, sent.notified) == ("apple", message.pk, False)
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_milestones_of_one_card_take_no_more_than_the_budget(card):
+    messages = [
+        OutboxMessage.objects.create(business=card.business, topic=Topic.REWARD_EARNED, payload={})
+        for _ in range(16)
+    ]
+
+    def take(i):
+        return reserve_notification(
+            message=messages[i],
+            card_id=card.pk,
+            wallet=Wallet.GOOGLE,
+            why=Why.REWARD_READY,
+            now=timezone.now(),
+        )
+
+    results = run_in_parallel(take, len(messages), workers=16)
+    assert results.count(True) == NOTIFY_LIMIT
+    assert results.count(False) == len(messages) - NOTIFY_LIMIT
+    assert PassSend.objects.filter(notified=True).count() == NOTIFY_LIMIT
+
+
+def test_a_released_reservation_gives_the_notification_back(card):
+    message = OutboxMessage.objects.create(
+        business=card.business, topic=Topic.REWARD_EARNED, payload={}
+    )
+    for _ in range(NOTIFY_LIMIT - 1):
+        send(card, 0)
+    now = timezone.now()
+    kwargs = {"message": message, "card_id": card.pk, "wallet": Wallet.GOOGLE}
+    assert reserve_notification(**kwargs, why=Why.REWARD_READY, now=now)
+    assert not may_notify(card.pk, Wallet.GOOGLE, now)
+    release_notification(**kwargs)
+    assert may_notify(card.pk, Wallet.GOOGLE, now)

@@ -20,9 +20,10 @@ from stampcard.wallet.notifications import (
     Milestone,
     Why,
     already_sent,
-    may_notify,
     milestone_of,
     record_send,
+    release_notification,
+    reserve_notification,
 )
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def sync_google_object(message: OutboxMessage) -> None:
       delivery finds it and stops (the patch is harmless to repeat, the message is not);
     - the class is written first whenever the program's design moved on since last time;
     - a milestone (reward ready, voucher issued) notifies when the budget allows, else it is
-      a silent message; a ``quotaExceeded`` answer is retried silent and recorded as such;
+      a silent message; a ``quotaExceeded`` answer is retried silent and recorded as such.
+      The notification is reserved before Google is called and given back if the call
+      fails; a worker killed in between leaves it reserved, and that message unsent;
     - Google down or asking to slow down (5xx, 429, no connection) raises: retried later.
       Any other refusal is logged and not retried (the same call would fail again).
     """
@@ -102,17 +105,27 @@ def _tell(
 ) -> tuple[bool, Why]:
     """Add the milestone's message to the object: (whether it notified, why)."""
     header, body = _text(card, milestone)
-    notify = may_notify(card.pk, Wallet.GOOGLE, timezone.now())
     message_id = f"stampcard-{message.pk}"
-    if notify:
+    notify = reserve_notification(
+        message=message,
+        card_id=card.pk,
+        wallet=Wallet.GOOGLE,
+        why=milestone.why,
+        now=timezone.now(),
+    )
+    if not notify:
+        client.add_message(card, message_id=message_id, header=header, body=body, notify=False)
+        return False, Why.OVER_BUDGET
+    try:
         try:
             client.add_message(card, message_id=message_id, header=header, body=body, notify=True)
         except google.QuotaExceeded:
             client.add_message(card, message_id=message_id, header=header, body=body, notify=False)
             return False, Why.QUOTA_EXCEEDED
-        return True, milestone.why
-    client.add_message(card, message_id=message_id, header=header, body=body, notify=False)
-    return False, Why.OVER_BUDGET
+    except google.GoogleWalletError:
+        release_notification(message=message, card_id=card.pk, wallet=Wallet.GOOGLE)
+        raise
+    return True, milestone.why
 
 
 def _text(card: Card, milestone: Milestone) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from stampcard.loyalty.models import RewardKind, RewardStatus
+from stampcard.loyalty.models import Card, RewardKind, RewardStatus
 from stampcard.outbox.models import OutboxMessage, Topic
 from stampcard.wallet.models import PassSend, Wallet
 
@@ -70,6 +70,39 @@ def already_sent(message: OutboxMessage, card_id: int, wallet: Wallet) -> bool:
     return PassSend.objects.filter(card_id=card_id, wallet=wallet, message_id=message.pk).exists()
 
 
+def reserve_notification(
+    *, message: OutboxMessage, card_id: int, wallet: Wallet, why: Why, now: datetime
+) -> bool:
+    """Take one of the pass's notifications for ``message`` if the budget has one left.
+
+    The card's row is locked while the budget is counted and the send recorded, so two
+    milestones of one card delivered at once cannot both take the last notification. The
+    lock is held for these two statements only, never while Google is called. The
+    reservation is the message's ``PassSend``: ``record_send`` settles it afterwards, and
+    ``release_notification`` gives it back when the send failed.
+    """
+    with transaction.atomic():
+        list(Card.objects.select_for_update().filter(pk=card_id).values_list("pk"))
+        if not may_notify(card_id, wallet, now):
+            return False
+        PassSend.objects.create(
+            business_id=message.business_id,
+            card_id=card_id,
+            wallet=wallet,
+            message_id=message.pk,
+            topic=message.topic,
+            notified=True,
+            reason=why,
+            sent_at=now,
+        )
+    return True
+
+
+def release_notification(*, message: OutboxMessage, card_id: int, wallet: Wallet) -> None:
+    """Give back a reservation whose send failed: the retry decides afresh."""
+    PassSend.objects.filter(card_id=card_id, wallet=wallet, message_id=message.pk).delete()
+
+
 def record_send(
     *,
     message: OutboxMessage,
@@ -79,21 +112,27 @@ def record_send(
     why: Why,
     now: datetime,
 ) -> None:
-    """Record that ``message`` reached the card's pass in ``wallet``; a repeat is ignored."""
+    """Record that ``message`` reached the card's pass in ``wallet`` (settling a reservation).
+
+    A message without an id (not from the outbox) is recorded each time.
+    """
+    fields = {
+        "business_id": message.business_id,
+        "topic": message.topic,
+        "notified": notified,
+        "reason": why,
+        "sent_at": now,
+    }
+    if message.pk is None:
+        PassSend.objects.create(card_id=card_id, wallet=wallet, message_id=None, **fields)
+        return
     try:
         with transaction.atomic():
-            PassSend.objects.create(
-                business_id=message.business_id,
-                card_id=card_id,
-                wallet=wallet,
-                message_id=message.pk,
-                topic=message.topic,
-                notified=notified,
-                reason=why,
-                sent_at=now,
+            PassSend.objects.update_or_create(
+                card_id=card_id, wallet=wallet, message_id=message.pk, defaults=fields
             )
     except IntegrityError:
-        pass  # sent before by an earlier delivery of the same message
+        pass  # recorded at this moment by a parallel delivery of the same message
 
 
 def record_apple_push(message: OutboxMessage, card_id: int, now: datetime) -> None:
