@@ -208,7 +208,15 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {
-    "card.changed": ["stampcard.wallet.consumers.push_card_changed"],
+    "card.changed": [
+        "stampcard.wallet.consumers.push_card_changed",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
+    "customer.joined": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "reward.earned": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "voucher.issued": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "voucher.redeemed": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "voucher.voided": ["stampcard.wallet.google_consumers.sync_google_object"],
 }
 
 AUTHENTICATION_BACKENDS = [
@@ -379,6 +387,23 @@ APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
 APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=20)
+
+# Google Wallet loyalty passes (wallet.google, wallet.md C): a class per program and an object
+# per card through the REST API, as the service account of GOOGLE_WALLET_SERVICE_ACCOUNT_FILE
+# (its JSON key). Off unless both the issuer id and the key are set: then nothing is sent and
+# no save link is offered.
+GOOGLE_WALLET_ISSUER_ID = env.str("GOOGLE_WALLET_ISSUER_ID", default="")
+GOOGLE_WALLET_SERVICE_ACCOUNT_FILE = env.str("GOOGLE_WALLET_SERVICE_ACCOUNT_FILE", default="")
+GOOGLE_WALLET_API_URL = env.str(
+    "GOOGLE_WALLET_API_URL", default="https://walletobjects.googleapis.com/walletobjects/v1/"
+)
+# Empty: the token_uri of the key file (Google's OAuth token endpoint).
+GOOGLE_WALLET_TOKEN_URL = env.str("GOOGLE_WALLET_TOKEN_URL", default="")
+# Google's root signing keys, which the save/delete callbacks are verified against (C6).
+GOOGLE_WALLET_ROOT_KEYS_URL = env.str(
+    "GOOGLE_WALLET_ROOT_KEYS_URL", default="https://pay.google.com/gp/m/issuer/keys"
+)
+GOOGLE_WALLET_TIMEOUT_SECONDS = env.float("GOOGLE_WALLET_TIMEOUT_SECONDS", default=10.0)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 

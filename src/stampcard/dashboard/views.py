@@ -24,6 +24,7 @@ from stampcard.tenancy.permissions import Permission, allows
 from stampcard.tenancy.selectors import at_actors_locations, memberships_of
 from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import Voucher
+from stampcard.wallet.google_callbacks import installs_of
 
 
 @login_required
@@ -126,6 +127,7 @@ def card_detail(request: HttpRequest, business_slug: str, card_code: str) -> Htt
                 "-cycle", "-id"
             ),
             "vouchers": _vouchers(request).filter(card=card).order_by("-created_at"),
+            "installs": installs_of(card),
         },
     )
 

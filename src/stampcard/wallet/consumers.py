@@ -10,6 +10,7 @@ from stampcard.loyalty.models import Card
 from stampcard.outbox.models import OutboxMessage
 from stampcard.wallet import apns
 from stampcard.wallet.models import PassRegistration
+from stampcard.wallet.notifications import record_apple_push
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def push_card_changed(message: OutboxMessage) -> None:
     started = timezone.now()
     client = apns.client()
     results = [r for topic, tokens in by_topic.items() for r in client.send_many(tokens, topic)]
+    record_apple_push(message, card_id, started)
     gone = [r.token for r in results if r.outcome is apns.Outcome.UNREGISTERED]
     if gone:
         # A device that registered again since the push began keeps its registration.

@@ -1,7 +1,8 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
-from stampcard.loyalty.models import Card
+from stampcard.loyalty.models import Card, Program
 from stampcard.tenancy.models import Business
 
 
@@ -30,3 +31,87 @@ class PassRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_library_id} {self.card_id}"
+
+
+class Wallet(models.TextChoices):
+    APPLE = "apple", _("Apple Wallet")
+    GOOGLE = "google", _("Google Wallet")
+
+
+class PassSend(models.Model):
+    """One update sent to a card's pass in one wallet, and whether it was allowed to notify.
+
+    The notification budget (wallet.notifications) counts these rows; each outbox message is
+    sent at most once per pass and wallet (the unique constraint is the dedupe).
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="pass_sends")
+    wallet = models.CharField(max_length=8, choices=Wallet.choices)
+    # The outbox message this send applied; None for a send not caused by one.
+    message_id = models.BigIntegerField(null=True, blank=True)
+    topic = models.CharField(max_length=64)
+    notified = models.BooleanField(default=False)
+    # Why it notified or stayed silent: a stable code of wallet.notifications.Why.
+    reason = models.CharField(max_length=32)
+    sent_at = models.DateTimeField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card", "wallet", "message_id"], name="one_send_per_message_and_pass"
+            ),
+        ]
+        indexes = [
+            # The budget's one question: this pass's notifying sends since a moment.
+            models.Index(
+                fields=["card", "wallet", "sent_at"],
+                condition=models.Q(notified=True),
+                name="pass_send_notified",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wallet} {self.card_id} {self.topic}"
+
+
+class GoogleInstall(models.Model):
+    """What Google's last save/delete callback said of a card's object (true install state)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    card = models.OneToOneField(Card, on_delete=models.CASCADE, related_name="google_install")
+    saved = models.BooleanField()
+    # When the event Google reported happened (its callback's time), so an older callback
+    # that arrives late does not undo a newer one.
+    event_at = models.DateTimeField()
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"{self.card_id} saved={self.saved}"
+
+
+class GoogleCallbackNonce(models.Model):
+    """A callback already taken: Google retries, and a repeated nonce is ignored."""
+
+    # Not scoped: checked before the message's business is known.
+    nonce = models.CharField(max_length=128, unique=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class GoogleClassState(models.Model):
+    """The design version of a program last written to its Google loyalty class."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    program = models.OneToOneField(Program, on_delete=models.CASCADE, related_name="+")
+    design_version = models.PositiveIntegerField()
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"{self.program_id} v{self.design_version}"

@@ -1,0 +1,327 @@
+"""Google Wallet loyalty passes: a class per program, an object per card (wallet.md C).
+
+The client speaks Google's REST API as the configured service account: google-auth signs the
+JWT bearer grant and refreshes the access token, one pooled httpx client carries every call.
+Without ``GOOGLE_WALLET_ISSUER_ID`` and ``GOOGLE_WALLET_SERVICE_ACCOUNT_FILE`` the feature is
+off: nothing is sent and ``save_link`` returns None.
+
+Objects are written ahead (the outbox consumer, ``wallet.google_consumers``), so the save link
+is a skinny JWT naming only the object and class ids: short, and always the current state.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from google.auth import jwt as google_jwt
+from google.auth import transport
+from google.oauth2 import service_account
+
+from stampcard.loyalty.models import Card, Program, RewardStatus
+from stampcard.loyalty.progress import progress_of
+
+SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
+SAVE_URL = "https://pay.google.com/gp/v/save/"
+
+
+def enabled() -> bool:
+    return bool(settings.GOOGLE_WALLET_ISSUER_ID and settings.GOOGLE_WALLET_SERVICE_ACCOUNT_FILE)
+
+
+class GoogleWalletError(Exception):
+    """Google refused a call; retrying the same call will not change that."""
+
+    def __init__(self, status: int, reason: str, detail: str = "") -> None:
+        super().__init__(f"{status} {reason} {detail}".strip())
+        self.status = status
+        self.reason = reason
+
+
+class GoogleWalletUnavailable(GoogleWalletError):
+    """Google is down, slow or asks us to slow down (5xx, 429, no connection): try later."""
+
+
+class QuotaExceeded(GoogleWalletError):
+    """The pass has had its notifying messages for now (403 ``quotaExceeded``)."""
+
+
+# Identities ----------------------------------------------------------------------------------
+
+
+def class_id(program: Program) -> str:
+    return f"{settings.GOOGLE_WALLET_ISSUER_ID}.program-{program.pk}"
+
+
+def object_id(card: Card) -> str:
+    # The card code, as the Apple pass's serial: short, unique, already printed in the barcode.
+    return f"{settings.GOOGLE_WALLET_ISSUER_ID}.card-{card.code}"
+
+
+def card_code_of(object_id_: str) -> str | None:
+    """The card code an object id of ours names, or None for one that is not ours."""
+    prefix = f"{settings.GOOGLE_WALLET_ISSUER_ID}.card-"
+    return object_id_.removeprefix(prefix) if object_id_.startswith(prefix) else None
+
+
+def _public(path: str) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path
+
+
+def hero_url(program: Program, stamps: int) -> str:
+    # A new address per design and stamp count: Google caches images by address.
+    stamps = max(0, min(stamps, program.stamps_goal))
+    name = f"{program.pk}-{program.design_version}-{stamps}"
+    return _public(reverse("wallet:google_hero", kwargs={"name": name}))
+
+
+def logo_url(program: Program) -> str:
+    name = f"{program.pk}-{program.design_version}"
+    return _public(reverse("wallet:google_logo", kwargs={"name": name}))
+
+
+def callback_url() -> str:
+    return _public(reverse("wallet:google_callback"))
+
+
+# What Google shows --------------------------------------------------------------------------
+
+
+def loyalty_class(program: Program) -> dict[str, Any]:
+    """The loyalty class of ``program`` (wallet.md C1); its callbacks come to us."""
+    return {
+        "id": class_id(program),
+        "issuerName": program.business.name,
+        "programName": program.name,
+        "programLogo": {"sourceUri": {"uri": logo_url(program)}},
+        "hexBackgroundColor": program.background_color,
+        "reviewStatus": "UNDER_REVIEW",
+        "callbackOptions": {"url": callback_url()},
+    }
+
+
+def loyalty_object(card: Card) -> dict[str, Any]:
+    """The loyalty object of ``card`` (wallet.md C2), in the customer's language.
+
+    Plain field changes never notify: no ``notifyPreference`` is set, so a patch is silent
+    and the notification budget is spent only by ``add_message``.
+    """
+    program = card.program
+    progress = progress_of(card)
+    ready = card.rewards.filter(status=RewardStatus.READY).count()
+    with translation.override(card.customer.language):
+        return {
+            "id": object_id(card),
+            "classId": class_id(program),
+            "state": "ACTIVE",
+            "accountId": card.code,
+            "accountName": card.customer.name or card.display_code,
+            "loyaltyPoints": {
+                "label": _("Stamps"),
+                "balance": {"string": f"{progress.stamps}/{progress.goal}"},
+            },
+            "secondaryLoyaltyPoints": {"label": _("Rewards ready"), "balance": {"int": ready}},
+            "barcode": {
+                "type": "QR_CODE",
+                # The short card code, never the card's secret token.
+                "value": card.code,
+                "alternateText": card.display_code,
+            },
+            "heroImage": {"sourceUri": {"uri": hero_url(program, progress.stamps)}},
+            "textModulesData": [{"id": "next", "header": _("Next reward"), "body": progress.text}],
+        }
+
+
+def save_link(card: Card) -> str | None:
+    """The "Save to Google Wallet" link of ``card``, or None when Google Wallet is not set up.
+
+    A skinny JWT (RS256, the service account's key): the ids of the object and its class,
+    which the outbox wrote to Google when the card was made or last changed (wallet.md C3).
+    """
+    if not enabled():
+        return None
+    credentials = client().credentials
+    claims = {
+        "iss": credentials.service_account_email,
+        "aud": "google",
+        "typ": "savetowallet",
+        "iat": int(time.time()),
+        "origins": [settings.PUBLIC_BASE_URL],
+        "payload": {"loyaltyObjects": [{"id": object_id(card), "classId": class_id(card.program)}]},
+    }
+    token = google_jwt.encode(credentials.signer, claims)
+    return SAVE_URL + token.decode("ascii")
+
+
+# The REST client ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _AuthResponse(transport.Response):
+    status: int
+    headers: Any
+    data: bytes
+
+
+class _AuthRequest(transport.Request):
+    """google-auth's transport over our pooled httpx client (for the token grant)."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> _AuthResponse:
+        try:
+            response = self.http.request(method, url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            from google.auth.exceptions import TransportError
+
+            raise TransportError(exc) from exc
+        return _AuthResponse(response.status_code, response.headers, response.content)
+
+
+class GoogleWalletClient:
+    """One per process: the service account's credentials and one pooled HTTP client."""
+
+    def __init__(self) -> None:
+        with open(settings.GOOGLE_WALLET_SERVICE_ACCOUNT_FILE, encoding="utf-8") as key_file:
+            info = json.load(key_file)
+        if settings.GOOGLE_WALLET_TOKEN_URL:
+            info["token_uri"] = settings.GOOGLE_WALLET_TOKEN_URL
+        self.credentials = service_account.Credentials.from_service_account_info(
+            info, scopes=[SCOPE]
+        )
+        self.http = httpx.Client(
+            base_url=settings.GOOGLE_WALLET_API_URL.rstrip("/") + "/",
+            http2=True,
+            timeout=settings.GOOGLE_WALLET_TIMEOUT_SECONDS,
+        )
+        self._auth = _AuthRequest(self.http)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _token(self, *, renew: bool = False) -> str:
+        with self._lock:
+            if renew or not self.credentials.valid:
+                try:
+                    self.credentials.refresh(self._auth)
+                except Exception as exc:  # google-auth's TransportError or RefreshError
+                    raise GoogleWalletUnavailable(0, "token", str(exc)) from exc
+            return str(self.credentials.token)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """One REST call; raises for anything but a 2xx (see the exception classes)."""
+        renewed = False
+        while True:
+            headers = {"Authorization": f"Bearer {self._token(renew=renewed)}"}
+            try:
+                response = self.http.request(method, path, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                raise GoogleWalletUnavailable(0, type(exc).__name__, str(exc)) from exc
+            if response.status_code == 401 and not renewed:
+                renewed = True  # the token was revoked or expired early: one fresh try
+                continue
+            break
+        if response.is_success:
+            return response
+        reason = _reason(response)
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise GoogleWalletUnavailable(status, reason)
+        if status == 403 and reason == "quotaExceeded":
+            raise QuotaExceeded(status, reason)
+        raise GoogleWalletError(status, reason, response.text[:200])
+
+    def upsert(self, kind: str, resource_id: str, body: dict[str, Any]) -> None:
+        """Patch the resource, inserting it when Google does not have it yet."""
+        path = f"{kind}/{quote(resource_id, safe='')}"
+        try:
+            self.call("PATCH", path, body)
+        except GoogleWalletError as exc:
+            if exc.status != 404:
+                raise
+            try:
+                self.call("POST", kind, body)
+            except GoogleWalletError as again:
+                if again.status != 409:
+                    raise
+                # Inserted by a parallel delivery in between: patch it to this state.
+                self.call("PATCH", path, body)
+
+    def upsert_class(self, program: Program) -> None:
+        self.upsert("loyaltyClass", class_id(program), loyalty_class(program))
+
+    def upsert_object(self, card: Card) -> None:
+        self.upsert("loyaltyObject", object_id(card), loyalty_object(card))
+
+    def add_message(
+        self, card: Card, *, message_id: str, header: str, body: str, notify: bool
+    ) -> None:
+        """Add a message to the card's object; ``notify`` makes it a lock-screen notification.
+
+        A message id Google already has (a repeated delivery) counts as added.
+        """
+        message = {
+            "id": message_id,
+            "header": header,
+            "body": body,
+            "messageType": "TEXT_AND_NOTIFY" if notify else "TEXT",
+        }
+        path = f"loyaltyObject/{quote(object_id(card), safe='')}/addMessage"
+        try:
+            self.call("POST", path, {"message": message})
+        except GoogleWalletError as exc:
+            if exc.status != 409:
+                raise
+
+
+def _reason(response: httpx.Response) -> str:
+    """Google's machine reason of an error answer (``errors[0].reason``), or its status."""
+    try:
+        error = response.json()["error"]
+        for item in error.get("errors") or ():
+            if item.get("reason"):
+                return str(item["reason"])
+        if "QuotaExceeded" in str(error.get("message", "")):
+            return "quotaExceeded"
+        return str(error.get("status") or response.reason_phrase)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response.reason_phrase
+
+
+_client: GoogleWalletClient | None = None
+_client_lock = threading.Lock()
+
+
+def client() -> GoogleWalletClient:
+    """The process's client, made on first use."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = GoogleWalletClient()
+        return _client
+
+
+def reset_client() -> None:
+    """Forget the client (tests, or after the settings changed)."""
+    global _client
+    with _client_lock:
+        if _client is not None:
+            _client.close()
+        _client = None

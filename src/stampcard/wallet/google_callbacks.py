@@ -1,0 +1,243 @@
+"""Google's save and delete callbacks: verified, then kept as the card's install state.
+
+Google POSTs a message each time someone saves or deletes an object of a class whose
+``callbackOptions.url`` is ours (wallet.md C6). It is signed with the ECv2SigningOnly scheme:
+one of Google's root keys (a published list, ``GOOGLE_WALLET_ROOT_KEYS_URL``) signs a
+short-lived intermediate key, which signs the message for one recipient, our issuer id. All of
+it is checked here with ``cryptography``; a message that fails any check changes nothing.
+
+The message names an object, not a business: this callback is the door of Google's caller. The
+object id leads to the card (looked up unscoped, like the PassKit door's serial), and the
+write runs in that card's business's scope.
+"""
+
+import base64
+import binascii
+import json
+import logging
+import struct
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from stampcard.loyalty.models import Card
+from stampcard.wallet import google
+from stampcard.wallet.models import GoogleCallbackNonce, GoogleInstall, PassRegistration
+
+log = logging.getLogger(__name__)
+
+SENDER_ID = "GooglePayPasses"
+PROTOCOL = "ECv2SigningOnly"
+EVENTS = {"save": True, "del": False}
+# A callback is a few hundred bytes; anything much larger is not Google's.
+MAX_BODY_BYTES = 16 * 1024
+ROOT_KEYS_CACHE_KEY = "wallet:google:root-keys"
+ROOT_KEYS_CACHE_SECONDS = 3600
+
+
+class CallbackRefused(Exception):
+    """The callback is not a valid message from Google for us; ``code`` says which check."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    class_id: str
+    object_id: str
+    saved: bool
+    nonce: str
+
+
+# Verification ---------------------------------------------------------------------------------
+
+
+def _length_prefixed(*parts: str) -> bytes:
+    """ECv2's signed bytes: each part preceded by its length, 4 bytes little-endian."""
+    out = b""
+    for part in parts:
+        data = part.encode("utf-8")
+        out += struct.pack("<I", len(data)) + data
+    return out
+
+
+def _ec_key(b64_der: str) -> ec.EllipticCurvePublicKey:
+    key = load_der_public_key(base64.b64decode(b64_der, validate=True))
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise CallbackRefused("bad_key")
+    return key
+
+
+def _verifies(key: ec.EllipticCurvePublicKey, signature_b64: str, data: bytes) -> bool:
+    try:
+        key.verify(base64.b64decode(signature_b64, validate=True), data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _not_expired(expiration_ms: Any, now: datetime) -> bool:
+    try:
+        return int(expiration_ms) > now.timestamp() * 1000
+    except (TypeError, ValueError):
+        return False
+
+
+def root_keys(now: datetime) -> list[ec.EllipticCurvePublicKey]:
+    """Google's current root signing keys for passes, fetched and kept for an hour."""
+    # Keyed by the list's address, so a changed setting never reads the old list.
+    cache_key = f"{ROOT_KEYS_CACHE_KEY}:{settings.GOOGLE_WALLET_ROOT_KEYS_URL}"
+    listed = cache.get(cache_key)
+    if listed is None:
+        try:
+            response = httpx.get(
+                settings.GOOGLE_WALLET_ROOT_KEYS_URL,
+                timeout=settings.GOOGLE_WALLET_TIMEOUT_SECONDS,
+            )
+            response.raise_for_status()
+            listed = response.json()["keys"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning("Google's root keys could not be fetched: %s", exc)
+            raise CallbackRefused("root_keys_unavailable") from exc
+        cache.set(cache_key, listed, ROOT_KEYS_CACHE_SECONDS)
+    keys = []
+    for entry in listed:
+        if not isinstance(entry, dict) or entry.get("protocolVersion") != PROTOCOL:
+            continue
+        if "keyExpiration" in entry and not _not_expired(entry["keyExpiration"], now):
+            continue
+        try:
+            keys.append(_ec_key(entry["keyValue"]))
+        except (CallbackRefused, KeyError, ValueError, binascii.Error):
+            continue
+    return keys
+
+
+def verify(body: bytes, *, now: datetime) -> CallbackEvent:
+    """The event a callback body tells of, once every signature and date in it checks out.
+
+    Raises ``CallbackRefused`` otherwise. Does not look at the nonce: that is the caller's
+    record to keep.
+    """
+    try:
+        envelope = json.loads(body)
+        if envelope["protocolVersion"] != PROTOCOL:
+            raise CallbackRefused("protocol")
+        signed_key: str = envelope["intermediateSigningKey"]["signedKey"]
+        key_signatures: list[str] = envelope["intermediateSigningKey"]["signatures"]
+        signature: str = envelope["signature"]
+        signed_message: str = envelope["signedMessage"]
+        if not all(isinstance(s, str) for s in (signed_key, signature, signed_message)):
+            raise CallbackRefused("malformed")
+        if not isinstance(key_signatures, list) or not all(
+            isinstance(s, str) for s in key_signatures
+        ):
+            raise CallbackRefused("malformed")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CallbackRefused("malformed") from exc
+
+    key_data = _length_prefixed(SENDER_ID, PROTOCOL, signed_key)
+    roots = root_keys(now)
+    if not any(_verifies(root, s, key_data) for root in roots for s in key_signatures):
+        raise CallbackRefused("intermediate_signature")
+    try:
+        intermediate = json.loads(signed_key)
+        intermediate_key = _ec_key(intermediate["keyValue"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise CallbackRefused("bad_key") from exc
+    if not _not_expired(intermediate.get("keyExpiration"), now):
+        raise CallbackRefused("intermediate_expired")
+
+    message_data = _length_prefixed(
+        SENDER_ID, settings.GOOGLE_WALLET_ISSUER_ID, PROTOCOL, signed_message
+    )
+    if not _verifies(intermediate_key, signature, message_data):
+        raise CallbackRefused("signature")
+
+    try:
+        message = json.loads(signed_message)
+        event = CallbackEvent(
+            class_id=str(message["classId"]),
+            object_id=str(message["objectId"]),
+            saved=EVENTS[message["eventType"]],
+            nonce=str(message["nonce"]),
+        )
+        expires = message["expTimeMillis"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CallbackRefused("malformed") from exc
+    if not _not_expired(expires, now):
+        raise CallbackRefused("expired")
+    if not event.nonce or len(event.nonce) > 128:
+        raise CallbackRefused("malformed")
+    return event
+
+
+# Recording ------------------------------------------------------------------------------------
+
+
+def take_callback(body: bytes, *, now: datetime | None = None) -> bool:
+    """Verify a callback and record what it says; False when its nonce was seen before.
+
+    One transaction: the nonce and the install state are written together, so a callback
+    either counts fully or not at all (and Google's retry then counts it).
+    """
+    now = now or timezone.now()
+    event = verify(body, now=now)
+    with scopes_disabled():
+        code = google.card_code_of(event.object_id)
+        card = (
+            Card.objects.select_related("business", "program").filter(code=code).first()
+            if code
+            else None
+        )
+    if card is None or event.class_id != google.class_id(card.program):
+        raise CallbackRefused("unknown_object")
+    with scope(business=card.business), transaction.atomic():
+        try:
+            with transaction.atomic():
+                GoogleCallbackNonce.objects.create(nonce=event.nonce, received_at=now)
+        except IntegrityError:
+            return False  # Google retried one we took: answered 200, changes nothing
+        GoogleInstall.objects.update_or_create(
+            card=card,
+            defaults={"business": card.business, "saved": event.saved, "event_at": now},
+        )
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Installs:
+    """Where a card's pass is installed, as far as the wallets tell us."""
+
+    apple_devices: int
+    # None: Google never called back about this card.
+    google: GoogleInstall | None
+
+    @property
+    def in_apple_wallet(self) -> bool:
+        return self.apple_devices > 0
+
+    @property
+    def in_google_wallet(self) -> bool:
+        return self.google is not None and self.google.saved
+
+
+def installs_of(card: Card) -> Installs:
+    """Apple: while a device registration exists. Google: what its last callback said."""
+    return Installs(
+        apple_devices=PassRegistration.objects.filter(card=card).count(),
+        google=GoogleInstall.objects.filter(card=card).first(),
+    )

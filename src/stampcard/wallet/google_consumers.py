@@ -1,0 +1,139 @@
+"""The outbox consumer that keeps Google Wallet's copy of each card current.
+
+Registered in ``settings.OUTBOX_CONSUMERS`` for every topic that changes what a card's pass
+shows: ``card.changed`` (stamps, corrections, a reward handed over), ``customer.joined`` (the
+object is written before its save link is used), ``reward.earned`` and ``voucher.*``. Runs
+outside any transaction (it calls Google); the outbox retries it when it raises.
+"""
+
+import logging
+
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from stampcard.loyalty.models import Card, Reward
+from stampcard.outbox.models import OutboxMessage, Topic
+from stampcard.vouchers.models import Voucher
+from stampcard.wallet import google
+from stampcard.wallet.models import GoogleClassState, Wallet
+from stampcard.wallet.notifications import (
+    Milestone,
+    Why,
+    already_sent,
+    milestone_of,
+    record_send,
+    release_notification,
+    reserve_notification,
+)
+
+log = logging.getLogger(__name__)
+
+
+def sync_google_object(message: OutboxMessage) -> None:
+    """Write the card's current state to its Google object; add a message on a milestone.
+
+    - off without Google credentials; nothing to do for a voucher without a card;
+    - a ``card.changed`` of an older version is skipped: the newer one's message writes it;
+    - applied once per message and pass: a ``PassSend`` row records it, and a repeated
+      delivery finds it and stops (the patch is harmless to repeat, the message is not);
+    - the class is written first whenever the program's design moved on since last time;
+    - a milestone (reward ready, voucher issued) notifies when the budget allows, else it is
+      a silent message; a ``quotaExceeded`` answer is retried silent and recorded as such.
+      The notification is reserved before Google is called and given back if the call
+      fails; a worker killed in between leaves it reserved, and that message unsent;
+    - Google down or asking to slow down (5xx, 429, no connection) raises: retried later.
+      Any other refusal is logged and not retried (the same call would fail again).
+    """
+    if not google.enabled():
+        return
+    card_id = message.payload.get("card_id")
+    if card_id is None:
+        return
+    card = (
+        Card.objects.select_related("business", "program", "customer")
+        .prefetch_related("program__milestones")
+        .filter(pk=card_id)
+        .first()
+    )
+    if card is None:
+        return
+    if message.topic == Topic.CARD_CHANGED and card.version > message.payload["version"]:
+        return
+    if message.pk is not None and already_sent(message, card.pk, Wallet.GOOGLE):
+        return
+    client = google.client()
+    try:
+        _sync_class(client, card)
+        client.upsert_object(card)
+        notified, why = False, Why.UPDATE
+        milestone = milestone_of(message.topic, message.payload)
+        if milestone is not None:
+            notified, why = _tell(client, card, message, milestone)
+    except google.GoogleWalletUnavailable:
+        raise
+    except google.GoogleWalletError as refused:
+        log.warning("Google Wallet refused card %s: %s", card.pk, refused)
+        return
+    record_send(
+        message=message,
+        card_id=card.pk,
+        wallet=Wallet.GOOGLE,
+        notified=notified,
+        why=why,
+        now=timezone.now(),
+    )
+
+
+def _sync_class(client: google.GoogleWalletClient, card: Card) -> None:
+    program = card.program
+    written = (
+        GoogleClassState.objects.filter(program=program)
+        .values_list("design_version", flat=True)
+        .first()
+    )
+    if written is not None and written >= program.design_version:
+        return
+    client.upsert_class(program)
+    GoogleClassState.objects.update_or_create(
+        program=program,
+        defaults={"business_id": program.business_id, "design_version": program.design_version},
+    )
+
+
+def _tell(
+    client: google.GoogleWalletClient, card: Card, message: OutboxMessage, milestone: Milestone
+) -> tuple[bool, Why]:
+    """Add the milestone's message to the object: (whether it notified, why)."""
+    header, body = _text(card, milestone)
+    message_id = f"stampcard-{message.pk}"
+    notify = reserve_notification(
+        message=message,
+        card_id=card.pk,
+        wallet=Wallet.GOOGLE,
+        why=milestone.why,
+        now=timezone.now(),
+    )
+    if not notify:
+        client.add_message(card, message_id=message_id, header=header, body=body, notify=False)
+        return False, Why.OVER_BUDGET
+    try:
+        try:
+            client.add_message(card, message_id=message_id, header=header, body=body, notify=True)
+        except google.QuotaExceeded:
+            client.add_message(card, message_id=message_id, header=header, body=body, notify=False)
+            return False, Why.QUOTA_EXCEEDED
+    except google.GoogleWalletError:
+        release_notification(message=message, card_id=card.pk, wallet=Wallet.GOOGLE)
+        raise
+    return True, milestone.why
+
+
+def _text(card: Card, milestone: Milestone) -> tuple[str, str]:
+    with translation.override(card.customer.language):
+        if milestone.why == Why.REWARD_READY:
+            reward = Reward.objects.filter(pk=milestone.object_id).first()
+            title = reward.title if reward is not None else card.program.reward_title
+            return _("Reward ready"), _("%(reward)s is waiting for you.") % {"reward": title}
+        voucher = Voucher.objects.filter(pk=milestone.object_id).first()
+        title = voucher.title if voucher is not None else ""
+        return _("New voucher"), title

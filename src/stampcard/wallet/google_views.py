@@ -1,0 +1,90 @@
+"""Google Wallet's own calls to us: its save/delete callbacks, and the images passes show.
+
+None of these URLs belongs to a business door: Google is not a customer holding a card's
+token. The callback is recognised by its signature (wallet.google_callbacks opens the card's
+business scope itself); the images are public by nature, named by program, design version
+and stamp count, and show nothing but the program's colours and stamp grid.
+"""
+
+import io
+import logging
+import re
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django_scopes import scopes_disabled
+from PIL import Image, ImageOps
+
+from stampcard.loyalty.models import Program
+from stampcard.wallet import images
+from stampcard.wallet.google_callbacks import MAX_BODY_BYTES, CallbackRefused, take_callback
+
+log = logging.getLogger(__name__)
+
+HERO_SIZE = (1032, 336)
+# Google asks for a square logo of at least 660 px: the icon's 29 points drawn 23 times over.
+LOGO_SCALE = 23
+_HERO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})-(\d{1,3})")
+_LOGO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})")
+# The address changes with the design and the stamps, so an image never changes under it.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@csrf_exempt
+@require_POST
+def google_callback(request: HttpRequest) -> HttpResponse:
+    """Take a save/delete callback: 200 when taken or already taken, 400 when not Google's."""
+    length = request.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        return JsonResponse({"error": "too_large"}, status=413)
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return JsonResponse({"error": "too_large"}, status=413)
+    try:
+        take_callback(body)
+    except CallbackRefused as refused:
+        log.warning("Google Wallet callback refused: %s", refused.code)
+        return JsonResponse({"error": refused.code}, status=400)
+    return JsonResponse({})
+
+
+def _program(program_id: str, design_version: str) -> Program:
+    with scopes_disabled():
+        program = Program.objects.prefetch_related("milestones").filter(pk=int(program_id)).first()
+    # An older design's address is gone: Google fetches the new one from the patched pass.
+    if program is None or program.design_version != int(design_version):
+        raise Http404
+    return program
+
+
+@require_GET
+def google_hero(request: HttpRequest, name: str) -> HttpResponse:
+    """The stamp grid of ``stamps`` at Google's hero size (1032x336), from the pass's strip."""
+    found = _HERO_NAME.fullmatch(name)
+    if found is None:
+        raise Http404
+    program = _program(found[1], found[2])
+    stamps = int(found[3])
+    if stamps > program.stamps_goal:
+        raise Http404
+    strip = Image.open(io.BytesIO(images.strip_png(program, stamps, 3)))
+    hero = ImageOps.pad(strip, HERO_SIZE, color=images.rgb(program.background_color))
+    return _png(hero)
+
+
+@require_GET
+def google_logo(request: HttpRequest, name: str) -> HttpResponse:
+    found = _LOGO_NAME.fullmatch(name)
+    if found is None:
+        raise Http404
+    program = _program(found[1], found[2])
+    return _png(Image.open(io.BytesIO(images.icon_png(program, LOGO_SCALE))))
+
+
+def _png(image: Image.Image) -> HttpResponse:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    response = HttpResponse(out.getvalue(), content_type="image/png")
+    response["Cache-Control"] = IMMUTABLE
+    return response

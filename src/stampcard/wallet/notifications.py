@@ -1,0 +1,147 @@
+"""The notification budget of a pass, across both wallets (wallet.md C4).
+
+A change reaches a pass as a silent update unless it is a milestone the customer wants to hear
+of at once: a reward ready, a voucher issued. Even then a pass notifies at most
+``NOTIFY_LIMIT`` times in ``NOTIFY_WINDOW`` (Google refuses more with ``quotaExceeded``; a
+phone buzzing more often than that is spam anyway): past it, the update is silent.
+
+Every send to a pass is recorded as a ``PassSend`` with whether it notified and why, once per
+outbox message: the row is the consumer's dedupe.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from stampcard.loyalty.models import Card, RewardKind, RewardStatus
+from stampcard.outbox.models import OutboxMessage, Topic
+from stampcard.wallet.models import PassSend, Wallet
+
+NOTIFY_LIMIT = 3
+NOTIFY_WINDOW = timedelta(hours=24)
+
+
+class Why(StrEnum):
+    """Why a send notified or stayed silent (stored in ``PassSend.reason``)."""
+
+    REWARD_READY = "reward_ready"
+    VOUCHER_ISSUED = "voucher_issued"
+    # Silent:
+    UPDATE = "update"
+    OVER_BUDGET = "over_budget"
+    QUOTA_EXCEEDED = "quota_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Milestone:
+    why: Why
+    # What the message is about: the reward's or the voucher's id.
+    object_id: int
+
+
+def milestone_of(topic: str, payload: dict[str, Any]) -> Milestone | None:
+    """The milestone an outbox message tells of, or None when it is an ordinary update.
+
+    A Smart Voucher reward is not one itself: its ``voucher.issued`` message follows and
+    notifies, so the customer hears of it once.
+    """
+    if topic == Topic.REWARD_EARNED:
+        if payload.get("kind") == RewardKind.SIMPLE and payload.get("status") == RewardStatus.READY:
+            return Milestone(Why.REWARD_READY, int(payload["reward_id"]))
+        return None
+    if topic == Topic.VOUCHER_ISSUED and payload.get("card_id") is not None:
+        return Milestone(Why.VOUCHER_ISSUED, int(payload["voucher_id"]))
+    return None
+
+
+def may_notify(card_id: int, wallet: Wallet, now: datetime) -> bool:
+    """Whether the card's pass in ``wallet`` may notify once more at ``now``."""
+    recent = PassSend.objects.filter(
+        card_id=card_id, wallet=wallet, notified=True, sent_at__gt=now - NOTIFY_WINDOW
+    )
+    return recent.count() < NOTIFY_LIMIT
+
+
+def already_sent(message: OutboxMessage, card_id: int, wallet: Wallet) -> bool:
+    """Whether ``message`` was sent to this pass before (a delivery repeated after a crash)."""
+    return PassSend.objects.filter(card_id=card_id, wallet=wallet, message_id=message.pk).exists()
+
+
+def reserve_notification(
+    *, message: OutboxMessage, card_id: int, wallet: Wallet, why: Why, now: datetime
+) -> bool:
+    """Take one of the pass's notifications for ``message`` if the budget has one left.
+
+    The card's row is locked while the budget is counted and the send recorded, so two
+    milestones of one card delivered at once cannot both take the last notification. The
+    lock is held for these two statements only, never while Google is called. The
+    reservation is the message's ``PassSend``: ``record_send`` settles it afterwards, and
+    ``release_notification`` gives it back when the send failed.
+    """
+    with transaction.atomic():
+        list(Card.objects.select_for_update().filter(pk=card_id).values_list("pk"))
+        if not may_notify(card_id, wallet, now):
+            return False
+        PassSend.objects.create(
+            business_id=message.business_id,
+            card_id=card_id,
+            wallet=wallet,
+            message_id=message.pk,
+            topic=message.topic,
+            notified=True,
+            reason=why,
+            sent_at=now,
+        )
+    return True
+
+
+def release_notification(*, message: OutboxMessage, card_id: int, wallet: Wallet) -> None:
+    """Give back a reservation whose send failed: the retry decides afresh."""
+    PassSend.objects.filter(card_id=card_id, wallet=wallet, message_id=message.pk).delete()
+
+
+def record_send(
+    *,
+    message: OutboxMessage,
+    card_id: int,
+    wallet: Wallet,
+    notified: bool,
+    why: Why,
+    now: datetime,
+) -> None:
+    """Record that ``message`` reached the card's pass in ``wallet`` (settling a reservation).
+
+    A message without an id (not from the outbox) is recorded each time.
+    """
+    fields = {
+        "business_id": message.business_id,
+        "topic": message.topic,
+        "notified": notified,
+        "reason": why,
+        "sent_at": now,
+    }
+    if message.pk is None:
+        PassSend.objects.create(card_id=card_id, wallet=wallet, message_id=None, **fields)
+        return
+    try:
+        with transaction.atomic():
+            PassSend.objects.update_or_create(
+                card_id=card_id, wallet=wallet, message_id=message.pk, defaults=fields
+            )
+    except IntegrityError:
+        pass  # recorded at this moment by a parallel delivery of the same message
+
+
+def record_apple_push(message: OutboxMessage, card_id: int, now: datetime) -> None:
+    """Record an APNs push for the card's pass: silent, the device only fetches the pass."""
+    record_send(
+        message=message,
+        card_id=card_id,
+        wallet=Wallet.APPLE,
+        notified=False,
+        why=Why.UPDATE,
+        now=now,
+    )
