@@ -14,6 +14,7 @@ from stampcard.loyalty.services import add_stamps
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
+from tests.wallet.google_standin import Signer, configured
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +112,17 @@ def test_wallet_buttons(client, card):
     page = client.get(card_url(card)).content.decode()
     assert f'href="/c/{card.token}/pass.pkpass"' in page
     assert "Google Wallet is not set up for this business yet." in page
+
+
+def test_with_google_wallet_set_up_the_card_offers_its_save_link(client, card, settings, tmp_path):
+    standin = configured(settings, tmp_path, Signer())
+    next(standin)
+    try:
+        page = client.get(card_url(card)).content.decode()
+        assert 'href="https://pay.google.com/gp/v/save/' in page
+        assert "Google Wallet is not set up" not in page
+    finally:
+        standin.close()
 
 
 def test_the_card_code_or_a_wrong_token_is_not_a_card_address(client, card):

@@ -26,7 +26,6 @@ from PIL import Image, ImageDraw
 from stampcard.customer import services
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
-from stampcard.customer.google import google_save_url
 from stampcard.customer.links import card_path
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, RewardStatus
@@ -37,6 +36,7 @@ from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.vouchers.services import redeem_voucher
 from stampcard.wallet import signing
+from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 # The card this browser joined with, per program: its join page offers it again.
@@ -210,7 +210,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
         if apple_pass_available()
         else None,
-        "google_save_url": google_save_url(card),
+        "google_save_url": save_link(card),
     }
     response = render(request, "customer/card.html", context)
     # The customer's own page: never kept by shared caches; the service worker keeps a copy.
