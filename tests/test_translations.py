@@ -33,6 +33,7 @@ SAMPLE_PARAMS = {
     "currency": "THB",
     "given": "USD",
     "digits": 2,
+    "ago": "2 seconds",
 }
 
 # Refusals kept outside an app's errors.py, imported here so that none is missed.

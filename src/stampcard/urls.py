@@ -11,6 +11,7 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
     path("accounts/", include("stampcard.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("stampcard.counter.entry_urls")),
     path("device/", include("stampcard.counter.urls")),
     path("passkit/", include("stampcard.wallet.passkit_urls")),
     path("", include("stampcard.wallet.urls")),

@@ -23,6 +23,9 @@ EXPECTED = {
     "dashboard:card": EVERY_MEMBER | OUTSIDERS,
     "dashboard:voucher": EVERY_MEMBER | OUTSIDERS,
     "dashboard:audit": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:scanner": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:scanner_cards": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:devices": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
 }
 
 

@@ -6,4 +6,7 @@ from stampcard.counter import views
 app_name = "counter"
 urlpatterns = [
     path("", views.whoami, name="whoami"),
+    path("scanner/", views.device_scanner, name="scanner"),
+    path("scan", views.device_scan, name="scan"),
+    path("cards", views.device_cards, name="cards"),
 ]

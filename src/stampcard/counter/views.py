@@ -1,16 +1,46 @@
-"""What a paired counter device (kiosk, Autopilot station, scanner) calls.
+"""What the counter calls: the staff scanner (page, scan endpoint, card search) and whoami.
 
-The device door (``tenancy.middleware``) has already recognised the device from its token and
-opened its business's scope; these views only answer.
+Two doors lead here (``tenancy.middleware``): a paired device (``/device/…``, its token in
+the HttpOnly cookie or ``Authorization: Device``) and a member logged in
+(``/b/<slug>/scanner/…``). Either way the door has decided the business and the actor; these
+views parse, hand the scan to ``counter.scan`` and render what it answers.
 """
 
-from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any, cast
 
-from stampcard.tenancy.models import Device
+from csp.constants import WASM_UNSAFE_EVAL
+from csp.decorators import csp_update
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from stampcard.counter import cards, errors
+from stampcard.counter.scan import answer_scan, parse_scan, refused_before_scan
+from stampcard.refusals import Refusal
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.decorators import requires
+from stampcard.tenancy.errors import NotAllowed
+from stampcard.tenancy.models import Device, Location
+from stampcard.tenancy.permissions import Permission, allows
 from stampcard.tenancy.services import device_seen
+
+View = Callable[..., HttpResponse]
+
+
+def _wasm(view: View) -> View:
+    """The camera decoder is WebAssembly: its page, and only its page, may compile it."""
+    allowed = csp_update({"script-src": [WASM_UNSAFE_EVAL]})(view)
+    return cast(View, allowed)
 
 
 @require_GET
@@ -32,3 +62,163 @@ def whoami(request: HttpRequest) -> JsonResponse:
             "now": timezone.localtime().isoformat(),
         }
     )
+
+
+def _csrf_unless_device_header(view: View) -> View:
+    """A device sending ``Authorization: Device`` is no browser riding a cookie: no CSRF token.
+
+    A browser page authenticated by the device cookie sends the CSRF token like any form.
+    """
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "Authorization" not in request.headers:
+            check = CsrfViewMiddleware(lambda r: HttpResponse())
+            refused = check.process_view(request, view, (), {})
+            if refused is not None:
+                return refused
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def _scan(request: HttpRequest, actor: Actor) -> JsonResponse:
+    """Answer one scan (``counter.scan`` documents the request and the answer)."""
+    try:
+        if int(request.META.get("CONTENT_LENGTH") or 0) > 4096:
+            raise errors.InvalidScan()
+        scan = parse_scan(request.body)
+        if scan.location is not None:
+            actor = _member_at(request, actor, scan.location)
+        answer = answer_scan(business=request.business, actor=actor, scan=scan)  # type: ignore[attr-defined]
+    except Refusal as refusal:
+        answer = refused_before_scan(refusal)
+    except ValueError:
+        answer = refused_before_scan(errors.InvalidScan())
+    response = JsonResponse(answer.body, status=answer.status)
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    add_never_cache_headers(response)
+    return response
+
+
+def _member_at(request: HttpRequest, actor: Actor, location_id: int) -> Actor:
+    """A member standing at one of the business's locations; a device stays where it is."""
+    if getattr(request, "device", None) is not None:
+        if location_id != actor.location_id:
+            raise NotAllowed()
+        return actor
+    if not Location.objects.filter(pk=location_id).exists():
+        raise errors.UnknownLocation()
+    return dataclasses.replace(actor, location_id=location_id)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    return actor
+
+
+def _search(request: HttpRequest) -> JsonResponse:
+    actor = _actor(request)
+    business = request.business  # type: ignore[attr-defined]
+    # Who may stamp somewhere finds the card; the stamp itself is judged where they stand.
+    where = [actor.location_id, *actor.location_ids]
+    if not any(allows(actor, Permission.STAMP, business=business, location_id=w) for w in where):
+        raise NotAllowed()
+    found = cards.search_cards(
+        business=request.business,  # type: ignore[attr-defined]
+        actor=actor,
+        query=request.GET.get("q", ""),
+    )
+    response = JsonResponse({"cards": found})
+    add_never_cache_headers(response)
+    return response
+
+
+def _page(request: HttpRequest, *, scan_url: str, search_url: str) -> HttpResponse:
+    actor = _actor(request)
+    device: Device | None = getattr(request, "device", None)
+    locations: list[Location] = []
+    if device is None:
+        limited = actor.location_ids
+        locations = [
+            loc for loc in Location.objects.order_by("name") if not limited or loc.pk in limited
+        ]
+    response = render(
+        request,
+        "counter/scanner.html",
+        {
+            "device": device,
+            "locations": locations,
+            "scan_url": scan_url,
+            "search_url": search_url,
+            "text": _screen_text(),
+        },
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def _screen_text() -> dict[str, str]:
+    """The sentences the scanner's script puts on screen, in the user's language."""
+    return {
+        "camera_off": gettext("The camera is off. Type the code below, or allow the camera."),
+        "camera_error": gettext("The camera could not start. Type the code below."),
+        "offline": gettext("No connection. Check the network and scan again."),
+        "stamps": gettext("%(stamps)s of %(goal)s stamps"),
+        "reward_ready": gettext("Reward ready"),
+        "hand_over": gettext("Hand over"),
+        "recent_other": gettext("Stamped %(s)s s ago by another team member."),
+        "undo": gettext("Undo"),
+        "no_results": gettext("No card matches."),
+        "choose_location": gettext("Choose where you are first."),
+        "pair_again": gettext("Pair this device again"),
+        "redeemed_at": gettext("Redeemed %(when)s"),
+        "redeemed_where": gettext("at %(where)s"),
+    }
+
+
+# A paired device: /device/…
+
+
+@require_GET
+@_wasm
+def device_scanner(request: HttpRequest) -> HttpResponse:
+    device_seen(request.device)  # type: ignore[attr-defined]
+    return _page(request, scan_url=reverse("counter:scan"), search_url=reverse("counter:cards"))
+
+
+@require_http_methods(["POST"])
+@_csrf_unless_device_header
+def device_scan(request: HttpRequest) -> JsonResponse:
+    return _scan(request, _actor(request))
+
+
+@require_GET
+def device_cards(request: HttpRequest) -> JsonResponse:
+    return _search(request)
+
+
+# A member logged in: /b/<slug>/scanner/…
+
+
+@requires(Permission.VIEW)
+@require_http_methods(["GET", "POST"])
+@_wasm
+def staff_scanner(request: HttpRequest, business_slug: str) -> HttpResponse:
+    """The scanner page (GET); the page posts its scans here (POST, JSON)."""
+    if request.method == "POST":
+        return _scan(request, _actor(request))
+    slug = request.business.slug  # type: ignore[attr-defined]
+    return _page(
+        request,
+        scan_url=reverse("dashboard:scanner", args=[slug]),
+        search_url=reverse("dashboard:scanner_cards", args=[slug]),
+    )
+
+
+@requires(Permission.VIEW)
+@require_GET
+def staff_cards(request: HttpRequest, business_slug: str) -> JsonResponse:
+    return _search(request)

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from stampcard.dashboard import views
+from stampcard.counter import views as counter
+from stampcard.dashboard import devices, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -18,4 +19,7 @@ urlpatterns = [
         name="voucher",
     ),
     path("b/<slug:business_slug>/audit/", views.audit_trail, name="audit"),
+    path("b/<slug:business_slug>/scanner/", counter.staff_scanner, name="scanner"),
+    path("b/<slug:business_slug>/scanner/cards", counter.staff_cards, name="scanner_cards"),
+    path("b/<slug:business_slug>/devices/", devices.devices, name="devices"),
 ]

@@ -6,10 +6,9 @@ permission it needs with ``@requires``. A member limited to some locations sees 
 rows (``tenancy.selectors.at_actors_locations``).
 """
 
-import phonenumbers
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
@@ -17,10 +16,10 @@ from django.utils.safestring import mark_safe
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Program, Reward, StampEvent
+from stampcard.loyalty.selectors import card_search as _card_search
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.decorators import requires
-from stampcard.tenancy.models import Business
-from stampcard.tenancy.permissions import Permission, allows
+from stampcard.tenancy.permissions import Permission
 from stampcard.tenancy.selectors import at_actors_locations, memberships_of
 from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import Voucher
@@ -63,32 +62,6 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
             "recent_events": at_actors_locations(events, actor)[:20],
         },
     )
-
-
-def _card_search(query: str, actor: Actor, business: Business) -> Q:
-    """Cards by name or code; by e-mail or phone in part only for who may see them in full.
-
-    Others must type the whole e-mail or number: a part would uncover a masked value letter
-    by letter.
-    """
-    code = normalize_card_code(query)
-    found = Q(customer__name__icontains=query) | Q(code=code or query.upper())
-    if allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
-        return (
-            found
-            | Q(customer__email__icontains=query)
-            | Q(customer__phone__contains=query.replace(" ", ""))
-        )
-    found |= Q(customer__email__iexact=query)
-    try:
-        number = phonenumbers.parse(query, business.country or None)
-    except phonenumbers.NumberParseException:
-        return found
-    if phonenumbers.is_possible_number(number):
-        found |= Q(
-            customer__phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        )
-    return found
 
 
 @requires(Permission.VIEW)

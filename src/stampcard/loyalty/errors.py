@@ -128,3 +128,32 @@ class StampsFromAmount(StampRefused):
         "This card earns stamps by the amount spent: enter the amount, not a number of stamps."
     )
     http_status = 400
+
+
+class UndoRefused(Refusal):
+    pass
+
+
+class UndoNotPossible(UndoRefused):
+    code = "undo_not_possible"
+    default_message = _(
+        "This stamp can no longer be undone: it was undone already or the card has moved on."
+    )
+
+
+class UndoNotYours(UndoRefused):
+    code = "undo_not_yours"
+    default_message = _("Only the stamp you gave can be undone here.")
+    http_status = 403
+
+
+class UndoTooLate(UndoRefused):
+    code = "undo_too_late"
+    default_message = _("The time to undo this stamp has passed. A manager can correct it.")
+
+
+class UndoEarnedReward(UndoRefused):
+    code = "undo_earned_reward"
+    default_message = _(
+        "This stamp earned a reward, so it cannot be undone here. A manager can correct it."
+    )

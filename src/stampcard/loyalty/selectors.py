@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+import phonenumbers
 from django.db.models import (
     Count,
     DateTimeField,
@@ -15,7 +16,11 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Reward, StampEvent, StampEventKind
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, allows
 
 # Stands in for "never" so that a card never stamped compares equal to an empty ledger.
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -64,3 +69,29 @@ def cards_out_of_balance() -> QuerySet[Card]:
         | ~Q(cycles_completed=F("reward_rows"))
         | ~Q(cached_last_stamp=F("last_stamp"))
     )
+
+
+def card_search(query: str, actor: Actor, business: Business) -> Q:
+    """Cards by name or code; by e-mail or phone in part only for who may see them in full.
+
+    Others must type the whole e-mail or number: a part would uncover a masked value letter
+    by letter. Used by the dashboard's search and the counter's "forgot the phone".
+    """
+    code = normalize_card_code(query)
+    found = Q(customer__name__icontains=query) | Q(code=code or query.upper())
+    if allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
+        return (
+            found
+            | Q(customer__email__icontains=query)
+            | Q(customer__phone__contains=query.replace(" ", ""))
+        )
+    found |= Q(customer__email__iexact=query)
+    try:
+        number = phonenumbers.parse(query, business.country or None)
+    except phonenumbers.NumberParseException:
+        return found
+    if phonenumbers.is_possible_number(number):
+        found |= Q(
+            customer__phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+    return found

@@ -26,3 +26,37 @@ class DeviceRevoked(Refusal):
     code = "device_revoked"
     default_message = _("This device was unpaired. Pair it again from the dashboard.")
     http_status = 403
+
+
+class PairingRefused(Refusal):
+    """A pairing code could not pair this device."""
+
+
+class PairingCodeWrong(PairingRefused):
+    code = "pairing_code_wrong"
+    default_message = _("This pairing code is not valid. Check it and try again.")
+    http_status = 400
+
+
+class PairingCodeExpired(PairingRefused):
+    code = "pairing_code_expired"
+    default_message = _("This pairing code has expired. Create a new one on the dashboard.")
+    http_status = 400
+
+
+class PairingCodeUsed(PairingRefused):
+    code = "pairing_code_used"
+    default_message = _("This pairing code was already used. Create a new one on the dashboard.")
+    http_status = 400
+
+
+class PairingThrottled(PairingRefused):
+    code = "pairing_throttled"
+    default_message = _("Too many wrong pairing codes. Wait a few minutes, then try again.")
+    http_status = 429
+
+
+class InvalidDevice(Refusal):
+    code = "invalid_device"
+    default_message = _("Give the device a name of up to 120 characters.")
+    http_status = 400

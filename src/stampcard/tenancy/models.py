@@ -116,3 +116,31 @@ class Device(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class PairingCode(models.Model):
+    """A short one-time code an owner or manager creates to pair a device.
+
+    Typed on the device at ``/device/pair/``; only its hash is kept. It pairs one device with
+    the name, kind and location chosen when it was made, within ``expires_at``, once.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(max_length=16, choices=DeviceKind.choices)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    device = models.OneToOneField(
+        Device, on_delete=models.SET_NULL, null=True, blank=True, related_name="pairing_code"
+    )
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"

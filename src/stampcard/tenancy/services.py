@@ -5,9 +5,14 @@ Each service takes the business explicitly and checks the actor against
 business's scope by the door that called, so they are the business's own.
 """
 
+import hmac
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -15,8 +20,18 @@ from django_scopes import scopes_disabled
 
 from stampcard import tokens
 from stampcard.audit.services import record
-from stampcard.tenancy.actors import Actor
-from stampcard.tenancy.models import Business, Device, DeviceKind, Location, Membership, Role
+from stampcard.storable import is_storable
+from stampcard.tenancy import errors
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.models import (
+    Business,
+    Device,
+    DeviceKind,
+    Location,
+    Membership,
+    PairingCode,
+    Role,
+)
 from stampcard.tenancy.permissions import Permission, require_within
 
 
@@ -175,3 +190,129 @@ def authenticate_device(token: str) -> Device | None:
 def device_seen(device: Device) -> None:
     """Note that the device just called in (shown on the devices page; revoked ones stay put)."""
     Device.objects.filter(pk=device.pk, revoked_at__isnull=True).update(last_seen_at=timezone.now())
+
+
+# Pairing codes: short enough to type on a tablet, from an alphabet without look-alikes
+# (no 0/O, 1/I/L, U/V). 29**8 ≈ 5·10^11 codes, each valid a few minutes, used once, and a
+# caller gets PAIRING_FAILURE_LIMIT wrong tries per PAIRING_FAILURE_WINDOW: guessing a live
+# code is hopeless.
+PAIRING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
+PAIRING_CODE_LENGTH = 8
+PAIRING_CODE_LIFETIME = timedelta(minutes=10)
+PAIRING_FAILURE_LIMIT = 5
+PAIRING_FAILURE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedPairingCode:
+    pairing: PairingCode
+    code: str  # shown once, to be typed on the device; only its hash is kept
+
+    @property
+    def display_code(self) -> str:
+        return f"{self.code[:4]}-{self.code[4:]}"
+
+
+def _pairing_hash(code: str) -> str:
+    # Keyed: a short code's plain hash could be reversed by trying them all.
+    return hmac.new(settings.SECRET_KEY.encode(), f"pairing:{code}".encode(), "sha256").hexdigest()
+
+
+def normalize_pairing_code(typed: str) -> str | None:
+    """The code as issued, from what someone typed (case, spaces and dashes do not matter)."""
+    code = "".join(typed.split()).replace("-", "").upper()
+    if len(code) != PAIRING_CODE_LENGTH or any(c not in PAIRING_ALPHABET for c in code):
+        return None
+    return code
+
+
+def create_pairing_code(
+    *,
+    business: Business,
+    actor: Actor,
+    name: str,
+    kind: DeviceKind | str,
+    location: Location | None = None,
+) -> IssuedPairingCode:
+    """A one-time code that pairs one device (this name, kind and location) when typed on it.
+
+    Needs MANAGE_DEVICES for the location, as pairing the device itself will (a device
+    without a location acts business-wide, so only an unlimited actor may make its code).
+    Valid for PAIRING_CODE_LIFETIME; only its keyed hash is stored. Audited.
+    """
+    require_within(
+        actor,
+        Permission.MANAGE_DEVICES,
+        business=business,
+        location_ids=[location.pk] if location is not None else None,
+    )
+    name = name.strip()
+    if not name or len(name) > 120 or not is_storable(name):
+        raise errors.InvalidDevice()
+    if kind not in DeviceKind.values:
+        raise errors.InvalidDevice()
+    code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+    with transaction.atomic():
+        pairing = PairingCode.objects.create(
+            business=business,
+            code_hash=_pairing_hash(code),
+            name=name,
+            kind=kind,
+            location=location,
+            created_by_id=actor.user_id,
+            expires_at=timezone.now() + PAIRING_CODE_LIFETIME,
+        )
+        record(business=business, actor=actor, action="pairing_code.created", target=pairing)
+    return IssuedPairingCode(pairing=pairing, code=code)
+
+
+def pair_with_code(*, code: str, client: str | None) -> PairedDevice:
+    """Pair the device that typed ``code``: the code is used up and a device token made.
+
+    Refuses a malformed or unknown code (``PairingCodeWrong``), one used before
+    (``PairingCodeUsed``) or expired (``PairingCodeExpired``); a ``client`` (its address)
+    with PAIRING_FAILURE_LIMIT refusals in PAIRING_FAILURE_WINDOW is refused without a look
+    (``PairingThrottled``). The code is taken by one conditional write, so of two devices
+    typing it at once exactly one is paired. Whoever created the code must still be allowed
+    to pair that device (``pair_device``); the device is the code's business's.
+    """
+    throttle = f"pairing-failures:{client or '-'}"
+    if (cache.get(throttle) or 0) >= PAIRING_FAILURE_LIMIT:
+        raise errors.PairingThrottled()
+    try:
+        return _pair_with_code(code)
+    except errors.PairingRefused:
+        window = int(PAIRING_FAILURE_WINDOW.total_seconds())
+        if cache.add(throttle, 1, window) is False:
+            try:
+                cache.incr(throttle)
+            except ValueError:  # expired in between
+                cache.add(throttle, 1, window)
+        raise
+
+
+def _pair_with_code(typed: str) -> PairedDevice:
+    code = normalize_pairing_code(typed) if len(typed) < 100 else None
+    if code is None:
+        raise errors.PairingCodeWrong()
+    now = timezone.now()
+    with scopes_disabled(), transaction.atomic():
+        codes = PairingCode.objects.filter(code_hash=_pairing_hash(code))
+        taken = codes.filter(used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+        pairing = codes.select_related("business", "location").first()
+        if pairing is None:
+            raise errors.PairingCodeWrong()
+        if taken != 1:
+            if pairing.used_at is not None:
+                raise errors.PairingCodeUsed()
+            raise errors.PairingCodeExpired()
+        creator = Actor(kind=ActorKind.STAFF, user_id=pairing.created_by_id)
+        paired = pair_device(
+            business=pairing.business,
+            actor=creator,
+            name=pairing.name,
+            kind=DeviceKind(pairing.kind),
+            location=pairing.location,
+        )
+        PairingCode.objects.filter(pk=pairing.pk).update(device=paired.device)
+    return paired

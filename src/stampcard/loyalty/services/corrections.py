@@ -1,13 +1,17 @@
 """Corrections: a stamp taken back or added by hand, as a new ledger row with its reason."""
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from stampcard.audit.services import record
 from stampcard.loyalty import errors
-from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
-from stampcard.loyalty.services.card_state import hot_path_cursor, read_card
+from stampcard.loyalty.models import Card, Reward, StampEvent, StampEventKind, StampSource
+from stampcard.loyalty.services.card_state import CardState, hot_path_cursor, read_card
 from stampcard.loyalty.services.cycles import earn_rewards
 from stampcard.outbox.services import publish_card_changed
 from stampcard.storable import is_storable
@@ -17,6 +21,9 @@ from stampcard.tenancy.permissions import Permission, require
 
 # A correction fixes a mistake at the counter; anything larger is not a correction.
 MAX_CORRECTION = 500
+# How long the one who gave a stamp may take it back at the counter (a wrong card, a double
+# tap); later it is a manager's correction.
+UNDO_WINDOW = timedelta(minutes=2)
 
 
 def correct_stamps(
@@ -46,6 +53,19 @@ def correct_stamps(
         raise errors.InvalidStampCount()
     if abs(delta) > MAX_CORRECTION:
         raise errors.CorrectionTooLarge(most=MAX_CORRECTION)
+    return _write_correction(business=business, actor=actor, card=card, delta=delta, reason=reason)
+
+
+def _write_correction(
+    *,
+    business: Business,
+    actor: Actor,
+    card: Card,
+    delta: int,
+    reason: str,
+    check: Callable[[CardState], None] | None = None,
+) -> StampEvent:
+    """The correction's writes, with the card locked; ``check`` may refuse it under the lock."""
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(), hot_path_cursor(db) as cursor:
@@ -54,6 +74,8 @@ def correct_stamps(
         )
         if locked is None:
             raise errors.CardNotFound()
+        if check is not None:
+            check(locked)
         total = locked.stamps + delta
         if total < 0:
             raise errors.BelowZero(stamps=locked.stamps)
@@ -92,3 +114,48 @@ def correct_stamps(
             reason=reason,
         )
     return event
+
+
+def undo_stamp(*, business: Business, actor: Actor, event_id: int) -> StampEvent:
+    """Take back a stamp just given at the counter, as a correction of the same size.
+
+    Needs STAMP (not CORRECT_STAMPS: the cashier undoes their own slip, nothing else): the
+    stamp must be the actor's own (the same member or device), at most UNDO_WINDOW old, and
+    still the card's latest ledger row, so it is undone at most once. A stamp that earned a
+    reward is not undone here (a manager corrects it). Checked with the card locked.
+    """
+    require(actor, Permission.STAMP, business=business)
+    if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
+        raise errors.UndoNotPossible()
+    stamp = (
+        StampEvent.objects.filter(pk=event_id, business=business, kind=StampEventKind.STAMP)
+        .select_related("card")
+        .first()
+    )
+    if stamp is None:
+        raise errors.UndoNotPossible()
+    own = (
+        stamp.actor_kind == actor.kind
+        and stamp.actor_user_id == actor.user_id
+        and stamp.actor_device_id == actor.device_id
+    )
+    if not own:
+        raise errors.UndoNotYours()
+    if timezone.now() - stamp.created_at > UNDO_WINDOW:
+        raise errors.UndoTooLate()
+
+    def still_the_latest(locked: CardState) -> None:
+        latest = StampEvent.objects.filter(card_id=locked.id).order_by("-id").values("id").first()
+        if latest is None or latest["id"] != stamp.pk:
+            raise errors.UndoNotPossible()
+        if Reward.objects.filter(card_id=locked.id, created_at__gte=stamp.created_at).exists():
+            raise errors.UndoEarnedReward()
+
+    return _write_correction(
+        business=business,
+        actor=actor,
+        card=stamp.card,
+        delta=-stamp.delta,
+        reason=gettext("Undo at the counter"),
+        check=still_the_latest,
+    )

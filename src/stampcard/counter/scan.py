@@ -1,0 +1,465 @@
+"""The scan endpoint: one request/response behind every counter screen.
+
+The staff scanner (``/device/scan`` for a paired device, ``POST /b/<slug>/scanner/`` for a
+member logged in), and later the kiosk, Autopilot, the offline queue and the REST API, send
+what they read or what was typed, and show what comes back. The door decided the business
+and the actor; this module works out what the code is and calls the one service for it.
+
+Request: ``POST``, ``Content-Type: application/json``, at most 4 KiB::
+
+    {
+      "code": "7K4Q-9XW2H",           # as scanned or typed: a card code, a voucher's QR
+                                      # (its token, or a URL ending in it) or a redeem code
+      "nonce": "3f1c…",               # chosen by the client, 8 to 100 of [A-Za-z0-9_.:-]; one
+                                      # per scan: a retry sends the same nonce
+      "scanned_at": "2026-12-01T09:30:12.345+07:00",   # when it was scanned (ISO 8601)
+      "action": "scan",               # optional, see below
+      "count": 2,                     # "stamp": how many (default 1; program's visit max)
+      "reward_id": 17,                # "hand_over": the ready reward to hand over
+      "event_id": 8812,               # "undo": the stamp to take back
+      "seen_event": 8810,             # "stamp": the card's last ledger row this screen saw
+      "location": 3                   # members only: where they stand (a device has its own)
+    }
+
+Actions:
+
+- ``scan`` (default): a card is *shown* (nothing is written: the screen then offers the stamp);
+  a voucher or a redeem code is *redeemed* (showing it at the counter is the act of redeeming).
+- ``stamp``: a card gets ``count`` stamps (``add_stamps``, source staff or kiosk/Autopilot by
+  the device's kind); a voucher or a redeem code is redeemed as with ``scan``. Kiosk,
+  Autopilot and the offline queue send this. With ``seen_event`` the stamp is refused as
+  ``already_stamped`` if someone else stamped the card since (within RECENT): two devices
+  scanning one card at once stamp it once.
+- ``hand_over``: hand over the card's ready reward ``reward_id`` (``hand_over_reward``).
+- ``undo``: take back the stamp ``event_id`` that this actor just gave (``undo_stamp``).
+
+Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 404, 409, 422,
+429)::
+
+    {
+      "ok": true,
+      "outcome": "shown" | "stamped" | "redeemed" | "handed_over" | "undone" | "refused",
+      "kind": "card" | "voucher" | "redeem_code" | null,
+      "refusal": null | "cooldown" | "daily_limit" | "already_used" | …,   # stable codes
+      "message": "2 stamps added.",   # in the user's language; show it as it is
+      "card": {"code", "customer", "email", "phone", "program", "stamps", "goal",
+               "max_per_visit", "rewards_ready": [{"id", "title"}],
+               "last_event": 8812,    # the card's latest ledger row (0: none); send it back
+                                      # as "seen_event" with the stamp
+               "last_stamp": {"event_id", "added", "seconds_ago", "by_you"} | null} | null,
+                                      # that row, when it is a stamp
+      "voucher": {"title", "description", "status", "customer", "redeemed_at",
+                  "redeemed_where"} | null,
+      "nonce": "3f1c…", "scanned_at": "…"
+    }
+
+Replays: every write runs in one transaction with its nonce as the idempotency key
+(``stampcard.idempotency``, per actor), and the whole answer is kept with it. The same nonce
+again, also while the first is still running, is answered with the first answer word for
+word (and ``Idempotent-Replayed: true``) and changes nothing; the same nonce with another
+request is refused (``idempotency_key_reused``). A refused request keeps nothing: its retry
+is judged afresh. ``scanned_at`` bounds an offline queue: a scan older than MAX_AGE or later
+than the server's clock plus CLOCK_SKEW is refused; the ledger keeps the server's time, as
+the rules (cooldown, per-day maximum) are judged now.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext, ngettext
+from django_scopes import scopes_disabled
+
+from stampcard.counter import cards, errors
+from stampcard.idempotency.services import (
+    AlreadyDone,
+    IdempotentRequest,
+    remember_outcome,
+    replay_if_done,
+)
+from stampcard.loyalty import errors as loyalty_errors
+from stampcard.loyalty.card_codes import normalize_card_code
+from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
+from stampcard.loyalty.services import add_stamps, hand_over_reward
+from stampcard.loyalty.services.corrections import undo_stamp
+from stampcard.refusals import Refusal
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.models import Business, DeviceKind
+from stampcard.tenancy.permissions import Permission, require
+from stampcard.vouchers import errors as voucher_errors
+from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
+from stampcard.vouchers.services import redeem_voucher
+
+MAX_BODY = 4096
+MAX_AGE = timedelta(days=1)
+CLOCK_SKEW = timedelta(minutes=5)
+# A stamp by someone else this recent is "already handled", not something to do again.
+RECENT = timedelta(seconds=30)
+ACTIONS = ("scan", "stamp", "hand_over", "undo")
+_NONCE = re.compile(r"\A[A-Za-z0-9_.:-]{8,100}\Z")
+_VOUCHER_TOKEN = re.compile(r"\A[A-Za-z0-9_-]{32,100}\Z")
+_MAX_INT = 2**63 - 1
+# Refusals of a voucher the actor may redeem, whose screen shows when (and where) it was used.
+_SAYS_WHEN = (
+    voucher_errors.VoucherAlreadyRedeemed,
+    voucher_errors.VoucherExpired,
+    voucher_errors.VoucherNotYetValid,
+    voucher_errors.VoucherVoid,
+)
+# Which ledger source a stamp comes from, by who gives it.
+_DEVICE_SOURCE = {
+    DeviceKind.SCANNER: StampSource.STAFF,
+    DeviceKind.KIOSK: StampSource.KIOSK,
+    DeviceKind.AUTOPILOT: StampSource.AUTOPILOT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    code: str
+    nonce: str
+    scanned_at: datetime
+    action: str = "scan"
+    count: int | None = None
+    reward_id: int | None = None
+    event_id: int | None = None
+    seen_event: int | None = None
+    location: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def parse_scan(raw: bytes, *, now: datetime | None = None) -> Scan:
+    """The scan a request body describes; refuses malformed ones (``InvalidScan``) and scans
+    outside the accepted time (``ScanTooOld``, ``ScanInFuture``)."""
+    if len(raw) > MAX_BODY:
+        raise errors.InvalidScan()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise errors.InvalidScan() from None
+    if not isinstance(data, dict):
+        raise errors.InvalidScan()
+    code, nonce, when = data.get("code"), data.get("nonce"), data.get("scanned_at")
+    action = data.get("action", "scan")
+    if not isinstance(code, str) or not 0 < len(code.strip()) <= 200 or "\x00" in code:
+        raise errors.InvalidScan()
+    if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
+        raise errors.InvalidScan()
+    if action not in ACTIONS:
+        raise errors.InvalidScan()
+    scanned_at = parse_datetime(when) if isinstance(when, str) and len(when) < 40 else None
+    if scanned_at is None or scanned_at.tzinfo is None:
+        raise errors.InvalidScan()
+    now = now or timezone.now()
+    if scanned_at > now + CLOCK_SKEW:
+        raise errors.ScanInFuture()
+    if scanned_at < now - MAX_AGE:
+        raise errors.ScanTooOld()
+    return Scan(
+        code=code.strip(),
+        nonce=nonce,
+        scanned_at=scanned_at,
+        action=action,
+        count=_optional_int(data, "count"),
+        reward_id=_optional_int(data, "reward_id"),
+        event_id=_optional_int(data, "event_id"),
+        seen_event=_optional_int(data, "seen_event", least=0),
+        location=_optional_int(data, "location"),
+    )
+
+
+def _optional_int(data: dict[str, Any], name: str, *, least: int = 1) -> int | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= _MAX_INT:
+        raise errors.InvalidScan()
+    return value
+
+
+def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
+    """Carry out ``scan`` for ``actor`` in ``business`` and say what the screen shows.
+
+    Never raises a refusal: a refused scan is an answer too (``ok`` false, its code and
+    sentence, and the card when there is one to show).
+    """
+    card_code = normalize_card_code(scan.code)
+    try:
+        if card_code is not None:
+            try:
+                return _card(business=business, actor=actor, scan=scan, code=card_code)
+            except loyalty_errors.CardNotFound:
+                # A pooled redeem code may happen to look like a card code.
+                if scan.action not in ("scan", "stamp") or not POOL_CODE_PATTERN.match(scan.code):
+                    raise
+                try:
+                    return _voucher(
+                        business=business, actor=actor, scan=scan, token=None, fallback=True
+                    )
+                except voucher_errors.VoucherNotFound:
+                    raise loyalty_errors.CardNotFound() from None
+        if scan.action not in ("scan", "stamp"):
+            raise errors.UnknownCode()
+        token = _voucher_token(scan.code)
+        if token is not None:
+            return _voucher(business=business, actor=actor, scan=scan, token=token)
+        if POOL_CODE_PATTERN.match(scan.code):
+            return _voucher(business=business, actor=actor, scan=scan, token=None)
+        raise errors.UnknownCode()
+    except Refusal as refusal:
+        return _refused(refusal, scan=scan, card=getattr(refusal, "card", None))
+
+
+def _voucher_token(code: str) -> str | None:
+    """A voucher's token from its QR code: the token itself, or a link ending in it."""
+    last = code.rstrip("/").rsplit("/", 1)[-1]
+    return last if _VOUCHER_TOKEN.fullmatch(last) else None
+
+
+def _card(*, business: Business, actor: Actor, scan: Scan, code: str) -> Answer:
+    if scan.action == "scan":
+        require(actor, Permission.STAMP, business=business)
+        shown = cards.card_answer(actor=actor, code=code)
+        if shown is None:
+            raise loyalty_errors.CardNotFound()
+        return _done(scan, "shown", "card", gettext("Card found."), card=shown)
+    return _once(
+        business=business,
+        actor=actor,
+        scan=scan,
+        kind="card",
+        write=_card_write(business=business, actor=actor, scan=scan, code=code),
+    )
+
+
+def _card_write(*, business: Business, actor: Actor, scan: Scan, code: str) -> Callable[[], Answer]:
+    def write() -> Answer:
+        if scan.action == "stamp":
+            if scan.seen_event is not None:
+                _refuse_if_stamped_since(actor=actor, code=code, seen_event=scan.seen_event)
+            try:
+                outcome = add_stamps(
+                    business=business,
+                    actor=actor,
+                    source=_source(actor),
+                    count=scan.count,
+                    card_code=code,
+                )
+            except loyalty_errors.StampRefused as refusal:
+                _attach_card(refusal, actor=actor, code=code)
+                raise
+            message = ngettext("%(n)d stamp added.", "%(n)d stamps added.", outcome.added) % {
+                "n": outcome.added
+            }
+            return _after(scan, "stamped", message, actor=actor, code=code)
+        if scan.action == "hand_over":
+            if scan.reward_id is None or not cards.reward_on_card(scan.reward_id, code=code):
+                raise loyalty_errors.RewardNotReady()
+            reward = hand_over_reward(business=business, actor=actor, reward_id=scan.reward_id)
+            message = gettext("Reward handed over: %(title)s.") % {
+                "title": cards.reward_title(reward)
+            }
+            return _after(scan, "handed_over", message, actor=actor, code=code)
+        # undo
+        if scan.event_id is None or not cards.event_on_card(scan.event_id, code=code):
+            raise loyalty_errors.UndoNotPossible()
+        event = undo_stamp(business=business, actor=actor, event_id=scan.event_id)
+        message = ngettext("%(n)d stamp taken back.", "%(n)d stamps taken back.", -event.delta) % {
+            "n": -event.delta
+        }
+        return _after(scan, "undone", message, actor=actor, code=code)
+
+    return write
+
+
+def _after(scan: Scan, outcome: str, message: str, *, actor: Actor, code: str) -> Answer:
+    return _done(scan, outcome, "card", message, card=cards.card_answer(actor=actor, code=code))
+
+
+def _refuse_if_stamped_since(*, actor: Actor, code: str, seen_event: int) -> None:
+    """Refuse a stamp if someone else stamped the card after the row this screen saw.
+
+    Locks the card first, so of two devices that saw the same row only the first stamps.
+    """
+    card_id = Card.objects.select_for_update().filter(code=code).values_list("id", flat=True)
+    found = card_id.first()
+    if found is None:
+        raise loyalty_errors.CardNotFound()
+    newer = (
+        StampEvent.objects.filter(
+            card_id=found,
+            kind=StampEventKind.STAMP,
+            id__gt=seen_event,
+            created_at__gte=timezone.now() - RECENT,
+        )
+        .order_by("-id")
+        .values("created_at")
+        .first()
+    )
+    if newer is not None:
+        ago = max(1, int((timezone.now() - newer["created_at"]).total_seconds()))
+        refusal = errors.AlreadyStamped(
+            ago=ngettext("%(n)d second", "%(n)d seconds", ago) % {"n": ago}
+        )
+        _attach_card(refusal, actor=actor, code=code)
+        raise refusal
+
+
+def _attach_card(refusal: Refusal, *, actor: Actor, code: str) -> None:
+    """Let a refusal's answer show the card it is about (the customer, their progress)."""
+    refusal.card = cards.card_answer(actor=actor, code=code)  # type: ignore[attr-defined]
+
+
+def _source(actor: Actor) -> StampSource:
+    if actor.kind == ActorKind.DEVICE:
+        return _DEVICE_SOURCE.get(
+            DeviceKind(actor.device_kind or DeviceKind.SCANNER), StampSource.STAFF
+        )
+    return StampSource.STAFF
+
+
+def _voucher(
+    *, business: Business, actor: Actor, scan: Scan, token: str | None, fallback: bool = False
+) -> Answer:
+    """Redeem the voucher; a refusal is answered, except a code that was only a second
+    guess (``fallback``) and matches no voucher either."""
+    kind = "voucher" if token is not None else "redeem_code"
+
+    def write() -> Answer:
+        try:
+            voucher = redeem_voucher(
+                business=business,
+                actor=actor,
+                token=token,
+                code=None if token is not None else scan.code,
+            )
+        except voucher_errors.VoucherNotFound:
+            if token is not None:
+                with scopes_disabled():
+                    if Voucher.objects.filter(token=token).exists():
+                        raise errors.VoucherOfAnotherBusiness() from None
+            raise
+        except _SAYS_WHEN as refusal:
+            # Only to who may redeem it: the refusal already told them the voucher exists.
+            refusal.voucher = cards.voucher_answer(  # type: ignore[union-attr]
+                actor=actor, token=token, code=None if token is not None else scan.code
+            )
+            raise
+        message = gettext("Voucher redeemed: %(title)s.") % {"title": voucher.title}
+        return _done(
+            scan, "redeemed", kind, message, voucher=cards.describe_voucher(voucher, actor=actor)
+        )
+
+    try:
+        return _once(business=business, actor=actor, scan=scan, kind=kind, write=write)
+    except Refusal as refusal:
+        if fallback and isinstance(refusal, voucher_errors.VoucherNotFound):
+            raise
+        answer = _refused(refusal, scan=scan, voucher=getattr(refusal, "voucher", None))
+        answer.body["kind"] = kind
+        return answer
+
+
+def _once(
+    *, business: Business, actor: Actor, scan: Scan, kind: str, write: Callable[[], Answer]
+) -> Answer:
+    """Run ``write`` at most once for this actor's nonce, keeping its answer for retries."""
+    who = actor.device_id if actor.kind == ActorKind.DEVICE else actor.user_id
+    request = IdempotentRequest.for_key(
+        f"scan:{actor.kind}:{who}:{scan.nonce}",
+        business_id=business.pk,
+        operation=f"counter.{scan.action}",
+        code=scan.code,
+        count=scan.count,
+        reward_id=scan.reward_id,
+        event_id=scan.event_id,
+        location=actor.location_id,
+    )
+    assert request is not None
+    try:
+        with transaction.atomic():
+            replay_if_done(request)
+            answer: Answer = write()
+            remember_outcome(request, answer.body)
+    except AlreadyDone as done:
+        if not done.outcome:
+            raise
+        return Answer(status=200, body=done.outcome, replayed=True)
+    return answer
+
+
+def _done(
+    scan: Scan,
+    outcome: str,
+    kind: str,
+    message: str,
+    *,
+    card: dict[str, Any] | None = None,
+    voucher: dict[str, Any] | None = None,
+) -> Answer:
+    return Answer(
+        status=200,
+        body={
+            "ok": True,
+            "outcome": outcome,
+            "kind": kind,
+            "refusal": None,
+            "message": message,
+            "card": card,
+            "voucher": voucher,
+            "nonce": scan.nonce,
+            "scanned_at": scan.scanned_at.isoformat(),
+        },
+    )
+
+
+def _refused(
+    refusal: Refusal,
+    *,
+    scan: Scan,
+    card: dict[str, Any] | None = None,
+    voucher: dict[str, Any] | None = None,
+) -> Answer:
+    return Answer(
+        status=refusal.http_status,
+        body={
+            "ok": False,
+            "outcome": "refused",
+            "kind": "card" if card is not None else None,
+            "refusal": refusal.code,
+            "message": refusal.message,
+            "card": card,
+            "voucher": voucher,
+            "nonce": scan.nonce,
+            "scanned_at": scan.scanned_at.isoformat(),
+        },
+    )
+
+
+def refused_before_scan(refusal: Refusal) -> Answer:
+    """The answer to a request that could not be read as a scan at all."""
+    return Answer(
+        status=refusal.http_status,
+        body={
+            "ok": False,
+            "outcome": "refused",
+            "kind": None,
+            "refusal": refusal.code,
+            "message": refusal.message,
+            "card": None,
+            "voucher": None,
+        },
+    )

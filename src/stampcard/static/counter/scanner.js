@@ -1,0 +1,266 @@
+// The staff scanner: camera (QR + Code 128, our own WebAssembly decoder), typed codes and
+// the card search all end in one POST to the scan endpoint (counter/scan.py documents it).
+import { BarcodeDetector, prepareZXingModule } from "../vendor/barcode-detector/ponyfill.js";
+
+const root = document.getElementById("scanner");
+const text = JSON.parse(document.getElementById("scanner-text").textContent);
+const $ = (id) => document.getElementById(id);
+const video = $("video");
+const status = $("camera-status");
+const result = $("result");
+const locationSelect = $("location");
+
+// The same code seen again this soon is the same scan (the camera sees it on every frame).
+const DEBOUNCE_MS = 4000;
+let busy = false;
+let lastCode = "";
+let lastAt = 0;
+let current = null; // the code whose answer the screen shows, as it was sent
+let seenEvent = null;
+let undoEvent = null;
+let count = 1;
+let maxPerVisit = 1;
+
+function fill(template, values) {
+  return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+}
+
+function nonce() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- location (members only; a device has its own) ----
+if (locationSelect) {
+  const saved = localStorage.getItem("stampcard-location:" + root.dataset.scanUrl);
+  if (saved !== null && [...locationSelect.options].some((o) => o.value === saved)) {
+    locationSelect.value = saved;
+  }
+  locationSelect.addEventListener("change", () =>
+    localStorage.setItem("stampcard-location:" + root.dataset.scanUrl, locationSelect.value),
+  );
+}
+
+// ---- talking to the scan endpoint ----
+async function send(code, action = "scan", extra = {}) {
+  if (busy) return;
+  busy = true;
+  root.setAttribute("aria-busy", "true");
+  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action, ...extra };
+  if (locationSelect && locationSelect.value) body.location = Number(locationSelect.value);
+  try {
+    let response;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        response = await fetch(root.dataset.scanUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+          body: JSON.stringify(body),
+        });
+        break;
+      } catch (error) {
+        // Lost on the way: the same nonce again is applied at most once.
+        if (attempt === 2) throw error;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
+    }
+    let answer;
+    try {
+      answer = await response.json();
+    } catch {
+      answer = { ok: false, outcome: "refused", message: response.statusText || text.offline };
+    }
+    show(answer, code);
+  } catch {
+    show({ ok: false, outcome: "refused", refusal: "offline", message: text.offline }, code);
+  } finally {
+    busy = false;
+    root.removeAttribute("aria-busy");
+  }
+}
+
+// ---- what the screen shows ----
+function show(answer, code) {
+  result.hidden = false;
+  result.dataset.outcome = answer.outcome || "refused";
+  result.dataset.refusal = answer.refusal || "";
+  result.className = "result " + (answer.ok ? "ok" : "refused");
+  const message = $("message");
+  message.textContent = answer.message || "";
+  if (answer.refusal === "device_unknown" || answer.refusal === "device_revoked") {
+    const link = document.createElement("a");
+    link.href = "/device/pair/";
+    link.textContent = text.pair_again;
+    message.append(" ", link);
+  }
+  const card = answer.card;
+  $("card-view").hidden = !card;
+  $("voucher-view").hidden = !answer.voucher;
+  current = code;
+  if (card) showCard(card, answer);
+  if (answer.voucher) showVoucher(answer.voucher);
+  if (answer.ok && answer.outcome !== "shown") navigator.vibrate?.(60);
+  result.scrollIntoView({ block: "nearest" });
+}
+
+function showCard(card, answer) {
+  seenEvent = card.last_event;
+  maxPerVisit = Math.max(1, card.max_per_visit);
+  if (answer.outcome === "shown") count = 1;
+  count = Math.min(count, maxPerVisit);
+  $("count").textContent = String(count);
+  $("customer").textContent = card.customer || card.email || card.phone || card.code;
+  $("contact").textContent = [card.email, card.phone].filter(Boolean).join(" · ");
+  $("program").textContent = `${card.program} · ${card.code}`;
+  $("progress").max = card.goal;
+  $("progress").value = card.stamps;
+  $("stamps-text").textContent = fill(text.stamps, { stamps: card.stamps, goal: card.goal });
+  const recent = $("recent");
+  const last = card.last_stamp;
+  recent.hidden = !(last && !last.by_you && last.seconds_ago < 30 && answer.outcome === "shown");
+  if (!recent.hidden) recent.textContent = fill(text.recent_other, { s: last.seconds_ago });
+  undoEvent = answer.outcome === "stamped" && last && last.by_you ? last.event_id : null;
+  $("undo").hidden = undoEvent === null;
+  const rewards = $("rewards");
+  rewards.replaceChildren();
+  for (const reward of card.rewards_ready) {
+    const item = document.createElement("li");
+    item.className = "reward";
+    const label = document.createElement("span");
+    label.textContent = `${text.reward_ready}: ${reward.title}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "big primary";
+    button.textContent = text.hand_over;
+    button.addEventListener("click", () => send(current, "hand_over", { reward_id: reward.id }));
+    item.append(label, button);
+    rewards.append(item);
+  }
+}
+
+function showVoucher(voucher) {
+  $("voucher-title").textContent = voucher.title;
+  $("voucher-description").textContent = voucher.description;
+  $("voucher-customer").textContent = voucher.customer;
+  const when = voucher.redeemed_at ? fill(text.redeemed_at, { when: voucher.redeemed_at }) : "";
+  const where = voucher.redeemed_where ? fill(text.redeemed_where, { where: voucher.redeemed_where }) : "";
+  $("voucher-when").textContent = [when, where].filter(Boolean).join(" ");
+}
+
+function reset() {
+  result.hidden = true;
+  current = null;
+  lastCode = "";
+  count = 1;
+  $("code").focus({ preventScroll: true });
+}
+
+$("stamp").addEventListener("click", () => {
+  if (current) send(current, "stamp", { count, seen_event: seenEvent ?? 0 });
+});
+$("undo").addEventListener("click", () => {
+  if (current && undoEvent) send(current, "undo", { event_id: undoEvent });
+});
+$("more").addEventListener("click", () => {
+  count = Math.min(count + 1, maxPerVisit);
+  $("count").textContent = String(count);
+});
+$("fewer").addEventListener("click", () => {
+  count = Math.max(count - 1, 1);
+  $("count").textContent = String(count);
+});
+$("next").addEventListener("click", reset);
+$("typed").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const code = $("code").value.trim();
+  if (code) send(code).then(() => ($("code").value = ""));
+});
+
+// ---- the customer forgot the phone ----
+$("search").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const query = $("query").value.trim();
+  const list = $("search-results");
+  list.replaceChildren();
+  if (query.length < 2) return;
+  const url = new URL(root.dataset.searchUrl, location.href);
+  url.searchParams.set("q", query);
+  let found = [];
+  try {
+    const response = await fetch(url, { credentials: "same-origin" });
+    found = response.ok ? (await response.json()).cards : [];
+  } catch {
+    found = [];
+  }
+  if (!found.length) {
+    const item = document.createElement("li");
+    item.textContent = text.no_results;
+    list.append(item);
+  }
+  for (const card of found) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "result-button";
+    const who = card.customer || card.email || card.phone;
+    button.textContent = `${who} · ${card.program} · ${fill(text.stamps, card)}`;
+    button.addEventListener("click", () => send(card.code));
+    item.append(button);
+    list.append(item);
+  }
+});
+
+// ---- the camera ----
+function detected(code) {
+  const now = Date.now();
+  // The code on screen stays there until "Scan next": the camera sees it on every frame.
+  if (busy || code === current || (code === lastCode && now - lastAt < DEBOUNCE_MS)) return;
+  lastCode = code;
+  lastAt = now;
+  send(code);
+}
+
+async function startCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    status.textContent = text.camera_off;
+    return;
+  }
+  // Before the first BarcodeDetector: the decoder comes from this site, never a CDN.
+  prepareZXingModule({
+    overrides: {
+      locateFile: (path, prefix) => (path.endsWith(".wasm") ? root.dataset.wasmUrl : prefix + path),
+    },
+    fireImmediately: true,
+  });
+  const detector = new BarcodeDetector({ formats: ["qr_code", "code_128"] });
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: "environment" },
+      audio: false,
+    });
+  } catch (error) {
+    status.textContent = error?.name === "NotAllowedError" ? text.camera_off : text.camera_error;
+    return;
+  }
+  video.srcObject = stream;
+  await video.play();
+  status.textContent = "";
+  status.hidden = true;
+  const tick = async () => {
+    if (!document.hidden && video.readyState >= 2 && !busy) {
+      try {
+        const [hit] = await detector.detect(video);
+        if (hit) detected(hit.rawValue);
+      } catch {
+        // A frame the decoder could not take; the next one will do.
+      }
+    }
+    setTimeout(tick, 150);
+  };
+  tick();
+}
+
+startCamera();

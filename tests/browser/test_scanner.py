@@ -1,0 +1,145 @@
+"""The staff scanner in real Chromium, its camera fed a video of a real code.
+
+Chromium's fake camera plays a clip written by ``fake_camera``; the page decodes it with our
+own WebAssembly decoder and posts the scan. Every request must stay on this server.
+"""
+
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from stampcard.loyalty.models import StampEvent
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.middleware import DEVICE_COOKIE
+from stampcard.tenancy.services import pair_device
+from stampcard.vouchers.models import Voucher, VoucherOrigin
+from stampcard.vouchers.services import issue_voucher
+from tests.browser.conftest import CHROMIUM, QUIET
+from tests.browser.fake_camera import code128_image, qr_image, write_y4m
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DECODE_TIMEOUT = 30_000  # two shared cores: generous, and never part of what is asserted
+
+
+@pytest.fixture
+def camera(browser, tmp_path):
+    """Open a Chromium whose camera plays ``image``; returns its page.
+
+    Launched through the session's Playwright (``browser``): one Playwright per process.
+    """
+    launched = []
+
+    def open_page(image, *, live_server, cookie=None, viewport=(390, 844), locale="en-US"):
+        clip = write_y4m(image, tmp_path / f"camera-{len(launched)}.y4m")
+        chromium = browser.browser_type.launch(
+            executable_path=CHROMIUM,
+            args=[
+                *QUIET,
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+            ],
+        )
+        launched.append(chromium)
+        context = chromium.new_context(
+            permissions=["camera"],
+            viewport={"width": viewport[0], "height": viewport[1]},
+            locale=locale,
+        )
+        if cookie is not None:
+            context.add_cookies([{"name": DEVICE_COOKIE, "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.requests = []
+        page.console_errors = []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.on(
+            "console",
+            lambda message: message.type == "error" and page.console_errors.append(message.text),
+        )
+        return page
+
+    yield open_page
+    for chromium in launched:
+        chromium.close()
+
+
+def only_this_server(page, live_server):
+    hosts = {urlsplit(url).hostname for url in page.requests if not url.startswith("data:")}
+    assert hosts <= {urlsplit(live_server.url).hostname}, hosts
+
+
+def test_a_qr_code_on_the_camera_shows_the_card_and_one_tap_stamps_it(
+    camera, live_server, business, shop, staff_actor, card
+):
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = camera(qr_image(card.code), live_server=live_server, cookie=scanner.token)
+    page.goto(f"{live_server.url}/device/scanner/")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    expect(page.locator("#stamps-text")).to_have_text("0 of 10 stamps")
+    assert StampEvent.objects.count() == 0  # showing writes nothing
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "stamped")
+    expect(page.locator("#message")).to_have_text("1 stamp added.")
+    expect(page.locator("#stamps-text")).to_have_text("1 of 10 stamps")
+    # The camera still sees the card: it is not scanned again while it is on screen.
+    page.locator("#undo").click()
+    expect(result).to_have_attribute("data-outcome", "undone")
+    assert [e.delta for e in StampEvent.objects.order_by("id")] == [1, -1]
+    assert [e.actor_device_id for e in StampEvent.objects.all()] == [scanner.device.pk] * 2
+    only_this_server(page, live_server)
+    assert not [e for e in page.console_errors if "Content Security Policy" in e]
+
+
+def test_a_code_128_redeem_code_on_the_camera_is_redeemed_once(
+    camera, live_server, business, shop, staff_actor
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="redeem_code",
+        code="CAKE-4821",
+        code_display="code128",
+    )
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = camera(code128_image("CAKE-4821"), live_server=live_server, cookie=scanner.token)
+    page.goto(f"{live_server.url}/device/scanner/")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "redeemed", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cake.")
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+    # "Scan next", and the camera still holds the same code: now it is refused as used.
+    page.locator("#next").click()
+    expect(result).to_have_attribute("data-refusal", "already_used", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#voucher-when")).to_contain_text("Riverside")
+    only_this_server(page, live_server)
+
+
+def test_a_member_logs_in_and_redeems_a_staff_scan_voucher_by_its_qr_code(
+    camera, live_server, business, owner
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Birthday cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="staff_scan",
+    )
+    page = camera(qr_image(voucher.token), live_server=live_server, locale="th-TH")
+    page.goto(f"{live_server.url}/accounts/login/?next=/b/{business.slug}/scanner/")
+    page.locator("input[name=username]").fill("owner")
+    page.locator("input[name=password]").fill("pw-owner-1234")
+    page.locator("input[name=password]").press("Enter")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "redeemed", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text("แลกคูปองแล้ว: Birthday cake")
+    assert Voucher.objects.get(pk=voucher.pk).redeemed_by_user_id == owner.pk
+    only_this_server(page, live_server)
