@@ -208,6 +208,12 @@ OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "card.changed": ["stampcard.wallet.consumers.push_card_changed"],
+    "voucher.redeemed": ["stampcard.wallet.consumers.push_voucher_changed"],
+    "voucher.voided": ["stampcard.wallet.consumers.push_voucher_changed"],
+    "voucher.expired": ["stampcard.wallet.consumers.push_voucher_changed"],
+    # wallet.changes: a program, business or location change; the debounced APNs pushes.
+    "wallet.passes_changed": ["stampcard.wallet.consumers.refresh_passes"],
+    "wallet.apple_push": ["stampcard.wallet.consumers.send_apple_pushes"],
 }
 
 AUTHENTICATION_BACKENDS = [
@@ -378,6 +384,8 @@ APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
 APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=20)
+# Changes of one pass within this many seconds make one push (wallet.changes).
+WALLET_PUSH_DEBOUNCE_SECONDS = env.float("WALLET_PUSH_DEBOUNCE_SECONDS", default=2.0)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 
