@@ -7,7 +7,10 @@ It answers ``POST /3/device/<token>`` by token: "200" (the default), "410", "429
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import h2.config
 import h2.connection
@@ -100,3 +103,44 @@ class StandIn:
         if body:
             conn.send_data(stream_id, body, end_stream=True)
         writer.write(conn.data_to_send())
+
+
+class StandInProcess:
+    """The stand-in in a process of its own, so its CPU is not the sender's: for benchmarks.
+
+    Runs ``python -m bench.wallet_apns_stand_in DELAY``, which prints its URL, serves until its
+    stdin closes and then prints how many requests it answered.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        self._process = subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments
+            [sys.executable, "-m", "bench.wallet_apns_stand_in", str(self.delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        assert self._process.stdout is not None
+        return self._process.stdout.readline().strip()
+
+    def stop(self) -> int:
+        """Stop it; how many requests it answered."""
+        assert self._process is not None
+        answered, _ = self._process.communicate(timeout=60)
+        return int(answered.strip() or 0)
+
+
+def main() -> None:
+    server = StandIn(delay=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0).start()
+    print(server.url, flush=True)
+    sys.stdin.read()  # until the parent closes it
+    server.stop()
+    print(len(server.requests), flush=True)
+
+
+if __name__ == "__main__":
+    main()

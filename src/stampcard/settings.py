@@ -383,7 +383,7 @@ APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
 # Apple refuses a token refreshed more often than every 20 minutes and one older than an hour.
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
-APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=20)
+APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=100)
 # Changes of one pass within this many seconds make one push (wallet.changes).
 WALLET_PUSH_DEBOUNCE_SECONDS = env.float("WALLET_PUSH_DEBOUNCE_SECONDS", default=2.0)
 
