@@ -21,14 +21,15 @@ import json
 import os
 import tempfile
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from stampcard.loyalty.models import Card, Program
+from stampcard.loyalty.models import Card, Milestone, Program
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
@@ -39,6 +40,8 @@ PKPASS_TYPE = "application/vnd.apple.pkpass"
 MAX_LOCATIONS = 10  # Wallet ignores the rest
 # Small, as Apple advises for store cards: the pass shows up at the shop's door.
 MAX_DISTANCE_METRES = 100
+# How long a process reuses the shops it read for card passes (see _shop_locations).
+LOCATIONS_KEPT = timedelta(seconds=60)
 # A voucher without a program wears the business's colour with these.
 VOUCHER_FOREGROUND = "#ffffff"
 VOUCHER_LABEL = "#e5e7eb"
@@ -163,6 +166,7 @@ def _images(palette: images.Palette, *, strip: tuple[Program, int] | None) -> di
 def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
     program = card.program
     business = card.business
+    _known_milestones(program)
     progress = progress_of(card)
     # The value texts that are sentences follow the customer's language; labels are looked
     # up by Wallet in the device's language.
@@ -223,7 +227,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "backFields": _back_fields(program, progress_text),
         },
     }
-    locations = _locations(card.business_id)
+    locations = _shop_locations(card.business_id, not_before=card.updated_at)
     if locations:
         document["locations"] = locations
         document["maxDistance"] = MAX_DISTANCE_METRES
@@ -354,6 +358,22 @@ def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
     return fields
 
 
+def _known_milestones(program: Program) -> None:
+    """Give ``program`` its milestones from this process's memory, as if prefetched.
+
+    Every milestone change moves ``design_version`` (loyalty.models.Milestone), so the
+    milestones of one version never change: a pass build saves the query.
+    """
+    prefetched = program.__dict__.setdefault("_prefetched_objects_cache", {})
+    if "milestones" not in prefetched:
+        prefetched["milestones"] = _milestones(program.pk, program.design_version)
+
+
+@functools.lru_cache(maxsize=1024)
+def _milestones(program_id: int, design_version: int) -> list[Milestone]:
+    return list(Milestone.objects.filter(program_id=program_id).order_by("stamps"))
+
+
 # The translations are fixed for the life of the process.
 @functools.cache
 def _all_pass_strings() -> dict[str, bytes]:
@@ -361,6 +381,28 @@ def _all_pass_strings() -> dict[str, bytes]:
         f"{language}.lproj/pass.strings": pass_strings(language)
         for language, _name in settings.LANGUAGES
     }
+
+
+# business id -> (when read, the pass locations then); see _shop_locations.
+_read_locations: dict[int, tuple[datetime, list[dict[str, Any]]]] = {}
+
+
+def _shop_locations(business_id: int, *, not_before: datetime) -> list[dict[str, Any]]:
+    """The business's pass locations, read again unless read after ``not_before`` (the card's
+    last change) and less than ``LOCATIONS_KEPT`` ago.
+
+    A location change moves ``updated_at`` of every card of the business once its outbox
+    message is delivered (wallet.changes), after the change committed: a card changed after
+    the last read makes the next build read again, so a pushed pass never shows shops older
+    than the push. The age limit bounds what clock skew between servers could hide.
+    """
+    now = timezone.now()
+    known = _read_locations.get(business_id)
+    if known is not None and not_before < known[0] and now - known[0] < LOCATIONS_KEPT:
+        return known[1]
+    found = _locations(business_id)
+    _read_locations[business_id] = (now, found)
+    return found
 
 
 def _locations(business_id: int) -> list[dict[str, Any]]:
