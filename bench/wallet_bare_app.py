@@ -104,6 +104,8 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     elif parts[:3] == ["passkit", "v1", "passes"] and len(parts) == 5:
         status, body = latest_pass(parts[4], environ.get("HTTP_AUTHORIZATION", ""))
         kind = "application/vnd.apple.pkpass"
+    elif parts == ["healthz"]:
+        status, body, kind = "200 OK", b"ok", "text/plain"
     else:
         status, body, kind = "404 Not Found", b"", "text/plain"
     start_response(status, [("Content-Type", kind), ("Content-Length", str(len(body)))])
