@@ -327,3 +327,40 @@ def test_command_makes_the_development_chain_once(data_dir):
     first = key.read_bytes()
     call_command("wallet_certificates", stdout=io.StringIO())
     assert key.read_bytes() == first
+
+
+def test_a_location_change_shows_once_the_cards_are_refreshed(card, business):
+    from stampcard.outbox.models import OutboxMessage
+    from stampcard.wallet import changes
+
+    assert "locations" not in apple.pass_json(card)  # read now, and kept by this process
+    factories.LocationFactory(
+        business=business, latitude=Decimal("13.75"), longitude=Decimal("100.5")
+    )
+    (message,) = OutboxMessage.objects.filter(topic=changes.PASSES_CHANGED)
+    changes.refresh_passes(business_id=message.business_id, program_id=None)
+    card.refresh_from_db()
+    assert len(apple.pass_json(card)["locations"]) == 1
+
+
+def test_the_signed_pass_is_cached_per_card_version(card, data_dir, monkeypatch):
+    first = apple.card_pass(card)
+    folder = data_dir / "cache" / "passes" / str(card.pk)
+    (cached,) = folder.iterdir()
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(apple, "build_pass", no_building)
+        assert apple.card_pass(card) == first
+    with_stamps(card, 4)
+    type(card).objects.filter(pk=card.pk).update(version=card.version + 1)
+    card.refresh_from_db()
+    second = apple.card_pass(card)
+    assert second != first
+    assert list(folder.iterdir()) != [cached]
+    assert len(list(folder.iterdir())) == 1
+    # Another language for the customer is another pass.
+    card.customer.language = "th"
+    assert apple.card_pass(card) != second
