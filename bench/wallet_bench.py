@@ -498,6 +498,7 @@ def render(
     load_average: str,
     seconds: float,
     started: str,
+    context: dict[str, str],
 ) -> str:
     built, bare = build
     build_ratio = built.per_second / bare.per_second
@@ -588,7 +589,10 @@ def run(*, cards: int = CARDS, seconds: float = SECONDS, apns_delay: float = APN
     """Everything above, on an already set-up Django; the section for RESULTS.md."""
     from django.conf import settings
 
+    from bench.run import code_state, machine_context
+
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    context = machine_context(code_state())
     load_average = " ".join(f"{value:.1f}" for value in os.getloadavg())
     settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="stampcard-wallet-bench-"))
     print(f"Wallet: seeding {cards:,} cards with registrations …", flush=True)
@@ -618,6 +622,7 @@ def run(*, cards: int = CARDS, seconds: float = SECONDS, apns_delay: float = APN
         load_average=load_average,
         seconds=seconds,
         started=started,
+        context=context,
     )
 
 
