@@ -511,6 +511,8 @@ def render(
         f" measurement split in turns; load average at the start: {load_average} (other"
         " work shares this machine: figures are ratios measured side by side).",
         "",
+        *(f"- {name}: {value}" for name, value in context.items()),
+        "",
         "| what | measured | baseline (same run) | ratio | target |",
         "| --- | --- | --- | --- | --- |",
         f"| build and sign a card pass (`apple.build_pass`) | {built.per_second:,.0f}/s"
