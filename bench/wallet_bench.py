@@ -564,6 +564,11 @@ def render(
         " device or a retried download.",
         '- "serials updated since": every client is a device of its own asking with the tag it'
         " had before the change; each answer lists its one card.",
+        "- How to read the PassKit rows: the `/healthz` row is Django's floor on this machine"
+        " (security, session, CSRF, CSP, OTP, axes and tenancy middleware, no query); the"
+        " endpoints cannot pass it, so their ratio to a bare WSGI app stays under it. The"
+        " pushes row is bounded by the stand-in (pure-Python h2 on the same two cores); the"
+        " worker's own CPU per push is the figure that carries to a real APNs connection.",
         "",
         END_MARK,
     ]
