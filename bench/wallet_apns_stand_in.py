@@ -46,6 +46,8 @@ class StandIn:
     def stop(self):
         async def close():
             self.server.close()
+            for reply in self.replies:  # answers still waiting out their delay
+                reply.cancel()
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)

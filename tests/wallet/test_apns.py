@@ -266,3 +266,18 @@ def test_nothing_is_sent_unless_apns_is_enabled(apns_on, settings, card):
     push_card(card)
     assert server.requests == []
     assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
+
+
+def test_a_push_given_up_on_frees_its_stream(apns_on, settings):
+    server = apns_on({"slow": "200"}, delay=WAIT)
+    settings.APNS_TIMEOUT_SECONDS = 0.2
+    apns.reset_client()
+    client = apns.client()
+    client.concurrency = 5
+    results = client.send_many([f"slow-{n}" for n in range(8)])
+    assert {r.outcome for r in results} == {apns.Outcome.RETRY}
+    connection = client._connection
+    assert connection is not None
+    # Every stream given up on was cancelled: none still holds a place on the connection.
+    assert connection._h2.open_outbound_streams == 0
+    assert server.connections == 1

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
@@ -100,7 +101,17 @@ class Http2Connection:
         )
         self._h2.send_data(stream_id, body, end_stream=True)
         self._writer.write(self._h2.data_to_send())
-        return await answer
+        try:
+            return await answer
+        finally:
+            if self._streams.pop(stream_id, None) is not None and not self.closed:
+                # Given up on (a timeout): the stream is cancelled, so it stops counting
+                # against the server's limit of concurrent streams.
+                try:
+                    self._h2.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
+                    self._writer.write(self._h2.data_to_send())
+                except h2.exceptions.H2Error:
+                    pass
 
     def _has_room(self) -> bool:
         if self.closed:
