@@ -15,7 +15,8 @@ synchronous_commit on). In one run, bounded in time (about 4 minutes), it:
    (``PGOPTIONS=-c synchronous_commit=off`` for pgbench and the service alike);
 4. profiles one service process on 2000 calls (where the client CPU goes);
 5. times ``vouchers.services.generate_codes`` for 1,000,000 codes and checks them with SQL;
-6. prints the figures and writes bench/RESULTS.md.
+6. runs the Apple Wallet benchmarks (``bench.wallet_bench``) unless ``--no-wallet``;
+7. prints the figures and writes bench/RESULTS.md.
 """
 
 import argparse
@@ -859,6 +860,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cards", type=int, default=1000)
     parser.add_argument("--codes", type=int, default=1_000_000, help="0 skips the code pool")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-wallet", action="store_true", help="skip bench.wallet_bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -919,6 +921,11 @@ def main(argv: list[str] | None = None) -> None:
         seconds=args.seconds,
         cards=args.cards,
     )
+    if not args.no_wallet:
+        from bench import wallet_bench
+
+        settle()
+        text = text.rstrip("\n") + "\n\n" + wallet_bench.run()
     args.output.write_text(text)
     print(f"\nWrote {args.output}")
 

@@ -215,8 +215,18 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
     "customer.joined": ["stampcard.wallet.google_consumers.sync_google_object"],
     "reward.earned": ["stampcard.wallet.google_consumers.sync_google_object"],
     "voucher.issued": ["stampcard.wallet.google_consumers.sync_google_object"],
-    "voucher.redeemed": ["stampcard.wallet.google_consumers.sync_google_object"],
-    "voucher.voided": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "voucher.redeemed": [
+        "stampcard.wallet.consumers.push_voucher_changed",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
+    "voucher.voided": [
+        "stampcard.wallet.consumers.push_voucher_changed",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
+    "voucher.expired": ["stampcard.wallet.consumers.push_voucher_changed"],
+    # wallet.changes: a program, business or location change; the debounced APNs pushes.
+    "wallet.passes_changed": ["stampcard.wallet.consumers.refresh_passes"],
+    "wallet.apple_push": ["stampcard.wallet.consumers.send_apple_pushes"],
 }
 
 AUTHENTICATION_BACKENDS = [
@@ -386,7 +396,9 @@ APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
 # Apple refuses a token refreshed more often than every 20 minutes and one older than an hour.
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
-APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=20)
+APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=100)
+# Changes of one pass within this many seconds make one push (wallet.changes).
+WALLET_PUSH_DEBOUNCE_SECONDS = env.float("WALLET_PUSH_DEBOUNCE_SECONDS", default=2.0)
 
 # Google Wallet loyalty passes (wallet.google, wallet.md C): a class per program and an object
 # per card through the REST API, as the service account of GOOGLE_WALLET_SERVICE_ACCOUNT_FILE

@@ -1,114 +1,22 @@
 """APNs pushes against a stand-in HTTP/2 server on loopback (h2c, prior knowledge)."""
 
-import asyncio
-import json
-import threading
 import time
 from datetime import timedelta
 
-import h2.config
-import h2.connection
-import h2.events
-import h2.exceptions
 import jwt
 import pytest
+from bench.wallet_apns_stand_in import WAIT, StandIn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
 from stampcard.outbox.models import OutboxMessage, Topic
-from stampcard.wallet import apns
-from stampcard.wallet.consumers import PushFailed, push_card_changed
+from stampcard.wallet import apns, changes
+from stampcard.wallet.consumers import PushFailed, push_card_changed, send_apple_pushes
 from stampcard.wallet.models import PassRegistration
 from tests import factories
 
 PASS_TYPE = "pass.local.stampcard"
-WAIT = 5  # seconds: the longest any wait in these tests may take
-
-
-class StandIn:
-    """An HTTP/2 server answering by push token: "200", "410", "429", "500" or "drop"."""
-
-    def __init__(self, answers=None, delay=0.0):
-        self.answers = answers or {}
-        self.delay = delay
-        self.requests = []
-        self.connections = 0
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self.replies = set()  # held so a pending reply is not collected
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
-        ).result(WAIT)
-        self.server = server
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        return self
-
-    def stop(self):
-        async def close():
-            self.server.close()
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(WAIT)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(WAIT)
-
-    async def handle(self, reader, writer):
-        self.connections += 1
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        conn = h2.connection.H2Connection(config=config)
-        conn.initiate_connection()
-        writer.write(conn.data_to_send())
-        streams = {}
-        try:
-            while True:
-                data = await asyncio.wait_for(reader.read(65535), WAIT)
-                if not data:
-                    break
-                for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        streams[event.stream_id] = {"headers": dict(event.headers), "body": b""}
-                    elif isinstance(event, h2.events.DataReceived):
-                        streams[event.stream_id]["body"] += event.data
-                        conn.acknowledge_received_data(
-                            event.flow_controlled_length, event.stream_id
-                        )
-                    elif isinstance(event, h2.events.StreamEnded):
-                        request = streams.pop(event.stream_id)
-                        self.requests.append(request)
-                        token = request["headers"][":path"].rsplit("/", 1)[-1]
-                        answer = self.answers.get(token, "200")
-                        if answer == "drop":
-                            writer.transport.abort()
-                            return
-                        reply = self.respond(conn, writer, event.stream_id, answer)
-                        self.replies.add(asyncio.ensure_future(reply))
-                writer.write(conn.data_to_send())
-                await writer.drain()
-        except (TimeoutError, ConnectionError, h2.exceptions.ProtocolError):
-            pass
-        finally:
-            writer.close()
-
-    async def respond(self, conn, writer, stream_id, answer):
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay)
-        self.in_flight -= 1
-        body = b""
-        if answer == "410":
-            body = json.dumps({"reason": "Unregistered", "timestamp": 1700000000000}).encode()
-        elif answer != "200":
-            body = json.dumps({"reason": "TooManyRequests" if answer == "429" else "Oops"}).encode()
-        headers = [(":status", answer), ("apns-id", f"id-{stream_id}")]
-        conn.send_headers(stream_id, headers, end_stream=not body)
-        if body:
-            conn.send_data(stream_id, body, end_stream=True)
-        writer.write(conn.data_to_send())
 
 
 @pytest.fixture
@@ -147,6 +55,8 @@ def apns_on(settings, stand_in, p8_key, tmp_path):
     settings.APNS_KEY_ID = "KEY1234567"
     settings.APNS_KEY_FILE = str(p8_key[0])
     settings.APNS_TIMEOUT_SECONDS = WAIT
+    # No debounce: a push owed is due at once.
+    settings.WALLET_PUSH_DEBOUNCE_SECONDS = 0
     apns.reset_client()
 
     def start(answers=None, delay=0.0):
@@ -159,13 +69,24 @@ def apns_on(settings, stand_in, p8_key, tmp_path):
     apns.reset_client()
 
 
-def message_for(card, version=None):
+def message_for(card):
     card.refresh_from_db()
     return OutboxMessage(
         business_id=card.business_id,
         topic=Topic.CARD_CHANGED,
-        payload={"card_id": card.pk, "version": card.version if version is None else version},
+        payload={"card_id": card.pk, "version": card.version},
     )
+
+
+def push_messages():
+    return OutboxMessage.objects.filter(topic=changes.APPLE_PUSH).order_by("pk")
+
+
+def push_card(card):
+    """``card.changed`` through both consumers: the push owed, then sent."""
+    push_card_changed(message_for(card))
+    for message in push_messages():
+        send_apple_pushes(message)
 
 
 def register(card, token, device=None):
@@ -274,12 +195,15 @@ def test_the_consumer_pushes_every_registration_of_the_card(apns_on, card):
     register(card, "one")
     register(card, "two")
     register(factories.CardFactory(program=card.program), "elsewhere")
-    push_card_changed(message_for(card))
+    push_card(card)
     assert sorted(r["headers"][":path"] for r in server.requests) == [
         "/3/device/one",
         "/3/device/two",
     ]
     assert PassRegistration.objects.count() == 3
+    # Nothing is owed any more, nor held in a batch.
+    assert not PassRegistration.objects.filter(push_due_at__isnull=False).exists()
+    assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
 
 
 @pytest.mark.django_db
@@ -287,7 +211,7 @@ def test_410_deletes_the_registration(apns_on, card):
     apns_on({"gone": "410"})
     register(card, "gone")
     kept = register(card, "fine")
-    push_card_changed(message_for(card))
+    push_card(card)
     assert list(PassRegistration.objects.all()) == [kept]
 
 
@@ -298,30 +222,40 @@ def test_410_keeps_a_registration_renewed_after_the_push_began(apns_on, card):
     PassRegistration.objects.filter(pk=registration.pk).update(
         updated_at=timezone.now() + timedelta(minutes=1)
     )
-    push_card_changed(message_for(card))
+    push_card(card)
     assert PassRegistration.objects.filter(pk=registration.pk).exists()
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("answer", ["429", "500", "drop"])
 def test_a_push_to_retry_fails_the_message_and_deletes_nothing(apns_on, card, answer):
-    server = apns_on({"trouble": answer, "gone": "410"})
-    register(card, "gone")
-    register(card, "trouble")
+    # "a-gone" goes first, alone; the other two then share the connection.
+    server = apns_on({"trouble": answer, "a-gone": "410"})
+    register(card, "a-gone")
+    trouble = register(card, "trouble")
+    fine = register(card, "fine")
     with pytest.raises(PushFailed):
-        push_card_changed(message_for(card))
+        push_card(card)
     assert server.requests
-    # The 410 still counts; the one to retry stays.
-    assert list(PassRegistration.objects.values_list("push_token", flat=True)) == ["trouble"]
-
-
-@pytest.mark.django_db
-def test_a_stale_message_sends_nothing(apns_on, card):
-    server = apns_on()
-    register(card, "one")
-    card.refresh_from_db()
-    push_card_changed(message_for(card, version=card.version - 1))
-    assert server.requests == []
+    # The 410 still counts; the one to retry stays, in the batch its message sends again.
+    assert sorted(PassRegistration.objects.values_list("push_token", flat=True)) == [
+        "fine",
+        "trouble",
+    ]
+    (message,) = push_messages()
+    trouble.refresh_from_db()
+    fine.refresh_from_db()
+    assert trouble.push_batch == message.pk
+    if answer != "drop":  # a dropped connection fails every push in flight on it
+        assert fine.push_batch is None
+    server.answers["trouble"] = "200"
+    server.requests.clear()
+    send_apple_pushes(message)
+    sent = [r["headers"][":path"] for r in server.requests]
+    assert "/3/device/trouble" in sent
+    if answer != "drop":
+        assert sent == ["/3/device/trouble"]
+    assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
 
 
 @pytest.mark.django_db
@@ -329,5 +263,21 @@ def test_nothing_is_sent_unless_apns_is_enabled(apns_on, settings, card):
     server = apns_on()
     settings.APNS_ENABLED = False
     register(card, "one")
-    push_card_changed(message_for(card))
+    push_card(card)
     assert server.requests == []
+    assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
+
+
+def test_a_push_given_up_on_frees_its_stream(apns_on, settings):
+    server = apns_on({"slow": "200"}, delay=WAIT)
+    settings.APNS_TIMEOUT_SECONDS = 0.2
+    apns.reset_client()
+    client = apns.client()
+    client.concurrency = 5
+    results = client.send_many([f"slow-{n}" for n in range(8)])
+    assert {r.outcome for r in results} == {apns.Outcome.RETRY}
+    connection = client._connection
+    assert connection is not None
+    # Every stream given up on was cancelled: none still holds a place on the connection.
+    assert connection._h2.open_outbound_streams == 0
+    assert server.connections == 1

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from PIL import Image
 
+from stampcard.loyalty.services import add_stamps
 from stampcard.vouchers.code_images import code_png
 from stampcard.wallet import apple, images, signing
 from tests import factories
@@ -82,9 +83,12 @@ def test_pass_json_has_every_required_key(card, files):
     assert len(store["headerFields"]) <= 3
     assert len(store["secondaryFields"]) + len(store["auxiliaryFields"]) <= 4
     assert store["headerFields"][0]["value"] == "0/10"
-    assert store["headerFields"][0]["changeMessage"] == "change.stamps"
     assert store["secondaryFields"][0]["value"] == "Free coffee"
-    assert "%@" in apple.STRINGS[store["secondaryFields"][0]["changeMessage"]]
+    # Only a milestone speaks on the lock screen: stamps and the next reward change silently.
+    speaking = [f for group in FIELD_GROUPS for f in store[group] if "changeMessage" in f]
+    assert [f["key"] for f in speaking] == ["earned"]
+    assert speaking[0]["value"] == 0
+    assert "%@" in apple.STRINGS["change.earned"]
     # The PassKit web service (tests/wallet/test_passkit.py).
     assert document["webServiceURL"].endswith("/passkit/")
     assert len(document["authenticationToken"]) >= 16
@@ -97,6 +101,22 @@ def test_progress_and_next_reward_follow_the_card(card):
     assert store["headerFields"][0]["value"] == "3/10"
     assert store["secondaryFields"][0]["value"] == "Free cookie"
     assert store["backFields"][0]["value"] == "2 more stamps to Free cookie"
+
+
+def test_the_lock_screen_speaks_when_a_reward_is_earned_and_only_then(card):
+    factories.MilestoneFactory(program=card.program, stamps=2, reward_title="Free cookie")
+    card.program.refresh_from_db()
+    owner = factories.member_actor(card.business)
+
+    def earned():
+        card.refresh_from_db()
+        fields = apple.pass_json(card)["storeCard"]["secondaryFields"]
+        return next(f["value"] for f in fields if f["key"] == "earned")
+
+    add_stamps(business=card.business, actor=owner, source="staff", card_id=card.pk)
+    assert earned() == 0
+    add_stamps(business=card.business, actor=owner, source="staff", card_id=card.pk)
+    assert earned() == 1
 
 
 def test_every_image_at_every_scale(files):
@@ -327,3 +347,40 @@ def test_command_makes_the_development_chain_once(data_dir):
     first = key.read_bytes()
     call_command("wallet_certificates", stdout=io.StringIO())
     assert key.read_bytes() == first
+
+
+def test_a_location_change_shows_once_the_cards_are_refreshed(card, business):
+    from stampcard.outbox.models import OutboxMessage
+    from stampcard.wallet import changes
+
+    assert "locations" not in apple.pass_json(card)  # read now, and kept by this process
+    factories.LocationFactory(
+        business=business, latitude=Decimal("13.75"), longitude=Decimal("100.5")
+    )
+    (message,) = OutboxMessage.objects.filter(topic=changes.PASSES_CHANGED)
+    changes.refresh_passes(business_id=message.business_id, program_id=None)
+    card.refresh_from_db()
+    assert len(apple.pass_json(card)["locations"]) == 1
+
+
+def test_the_signed_pass_is_cached_per_card_version(card, data_dir, monkeypatch):
+    first = apple.card_pass(card)
+    folder = data_dir / "cache" / "passes" / str(card.pk)
+    (cached,) = folder.iterdir()
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(apple, "build_pass", no_building)
+        assert apple.card_pass(card) == first
+    with_stamps(card, 4)
+    type(card).objects.filter(pk=card.pk).update(version=card.version + 1)
+    card.refresh_from_db()
+    second = apple.card_pass(card)
+    assert second != first
+    assert list(folder.iterdir()) != [cached]
+    assert len(list(folder.iterdir())) == 1
+    # Another language for the customer is another pass.
+    card.customer.language = "th"
+    assert apple.card_pass(card) != second

@@ -12,7 +12,7 @@ from stampcard.wallet.notifications import (
     Why,
     may_notify,
     milestone_of,
-    record_apple_push,
+    record_apple_pushes,
     record_send,
     release_notification,
     reserve_notification,
@@ -99,7 +99,7 @@ def test_a_message_is_recorded_once_per_pass_and_wallet(card):
         why=Why.REWARD_READY,
         now=timezone.now(),
     )
-    record_apple_push(message, card.pk, timezone.now())
+    record_apple_pushes(message, [card.pk], timezone.now())
     assert sorted(PassSend.objects.values_list("wallet", flat=True)) == ["apple", "google"]
 
 

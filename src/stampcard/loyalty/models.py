@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -178,8 +178,10 @@ class Program(models.Model):
                 self.design_version = models.F("design_version") + 1
                 if update_fields is not None:
                     kwargs["update_fields"] = {*update_fields, "design_version"}
-                super().save(*args, **kwargs)
-                self.refresh_from_db(fields=["design_version"])
+                with transaction.atomic():
+                    super().save(*args, **kwargs)
+                    self.refresh_from_db(fields=["design_version"])
+                    _passes_of_program_changed(self)
                 return
         super().save(*args, **kwargs)
 
@@ -217,6 +219,13 @@ class Program(models.Model):
 
 
 MAX_MILESTONES = 5
+
+
+def _passes_of_program_changed(program: Program) -> None:
+    """The wallet passes of the program's cards are to be refreshed (wallet.changes)."""
+    from stampcard.wallet.changes import program_changed  # the wallet app builds on this one
+
+    program_changed(program)
 
 
 class Milestone(models.Model):
@@ -261,9 +270,11 @@ class Milestone(models.Model):
 
     def _program_design_changed(self) -> None:
         # The card shows its milestones: a change is a new design of the program.
-        Program.objects.filter(pk=self.program_id).update(
-            design_version=models.F("design_version") + 1
-        )
+        with transaction.atomic():
+            Program.objects.filter(pk=self.program_id).update(
+                design_version=models.F("design_version") + 1
+            )
+            _passes_of_program_changed(self.program)
 
     def clean(self) -> None:
         program = self.program if self.program_id else None

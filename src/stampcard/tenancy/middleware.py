@@ -21,8 +21,9 @@ kwarg card_token /     ``customer_door``               the object's long random 
 voucher_token                                          also ``request.card`` / ``request.voucher``
 namespace ``passkit``  ``passkit_door``                ``Authorization: ApplePass <token>`` of the
 (``/passkit/v1/…``)    (URLs with a serial_number)     pass (wallet.passkit); the serial, the card
-                                                       code, is looked up unscoped; also
-                                                       ``request.card``. Unknown pass type: 404;
+                                                       code or v<voucher id>, is looked up
+                                                       unscoped; also ``request.card`` or
+                                                       ``request.voucher``. Unknown pass type: 404;
                                                        bad token or unknown serial: 401. The
                                                        list and log URLs carry no token: no scope
 anything else          none                            no scope: a tenant query raises
@@ -157,17 +158,18 @@ def customer_door(request: HttpRequest, match: ResolverMatch) -> Admitted | Http
 def passkit_door(request: HttpRequest, match: ResolverMatch) -> Admitted | HttpResponse:
     if match.kwargs["pass_type_id"] != settings.APPLE_PASS_TYPE_ID:
         raise Http404
-    card = passkit.authenticated_card(
+    owner = passkit.authenticated_pass(
         match.kwargs["serial_number"], request.headers.get("Authorization")
     )
-    if card is None:
+    if owner is None:
         response = HttpResponse(status=401)
         response["WWW-Authenticate"] = "ApplePass"
         return response
-    request.card = card  # type: ignore[attr-defined]
+    # A card's store card or a voucher's coupon.
+    setattr(request, "voucher" if isinstance(owner, passkit.Voucher) else "card", owner)
     return Admitted(
-        business=card.business,
-        actor=Actor.customer(business_id=card.business_id, ip_address=_ip(request)),
+        business=owner.business,
+        actor=Actor.customer(business_id=owner.business_id, ip_address=_ip(request)),
     )
 
 

@@ -2,10 +2,11 @@
 
 import functools
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -44,6 +45,16 @@ class Business(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from stampcard.wallet import changes  # the wallet app builds on this one
+
+        # A new business has no passes yet.
+        shown = not self._state.adding and changes.shown_fields_changed(self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if shown:
+                changes.business_changed(self)
+
 
 class Location(models.Model):
     """A shop of the business; its coordinates make wallet passes relevant nearby."""
@@ -59,6 +70,24 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    # Passes list the shops near which they show up: a change refreshes them (wallet.changes).
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from stampcard.wallet import changes  # the wallet app builds on this one
+
+        shown = changes.shown_fields_changed(self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if shown:
+                changes.location_changed(self)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        from stampcard.wallet import changes
+
+        with transaction.atomic():
+            deleted = super().delete(*args, **kwargs)
+            changes.location_changed(self)
+        return deleted
 
 
 class Role(models.TextChoices):

@@ -1,34 +1,39 @@
 """APNs pushes that tell devices a pass changed (wallet.md B2).
 
 One HTTP/2 client per process, reused: Apple counts rapid connect/disconnect as abuse, and
-HTTP/2 carries many pushes at once as streams of one connection. Auth is either a token
-(``APNS_KEY_FILE``, an ES256 JWT reused for ``APNS_TOKEN_REFRESH_SECONDS``) or TLS client
-auth with the pass certificate and key (``wallet.signing``).
+HTTP/2 carries many pushes at once as streams of one connection (up to ``APNS_CONCURRENCY``
+in flight; a sender that waits for each answer manages one push per round trip). The
+connection (``wallet.apns_http2``) lives on an event loop in a thread of its own, so any
+thread can send. Auth is either a token (``APNS_KEY_FILE``, an ES256 JWT reused for
+``APNS_TOKEN_REFRESH_SECONDS``) or TLS client auth with the pass certificate and key
+(``wallet.signing``).
 
 The request is Wallet's: ``POST /3/device/<token>``, ``apns-topic`` = the pass type id, body
 ``{}``. No ``apns-push-type`` header: Apple documents none for passes and the header's
 ``background`` type asks for ``content-available``, which a pass push does not carry.
 """
 
+import asyncio
 import json
 import logging
 import ssl
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
-import httpx
 import jwt
 from django.conf import settings
 
 from stampcard.wallet import signing
+from stampcard.wallet.apns_http2 import ConnectionLost, Http2Connection
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -94,32 +99,31 @@ class ApnsClient:
         self.topic = topic
         self.provider_token = provider_token
         self.concurrency = max(1, concurrency)
-        # HTTP/2 only: APNs speaks nothing else, and over http:// this means prior knowledge.
-        self._http = httpx.Client(
-            base_url=base_url,
-            http1=False,
-            http2=True,
-            verify=verify,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._ssl = verify if isinstance(verify, ssl.SSLContext) else None
+        if verify is False:
+            raise ValueError("APNs is always reached with its certificate checked")
+        self._connection: Http2Connection | None = None
+        self._connecting: asyncio.Lock | None = None
+        self.connections = 0  # opened so far
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="apns", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
-        self._http.close()
+        if self._connection is not None:
+            self._run(self._connection.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
 
     def send(self, push_token: str, topic: str | None = None) -> Result:
-        headers = {"apns-topic": topic or self.topic}
-        bearer = self.provider_token.get() if self.provider_token else ""
-        if bearer:
-            headers["authorization"] = f"bearer {bearer}"
-        try:
-            response = self._http.post(f"/3/device/{push_token}", content=b"{}", headers=headers)
-        except httpx.TransportError as exc:
-            return Result(push_token, Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
-        return self._result(push_token, response, bearer)
+        return self._run(self._send(push_token, topic or self.topic))
 
     def send_many(self, push_tokens: Sequence[str], topic: str | None = None) -> list[Result]:
-        """Push to every token at once, as concurrent streams of the one connection."""
+        """Push to every token at once, up to ``concurrency`` concurrent streams of the one
+        connection; the results in the order of the tokens, each token once."""
         tokens = list(dict.fromkeys(push_tokens))
         if not tokens:
             return []
@@ -127,16 +131,50 @@ class ApnsClient:
         first = self.send(tokens[0], topic)
         if len(tokens) == 1:
             return [first]
-        workers = min(self.concurrency, len(tokens) - 1)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apns") as pool:
-            rest = list(pool.map(lambda token: self.send(token, topic), tokens[1:]))
-        return [first, *rest]
+        return [first, *self._run(self._send_all(tokens[1:], topic or self.topic))]
 
-    def _result(self, push_token: str, response: httpx.Response, bearer: str) -> Result:
-        status = response.status_code
+    def _run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result()
+
+    async def _send_all(self, tokens: list[str], topic: str) -> list[Result]:
+        streams = asyncio.Semaphore(self.concurrency)
+
+        async def one(token: str) -> Result:
+            async with streams:
+                return await self._send(token, topic)
+
+        return list(await asyncio.gather(*(one(token) for token in tokens)))
+
+    async def _send(self, push_token: str, topic: str) -> Result:
+        headers = [("apns-topic", topic)]
+        bearer = self.provider_token.get() if self.provider_token else ""
+        if bearer:
+            headers.append(("authorization", f"bearer {bearer}"))
+        try:
+            connection = await self._connection_open()
+            status, body = await asyncio.wait_for(
+                connection.post(f"/3/device/{push_token}", headers, b"{}"), self.timeout
+            )
+        except (ConnectionLost, OSError, TimeoutError) as exc:
+            return Result(push_token, Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
+        return self._result(push_token, status, body, bearer)
+
+    async def _connection_open(self) -> Http2Connection:
+        """The open connection, or a new one if there is none (only one opens at a time)."""
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._connection is None or self._connection.closed:
+                self._connection = await Http2Connection.open(
+                    self.base_url, ssl_context=self._ssl, timeout=self.timeout
+                )
+                self.connections += 1
+            return self._connection
+
+    def _result(self, push_token: str, status: int, body: bytes, bearer: str) -> Result:
         if status == 200:
             return Result(push_token, Outcome.OK, status)
-        reason, timestamp = _reason(response)
+        reason, timestamp = _reason(body)
         if status == 410:
             return Result(push_token, Outcome.UNREGISTERED, status, reason, timestamp)
         if status == 403 and reason == "ExpiredProviderToken" and self.provider_token:
@@ -148,9 +186,9 @@ class ApnsClient:
         return Result(push_token, Outcome.BAD, status, reason)
 
 
-def _reason(response: httpx.Response) -> tuple[str, datetime | None]:
+def _reason(content: bytes) -> tuple[str, datetime | None]:
     try:
-        body = json.loads(response.content or b"{}")
+        body = json.loads(content or b"{}")
     except ValueError:
         return "", None
     if not isinstance(body, dict):

@@ -1,4 +1,5 @@
-"""A card's Apple Wallet ``storeCard`` pass, built and signed here (wallet.md section A).
+"""Apple Wallet passes, built and signed here (wallet.md section A): a card's ``storeCard``
+and a voucher's ``coupon``.
 
 The package holds pass.json, the images at @1x/@2x/@3x, one ``xx.lproj/pass.strings`` per
 language for the labels, ``manifest.json`` (SHA-1 of every other file) and ``signature`` (a
@@ -6,21 +7,32 @@ detached PKCS#7 of the manifest, see ``wallet.signing``).
 
 ``webServiceURL`` and ``authenticationToken`` point the device at the PassKit web service
 (``wallet.passkit_views``), which it asks for the updated pass.
+
+A card's signed pass is kept on disk under ``STAMPCARD_DATA_DIR/cache/passes/`` per card and
+version (``card_pass``): the download page, the PassKit service and a second device of the
+customer all get the same bytes without signing again, and each new version replaces the
+last. A voucher's pass is built when asked: it is fetched a handful of times in its life.
 """
 
+import functools
 import hashlib
 import io
 import json
+import os
+import tempfile
 import zipfile
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from stampcard.loyalty.models import Card, Program
+from stampcard.loyalty.models import Card, Milestone, Program
 from stampcard.loyalty.progress import progress_of
-from stampcard.tenancy.models import Location
+from stampcard.tenancy.models import Business, Location
+from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.wallet import images, passkit
 from stampcard.wallet.signing import sign_manifest
 
@@ -28,6 +40,11 @@ PKPASS_TYPE = "application/vnd.apple.pkpass"
 MAX_LOCATIONS = 10  # Wallet ignores the rest
 # Small, as Apple advises for store cards: the pass shows up at the shop's door.
 MAX_DISTANCE_METRES = 100
+# How long a process reuses the shops it read for card passes (see _shop_locations).
+LOCATIONS_KEPT = timedelta(seconds=60)
+# A voucher without a program wears the business's colour with these.
+VOUCHER_FOREGROUND = "#ffffff"
+VOUCHER_LABEL = "#e5e7eb"
 
 # The lookup keys pass.json holds for text Wallet shows, and their English source in the
 # Django catalogue; every .lproj/pass.strings maps them to that language.
@@ -38,24 +55,83 @@ STRINGS = {
     "label.card": gettext_noop("Card"),
     "label.code": gettext_noop("Code"),
     "label.terms": gettext_noop("Terms"),
-    # %@ is Wallet's placeholder for the field's new value.
-    "change.stamps": gettext_noop("Stamps: %@"),
-    "change.next": gettext_noop("Next reward: %@"),
+    "label.voucher": gettext_noop("Voucher"),
+    "label.valid_until": gettext_noop("Valid until"),
+    "label.status": gettext_noop("Status"),
+    "label.details": gettext_noop("Details"),
+    "label.earned": gettext_noop("Rewards earned"),
+    # %@ is Wallet's placeholder for the field's new value. Only milestones speak on the lock
+    # screen (the notification budget, wallet.notifications): the count of rewards earned
+    # only ever grows, and only when one is earned; stamps and the next reward update silently.
+    "change.earned": gettext_noop("You earned a reward! Rewards earned: %@"),
+    "change.status": gettext_noop("Voucher: %@"),
 }
 
 
 def build_pass(card: Card, *, code128: bool = False) -> bytes:
-    """The signed ``.pkpass`` of ``card``. ``code128`` shows a Code 128 barcode where the
-    device can, with the QR code after it for Apple Watch, which has no Code 128."""
+    """The signed ``.pkpass`` of ``card``, built now. ``code128`` shows a Code 128 barcode
+    where the device can, with the QR code after it for Apple Watch, which has no Code 128."""
     program = card.program
-    files: dict[str, bytes] = {"pass.json": _json(pass_json(card, code128=code128))}
-    for scale in images.SCALES:
-        suffix = "" if scale == 1 else f"@{scale}x"
-        files[f"icon{suffix}.png"] = images.icon_png(program, scale)
-        files[f"logo{suffix}.png"] = images.logo_png(program, scale)
-        files[f"strip{suffix}.png"] = images.strip_png(program, card.stamps, scale)
-    for language, _name in settings.LANGUAGES:
-        files[f"{language}.lproj/pass.strings"] = pass_strings(language)
+    files = {"pass.json": _json(pass_json(card, code128=code128))}
+    files |= _images(images.palette_of(program), strip=(program, card.stamps))
+    return package(files)
+
+
+def card_pass(card: Card) -> bytes:
+    """The signed pass of ``card`` as it is now: from the cache when this version was built.
+
+    The key holds everything the pass shows that can change without the card's version or
+    ``updated_at`` moving (the customer's language, the signing and web service settings);
+    a program, business or location change moves the cards' ``updated_at`` (wallet.changes).
+    """
+    key = hashlib.sha256(
+        "|".join(
+            (
+                str(card.version),
+                str(passkit.tag_of(card.updated_at)),
+                str(card.program.design_version),
+                card.customer.language,
+                passkit.authentication_token(card),
+                settings.WALLET_WEB_SERVICE_URL,
+                settings.APPLE_PASS_TYPE_ID,
+                settings.APPLE_TEAM_ID,
+            )
+        ).encode()
+    ).hexdigest()[:32]
+    folder = Path(settings.DATA_DIR) / "cache" / "passes" / str(card.pk)
+    path = folder / f"{key}.pkpass"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = build_pass(card)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed, so a parallel request never reads half a file.
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as draft:
+        draft.write(data)
+    os.replace(draft.name, path)
+    for older in folder.glob("*.pkpass"):
+        if older != path:
+            older.unlink(missing_ok=True)
+    return data
+
+
+def build_voucher_pass(voucher: Voucher) -> bytes:
+    """The signed ``coupon`` pass of ``voucher``: voided once redeemed or void, dated to
+    expire with the voucher's validity."""
+    program = voucher.program
+    if program is not None:
+        palette = images.palette_of(program)
+    else:
+        palette = images.Palette(voucher.business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
+    files = {"pass.json": _json(voucher_pass_json(voucher))}
+    files |= _images(palette, strip=None)
+    return package(files)
+
+
+def package(files: dict[str, bytes]) -> bytes:
+    """``files`` with the strings of every language, the manifest and its signature, zipped."""
+    files = {**files, **_all_pass_strings()}
     # SHA-1 is what the manifest format names; the signature over it uses SHA-256.
     manifest = _json(
         {
@@ -66,16 +142,33 @@ def build_pass(card: Card, *, code128: bool = False) -> bytes:
     files["manifest.json"] = manifest
     files["signature"] = sign_manifest(manifest)
     out = io.BytesIO()
-    # The files at the archive's top level, no folder around them.
+    # The files at the archive's top level, no folder around them. PNGs are compressed
+    # already: deflating them again costs time and saves nothing.
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            stored = name.endswith(".png")
+            archive.writestr(
+                name, data, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()
+
+
+def _images(palette: images.Palette, *, strip: tuple[Program, int] | None) -> dict[str, bytes]:
+    files = {}
+    for scale in images.SCALES:
+        suffix = "" if scale == 1 else f"@{scale}x"
+        files[f"icon{suffix}.png"] = images.icon_png(palette, scale)
+        files[f"logo{suffix}.png"] = images.logo_png(palette, scale)
+        if strip is not None:
+            program, stamps = strip
+            files[f"strip{suffix}.png"] = images.strip_png(program, stamps, scale)
+    return files
 
 
 def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
     program = card.program
     business = card.business
+    _known_milestones(program)
     progress = progress_of(card)
     # The value texts that are sentences follow the customer's language; labels are looked
     # up by Wallet in the device's language.
@@ -110,7 +203,6 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                     "key": "stamps",
                     "label": "label.stamps",
                     "value": f"{progress.stamps}/{progress.goal}",
-                    "changeMessage": "change.stamps",
                     "textAlignment": "PKTextAlignmentRight",
                 }
             ],
@@ -121,7 +213,13 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                     "key": "next",
                     "label": "label.next",
                     "value": progress.next_reward,
-                    "changeMessage": "change.next",
+                },
+                {
+                    "key": "earned",
+                    "label": "label.earned",
+                    "value": card.rewards.count(),
+                    "changeMessage": "change.earned",
+                    "textAlignment": "PKTextAlignmentRight",
                 },
             ],
             "auxiliaryFields": [
@@ -136,11 +234,115 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "backFields": _back_fields(program, progress_text),
         },
     }
-    locations = _locations(card)
+    locations = _shop_locations(card.business_id, not_before=card.updated_at)
     if locations:
         document["locations"] = locations
         document["maxDistance"] = MAX_DISTANCE_METRES
     return document
+
+
+def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
+    business: Business = voucher.business
+    program = voucher.program
+    language = _voucher_language(voucher)
+    with translation.override(language):
+        status_text = str(voucher.get_status_display())
+    if program is not None:
+        colors = images.palette_of(program)
+    else:
+        colors = images.Palette(business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
+    coupon: dict[str, Any] = {
+        "primaryFields": [{"key": "offer", "label": "label.voucher", "value": voucher.title}],
+        "secondaryFields": [
+            {
+                "key": "status",
+                "label": "label.status",
+                "value": status_text,
+                "changeMessage": "change.status",
+            }
+        ],
+        "auxiliaryFields": [],
+        "backFields": [],
+    }
+    if voucher.valid_until is not None:
+        coupon["secondaryFields"].append(
+            {
+                "key": "valid_until",
+                "label": "label.valid_until",
+                "value": voucher.valid_until.isoformat(),
+                "dateStyle": "PKDateStyleMedium",
+                "timeStyle": "PKDateStyleShort",
+                "textAlignment": "PKTextAlignmentRight",
+            }
+        )
+    if voucher.code:
+        coupon["auxiliaryFields"].append(
+            {"key": "code", "label": "label.code", "value": voucher.code}
+        )
+    if voucher.description:
+        coupon["backFields"].append(
+            {"key": "details", "label": "label.details", "value": voucher.description}
+        )
+    document: dict[str, Any] = {
+        "formatVersion": 1,
+        "passTypeIdentifier": settings.APPLE_PASS_TYPE_ID,
+        "teamIdentifier": settings.APPLE_TEAM_ID,
+        "serialNumber": passkit.voucher_serial(voucher),
+        "webServiceURL": settings.WALLET_WEB_SERVICE_URL,
+        "authenticationToken": passkit.authentication_token(voucher),
+        "organizationName": business.name,
+        "description": f"Voucher: {voucher.title}",
+        "logoText": business.name,
+        "backgroundColor": _rgb(colors.background),
+        "foregroundColor": _rgb(colors.foreground),
+        "labelColor": _rgb(colors.label),
+        "barcodes": _voucher_barcodes(voucher),
+        "coupon": coupon,
+    }
+    # A used voucher stays in Wallet, greyed and out of the way; an expired one too.
+    if voucher.status in (VoucherStatus.REDEEMED, VoucherStatus.VOID):
+        document["voided"] = True
+    if voucher.valid_until is not None:
+        document["expirationDate"] = voucher.valid_until.isoformat()
+    locations = _locations(voucher.business_id)
+    if locations and not document.get("voided"):
+        document["locations"] = locations
+        document["maxDistance"] = MAX_DISTANCE_METRES
+    return document
+
+
+def _voucher_barcodes(voucher: Voucher) -> list[dict[str, Any]]:
+    """The code the counter scans: the redeem code as the voucher shows it, or for a
+    staff-scanned voucher without one, its token (what the staff scanner reads)."""
+    if voucher.code:
+        if voucher.code_display == CodeDisplay.TEXT:
+            return []
+        qr = {
+            "format": "PKBarcodeFormatQR",
+            "message": voucher.code,
+            "messageEncoding": "iso-8859-1",
+            "altText": voucher.code,
+        }
+        if voucher.code_display == CodeDisplay.CODE128:
+            return [{**qr, "format": "PKBarcodeFormatCode128"}, qr]
+        return [qr]
+    if voucher.redemption_method == RedemptionMethod.STAFF_SCAN:
+        # No altText: the token is a secret, not something to read out.
+        return [
+            {
+                "format": "PKBarcodeFormatQR",
+                "message": voucher.token,
+                "messageEncoding": "iso-8859-1",
+            }
+        ]
+    return []
+
+
+def _voucher_language(voucher: Voucher) -> str:
+    card = voucher.card
+    if card is not None:
+        return card.customer.language
+    return voucher.business.default_language
 
 
 def pass_strings(language: str) -> bytes:
@@ -163,9 +365,56 @@ def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
     return fields
 
 
-def _locations(card: Card) -> list[dict[str, Any]]:
+def _known_milestones(program: Program) -> None:
+    """Give ``program`` its milestones from this process's memory, as if prefetched.
+
+    Every milestone change moves ``design_version`` (loyalty.models.Milestone), so the
+    milestones of one version never change: a pass build saves the query.
+    """
+    prefetched = program.__dict__.setdefault("_prefetched_objects_cache", {})
+    if "milestones" not in prefetched:
+        prefetched["milestones"] = _milestones(program.pk, program.design_version)
+
+
+@functools.lru_cache(maxsize=1024)
+def _milestones(program_id: int, design_version: int) -> list[Milestone]:
+    return list(Milestone.objects.filter(program_id=program_id).order_by("stamps"))
+
+
+# The translations are fixed for the life of the process.
+@functools.cache
+def _all_pass_strings() -> dict[str, bytes]:
+    return {
+        f"{language}.lproj/pass.strings": pass_strings(language)
+        for language, _name in settings.LANGUAGES
+    }
+
+
+# business id -> (when read, the pass locations then); see _shop_locations.
+_read_locations: dict[int, tuple[datetime, list[dict[str, Any]]]] = {}
+
+
+def _shop_locations(business_id: int, *, not_before: datetime) -> list[dict[str, Any]]:
+    """The business's pass locations, read again unless read after ``not_before`` (the card's
+    last change) and less than ``LOCATIONS_KEPT`` ago.
+
+    A location change moves ``updated_at`` of every card of the business once its outbox
+    message is delivered (wallet.changes), after the change committed: a card changed after
+    the last read makes the next build read again, so a pushed pass never shows shops older
+    than the push. The age limit bounds what clock skew between servers could hide.
+    """
+    now = timezone.now()
+    known = _read_locations.get(business_id)
+    if known is not None and not_before < known[0] and now - known[0] < LOCATIONS_KEPT:
+        return known[1]
+    found = _locations(business_id)
+    _read_locations[business_id] = (now, found)
+    return found
+
+
+def _locations(business_id: int) -> list[dict[str, Any]]:
     shops = Location.objects.filter(
-        business_id=card.business_id, latitude__isnull=False, longitude__isnull=False
+        business_id=business_id, latitude__isnull=False, longitude__isnull=False
     ).order_by("pk")[:MAX_LOCATIONS]
     found = []
     for shop in shops:

@@ -2,14 +2,18 @@
 
 The strip shows the stamp grid of the current cycle. A program has only goal + 1 strips per
 design, so each is kept on disk under ``STAMPCARD_DATA_DIR/cache/strips/`` by (program,
-design version, stamps, scale): a repeated build reads it instead of drawing again.
+design version, stamps, scale): a repeated build reads it instead of drawing again, and the
+last ones read stay in this process's memory. The icon and logo depend on the colours alone
+(a ``Palette``), so they are drawn once per palette and scale in each process.
 """
 
+import functools
 import io
 import math
 import os
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from PIL import Image, ImageDraw
@@ -31,29 +35,45 @@ def rgb(hex_color: str) -> tuple[int, int, int]:
     return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
 
 
-def icon_png(program: Program, scale: int) -> bytes:
+class Palette(NamedTuple):
+    """The three colours of a pass, as ``#rrggbb``."""
+
+    background: str
+    foreground: str
+    label: str
+
+
+def palette_of(program: Program) -> Palette:
+    return Palette(program.background_color, program.foreground_color, program.label_color)
+
+
+@functools.lru_cache(maxsize=256)
+def icon_png(palette: Palette, scale: int) -> bytes:
     side = ICON_POINTS[0] * scale
-    image = Image.new("RGB", (side, side), rgb(program.background_color))
-    _stamp(ImageDraw.Draw(image), side / 2, side / 2, side * 0.3, program, filled=True)
+    image = Image.new("RGB", (side, side), rgb(palette.background))
+    _stamp(ImageDraw.Draw(image), side / 2, side / 2, side * 0.3, palette, filled=True)
     return _png(image)
 
 
-def logo_png(program: Program, scale: int) -> bytes:
+@functools.lru_cache(maxsize=256)
+def logo_png(palette: Palette, scale: int) -> bytes:
     width, height = (points * scale for points in LOGO_POINTS)
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    _stamp(ImageDraw.Draw(image), width / 2, height / 2, height * 0.4, program, filled=True)
+    _stamp(ImageDraw.Draw(image), width / 2, height / 2, height * 0.4, palette, filled=True)
     return _png(image)
 
 
 def strip_png(program: Program, stamps: int, scale: int) -> bytes:
-    """The stamp grid with ``stamps`` of the goal filled, cached on disk."""
+    """The stamp grid with ``stamps`` of the goal filled, cached on disk and in memory."""
     stamps = max(0, min(stamps, program.stamps_goal))
-    path = (
-        Path(settings.DATA_DIR)
-        / "cache"
-        / "strips"
-        / f"{program.pk}-v{program.design_version}-{stamps}@{scale}x.png"
-    )
+    name = f"{program.pk}-v{program.design_version}-{stamps}@{scale}x.png"
+    return _strip(str(Path(settings.DATA_DIR) / "cache" / "strips" / name), program, stamps, scale)
+
+
+# Keyed by the file's path, which names the design version: a new design is a new key.
+@functools.lru_cache(maxsize=512)
+def _strip(filename: str, program: Program, stamps: int, scale: int) -> bytes:
+    path = Path(filename)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -81,7 +101,7 @@ def draw_strip(program: Program, stamps: int, scale: int) -> bytes:
         x = (left + (column + 0.5) * cell) * scale
         y = (top + (row + 0.5) * cell) * scale
         radius = cell * 0.36 * scale
-        _stamp(draw, x, y, radius, program, filled=slot < stamps)
+        _stamp(draw, x, y, radius, palette_of(program), filled=slot < stamps)
         if slot + 1 in marked:
             # A reward waits here: a ring around the slot.
             outer = cell * 0.47 * scale
@@ -105,13 +125,13 @@ def grid(slots: int) -> tuple[int, int, float]:
 
 
 def _stamp(
-    draw: ImageDraw.ImageDraw, x: float, y: float, radius: float, program: Program, *, filled: bool
+    draw: ImageDraw.ImageDraw, x: float, y: float, radius: float, palette: Palette, *, filled: bool
 ) -> None:
     box = (x - radius, y - radius, x + radius, y + radius)
     if filled:
-        draw.ellipse(box, fill=rgb(program.foreground_color))
+        draw.ellipse(box, fill=rgb(palette.foreground))
     else:
-        draw.ellipse(box, outline=rgb(program.label_color), width=max(1, round(radius / 8)))
+        draw.ellipse(box, outline=rgb(palette.label), width=max(1, round(radius / 8)))
 
 
 def _png(image: Image.Image) -> bytes:

@@ -9,6 +9,7 @@ Every send to a pass is recorded as a ``PassSend`` with whether it notified and 
 outbox message: the row is the consumer's dedupe.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -135,13 +136,24 @@ def record_send(
         pass  # recorded at this moment by a parallel delivery of the same message
 
 
-def record_apple_push(message: OutboxMessage, card_id: int, now: datetime) -> None:
-    """Record an APNs push for the card's pass: silent, the device only fetches the pass."""
-    record_send(
-        message=message,
-        card_id=card_id,
-        wallet=Wallet.APPLE,
-        notified=False,
-        why=Why.UPDATE,
-        now=now,
+def record_apple_pushes(message: OutboxMessage, card_ids: Iterable[int], now: datetime) -> None:
+    """Record the APNs pushes a message sent to card passes, in one statement: silent, as
+    a device only fetches the pass; its lock screen speaks only for a field's
+    ``changeMessage``, which the pass keeps for milestones (wallet.apple)."""
+    PassSend.objects.bulk_create(
+        [
+            PassSend(
+                business_id=message.business_id,
+                card_id=card_id,
+                wallet=Wallet.APPLE,
+                message_id=message.pk,
+                topic=message.topic,
+                notified=False,
+                reason=Why.UPDATE,
+                sent_at=now,
+            )
+            for card_id in card_ids
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
     )

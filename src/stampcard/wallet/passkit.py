@@ -1,9 +1,11 @@
 """What the PassKit web service (wallet.md B1) knows about a pass: its token, tags and dates.
 
-- **authenticationToken** is derived, not stored: an HMAC of the card's id and its secret
-  token, keyed by ``SECRET_KEY``. It needs no column and changes with ``SECRET_KEY``; tokens
-  made with a key in ``SECRET_KEY_FALLBACKS`` are still accepted while a new key rolls out, and
-  the next pass a device downloads carries the new one.
+- **Serial numbers**: a card's pass has the card code (Crockford symbols, upper case); a
+  voucher's coupon pass has ``v`` and the voucher's id, which no card code can be.
+- **authenticationToken** is derived, not stored: an HMAC of the card's (voucher's) id and
+  its secret token, keyed by ``SECRET_KEY``. It needs no column and changes with
+  ``SECRET_KEY``; tokens made with a key in ``SECRET_KEY_FALLBACKS`` are still accepted
+  while a new key rolls out, and the next pass a device downloads carries the new one.
 - **The update tag** is the card's ``updated_at`` in epoch microseconds, compared strictly
   greater. ``updated_at`` moves with every counter change (loyalty.services bump it with
   ``version``, which is per card and so cannot order cards against each other). The pitfall:
@@ -11,11 +13,14 @@
   Tags therefore never reach into the last ``SETTLE`` seconds; a pass changed that recently is
   listed again on the next call, which costs the device one download (or a 304), never an
   update.
+  A voucher's pass is dated by its registrations' ``pass_changed_at``, which
+  ``wallet.changes`` moves when the voucher is redeemed or voided.
 - **Last-Modified** has one-second resolution: a copy is dated after ``updated_at`` only once
   the card has been still for ``SETTLE`` seconds, so a change within the same second can never
   hide behind a 304 (it is answered 200 instead).
 """
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,25 +29,36 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django_scopes import scopes_disabled
 
 from stampcard.loyalty.models import Card
+from stampcard.vouchers.models import Voucher
 
 _SALT = "stampcard.wallet.passkit.authentication_token"
 SETTLE = timedelta(seconds=2)
 _MAX_TOKEN = 200
+_VOUCHER_SERIAL = re.compile(r"v([1-9][0-9]{0,14})")
+
+# What a pass is a view of.
+PassOwner = Card | Voucher
 
 
-def authentication_token(card: Card, secret: str | None = None) -> str:
+def authentication_token(owner: PassOwner, secret: str | None = None) -> str:
     """The pass's ``authenticationToken``: 64 hex characters (Apple asks for 16 or more)."""
-    value = f"{card.pk}:{card.token}"
+    value = f"{owner.pk}:{owner.token}"
+    if isinstance(owner, Voucher):
+        value = f"voucher:{value}"
     return salted_hmac(_SALT, value, secret=secret, algorithm="sha256").hexdigest()
 
 
-def token_matches(card: Card, presented: str) -> bool:
+def token_matches(owner: PassOwner, presented: str) -> bool:
     keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     # Every key is tried, so the time taken does not say which one matched.
     found = False
     for key in keys:
-        found |= constant_time_compare(authentication_token(card, key), presented)
+        found |= constant_time_compare(authentication_token(owner, key), presented)
     return found
+
+
+def voucher_serial(voucher: Voucher) -> str:
+    return f"v{voucher.pk}"
 
 
 def presented_token(authorization: str | None) -> str | None:
@@ -56,27 +72,43 @@ def presented_token(authorization: str | None) -> str | None:
     return token
 
 
-def authenticated_card(serial_number: str, authorization: str | None) -> Card | None:
-    """The card whose pass ``serial_number`` names, if the request carries its token.
+def authenticated_pass(serial_number: str, authorization: str | None) -> PassOwner | None:
+    """The card or voucher whose pass ``serial_number`` names, if the request carries its
+    token.
 
-    The serial (the card code) names a card across businesses, so it is looked up unscoped;
-    the caller opens the scope of the card's business. An unknown serial is refused like a
-    wrong token, so the endpoints do not tell which card codes exist.
+    The serial names a pass across businesses, so it is looked up unscoped; the caller opens
+    the scope of its business. An unknown serial is refused like a wrong token, so the
+    endpoints do not tell which card codes or vouchers exist.
     """
     token = presented_token(authorization)
     if token is None:
         return None
+    owner: PassOwner | None
     with scopes_disabled():
-        card = (
-            Card.objects.select_related("business", "program", "customer")
-            .filter(code=serial_number)
-            .first()
-        )
-    if card is None:
-        # Same work as for a known card, so the time taken does not tell either.
+        voucher_id = _VOUCHER_SERIAL.fullmatch(serial_number)
+        if voucher_id is not None:
+            owner = (
+                Voucher.objects.select_related("business", "program", "card__customer")
+                .filter(pk=int(voucher_id.group(1)))
+                .first()
+            )
+        else:
+            owner = (
+                Card.objects.select_related("business", "program", "customer")
+                .filter(code=serial_number)
+                .first()
+            )
+    if owner is None:
+        # Same work as for a known pass, so the time taken does not tell either.
         token_matches(Card(pk=0, token=""), token)
         return None
-    return card if token_matches(card, token) else None
+    return owner if token_matches(owner, token) else None
+
+
+def authenticated_card(serial_number: str, authorization: str | None) -> Card | None:
+    """``authenticated_pass`` for a card's pass only."""
+    owner = authenticated_pass(serial_number, authorization)
+    return owner if isinstance(owner, Card) else None
 
 
 def tag_of(moment: datetime) -> int:

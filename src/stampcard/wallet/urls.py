@@ -2,7 +2,8 @@ from django.urls import path
 
 from stampcard.wallet import google_views, views
 
-# The card_token kwarg sends these URLs through the customer door (tenancy.middleware).
+# The card_token / voucher_token kwargs send these URLs through the customer door
+# (tenancy.middleware).
 app_name = "wallet"
 urlpatterns = [
     path("c/<str:card_token>/pass.pkpass", views.apple_pass, name="apple_pass"),
@@ -10,4 +11,5 @@ urlpatterns = [
     path("wallet/google/callback", google_views.google_callback, name="google_callback"),
     path("wallet/google/hero/<str:name>.png", google_views.google_hero, name="google_hero"),
     path("wallet/google/logo/<str:name>.png", google_views.google_logo, name="google_logo"),
+    path("v/<str:voucher_token>/pass.pkpass", views.apple_voucher_pass, name="apple_voucher_pass"),
 ]

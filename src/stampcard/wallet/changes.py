@@ -1,0 +1,218 @@
+"""How a change reaches the passes in Apple Wallet: recorded, debounced, pushed (wallet.md B2).
+
+Calls for code that changes what passes show, each inside the transaction of the change
+(they open one if there is none). They only write one outbox message, so the request never
+waits on the cards or on Apple:
+
+- ``program_changed(program)`` — the program's design changed (``Program.save`` and the
+  milestones call it; so does the program designer when it saves);
+- ``business_changed(business)`` — what passes show of the business changed (its name);
+- ``location_changed(location)`` — a shop's place or its text changed, or it came or went.
+
+From there the outbox takes over (consumers in ``wallet.consumers``):
+
+1. ``refresh_passes`` (topic ``wallet.passes_changed``): one UPDATE moves ``updated_at`` of
+   every card of the program (or business), so "serials updated since" lists them and their
+   ``Last-Modified`` moves; voucher passes of the same scope are dated too. Then it owes a
+   push to their registrations. ``card.changed`` and the voucher topics owe pushes to one
+   pass's registrations the same way.
+2. ``owe_pushes`` is the debounce. A registration that owes no push gets
+   ``push_due_at = now + WALLET_PUSH_DEBOUNCE_SECONDS``, and for those one outbox message
+   ``wallet.apple_push`` is written, due then. A change inside that window finds the push
+   already owed and adds nothing: ten stamps in a second are one push, and a program change
+   over 10,000 cards is one message. All set-based SQL, in the consumer's transaction, so
+   applied exactly once.
+3. ``send_due_pushes`` (topic ``wallet.apple_push``) takes every push of its business that is
+   due — one UPDATE that clears ``push_due_at`` and writes the message's id into
+   ``push_batch`` — and sends them through the one HTTP/2 connection, many streams at once.
+   A change after the take owes a new push. A redelivery of the message (a crash, a retry)
+   sends its batch again; pushes are harmless to repeat, the device only asks once more.
+
+APNs takes one push per push token and pass type: a device holding several passes gets one
+push and then asks which of its passes changed.
+"""
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from stampcard.loyalty.models import Card, Program
+from stampcard.outbox.models import OutboxMessage
+from stampcard.tenancy.models import Business, Location
+from stampcard.vouchers.models import Voucher
+from stampcard.wallet import apns
+from stampcard.wallet.models import PassRegistration
+from stampcard.wallet.notifications import record_apple_pushes
+
+log = logging.getLogger(__name__)
+
+PASSES_CHANGED = "wallet.passes_changed"
+APPLE_PUSH = "wallet.apple_push"
+
+# What a pass shows of these models: a change to one of these fields refreshes the passes.
+SHOWN_ON_PASSES: dict[type[models.Model], tuple[str, ...]] = {
+    Business: ("name", "brand_color"),
+    Location: ("latitude", "longitude", "relevant_text"),
+}
+
+
+class PushFailed(Exception):
+    """Some pushes are to be tried again: the outbox retries the message with its backoff."""
+
+
+def program_changed(program: Program) -> None:
+    """Every pass of ``program``'s cards and vouchers is to be refreshed and pushed."""
+    _publish(business_id=program.business_id, topic=PASSES_CHANGED, program_id=program.pk)
+
+
+def business_changed(business: Business) -> None:
+    """Every pass of ``business`` is to be refreshed and pushed."""
+    _publish(business_id=business.pk, topic=PASSES_CHANGED)
+
+
+def location_changed(location: Location) -> None:
+    """Passes list every shop of the business: all of them are to be refreshed and pushed."""
+    _publish(business_id=location.business_id, topic=PASSES_CHANGED)
+
+
+def shown_fields_changed(instance: models.Model) -> bool:
+    """Whether saving ``instance`` changes what passes show: new with a shown field set, or
+    a shown field differs from the stored row. Call it before the save."""
+    fields = SHOWN_ON_PASSES[type(instance)]
+    if instance._state.adding or instance.pk is None:
+        return any(getattr(instance, name) not in (None, "") for name in fields)
+    stored = type(instance)._base_manager.filter(pk=instance.pk).values(*fields).first()
+    return stored is None or any(stored[name] != getattr(instance, name) for name in fields)
+
+
+def _publish(*, business_id: int, topic: str, **payload: Any) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        OutboxMessage.objects.create(
+            business_id=business_id,
+            topic=topic,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+
+
+def refresh_passes(*, business_id: int, program_id: int | None) -> int:
+    """Date every affected pass now and owe each registration a push; how many cards moved.
+
+    Two UPDATEs whatever the number of cards, and one more per debounce window for the
+    pushes. Runs in the caller's transaction (the outbox receipt's).
+    """
+    now = timezone.now()
+    cards = Card.objects.filter(business_id=business_id)
+    vouchers = Voucher.objects.filter(business_id=business_id)
+    if program_id is not None:
+        cards = cards.filter(program_id=program_id)
+        vouchers = vouchers.filter(program_id=program_id)
+    moved = cards.update(updated_at=now)
+    registrations = PassRegistration.objects.filter(business_id=business_id)
+    if program_id is not None:
+        registrations = registrations.filter(
+            models.Q(card__program_id=program_id) | models.Q(voucher__program_id=program_id)
+        )
+    registrations.filter(voucher__isnull=False).update(pass_changed_at=now)
+    owe_pushes(registrations, business_id=business_id, now=now)
+    return moved
+
+
+def card_changed(*, business_id: int, card_id: int) -> None:
+    owe_pushes(PassRegistration.objects.filter(card_id=card_id), business_id=business_id, now=None)
+
+
+def voucher_changed(*, business_id: int, voucher_id: int) -> None:
+    now = timezone.now()
+    registrations = PassRegistration.objects.filter(voucher_id=voucher_id)
+    registrations.update(pass_changed_at=now)
+    owe_pushes(registrations, business_id=business_id, now=now)
+
+
+def owe_pushes(registrations: QuerySet[PassRegistration], *, business_id: int, now: Any) -> int:
+    """Owe a push to each of ``registrations`` that owes none yet; how many were added."""
+    now = now or timezone.now()
+    due = now + timedelta(seconds=settings.WALLET_PUSH_DEBOUNCE_SECONDS)
+    added = registrations.filter(push_due_at__isnull=True).update(push_due_at=due)
+    if added:
+        OutboxMessage.objects.create(
+            business_id=business_id,
+            topic=APPLE_PUSH,
+            payload={},
+            next_attempt_at=due,
+            created_at=now,
+        )
+    return added
+
+
+def send_due_pushes(message: OutboxMessage) -> None:
+    """Send every push of the message's business that is due, once per push token and pass
+    type; 410 ends the registration; 429, 5xx and broken connections raise ``PushFailed`` so
+    the message is retried, with only the pushes still to send in its batch."""
+    started = timezone.now()
+    with transaction.atomic():
+        PassRegistration.objects.filter(
+            business_id=message.business_id, push_due_at__lte=started
+        ).update(push_due_at=None, push_batch=message.pk)
+    batch = PassRegistration.objects.filter(push_batch=message.pk)
+    by_topic: dict[str, set[str]] = defaultdict(set)
+    for pass_type_id, push_token in batch.values_list("pass_type_id", "push_token"):
+        by_topic[pass_type_id].add(push_token)
+    if not by_topic or not settings.APNS_ENABLED:
+        batch.update(push_batch=None)
+        return
+    client = apns.client()
+    results = {topic: client.send_many(sorted(tokens), topic) for topic, tokens in by_topic.items()}
+    retry: set[tuple[str, str]] = set()
+    gone: set[str] = set()
+    for topic, answers in results.items():
+        for result in answers:
+            if result.outcome is apns.Outcome.RETRY:
+                retry.add((topic, result.token))
+            elif result.outcome is apns.Outcome.UNREGISTERED:
+                gone.add(result.token)
+            elif result.outcome is apns.Outcome.BAD:
+                log.warning("APNs refused a push: %s %s", result.status, result.reason)
+    delivered = {
+        (topic, r.token)
+        for topic, answers in results.items()
+        for r in answers
+        if r.outcome is apns.Outcome.OK
+    }
+    sent_to = {
+        card_id
+        for topic, token, card_id in batch.filter(card_id__isnull=False).values_list(
+            "pass_type_id", "push_token", "card_id"
+        )
+        if (topic, token) in delivered
+    }
+    record_apple_pushes(message, sent_to, started)
+    if gone:
+        # A device that registered again since the push began keeps its registration.
+        batch.filter(push_token__in=gone, updated_at__lt=started).delete()
+    if not retry:
+        batch.update(push_batch=None)
+    else:
+        # Only the pushes still to send stay in the batch the retry sends.
+        for topic, answers in results.items():
+            sent = [r.token for r in answers if r.outcome is not apns.Outcome.RETRY]
+            batch.filter(pass_type_id=topic, push_token__in=sent).update(push_batch=None)
+    if retry:
+        total = sum(len(answers) for answers in results.values())
+        reasons = sorted(
+            {
+                f"{r.status or ''} {r.reason}".strip()
+                for answers in results.values()
+                for r in answers
+                if r.outcome is apns.Outcome.RETRY
+            }
+        )
+        raise PushFailed(f"{len(retry)} of {total} pushes to retry: {'; '.join(reasons)}")
