@@ -225,7 +225,10 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
     ],
     "voucher.expired": ["stampcard.wallet.consumers.push_voucher_changed"],
     # wallet.changes: a program, business or location change; the debounced APNs pushes.
-    "wallet.passes_changed": ["stampcard.wallet.consumers.refresh_passes"],
+    "wallet.passes_changed": [
+        "stampcard.wallet.consumers.refresh_passes",
+        "stampcard.wallet.google_consumers.sync_google_program",
+    ],
     "wallet.apple_push": ["stampcard.wallet.consumers.send_apple_pushes"],
 }
 

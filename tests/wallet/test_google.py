@@ -158,6 +158,33 @@ def test_a_design_change_of_the_program_patches_the_class_with_the_next_change(g
     assert GoogleClassState.objects.get(program=program).design_version == 2
 
 
+def test_a_program_change_rewrites_the_class_and_the_saved_objects_at_once(google_on, card):
+    from stampcard.wallet import changes
+    from stampcard.wallet.google_consumers import sync_google_program
+    from stampcard.wallet.models import GoogleInstall
+
+    unsaved = factories.CardFactory(program=card.program)
+    for each in (card, unsaved):
+        sync_google_object(message(each, Topic.CUSTOMER_JOINED))
+    GoogleInstall.objects.create(
+        business=card.business, card=card, saved=True, event_at=timezone.now()
+    )
+    program = card.program
+    program.name = "Bean card"
+    program.save()
+    google_on.requests.clear()
+    (change,) = OutboxMessage.objects.filter(topic=changes.PASSES_CHANGED)
+    sync_google_program(change)
+    assert google_on.api_calls() == [
+        ("PATCH", f"/walletobjects/v1/loyaltyClass/{ISSUER}.program-{program.pk}"),
+        ("PATCH", object_path(card)),
+    ]
+    cls = google_on.resources[("loyaltyClass", f"{ISSUER}.program-{program.pk}")]
+    assert cls["programName"] == "Bean card"
+    obj = google_on.resources[("loyaltyObject", f"{ISSUER}.card-{card.code}")]
+    assert obj["heroImage"]["sourceUri"]["uri"].endswith(f"-{program.design_version}-0.png")
+
+
 def test_an_older_card_version_is_skipped(google_on, card):
     stale = message(card)
     add_stamps(business=card.business, actor=SYSTEM, source="staff", count=1, card_id=card.pk)

@@ -129,10 +129,12 @@ def apns_stand_in(settings, tmp_path):
     server.stop()
 
 
-def test_an_apple_push_is_recorded_as_a_silent_send(apns_stand_in, card):
-    from stampcard.wallet.consumers import push_card_changed
+def test_an_apple_push_is_recorded_as_a_silent_send(apns_stand_in, card, settings):
+    from stampcard.wallet import changes
+    from stampcard.wallet.consumers import push_card_changed, send_apple_pushes
     from stampcard.wallet.models import PassRegistration
 
+    settings.WALLET_PUSH_DEBOUNCE_SECONDS = 0
     PassRegistration.objects.create(
         business=card.business,
         card=card,
@@ -141,14 +143,21 @@ def test_an_apple_push_is_recorded_as_a_silent_send(apns_stand_in, card):
         push_token="tok-1",
     )
     card.refresh_from_db()
-    message = OutboxMessage.objects.create(
+    change = OutboxMessage.objects.create(
         business=card.business,
         topic=Topic.CARD_CHANGED,
         payload={"card_id": card.pk, "version": card.version},
     )
-    push_card_changed(message)
+    push_card_changed(change)
+    push = OutboxMessage.objects.get(topic=changes.APPLE_PUSH)
+    send_apple_pushes(push)
     (sent,) = PassSend.objects.all()
-    assert (sent.wallet, sent.message_id, sent.notified) == ("apple", message.pk, False)
+    assert (sent.wallet, sent.card_id, sent.message_id, sent.notified) == (
+        "apple",
+        card.pk,
+        push.pk,
+        False,
+    )
 
 
 @needs_postgres

@@ -299,9 +299,10 @@ def test_redeeming_dates_the_pass_lists_it_and_owes_a_push(
     before = passkit.tag_of(timezone.now())
     redeem_voucher(business=business, actor=staff_actor, code="FREECOFFEE7")
     message = OutboxMessage.objects.get(topic=Topic.VOUCHER_REDEEMED)
-    assert settings.OUTBOX_CONSUMERS["voucher.redeemed"] == [
+    assert (
         "stampcard.wallet.consumers.push_voucher_changed"
-    ]
+        in (settings.OUTBOX_CONSUMERS["voucher.redeemed"])
+    )
     push_voucher_changed(message)
     registration = PassRegistration.objects.get()
     assert registration.push_due_at is not None

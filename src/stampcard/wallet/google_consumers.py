@@ -11,7 +11,7 @@ import logging
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from stampcard.loyalty.models import Card, Reward
+from stampcard.loyalty.models import Card, Program, Reward
 from stampcard.outbox.models import OutboxMessage, Topic
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet import google
@@ -63,7 +63,7 @@ def sync_google_object(message: OutboxMessage) -> None:
         return
     client = google.client()
     try:
-        _sync_class(client, card)
+        _sync_class(client, card.program)
         client.upsert_object(card)
         notified, why = False, Why.UPDATE
         milestone = milestone_of(message.topic, message.payload)
@@ -84,8 +84,36 @@ def sync_google_object(message: OutboxMessage) -> None:
     )
 
 
-def _sync_class(client: google.GoogleWalletClient, card: Card) -> None:
-    program = card.program
+def sync_google_program(message: OutboxMessage) -> None:
+    """``wallet.passes_changed`` (wallet.changes): a program, business or location change.
+
+    Rewrites the class of each program concerned, then the objects of the cards saved in
+    Google Wallet (their hero image follows the design). Patches are silent and harmless to
+    repeat, so a retry after Google was unavailable simply writes them again.
+    """
+    if not google.enabled():
+        return
+    programs = Program.objects.filter(business_id=message.business_id)
+    if message.payload.get("program_id") is not None:
+        programs = programs.filter(pk=message.payload["program_id"])
+    client = google.client()
+    try:
+        for program in programs.select_related("business"):
+            _sync_class(client, program)
+        saved = (
+            Card.objects.filter(program__in=programs, google_install__saved=True)
+            .select_related("business", "program", "customer")
+            .prefetch_related("program__milestones")
+        )
+        for card in saved.iterator(chunk_size=500):
+            client.upsert_object(card)
+    except google.GoogleWalletUnavailable:
+        raise
+    except google.GoogleWalletError as refused:
+        log.warning("Google Wallet refused a program update: %s", refused)
+
+
+def _sync_class(client: google.GoogleWalletClient, program: Program) -> None:
     written = (
         GoogleClassState.objects.filter(program=program)
         .values_list("design_version", flat=True)

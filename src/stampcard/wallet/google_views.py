@@ -79,7 +79,7 @@ def google_logo(request: HttpRequest, name: str) -> HttpResponse:
     if found is None:
         raise Http404
     program = _program(found[1], found[2])
-    return _png(Image.open(io.BytesIO(images.icon_png(program, LOGO_SCALE))))
+    return _png(Image.open(io.BytesIO(images.icon_png(images.palette_of(program), LOGO_SCALE))))
 
 
 def _png(image: Image.Image) -> HttpResponse:
