@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stampcard.dashboard import views
+from stampcard.dashboard import onboarding, printables, programs, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -18,4 +18,39 @@ urlpatterns = [
         name="voucher",
     ),
     path("b/<slug:business_slug>/audit/", views.audit_trail, name="audit"),
+    # Onboarding: the business, its first shop, its first card (the designer), the QR.
+    path("start/", onboarding.start, name="start"),
+    path(
+        "b/<slug:business_slug>/start/location/",
+        onboarding.start_location,
+        name="start_location",
+    ),
+    path(
+        "b/<slug:business_slug>/start/<int:program_id>/",
+        onboarding.start_done,
+        name="start_done",
+    ),
+    # The program designer and the printables.
+    path("b/<slug:business_slug>/programs/new/", programs.designer, name="program_new"),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/edit/",
+        programs.designer,
+        name="program_edit",
+    ),
+    path("b/<slug:business_slug>/programs/preview/", programs.preview, name="program_preview"),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/status/",
+        programs.change_status,
+        name="program_status",
+    ),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/print/",
+        printables.print_page,
+        name="program_print",
+    ),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/printable.pdf",
+        printables.printable,
+        name="program_printable",
+    ),
 ]

@@ -102,6 +102,11 @@ class Program(models.Model):
     label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
     stamp_icon = models.CharField(max_length=32, default="cup")
     terms = models.TextField(_("terms"), blank=True)
+    # The texts customers read, in the business's other languages:
+    # {"th": {"name": "…", "reward_title": "…", "reward_description": "…", "terms": "…"}}.
+    # ``name``, ``reward_title``… above are the default language's; read a text for a
+    # customer with ``text_in``, which falls back to them.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
     # Goes up with every change of what the card shows (DESIGN_FIELDS), so rendered images
     # and passes can be cached per version; ``save`` moves it.
     design_version = models.PositiveIntegerField(default=1, editable=False)
@@ -130,7 +135,10 @@ class Program(models.Model):
         "label_color",
         "stamp_icon",
         "terms",
+        "translations",
     )
+    # The texts a business may give in each of its languages (``translations``).
+    TRANSLATED_FIELDS = ("name", "reward_title", "reward_description", "terms")
 
     def __str__(self) -> str:
         return self.name
@@ -180,6 +188,15 @@ class Program(models.Model):
             problems["stamps_goal"] = _("The goal comes after every milestone of the card.")
         if problems:
             raise ValidationError(problems)
+
+    def text_in(self, field: str, language: str | None) -> str:
+        """``field`` (one of TRANSLATED_FIELDS) in ``language``, else the default language's."""
+        if field not in self.TRANSLATED_FIELDS:
+            raise ValueError(field)
+        default: str = getattr(self, field)
+        texts = self.translations.get(language or "", {}) if self.translations else {}
+        value = texts.get(field) if isinstance(texts, dict) else None
+        return value if isinstance(value, str) and value.strip() else default
 
 
 MAX_MILESTONES = 5

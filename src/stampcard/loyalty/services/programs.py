@@ -1,0 +1,266 @@
+"""Designing a program: its rules, its look, the texts customers read, its status.
+
+The program designer, the onboarding and any script write programs through these functions,
+never through forms on the model. Each is one transaction and asks ``MANAGE_PROGRAMS`` first.
+
+**What a change tells the wallet.** When a program that has issued cards changes what they
+show (``Program.DESIGN_FIELDS``, its milestones or its status), ``publish_program_changed``
+moves every card of the program on in the same transaction: each card's ``version`` goes up
+by one and its ``updated_at`` becomes now (the PassKit update tag and Last-Modified), and one
+``card.changed`` outbox message (``{"card_id", "version"}``, the payload the stamp path
+writes) is recorded per card. Wallet consumers of ``card.changed`` (the APNs push, a Google
+object patch) then refresh every issued pass as they do after a stamp; nothing new to
+consume. A stamp racing with the change sees the version moved and retries with the card
+locked, as it does after any other write.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from stampcard.audit.services import record
+from stampcard.loyalty.models import (
+    MAX_MILESTONES,
+    Card,
+    Milestone,
+    Program,
+    ProgramStatus,
+    RewardKind,
+)
+from stampcard.outbox.models import OutboxMessage, Topic
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
+
+# What the designer sets on a program; everything else (business, design_version, status) is
+# decided here.
+PROGRAM_FIELDS = (
+    "name",
+    "stamps_goal",
+    "reward_kind",
+    "reward_title",
+    "reward_description",
+    "stamp_rule",
+    "amount_per_stamp",
+    "amount_rounding",
+    "minimum_spend",
+    "allowed_sources",
+    "cooldown_seconds",
+    "max_stamps_per_visit",
+    "max_stamps_per_day",
+    "background_color",
+    "foreground_color",
+    "label_color",
+    "stamp_icon",
+    "terms",
+)
+VOUCHER_FIELDS = ("redemption_method", "code_pool", "validity", "validity_amount", "valid_until")
+# The longest translated text kept, per field: the model's own limits for the short ones.
+TRANSLATION_LIMITS = {"name": 120, "reward_title": 120, "reward_description": 2000, "terms": 4000}
+# Which status a program may move to from each.
+STATUS_MOVES: dict[str, frozenset[str]] = {
+    ProgramStatus.DRAFT: frozenset({ProgramStatus.ACTIVE, ProgramStatus.ARCHIVED}),
+    ProgramStatus.ACTIVE: frozenset({ProgramStatus.ARCHIVED}),
+    ProgramStatus.ARCHIVED: frozenset({ProgramStatus.ACTIVE}),
+}
+# The icons a stamp may be drawn with (the designer's choices; wallet images draw the same).
+STAMP_ICONS = ("cup", "star", "heart", "check", "leaf", "paw")
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneDraft:
+    """A milestone as the designer sends it: ``pk`` None for a new one."""
+
+    stamps: int
+    reward_title: str
+    pk: int | None = None
+
+
+def clean_translations(business: Business, raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Only the business's other languages, only the translated fields, trimmed, no empties.
+
+    Raises ValidationError for a text longer than its field allows.
+    """
+    known = {code for code, _name in settings.LANGUAGES} - {business.default_language}
+    cleaned: dict[str, dict[str, str]] = {}
+    for language, texts in raw.items():
+        if language not in known or not isinstance(texts, Mapping):
+            continue
+        kept = {}
+        for field, limit in TRANSLATION_LIMITS.items():
+            value = texts.get(field)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            value = value.replace("\x00", "").strip()
+            if len(value) > limit:
+                raise ValidationError(
+                    _("A translation is too long: at most %(most)d characters.") % {"most": limit}
+                )
+            kept[field] = value
+        if kept:
+            cleaned[language] = kept
+    return cleaned
+
+
+def save_program(
+    *,
+    business: Business,
+    actor: Actor,
+    program: Program | None = None,
+    values: Mapping[str, Any],
+    translations: Mapping[str, Any] | None = None,
+    voucher: Mapping[str, Any] | None = None,
+    milestones: Iterable[MilestoneDraft] | None = None,
+) -> Program:
+    """Create a program (a draft) or change one, with its voucher settings and milestones.
+
+    ``values`` holds ``PROGRAM_FIELDS`` (others are ignored); ``translations`` the texts in
+    the business's other languages (``clean_translations``); ``voucher`` the goal voucher's
+    settings (``VOUCHER_FIELDS``), kept only for a Smart Voucher reward; ``milestones``, when
+    given, is the whole list: those left out are removed, unless a card already earned one.
+
+    Locks the program row. Refuses with ``NotAllowed`` without MANAGE_PROGRAMS and with
+    Django's ValidationError for a value the model refuses; nothing is written then. A change
+    of what issued cards show publishes it (module docstring).
+    """
+    require(actor, Permission.MANAGE_PROGRAMS, business=business)
+    with transaction.atomic():
+        if program is None:
+            program = Program(business=business, status=ProgramStatus.DRAFT)
+            before = None
+        else:
+            program = Program.objects.select_for_update().get(pk=program.pk, business=business)
+            before = (program.design_version, program.status)
+        for field in PROGRAM_FIELDS:
+            if field in values:
+                setattr(program, field, values[field])
+        if translations is not None:
+            program.translations = clean_translations(business, translations)
+        program.full_clean(exclude=["business"])
+        program.save()
+        if milestones is not None:
+            _save_milestones(program, list(milestones))
+        _save_voucher_settings(program, voucher)
+        program.refresh_from_db(fields=["design_version"])
+        record(
+            business=business,
+            actor=actor,
+            action="program.created" if before is None else "program.saved",
+            target=program,
+        )
+        if before is not None and before != (program.design_version, program.status):
+            publish_program_changed(program=program)
+    return program
+
+
+def set_program_status(
+    *, business: Business, actor: Actor, program: Program, status: str
+) -> Program:
+    """Move a program to ``status`` along ``STATUS_MOVES`` (a live card never goes back to a
+    draft); locks the program row and publishes the change to its issued cards.
+
+    Refuses with ValidationError for a move that is not allowed, with NotAllowed without
+    MANAGE_PROGRAMS.
+    """
+    require(actor, Permission.MANAGE_PROGRAMS, business=business)
+    with transaction.atomic():
+        locked = Program.objects.select_for_update().get(pk=program.pk, business=business)
+        if status not in STATUS_MOVES.get(locked.status, frozenset()):
+            raise ValidationError(_("A program cannot move from this status to that one."))
+        locked.status = status
+        locked.save(update_fields=["status"])
+        record(
+            business=business, actor=actor, action="program.status", target=locked, status=status
+        )
+        publish_program_changed(program=locked)
+    return locked
+
+
+def publish_program_changed(*, program: Program) -> int:
+    """Move every issued card of ``program`` on and record ``card.changed`` for each.
+
+    Runs inside the caller's transaction (the change of the program); returns how many cards
+    were told. See the module docstring for exactly what is written.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("publish_program_changed() belongs inside the program's transaction")
+    now = timezone.now()
+    cards = Card.objects.filter(business_id=program.business_id, program_id=program.pk)
+    cards.update(version=F("version") + 1, updated_at=now)
+    messages = [
+        OutboxMessage(
+            business_id=program.business_id,
+            topic=Topic.CARD_CHANGED,
+            payload={"card_id": card_id, "version": version},
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for card_id, version in cards.values_list("id", "version").iterator(chunk_size=2000)
+    ]
+    OutboxMessage.objects.bulk_create(messages, batch_size=1000)
+    return len(messages)
+
+
+def _save_milestones(program: Program, drafts: list[MilestoneDraft]) -> None:
+    if len(drafts) > MAX_MILESTONES:
+        raise ValidationError(
+            _("A card has at most %(most)d milestones before its goal.") % {"most": MAX_MILESTONES}
+        )
+    counts = [draft.stamps for draft in drafts]
+    if len(set(counts)) != len(counts):
+        raise ValidationError(_("Two milestones cannot be at the same number of stamps."))
+    existing = {m.pk: m for m in Milestone.objects.filter(program=program)}
+    kept = {draft.pk for draft in drafts if draft.pk is not None}
+    if not kept <= set(existing):
+        raise ValidationError(_("That milestone is not part of this card."))
+    gone = [m for pk, m in existing.items() if pk not in kept]
+    try:
+        for milestone in gone:
+            milestone.delete()
+    except ProtectedError:
+        raise ValidationError(
+            _("A milestone that customers already earned cannot be removed.")
+        ) from None
+    changed = [
+        draft
+        for draft in drafts
+        if draft.pk is None
+        or (existing[draft.pk].stamps, existing[draft.pk].reward_title)
+        != (draft.stamps, draft.reward_title.strip())
+    ]
+    # Move changed milestones out of the way first, so that swapping two counts never meets
+    # the one-milestone-per-count constraint half-way.
+    moving = [draft.pk for draft in changed if draft.pk is not None]
+    Milestone.objects.filter(pk__in=moving).update(stamps=F("stamps") + 1000)
+    for draft in changed:
+        milestone = existing[draft.pk] if draft.pk is not None else Milestone(program=program)
+        milestone.business_id = program.business_id
+        milestone.stamps = draft.stamps
+        milestone.reward_title = draft.reward_title.strip()
+        milestone.reward_kind = RewardKind.SIMPLE
+        milestone.full_clean(exclude=["business", "program"])
+        milestone.save()
+
+
+def _save_voucher_settings(program: Program, values: Mapping[str, Any] | None) -> None:
+    from stampcard.vouchers.models import VoucherTemplate
+
+    if program.reward_kind != RewardKind.SMART_VOUCHER or values is None:
+        return
+    template = VoucherTemplate.objects.filter(program=program).first() or VoucherTemplate(
+        program=program, business_id=program.business_id
+    )
+    for field in VOUCHER_FIELDS:
+        if field in values:
+            setattr(template, field, values[field])
+    if template.code_pool is not None and template.code_pool.business_id != program.business_id:
+        raise ValidationError({"code_pool": _("Choose a code pool of this business.")})
+    template.full_clean(exclude=["business", "program", "milestone"])
+    template.save()
