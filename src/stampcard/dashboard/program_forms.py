@@ -115,8 +115,35 @@ class ProgramForm(forms.ModelForm):
             for code, name in self.languages
         ]
 
-    def main_fields(self) -> list[forms.BoundField]:
-        return [field for field in self if not field.name.startswith("tr_")]
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The designer's sections, in the order an owner thinks of them."""
+        return [
+            (str(legend), [self[name] for name in names])
+            for legend, names in (
+                (
+                    _("The card and its reward"),
+                    ("name", "stamps_goal", "reward_kind", "reward_title", "reward_description"),
+                ),
+                (
+                    _("How stamps are earned"),
+                    (
+                        "stamp_rule",
+                        "amount_per_stamp_text",
+                        "minimum_spend_text",
+                        "amount_rounding",
+                        "allowed_sources",
+                        "cooldown_seconds",
+                        "max_stamps_per_visit",
+                        "max_stamps_per_day",
+                    ),
+                ),
+                (
+                    _("Look"),
+                    ("background_color", "foreground_color", "label_color", "stamp_icon"),
+                ),
+                (_("Terms"), ("terms",)),
+            )
+        ]
 
     def _amount(self, name: str) -> int | None:
         text = self.cleaned_data.get(f"{name}_text", "").strip()

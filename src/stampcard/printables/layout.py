@@ -43,7 +43,7 @@ SIZES = {
 
 def qr_svg(url: str) -> str:
     """The QR code as inline SVG for a page (the dashboard shows what will be printed)."""
-    return segno.make(url, error="m", micro=False).svg_inline(scale=4, border=2)
+    return segno.make(url, error="m", micro=False).svg_inline(scale=4, border=2, omitsize=True)
 
 
 def _qr_png(url: str) -> str:
