@@ -14,13 +14,13 @@ from stampcard.loyalty.services.programs import (
     PROGRAM_FIELDS,
     STAMP_ICONS,
     TRANSLATION_LIMITS,
-    VOUCHER_FIELDS,
     MilestoneDraft,
     clean_translations,
 )
 from stampcard.refusals import Refusal
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import CodePool, VoucherTemplate
+from stampcard.vouchers.services.goal_voucher_settings import VOUCHER_FIELDS
 
 _COLOR = forms.TextInput(attrs={"type": "color"})
 _SHORT_TEXT = forms.Textarea(attrs={"rows": 2})

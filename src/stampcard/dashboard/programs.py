@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,6 +31,7 @@ from stampcard.loyalty.services.programs import save_program, set_program_status
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.permissions import Permission
 from stampcard.vouchers.models import VoucherTemplate
+from stampcard.vouchers.services.goal_voucher_settings import save_goal_voucher_settings
 
 
 def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, VoucherForm, Any]:
@@ -66,16 +68,25 @@ def designer(
     if request.method == "POST":
         smart = request.POST.get("reward_kind") == RewardKind.SMART_VOUCHER
         if form.is_valid() and milestones.is_valid() and (not smart or voucher_form.is_valid()):
+            business, actor = request.business, request.actor  # type: ignore[attr-defined]
             try:
-                saved = save_program(
-                    business=request.business,  # type: ignore[attr-defined]
-                    actor=request.actor,  # type: ignore[attr-defined]
-                    program=program,
-                    values=form.values(),
-                    translations=form.translations(),
-                    voucher=voucher_form.values() if smart else None,
-                    milestones=milestone_drafts(milestones),
-                )
+                # One transaction: the program and its voucher settings, or neither.
+                with transaction.atomic():
+                    saved = save_program(
+                        business=business,
+                        actor=actor,
+                        program=program,
+                        values=form.values(),
+                        translations=form.translations(),
+                        milestones=milestone_drafts(milestones),
+                    )
+                    if smart:
+                        save_goal_voucher_settings(
+                            business=business,
+                            actor=actor,
+                            program=saved,
+                            values=voucher_form.values(),
+                        )
             except ValidationError as error:
                 _attach(form, error)
             else:

@@ -1,6 +1,7 @@
 """The join QR printed: one HTML template per kind, laid out for the paper, made a PDF.
 
-WeasyPrint renders ``templates/printables/<kind>.html``; fonts come from the system
+WeasyPrint renders ``templates/printables/<kind>.html`` with ``<kind>.css`` (sized for the
+paper and coloured for the program); fonts come from the system
 (Noto Sans and Noto Sans Thai, embedded in the PDF as subsets), so Thai and Cyrillic print as
 they read. The QR code is a PNG drawn at a whole number of pixels per module and printed
 without smoothing: sharp on paper, and decodable by a phone from across a counter. It carries
@@ -65,20 +66,20 @@ def printable_pdf(*, program: Program, kind: str, size: str, language: str) -> b
     # Type and QR scale with the paper: 1 on A4, 0.5 on A6.
     scale = round(min(width, height) / 210, 3)
     with translation.override(language):
-        html = render_to_string(
-            f"printables/{kind}.html",
-            {
-                "program": program,
-                "business": program.business,
-                "name": program.text_in("name", language),
-                "reward": program.text_in("reward_title", language),
-                "terms": program.text_in("terms", language),
-                "qr": _qr_png(url),
-                "url": url,
-                "page_width": width,
-                "page_height": height,
-                "scale": scale,
-                "language": language,
-            },
-        )
-    return weasyprint.HTML(string=html).write_pdf()
+        context = {
+            "program": program,
+            "business": program.business,
+            "name": program.text_in("name", language),
+            "reward": program.text_in("reward_title", language),
+            "terms": program.text_in("terms", language),
+            "qr": _qr_png(url),
+            "url": url,
+            "page_width": width,
+            "page_height": height,
+            "scale": scale,
+            "language": language,
+        }
+        html = render_to_string(f"printables/{kind}.html", context)
+        # A stylesheet of its own, not a <style> in the page: templates hold no inline style.
+        css = render_to_string(f"printables/{kind}.css", context)
+    return weasyprint.HTML(string=html).write_pdf(stylesheets=[weasyprint.CSS(string=css)])

@@ -61,7 +61,6 @@ PROGRAM_FIELDS = (
     "stamp_icon",
     "terms",
 )
-VOUCHER_FIELDS = ("redemption_method", "code_pool", "validity", "validity_amount", "valid_until")
 # The longest translated text kept, per field: the model's own limits for the short ones.
 TRANSLATION_LIMITS = {"name": 120, "reward_title": 120, "reward_description": 2000, "terms": 4000}
 # Which status a program may move to from each.
@@ -116,15 +115,14 @@ def save_program(
     program: Program | None = None,
     values: Mapping[str, Any],
     translations: Mapping[str, Any] | None = None,
-    voucher: Mapping[str, Any] | None = None,
     milestones: Iterable[MilestoneDraft] | None = None,
 ) -> Program:
-    """Create a program (a draft) or change one, with its voucher settings and milestones.
+    """Create a program (a draft) or change one, with its milestones.
 
     ``values`` holds ``PROGRAM_FIELDS`` (others are ignored); ``translations`` the texts in
-    the business's other languages (``clean_translations``); ``voucher`` the goal voucher's
-    settings (``VOUCHER_FIELDS``), kept only for a Smart Voucher reward; ``milestones``, when
-    given, is the whole list: those left out are removed, unless a card already earned one.
+    the business's other languages (``clean_translations``); ``milestones``, when given, is
+    the whole list: those left out are removed, unless a card already earned one. The goal
+    voucher's settings are the vouchers app's (``vouchers.services.goal_voucher_settings``).
 
     Locks the program row. Refuses with ``NotAllowed`` without MANAGE_PROGRAMS and with
     Django's ValidationError for a value the model refuses; nothing is written then. A change
@@ -147,7 +145,6 @@ def save_program(
         program.save()
         if milestones is not None:
             _save_milestones(program, list(milestones))
-        _save_voucher_settings(program, voucher)
         program.refresh_from_db(fields=["design_version"])
         record(
             business=business,
@@ -247,20 +244,3 @@ def _save_milestones(program: Program, drafts: list[MilestoneDraft]) -> None:
         milestone.reward_kind = RewardKind.SIMPLE
         milestone.full_clean(exclude=["business", "program"])
         milestone.save()
-
-
-def _save_voucher_settings(program: Program, values: Mapping[str, Any] | None) -> None:
-    from stampcard.vouchers.models import VoucherTemplate
-
-    if program.reward_kind != RewardKind.SMART_VOUCHER or values is None:
-        return
-    template = VoucherTemplate.objects.filter(program=program).first() or VoucherTemplate(
-        program=program, business_id=program.business_id
-    )
-    for field in VOUCHER_FIELDS:
-        if field in values:
-            setattr(template, field, values[field])
-    if template.code_pool is not None and template.code_pool.business_id != program.business_id:
-        raise ValidationError({"code_pool": _("Choose a code pool of this business.")})
-    template.full_clean(exclude=["business", "program", "milestone"])
-    template.save()
