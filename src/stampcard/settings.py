@@ -427,4 +427,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint logs each step of every printable at INFO: only its warnings are news.
+    "loggers": {"weasyprint": {"level": "WARNING"}},
 }

@@ -17,6 +17,8 @@ from tests import factories
 ALLOWED, REFUSED, NOT_FOUND, LOG_IN = 200, 403, 404, 302
 EVERY_MEMBER = {"alice": ALLOWED, "maria": ALLOWED, "bob": ALLOWED}
 OUTSIDERS = {"charlie": NOT_FOUND, "anonymous": LOG_IN}
+DESIGNERS = {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED}
+POST_ONLY = 405
 EXPECTED = {
     "dashboard:business": EVERY_MEMBER | OUTSIDERS,
     "dashboard:program": EVERY_MEMBER | OUTSIDERS,
@@ -26,6 +28,16 @@ EXPECTED = {
     "dashboard:scanner": EVERY_MEMBER | OUTSIDERS,
     "dashboard:scanner_cards": EVERY_MEMBER | OUTSIDERS,
     "dashboard:devices": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    # Onboarding, the program designer and the printables.
+    "dashboard:start_location": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:start_done": DESIGNERS | OUTSIDERS,
+    "dashboard:program_new": DESIGNERS | OUTSIDERS,
+    "dashboard:program_edit": DESIGNERS | OUTSIDERS,
+    "dashboard:program_preview": DESIGNERS | OUTSIDERS,
+    "dashboard:program_status": {"alice": POST_ONLY, "maria": POST_ONLY, "bob": REFUSED}
+    | OUTSIDERS,
+    "dashboard:program_print": DESIGNERS | OUTSIDERS,
+    "dashboard:program_printable": DESIGNERS | OUTSIDERS,
 }
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from stampcard.accounts import views
+from stampcard.accounts import signup, views
 
 # Not namespaced: Django's auth views reverse these names as they are.
 urlpatterns = [
@@ -31,4 +31,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("signup/", signup.signup, name="signup"),
+    path("signup/sent/", signup.signup_sent, name="signup_sent"),
+    path("signup/confirm/<uidb64>/<token>/", signup.confirm, name="signup_confirm"),
 ]

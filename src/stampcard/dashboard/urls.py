@@ -1,7 +1,7 @@
 from django.urls import path
 
 from stampcard.counter import views as counter
-from stampcard.dashboard import devices, views
+from stampcard.dashboard import devices, onboarding, printables, programs, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -22,4 +22,39 @@ urlpatterns = [
     path("b/<slug:business_slug>/scanner/", counter.staff_scanner, name="scanner"),
     path("b/<slug:business_slug>/scanner/cards", counter.staff_cards, name="scanner_cards"),
     path("b/<slug:business_slug>/devices/", devices.devices, name="devices"),
+    # Onboarding: the business, its first shop, its first card (the designer), the QR.
+    path("start/", onboarding.start, name="start"),
+    path(
+        "b/<slug:business_slug>/start/location/",
+        onboarding.start_location,
+        name="start_location",
+    ),
+    path(
+        "b/<slug:business_slug>/start/<int:program_id>/",
+        onboarding.start_done,
+        name="start_done",
+    ),
+    # The program designer and the printables.
+    path("b/<slug:business_slug>/programs/new/", programs.designer, name="program_new"),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/edit/",
+        programs.designer,
+        name="program_edit",
+    ),
+    path("b/<slug:business_slug>/programs/preview/", programs.preview, name="program_preview"),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/status/",
+        programs.change_status,
+        name="program_status",
+    ),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/print/",
+        printables.print_page,
+        name="program_print",
+    ),
+    path(
+        "b/<slug:business_slug>/programs/<int:program_id>/printable.pdf",
+        printables.printable,
+        name="program_printable",
+    ),
 ]

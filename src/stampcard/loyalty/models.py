@@ -132,6 +132,11 @@ class Program(models.Model):
         default=JoinField.OPTIONAL,
     )
 
+    # The texts customers read, in the business's other languages:
+    # {"th": {"name": "…", "reward_title": "…", "reward_description": "…", "terms": "…"}}.
+    # ``name``, ``reward_title``… above are the default language's; read a text for a
+    # customer with ``text_in``, which falls back to them.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
     # Goes up with every change of what the card shows (DESIGN_FIELDS), so rendered images
     # and passes can be cached per version; ``save`` moves it.
     design_version = models.PositiveIntegerField(default=1, editable=False)
@@ -160,7 +165,10 @@ class Program(models.Model):
         "label_color",
         "stamp_icon",
         "terms",
+        "translations",
     )
+    # The texts a business may give in each of its languages (``translations``).
+    TRANSLATED_FIELDS = ("name", "reward_title", "reward_description", "terms")
 
     def __str__(self) -> str:
         return self.name
@@ -181,7 +189,7 @@ class Program(models.Model):
                 with transaction.atomic():
                     super().save(*args, **kwargs)
                     self.refresh_from_db(fields=["design_version"])
-                    _passes_of_program_changed(self)
+                    passes_of_program_changed(self)
                 return
         super().save(*args, **kwargs)
 
@@ -217,11 +225,20 @@ class Program(models.Model):
         if problems:
             raise ValidationError(problems)
 
+    def text_in(self, field: str, language: str | None) -> str:
+        """``field`` (one of TRANSLATED_FIELDS) in ``language``, else the default language's."""
+        if field not in self.TRANSLATED_FIELDS:
+            raise ValueError(field)
+        default: str = getattr(self, field)
+        texts = self.translations.get(language or "", {}) if self.translations else {}
+        value = texts.get(field) if isinstance(texts, dict) else None
+        return value if isinstance(value, str) and value.strip() else default
+
 
 MAX_MILESTONES = 5
 
 
-def _passes_of_program_changed(program: Program) -> None:
+def passes_of_program_changed(program: Program) -> None:
     """The wallet passes of the program's cards are to be refreshed (wallet.changes)."""
     from stampcard.wallet.changes import program_changed  # the wallet app builds on this one
 
@@ -274,7 +291,7 @@ class Milestone(models.Model):
             Program.objects.filter(pk=self.program_id).update(
                 design_version=models.F("design_version") + 1
             )
-            _passes_of_program_changed(self.program)
+            passes_of_program_changed(self.program)
 
     def clean(self) -> None:
         program = self.program if self.program_id else None

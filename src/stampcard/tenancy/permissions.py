@@ -36,6 +36,8 @@ may do nothing.
   fit a redemption method at all is the vouchers' own rule (``REDEEMERS``).
 - code pools (create, generate, import), ``create_claim_batch`` and the receipt signing
   keys (``create_receipt_key``, ``revoke_receipt_key``): ``MANAGE_CODES``.
+- ``save_program`` and ``set_program_status`` (loyalty.services.programs):
+  ``MANAGE_PROGRAMS``; ``add_location``: ``MANAGE_BUSINESS``, for an unlimited actor.
 - ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the
   program's join link, which its door checks. A view that enrols for someone else (at the
   counter, an import) asks its own permission first.
@@ -77,6 +79,7 @@ class Permission(StrEnum):
     MANAGE_CODES = "manage_codes"
     MANAGE_DEVICES = "manage_devices"
     MANAGE_STAFF = "manage_staff"
+    MANAGE_BUSINESS = "manage_business"
     VIEW_AUDIT = "view_audit"
     VIEW_CONTACT_DETAILS = "view_contact_details"
     CLAIM_CODES = "claim_codes"
@@ -101,7 +104,8 @@ _MANAGER = _COUNTER | {
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.STAFF: frozenset(_COUNTER),
     Role.MANAGER: frozenset(_MANAGER),
-    Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF}),
+    # The business's own settings and its locations are the owner's.
+    Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF, Permission.MANAGE_BUSINESS}),
 }
 DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Operated by staff: stamps, redeems and claims the codes the customer shows.

@@ -107,6 +107,18 @@ def add_member(
     return membership
 
 
+def add_location(*, business: Business, actor: Actor, name: str, address: str = "") -> Location:
+    """A new shop of the business. Needs MANAGE_BUSINESS, for an actor limited to no location
+    (a limited one would reach the new shop by no right of its own)."""
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    location = Location(business=business, name=name.strip(), address=address.strip())
+    location.full_clean()
+    with transaction.atomic():
+        location.save()
+        record(business=business, actor=actor, action="location.added", target=location)
+    return location
+
+
 @dataclass(frozen=True, slots=True)
 class PairedDevice:
     device: Device

@@ -1,0 +1,137 @@
+"""Signing up: an e-mail address and a password, confirmed by a link sent to that address.
+
+The account is inactive until the link is opened, so nobody can sign in with an address
+that is not theirs. The link's token is Django's password-reset token keyed on the
+account's activity: it works once (activating changes what it was made from) and only for
+``PASSWORD_RESET_TIMEOUT``. Signing up with an address that already has an account sends
+that address a note instead, and the page says the same either way, so the form does not
+tell strangers who has an account.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model, login, password_validation
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class ConfirmationTokens(PasswordResetTokenGenerator):
+    key_salt = "stampcard.accounts.signup.ConfirmationTokens"
+
+    def _make_hash_value(self, user: AbstractBaseUser, timestamp: int) -> str:
+        # Activating the account changes the value, so a link confirms once.
+        return f"{user.pk}{user.password}{timestamp}{getattr(user, 'is_active', False)}"
+
+
+confirmation_tokens = ConfirmationTokens()
+
+
+class SignupForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not only digits, not a common password."),
+    )
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        return email.strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password = cleaned.get("password")
+        if password:
+            email = cleaned.get("email") or ""
+            user = get_user_model()(username=email, email=email)
+            try:
+                password_validation.validate_password(password, user)
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _start_account(request, form.cleaned_data["email"], form.cleaned_data["password"])
+        return HttpResponseRedirect(reverse("signup_sent"))
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/signup_sent.html")
+
+
+def _start_account(request: HttpRequest, email: str, password: str) -> None:
+    users = get_user_model()
+    try:
+        with transaction.atomic():
+            if users.objects.filter(username__iexact=email).exists():
+                raise IntegrityError
+            user = users(username=email, email=email, is_active=False)
+            user.set_password(password)
+            user.save()
+    except IntegrityError:
+        _send(request, email, "accounts/email/already_signed_up.txt", {"email": email})
+        return
+    link = request.build_absolute_uri(
+        reverse(
+            "signup_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": confirmation_tokens.make_token(user),
+            },
+        )
+    )
+    _send(request, email, "accounts/email/confirm.txt", {"link": link})
+
+
+def _send(request: HttpRequest, email: str, template: str, context: dict[str, Any]) -> None:
+    body = render_to_string(template, context, request=request)
+    send_mail(gettext("Confirm your e-mail for stampcard"), body, None, [email])
+
+
+def confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """Open the link: activate the account, sign in, and go on to set up the business."""
+    user = _user_of(uidb64)
+    if (
+        user is None
+        or user.is_active
+        or len(token) > 100
+        or not confirmation_tokens.check_token(user, token)
+    ):
+        return render(request, "accounts/signup_invalid.html", status=400)
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    login(request, user, backend=MODEL_BACKEND)
+    return HttpResponseRedirect(reverse("dashboard:start"))
+
+
+def _user_of(uidb64: str) -> Any:
+    if len(uidb64) > 40:
+        return None
+    try:
+        pk = int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, UnicodeDecodeError, OverflowError):
+        return None
+    return get_user_model().objects.filter(pk=pk).first()

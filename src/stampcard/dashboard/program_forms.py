@@ -1,0 +1,257 @@
+"""The program designer's forms: they parse and check what was typed; the service writes it."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from stampcard import money
+from stampcard.loyalty.models import MAX_MILESTONES, Program, StampSource
+from stampcard.loyalty.services.programs import (
+    PROGRAM_FIELDS,
+    STAMP_ICONS,
+    TRANSLATION_LIMITS,
+    MilestoneDraft,
+    clean_translations,
+)
+from stampcard.refusals import Refusal
+from stampcard.tenancy.models import Business
+from stampcard.vouchers.models import CodePool, VoucherTemplate
+from stampcard.vouchers.services.goal_voucher_settings import VOUCHER_FIELDS
+
+_COLOR = forms.TextInput(attrs={"type": "color"})
+_SHORT_TEXT = forms.Textarea(attrs={"rows": 2})
+ICON_LABELS = {
+    "cup": _("Cup"),
+    "star": _("Star"),
+    "heart": _("Heart"),
+    "check": _("Tick"),
+    "leaf": _("Leaf"),
+    "paw": _("Paw"),
+}
+TRANSLATION_LABELS = {
+    "name": _("Card name"),
+    "reward_title": _("Reward"),
+    "reward_description": _("Reward description"),
+    "terms": _("Terms"),
+}
+
+
+class ProgramForm(forms.ModelForm):
+    """The program's own fields, amounts as the owner writes money, and its translations."""
+
+    amount_per_stamp_text = forms.CharField(
+        label=_("Amount for one stamp"), required=False, max_length=money.MAX_TEXT
+    )
+    minimum_spend_text = forms.CharField(
+        label=_("Minimum spend"), required=False, max_length=money.MAX_TEXT
+    )
+    allowed_sources = forms.MultipleChoiceField(
+        label=_("Ways to collect stamps"),
+        choices=StampSource.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    stamp_icon = forms.ChoiceField(label=_("Stamp icon"), choices=list(ICON_LABELS.items()))
+
+    class Meta:
+        model = Program
+        fields = [
+            field
+            for field in PROGRAM_FIELDS
+            if field not in ("amount_per_stamp", "minimum_spend", "allowed_sources", "stamp_icon")
+        ]
+        labels = {
+            "name": _("Card name"),
+            "background_color": _("Background colour"),
+            "foreground_color": _("Text colour"),
+            "label_color": _("Label colour"),
+            "reward_kind": _("Reward kind"),
+        }
+        widgets = {
+            "background_color": _COLOR,
+            "foreground_color": _COLOR,
+            "label_color": _COLOR,
+            "reward_description": _SHORT_TEXT,
+            "terms": _SHORT_TEXT,
+        }
+
+    def __init__(self, *args: Any, business: Business, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.business = business
+        self.instance.business = business
+        self.languages = [
+            (code, name) for code, name in settings.LANGUAGES if code != business.default_language
+        ]
+        texts = self.instance.translations or {}
+        for code, _name in self.languages:
+            for field, limit in TRANSLATION_LIMITS.items():
+                self.fields[f"tr_{code}_{field}"] = forms.CharField(
+                    label=TRANSLATION_LABELS[field],
+                    required=False,
+                    max_length=limit,
+                    initial=texts.get(code, {}).get(field, ""),
+                    widget=_SHORT_TEXT
+                    if field in ("reward_description", "terms")
+                    else forms.TextInput(),
+                )
+        for name in ("amount_per_stamp", "minimum_spend"):
+            stored = getattr(self.instance, name)
+            if stored is not None and not self.is_bound:
+                exponent = money.currency_exponent(business.currency)
+                self.fields[f"{name}_text"].initial = str(Decimal(stored).scaleb(-exponent))
+        self.fields["amount_per_stamp_text"].help_text = business.currency
+        self.fields["minimum_spend_text"].help_text = business.currency
+        if not self.is_bound:
+            self.fields["allowed_sources"].initial = self.instance.allowed_sources
+            self.fields["stamp_icon"].initial = self.instance.stamp_icon
+
+    def translation_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
+        """(code, language name, its fields), for the template."""
+        return [
+            (code, str(name), [self[f"tr_{code}_{field}"] for field in TRANSLATION_LIMITS])
+            for code, name in self.languages
+        ]
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """The designer's sections, in the order an owner thinks of them."""
+        return [
+            (str(legend), [self[name] for name in names])
+            for legend, names in (
+                (
+                    _("The card and its reward"),
+                    ("name", "stamps_goal", "reward_kind", "reward_title", "reward_description"),
+                ),
+                (
+                    _("How stamps are earned"),
+                    (
+                        "stamp_rule",
+                        "amount_per_stamp_text",
+                        "minimum_spend_text",
+                        "amount_rounding",
+                        "allowed_sources",
+                        "cooldown_seconds",
+                        "max_stamps_per_visit",
+                        "max_stamps_per_day",
+                    ),
+                ),
+                (
+                    _("Look"),
+                    ("background_color", "foreground_color", "label_color", "stamp_icon"),
+                ),
+                (_("Terms"), ("terms",)),
+            )
+        ]
+
+    def _amount(self, name: str) -> int | None:
+        text = self.cleaned_data.get(f"{name}_text", "").strip()
+        if not text:
+            return None
+        try:
+            return money.to_minor(text, self.business.currency)
+        except Refusal as refusal:
+            self.add_error(f"{name}_text", refusal.message)
+            return None
+
+    def clean_stamp_icon(self) -> str:
+        icon: str = self.cleaned_data["stamp_icon"]
+        if icon not in STAMP_ICONS:
+            raise ValidationError(_("Choose one of the icons."))
+        return icon
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.instance.amount_per_stamp = self._amount("amount_per_stamp")
+        self.instance.minimum_spend = self._amount("minimum_spend")
+        self.instance.allowed_sources = cleaned.get("allowed_sources") or []
+        self.instance.stamp_icon = cleaned.get("stamp_icon") or self.instance.stamp_icon
+        # Too long a text is refused by its field already.
+        self.instance.translations = clean_translations(self.business, self.translations())
+        return cleaned
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # The model's checks of the amounts land on the text fields the owner typed them in.
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError(
+                {
+                    f"{field}_text" if f"{field}_text" in self.fields else field: messages
+                    for field, messages in errors.error_dict.items()
+                }
+            )
+        super()._update_errors(errors)  # type: ignore[misc]
+
+    def values(self) -> dict[str, Any]:
+        """What the service is given: ``PROGRAM_FIELDS`` from the checked instance."""
+        return {field: getattr(self.instance, field) for field in PROGRAM_FIELDS}
+
+    def translations(self) -> dict[str, dict[str, str]]:
+        return {
+            code: {
+                field: self.cleaned_data.get(f"tr_{code}_{field}", "")
+                for field in TRANSLATION_LIMITS
+            }
+            for code, _name in self.languages
+        }
+
+
+class VoucherForm(forms.ModelForm):
+    """The goal voucher's settings, for a Smart Voucher reward."""
+
+    # Declared here, not read from the model: its queryset is the business's pools, known
+    # only inside the request's scope.
+    code_pool = forms.ModelChoiceField(
+        label=_("Code pool"), queryset=CodePool._base_manager.none(), required=False
+    )
+
+    class Meta:
+        model = VoucherTemplate
+        fields = [field for field in VOUCHER_FIELDS if field != "code_pool"]
+        widgets = {"valid_until": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["code_pool"].queryset = CodePool.objects.all()  # type: ignore[attr-defined]
+        if self.instance.code_pool_id is not None and not self.is_bound:
+            self.fields["code_pool"].initial = self.instance.code_pool_id
+
+    def values(self) -> dict[str, Any]:
+        return {field: self.cleaned_data.get(field) for field in VOUCHER_FIELDS}
+
+
+class MilestoneForm(forms.Form):
+    pk = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    stamps = forms.IntegerField(label=_("At stamp"), required=False, min_value=1, max_value=49)
+    reward_title = forms.CharField(label=_("Reward"), required=False, max_length=120)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        has_stamps = cleaned.get("stamps") is not None
+        has_title = bool((cleaned.get("reward_title") or "").strip())
+        if has_stamps != has_title and not self.errors:
+            raise ValidationError(_("A milestone needs both its stamp and its reward."))
+        return cleaned
+
+
+MilestoneFormSet = forms.formset_factory(
+    MilestoneForm, extra=0, max_num=MAX_MILESTONES, validate_max=True, absolute_max=MAX_MILESTONES
+)
+
+
+def milestone_initial(program: Program | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if program is not None and program.pk is not None:
+        rows = [
+            {"pk": m.pk, "stamps": m.stamps, "reward_title": m.reward_title}
+            for m in program.milestones.all()
+        ]
+    return rows + [{}] * (MAX_MILESTONES - len(rows))
+
+
+def milestone_drafts(formset: Any) -> list[MilestoneDraft]:
+    return [
+        MilestoneDraft(stamps=row["stamps"], reward_title=row["reward_title"], pk=row.get("pk"))
+        for row in (form.cleaned_data for form in formset.forms)
+        if row.get("stamps") is not None
+    ]

@@ -1,0 +1,1 @@
+"""Printed join QR codes: posters, table tents, window stickers and counter cards as PDF."""

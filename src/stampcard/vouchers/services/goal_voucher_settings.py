@@ -1,0 +1,43 @@
+"""How a program's goal vouchers are redeemed and how long they last, set by the designer."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from stampcard.loyalty.models import Program, RewardKind
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require
+from stampcard.vouchers.models import VoucherTemplate
+
+VOUCHER_FIELDS = ("redemption_method", "code_pool", "validity", "validity_amount", "valid_until")
+
+
+def save_goal_voucher_settings(
+    *, business: Business, actor: Actor, program: Program, values: Mapping[str, Any]
+) -> VoucherTemplate | None:
+    """Keep ``VOUCHER_FIELDS`` for the vouchers ``program`` issues at its goal.
+
+    Only for a Smart Voucher reward (otherwise nothing is written and None returned). Asks
+    MANAGE_PROGRAMS; refuses with ValidationError a code pool of another business or a
+    validity no voucher could have. Call it in the transaction that saved the program.
+    """
+    require(actor, Permission.MANAGE_PROGRAMS, business=business)
+    if program.reward_kind != RewardKind.SMART_VOUCHER:
+        return None
+    with transaction.atomic():
+        template = VoucherTemplate.objects.filter(program=program).first() or VoucherTemplate(
+            program=program, business_id=program.business_id
+        )
+        for field in VOUCHER_FIELDS:
+            if field in values:
+                setattr(template, field, values[field])
+        pool = template.code_pool
+        if pool is not None and pool.business_id != program.business_id:
+            raise ValidationError({"code_pool": _("Choose a code pool of this business.")})
+        template.full_clean(exclude=["business", "program", "milestone"])
+        template.save()
+    return template

@@ -1,0 +1,185 @@
+"""From nothing to a live card: sign up, confirm the e-mail, business, shop, card, QR."""
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from stampcard.loyalty.models import Program
+from stampcard.tenancy.models import Business, Location, Membership
+from tests.mail_server import smtp_inbox
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-enough-password-1"
+
+
+@pytest.fixture
+def inbox():
+    with smtp_inbox() as received:
+        yield received
+
+
+def link_in(body: str) -> str:
+    found = re.search(r"https?://\S+/accounts/signup/confirm/\S+/", body)
+    assert found is not None, body
+    return found.group(0)
+
+
+def sign_up(client, address="new@example.org", password=PASSWORD):
+    return client.post(reverse("signup"), {"email": address, "password": password})
+
+
+def test_sign_up_sends_a_link_that_confirms_once(client, inbox):
+    response = sign_up(client, "New@Example.org")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("signup_sent")
+    user = get_user_model().objects.get(username="new@example.org")
+    assert not user.is_active
+    assert user.password.startswith("argon2")
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["To"] == "new@example.org"
+    link = link_in(inbox.body())
+    # Not signed in before the link is opened: an unconfirmed account cannot log in.
+    refused = client.post(reverse("login"), {"username": "new@example.org", "password": PASSWORD})
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in client.session
+    opened = client.get(link)
+    assert opened.status_code == 302
+    assert opened["Location"] == reverse("dashboard:start")
+    user.refresh_from_db()
+    assert user.is_active
+    assert client.get(reverse("dashboard:start")).status_code == 200
+    # The link works once.
+    client.logout()
+    assert client.get(link).status_code == 400
+
+
+def test_signing_up_again_tells_nothing_to_strangers(client, inbox):
+    sign_up(client)
+    again = sign_up(client, "NEW@example.org", "another-long-password-2")
+    assert again.status_code == 302
+    assert again["Location"] == reverse("signup_sent")
+    assert get_user_model().objects.filter(username__iexact="new@example.org").count() == 1
+    assert "already has one" in inbox.body()
+    assert "/accounts/signup/confirm/" not in inbox.body()
+
+
+@pytest.mark.parametrize(
+    ("data", "refusal"),
+    [
+        ({"email": "not an address", "password": PASSWORD}, "valid email"),
+        ({"email": "a@" + "x" * 300 + ".org", "password": PASSWORD}, "at most 254"),
+        ({"email": "short@example.org", "password": "12345678"}, "too short"),
+        ({"email": "same@example.org", "password": "same@example.org"}, "too similar"),
+        ({"email": "x\x00@example.org", "password": PASSWORD}, "Null characters"),
+        ({"password": PASSWORD}, "required"),
+    ],
+)
+def test_hostile_sign_ups_are_refused_clearly(client, inbox, data, refusal):
+    response = client.post(reverse("signup"), data)
+    assert response.status_code == 200
+    assert refusal.encode() in response.content
+    assert not get_user_model().objects.exists()
+    assert inbox.messages == []
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/accounts/signup/confirm/MQ/not-a-token/",
+        "/accounts/signup/confirm/" + "A" * 60 + "/x/",
+        "/accounts/signup/confirm/%F0%9F%92%A9/abc-def/",
+        "/accounts/signup/confirm/OTk5OTk5OTk5OTk5OTk5OTk5OTk5/abc-def/",
+    ],
+)
+def test_forged_links_are_refused(client, db, path):
+    get_user_model().objects.create_user("x@example.org", is_active=False)
+    response = client.get(path)
+    assert response.status_code == 400
+    assert b"not valid" in response.content
+
+
+def test_onboarding_creates_business_shop_and_a_draft_card(client, inbox):
+    sign_up(client)
+    client.get(link_in(inbox.body()))
+    response = client.post(
+        reverse("dashboard:start"),
+        {
+            "name": "Baan Kafe",
+            "country": "TH",
+            "time_zone": "Asia/Bangkok",
+            "currency": "THB",
+            "default_language": "th",
+        },
+    )
+    business = Business.objects.get(name="Baan Kafe")
+    assert (business.country, business.time_zone, business.currency, business.default_language) == (
+        "TH",
+        "Asia/Bangkok",
+        "THB",
+        "th",
+    )
+    assert Membership.objects.get(business=business).role == "owner"
+    assert response["Location"] == reverse("dashboard:start_location", args=[business.slug])
+    response = client.post(response["Location"], {"name": "Sukhumvit", "address": "Soi 11"})
+    assert Location.objects.get(business=business).name == "Sukhumvit"
+    assert response["Location"].endswith("/programs/new/?start=1")
+    designer = client.get(response["Location"])
+    assert designer.status_code == 200
+    assert b"hx-post" in designer.content
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "not one of the available choices"),
+        ({"currency": "XYZ"}, "not one of the available choices"),
+        ({"country": "ZZ"}, "not one of the available choices"),
+        ({"default_language": "tlh"}, "not one of the available choices"),
+        ({"name": "   "}, "required"),
+        ({"name": "x" * 121}, "at most 120"),
+    ],
+)
+def test_hostile_business_forms_are_refused(client, stranger, changes, refusal):
+    client.force_login(stranger)
+    data = {
+        "name": "Baan Kafe",
+        "country": "TH",
+        "time_zone": "Asia/Bangkok",
+        "currency": "THB",
+        "default_language": "th",
+    }
+    data.update(changes)
+    response = client.post(reverse("dashboard:start"), data)
+    assert response.status_code == 200
+    assert refusal.encode() in response.content
+    assert not Business.objects.filter(name="Baan Kafe").exists()
+
+
+def test_only_the_owner_adds_a_shop_and_bad_input_adds_none(client, business, owner, maria):
+    url = reverse("dashboard:start_location", args=[business.slug])
+    client.force_login(maria)
+    assert client.post(url, {"name": "Sneaky"}).status_code == 403
+    client.force_login(owner)
+    response = client.post(url, {"name": "", "address": "x" * 300})
+    assert response.status_code == 200
+    assert b"required" in response.content
+    assert not Location.objects.filter(business=business).exists()
+
+
+def test_the_done_page_shows_the_join_qr_and_goes_live(client, owner, business):
+    program = Program.objects.create(
+        business=business, name="Coffee card", reward_title="Free coffee", status="draft"
+    )
+    client.force_login(owner)
+    url = reverse("dashboard:start_done", args=[business.slug, program.pk])
+    page = client.get(url)
+    assert f"/j/corner-cafe/{program.pk}/?ch=poster".encode() in page.content
+    assert b"<svg" in page.content
+    status = reverse("dashboard:program_status", args=[business.slug, program.pk])
+    response = client.post(status, {"status": "active", "next": "start"})
+    assert response["Location"] == url
+    program.refresh_from_db()
+    assert program.status == "active"
