@@ -288,3 +288,13 @@ def test_a_card_named_in_the_address_is_offered_only_when_it_is_this_business(
     other = client.get(url(business), {"card": foreign.pk}).content.decode()
     assert f'value="{foreign.pk}"' not in other
     assert foreign.customer.name not in other
+
+
+def test_the_printable_is_an_a6_landscape_page_styled_by_our_stylesheet():
+    from weasyprint import CSS, HTML
+
+    from stampcard.dashboard.vouchers import PRINT_CSS
+
+    document = HTML(string="<p>x</p>").render(stylesheets=[CSS(filename=str(PRINT_CSS))])
+    # 148 by 105 mm at 96 CSS pixels to the inch.
+    assert [(round(page.width), round(page.height)) for page in document.pages] == [(559, 397)]
