@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.uploads import clean_image
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
@@ -19,6 +20,7 @@ EVERY_MEMBER = {"alice": ALLOWED, "maria": ALLOWED, "bob": ALLOWED}
 OUTSIDERS = {"charlie": NOT_FOUND, "anonymous": LOG_IN}
 DESIGNERS = {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED}
 POST_ONLY = 405
+MANAGERS = {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED}
 EXPECTED = {
     "dashboard:business": EVERY_MEMBER | OUTSIDERS,
     "dashboard:program": EVERY_MEMBER | OUTSIDERS,
@@ -38,7 +40,27 @@ EXPECTED = {
     | OUTSIDERS,
     "dashboard:program_print": DESIGNERS | OUTSIDERS,
     "dashboard:program_printable": DESIGNERS | OUTSIDERS,
+    "dashboard:customers": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:customer": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:customer_correct": MANAGERS | OUTSIDERS,
+    "dashboard:customer_erase": MANAGERS | OUTSIDERS,
+    "dashboard:customers_export": MANAGERS | OUTSIDERS,
+    "dashboard:customers_import": MANAGERS | OUTSIDERS,
+    "dashboard:vouchers": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:voucher_issue": MANAGERS | OUTSIDERS,
+    "dashboard:voucher_customers": MANAGERS | OUTSIDERS,
+    "dashboard:voucher_image": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:voucher_printable": EVERY_MEMBER | OUTSIDERS,
+    "dashboard:voucher_void": MANAGERS | OUTSIDERS,
 }
+
+
+# A voucher's picture, so that its image URL has something to serve.
+SMALL_PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00"
+    b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe"
+    b"\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
 def all_patterns(resolver=None, prefix="", namespace=""):
@@ -60,7 +82,12 @@ def tenant_url_names():
 
 
 @pytest.fixture
-def foreign_objects(other_business):
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def foreign_objects(other_business, media):
     """One object of each kind that a URL can name, all belonging to the other business."""
     program = factories.ProgramFactory(business=other_business, name="Secret recipe card")
     card = factories.CardFactory(program=program)
@@ -71,11 +98,13 @@ def foreign_objects(other_business):
         origin=VoucherOrigin.MANUAL,
         redemption_method="staff_scan",
         card=card,
+        image=clean_image(SMALL_PNG),
     )
     return {
         "program_id": card.program_id,
         "card_code": card.code,
         "voucher_id": voucher.pk,
+        "customer_id": card.customer_id,
     }
 
 
@@ -104,7 +133,7 @@ def test_every_business_page_states_its_permission(route, pattern):
 
 
 @pytest.fixture
-def own_objects(business, shop, staff_actor):
+def own_objects(business, shop, staff_actor, media):
     """One object of each kind that a URL can name, all Corner Cafe's."""
     card = factories.CardFactory(program=factories.ProgramFactory(business=business))
     voucher = issue_voucher(
@@ -114,8 +143,14 @@ def own_objects(business, shop, staff_actor):
         origin=VoucherOrigin.MANUAL,
         redemption_method="staff_scan",
         card=card,
+        image=clean_image(SMALL_PNG),
     )
-    return {"program_id": card.program_id, "card_code": card.code, "voucher_id": voucher.pk}
+    return {
+        "program_id": card.program_id,
+        "card_code": card.code,
+        "voucher_id": voucher.pk,
+        "customer_id": card.customer_id,
+    }
 
 
 @pytest.fixture
@@ -148,14 +183,21 @@ def test_member_of_a_cannot_reach_b(
     response = client.get(fill(route, {"business_slug": business.slug, **foreign_objects}))
     names_an_object = any(name in route for name in foreign_objects)
     assert response.status_code == (404 if names_an_object else 200)
-    assert not any(secret in response.content for secret in secrets)
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert not any(secret in content for secret in secrets)
 
 
 @pytest.mark.parametrize(("route", "pattern"), tenant_urls(), ids=lambda v: str(v))
 def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
     url = fill(
         route,
-        {"business_slug": business.slug, "program_id": 1, "card_code": "X", "voucher_id": 1},
+        {
+            "business_slug": business.slug,
+            "program_id": 1,
+            "card_code": "X",
+            "voucher_id": 1,
+            "customer_id": 1,
+        },
     )
     assert client.get(url).status_code == 302  # anonymous: log in first
     client.force_login(stranger)

@@ -38,6 +38,8 @@ may do nothing.
   keys (``create_receipt_key``, ``revoke_receipt_key``): ``MANAGE_CODES``.
 - ``save_program`` and ``set_program_status`` (loyalty.services.programs):
   ``MANAGE_PROGRAMS``; ``add_location``: ``MANAGE_BUSINESS``, for an unlimited actor.
+- ``import_customers``, ``export_rows`` and ``erase_customer`` (``loyalty.services.customers``):
+  ``MANAGE_CUSTOMERS``, managers' and owners': they move or remove customers' personal data.
 - ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the
   program's join link, which its door checks. A view that enrols for someone else (at the
   counter, an import) asks its own permission first.
@@ -83,6 +85,7 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_CONTACT_DETAILS = "view_contact_details"
     CLAIM_CODES = "claim_codes"
+    MANAGE_CUSTOMERS = "manage_customers"
 
 
 _COUNTER = {
@@ -100,6 +103,7 @@ _MANAGER = _COUNTER | {
     Permission.MANAGE_DEVICES,
     Permission.VIEW_AUDIT,
     Permission.VIEW_CONTACT_DETAILS,
+    Permission.MANAGE_CUSTOMERS,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.STAFF: frozenset(_COUNTER),

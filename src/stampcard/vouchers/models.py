@@ -153,7 +153,12 @@ class Voucher(models.Model):
     objects = ScopedManager(business="business")
 
     class Meta:
-        indexes = [models.Index(fields=["business", "code"])]
+        indexes = [
+            models.Index(fields=["business", "code"]),
+            # The dashboard's list: newest first, by status or not, a page after a given id.
+            models.Index(fields=["business", "id"], name="voucher_business_newest"),
+            models.Index(fields=["business", "status", "id"], name="voucher_business_status"),
+        ]
 
     def __str__(self) -> str:
         return self.title

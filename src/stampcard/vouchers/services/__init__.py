@@ -14,7 +14,11 @@ from stampcard.vouchers.services.code_pools import (
     generate_codes,
     import_codes,
 )
-from stampcard.vouchers.services.issuing import issue_goal_voucher, issue_voucher
+from stampcard.vouchers.services.issuing import (
+    issue_goal_voucher,
+    issue_manual_voucher,
+    issue_voucher,
+)
 from stampcard.vouchers.services.redeeming import REDEEMERS, redeem_voucher, void_voucher
 from stampcard.vouchers.validity import MAX_VALIDITY, ValidityRule
 
@@ -30,6 +34,7 @@ __all__ = [
     "generate_codes",
     "import_codes",
     "issue_goal_voucher",
+    "issue_manual_voucher",
     "issue_voucher",
     "redeem_voucher",
     "void_voucher",

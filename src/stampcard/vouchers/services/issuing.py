@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,7 @@ from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require
+from stampcard.uploads import CleanImage
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import (
     CodeDisplay,
@@ -46,12 +48,14 @@ def issue_voucher(
     code_pool: CodePool | None = None,
     code_display: CodeDisplay = CodeDisplay.QR,
     validity: ValidityRule | None = None,
+    image: CleanImage | None = None,
     now: datetime | None = None,
 ) -> Voucher:
     """Issue one voucher, bound to ``card`` or free-standing (printable) when there is none.
 
     The redeem code is the one given, or drawn from ``code_pool`` (one pooled code per
-    voucher, never handed out twice). Refuses an empty title, text that cannot be stored,
+    voucher, never handed out twice). ``image`` is a picture already made safe by
+    ``stampcard.uploads.clean_image``. Refuses an empty title, text that cannot be stored,
     a card, program or pool this business does not have, and a validity that has already
     ended. Needs ISSUE_VOUCHERS. Audited when a person issues it.
     """
@@ -77,8 +81,60 @@ def issue_voucher(
         code_pool=code_pool,
         code_display=code_display,
         validity=validity or ValidityRule(),
+        image=image,
         now=now or timezone.now(),
     )
+
+
+# A free voucher's code is read off paper and typed into a till: long enough that nobody
+# guesses another one, short enough to type.
+FREE_CODE_LENGTH = 10
+
+
+def issue_manual_voucher(
+    *,
+    business: Business,
+    actor: Actor,
+    title: str,
+    description: str = "",
+    card: Card | None = None,
+    with_code: bool = False,
+    image: CleanImage | None = None,
+    validity: ValidityRule | None = None,
+) -> Voucher:
+    """Issue Voucher from the dashboard: a one-time voucher outside the stamp mechanic.
+
+    With a ``card`` the voucher is the customer's (their wallet and web card show it) and is
+    scanned by staff, or, ``with_code``, redeemed with a code. Without a card it is a free
+    voucher for whoever holds it, printed or downloaded: it always carries a redeem code,
+    new and unique in the business, shown as text, QR code and Code 128. Guarantees and
+    refusals are ``issue_voucher``'s.
+    """
+    with_code = with_code or card is None
+    return issue_voucher(
+        business=business,
+        actor=actor,
+        title=title,
+        description=description,
+        origin=VoucherOrigin.MANUAL,
+        redemption_method=(
+            RedemptionMethod.REDEEM_CODE if with_code else RedemptionMethod.STAFF_SCAN
+        ),
+        card=card,
+        program=card.program if card is not None else None,
+        code=_unused_code(business) if with_code else "",
+        code_display=CodeDisplay.QR,
+        validity=validity,
+        image=image,
+    )
+
+
+def _unused_code(business: Business) -> str:
+    for _attempt in range(5):
+        code = new_code(FREE_CODE_LENGTH)
+        if not Voucher.objects.filter(business=business, code=code).exists():
+            return code
+    raise errors.InvalidVoucher(_("No free redeem code was found. Try again."))
 
 
 def _of_business(
@@ -118,6 +174,7 @@ def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
             code_pool=template.code_pool,
             code_display=CodeDisplay(template.code_display),
             validity=template.validity_rule,
+            image=None,
             now=earned.now,
         )
     except Refusal as refusal:
@@ -147,6 +204,7 @@ def _issue(
     code_pool: CodePool | None,
     code_display: str,
     validity: ValidityRule,
+    image: CleanImage | None,
     now: datetime,
 ) -> Voucher:
     title = title.strip()
@@ -178,6 +236,11 @@ def _issue(
             valid_until=valid_until,
             origin=origin,
         )
+        if image is not None:
+            # A new random name: nothing of the uploader's file name or the voucher's secret.
+            name = f"{tokens.new_secret(12)}.{image.extension}"
+            voucher.image.save(name, ContentFile(image.data), save=False)
+            voucher.save(update_fields=["image"])
         if code_pool is not None and not code:
             voucher.code = _draw_pool_code(business=business, pool=code_pool, voucher=voucher)
             voucher.save(update_fields=["code"])
