@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stampcard.dashboard import views
+from stampcard.dashboard import analytics, exports, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -18,4 +18,13 @@ urlpatterns = [
         name="voucher",
     ),
     path("b/<slug:business_slug>/audit/", views.audit_trail, name="audit"),
+]
+urlpatterns += [
+    path("b/<slug:business_slug>/analytics/", analytics.analytics, name="analytics"),
+    path(
+        "b/<slug:business_slug>/analytics/<slug:chart>.csv",
+        analytics.analytics_csv,
+        name="analytics_csv",
+    ),
+    path("b/<slug:business_slug>/export/", exports.export_page, name="export"),
 ]

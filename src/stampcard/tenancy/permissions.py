@@ -80,6 +80,10 @@ class Permission(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_CONTACT_DETAILS = "view_contact_details"
     CLAIM_CODES = "claim_codes"
+    # Business-wide figures and everything the business owns: only for a member limited to
+    # no location (the views check it with ``require_within(..., location_ids=None)``).
+    VIEW_ANALYTICS = "view_analytics"
+    EXPORT_DATA = "export_data"
 
 
 _COUNTER = {
@@ -97,11 +101,12 @@ _MANAGER = _COUNTER | {
     Permission.MANAGE_DEVICES,
     Permission.VIEW_AUDIT,
     Permission.VIEW_CONTACT_DETAILS,
+    Permission.VIEW_ANALYTICS,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.STAFF: frozenset(_COUNTER),
     Role.MANAGER: frozenset(_MANAGER),
-    Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF}),
+    Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF, Permission.EXPORT_DATA}),
 }
 DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Operated by staff: stamps, redeems and claims the codes the customer shows.
