@@ -101,12 +101,11 @@ def day(value: date) -> str:
 
 
 def _nice_top(most: int) -> int:
-    """A round axis top at or above ``most``: 1, 2, 5 times a power of ten."""
-    if most <= 0:
-        return 1
+    """A round axis top at or above ``most`` whose half is a whole number too: 2, 4, 10,
+    20, 40, 100, …"""
     scale = 1
     while True:
-        for step in (1, 2, 5):
+        for step in (2, 4, 10):
             if step * scale >= most:
                 return step * scale
         scale *= 10
