@@ -860,6 +860,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--codes", type=int, default=1_000_000, help="0 skips the code pool")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="skip bench.dashboard_pages (100k customers)"
+    )
     args = parser.parse_args(argv)
 
     started_at, started = datetime.now(UTC), time.monotonic()
@@ -921,6 +924,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args.output.write_text(text)
     print(f"\nWrote {args.output}")
+    if not args.no_dashboard:
+        # Its own section of the same file, after the stamp's (analytics and export pages).
+        from bench import dashboard_pages
+
+        dashboard_pages.main(["--no-migrate", "--output", str(args.output)])
 
 
 if __name__ == "__main__":

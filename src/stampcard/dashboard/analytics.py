@@ -7,6 +7,7 @@ and dates are written the way the reader's language writes them (Babel).
 """
 
 import csv
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -88,8 +89,19 @@ def _locale() -> str:
     return (get_language() or "en").replace("-", "_")
 
 
+# Babel parses its patterns on every call; a page formats hundreds of the same few values.
+@functools.lru_cache(maxsize=8192)
+def _number(value: float, locale: str) -> str:
+    return format_decimal(value, format="#,##0.#", locale=locale)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(value: date, locale: str) -> str:
+    return format_skeleton("MMMd", value, locale=locale)
+
+
 def number(value: float) -> str:
-    return format_decimal(value, format="#,##0.#", locale=_locale())
+    return _number(value, _locale())
 
 
 def percent(value: float | None) -> str:
@@ -97,7 +109,7 @@ def percent(value: float | None) -> str:
 
 
 def day(value: date) -> str:
-    return format_skeleton("MMMd", value, locale=_locale())
+    return _day(value, _locale())
 
 
 def _nice_top(most: int) -> int:

@@ -19,7 +19,7 @@ Definitions, as the page states them:
 - *visit frequency* counts, per customer who visited, the days with a visit in the period.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateField, Q, QuerySet, Sum
+from django.db.models import Count, DateField, Min, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext as _
 
@@ -179,13 +179,19 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
         customers_returning=visiting["returning"],
     )
     frequency = [(group, visiting[_group_key(group)]) for group in FREQUENCY_GROUPS]
+    # Location, workflow and staff member in one pass: a few hundred groups at most.
+    groups: list[Mapping[str, Any]] = list(
+        stamps.values("location_id", "source", "actor_user_id").annotate(
+            stamps=Sum("delta"), visits=Count("*")
+        )
+    )
     return Analytics(
         period=period,
         series=series,
         totals=totals,
         frequency=frequency,
-        by_location=_breakdown(
-            stamps,
+        by_location=_shares(
+            groups,
             "location_id",
             dict(Location.objects.filter(business=business).values_list("pk", "name")),
             none=_("No location"),
@@ -195,9 +201,12 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
             "card__program_id",
             dict(Program.objects.filter(business=business).values_list("pk", "name")),
         ),
-        by_source=_breakdown(stamps, "source", {s.value: str(s.label) for s in StampSource}),
-        by_staff=_breakdown(
-            stamps, "actor_user_id", _staff_names(stamps), none=_("Devices and codes")
+        by_source=_shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
+        by_staff=_shares(
+            groups,
+            "actor_user_id",
+            _staff_names({row["actor_user_id"] for row in groups}),
+            none=_("Devices and codes"),
         ),
     )
 
@@ -232,7 +241,7 @@ def _series(business: Business, period: Period, stamps: QuerySet[StampEvent]) ->
     stamped = list(
         stamps.annotate(bucket=_bucket("created_at", period))
         .values("bucket")
-        .annotate(stamps=Sum("delta"), visits=Count("id"))
+        .annotate(stamps=Sum("delta"), visits=Count("*"))
     )
     earned = _counts(
         Reward.objects.filter(
@@ -297,7 +306,7 @@ def _customers_visiting(
         .values("card__customer_id")
         .annotate(
             days=Count("day", distinct=True),
-            joined_before=Count("id", filter=Q(card__customer__created_at__lt=period.start)),
+            joined=Min("card__customer__created_at"),
         )
     )
     groups: dict[str, Count] = {}
@@ -306,7 +315,7 @@ def _customers_visiting(
         groups[_group_key((low, high))] = Count("card__customer_id", filter=wanted)
     found = per_customer.aggregate(
         visiting=Count("card__customer_id"),
-        returning=Count("card__customer_id", filter=Q(days__gte=2) | Q(joined_before__gt=0)),
+        returning=Count("card__customer_id", filter=Q(days__gte=2) | Q(joined__lt=period.start)),
         **groups,
     )
     return {key: int(value or 0) for key, value in found.items()}
@@ -316,22 +325,29 @@ def _breakdown(
     stamps: QuerySet[StampEvent], column: str, names: dict[Any, str], *, none: str = "—"
 ) -> list[Share]:
     """Stamps and visits per value of ``column``, most stamps first; no value is ``none``."""
-    rows = (
-        stamps.values(column)
-        .annotate(stamps=Sum("delta"), visits=Count("id"))
-        .order_by("-stamps", column)
+    return _shares(
+        list(stamps.values(column).annotate(stamps=Sum("delta"), visits=Count("*"))),
+        column,
+        names,
+        none=none,
     )
-    return [
-        Share(
-            label=names.get(row[column], "—") if row[column] is not None else none,
-            stamps=int(row["stamps"] or 0),
-            visits=int(row["visits"]),
-        )
-        for row in rows
-    ]
 
 
-def _staff_names(stamps: QuerySet[StampEvent]) -> dict[int, str]:
-    ids = stamps.exclude(actor_user__isnull=True).values("actor_user_id").distinct()
-    users = get_user_model().objects.filter(pk__in=ids)
+def _shares(
+    rows: Sequence[Mapping[str, Any]], column: str, names: dict[Any, str], *, none: str = "—"
+) -> list[Share]:
+    """``rows`` summed per value of ``column``, most stamps first; no value is ``none``."""
+    stamps: dict[Any, int] = {}
+    visits: dict[Any, int] = {}
+    for row in rows:
+        key = row[column]
+        stamps[key] = stamps.get(key, 0) + int(row["stamps"] or 0)
+        visits[key] = visits.get(key, 0) + int(row["visits"])
+    labels = {key: names.get(key, "—") if key is not None else none for key in stamps}
+    order = sorted(stamps, key=lambda key: (-stamps[key], labels[key]))
+    return [Share(label=labels[key], stamps=stamps[key], visits=visits[key]) for key in order]
+
+
+def _staff_names(user_ids: set[int | None]) -> dict[int, str]:
+    users = get_user_model().objects.filter(pk__in=[pk for pk in user_ids if pk is not None])
     return {user.pk: user.get_full_name() or user.get_username() for user in users}
