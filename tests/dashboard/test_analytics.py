@@ -174,3 +174,29 @@ def test_the_business_page_links_to_analytics_for_who_may_see_it(client, busines
     assert b"/b/corner-cafe/analytics/" in client.get("/b/corner-cafe/").content
     client.force_login(bob)
     assert b"/b/corner-cafe/analytics/" not in client.get("/b/corner-cafe/").content
+
+
+def test_a_redeemed_reward_voucher_counts_as_redeemed(business, shop, owner, staff_actor):
+    from stampcard.loyalty.services import add_stamps
+    from stampcard.vouchers.models import Voucher
+    from stampcard.vouchers.services import redeem_voucher
+
+    program = factories.ProgramFactory(business=business, reward_kind="smart_voucher")
+    program.stamps_goal = 1
+    program.save()
+    card = factories.CardFactory(program=program)
+    add_stamps(business=business, actor=staff_actor, source="staff", card_id=card.pk)
+    voucher = Voucher.objects.get(card=card, reward__isnull=False)
+    today = week_of(business).totals
+    assert (today.rewards_earned, today.rewards_redeemed) == (1, 0)
+    redeem_voucher(business=business, actor=staff_actor, token=voucher.token)
+    assert week_of(business).totals.rewards_redeemed == 1
+
+
+def week_of(business):
+    from django.utils import timezone
+
+    period = Period.ending(
+        last=timezone.now().astimezone(BANGKOK).date(), days=7, grain=Grain.DAY, time_zone=BANGKOK
+    )
+    return business_analytics(business=business, period=period)

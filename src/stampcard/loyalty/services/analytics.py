@@ -41,7 +41,6 @@ from stampcard.loyalty.models import (
     StampSource,
 )
 from stampcard.tenancy.models import Business, Location
-from stampcard.vouchers.models import Voucher, VoucherStatus
 
 PERIOD_DAYS = (7, 30, 90, 365)
 DEFAULT_DAYS = 30
@@ -264,15 +263,16 @@ def _series(business: Business, period: Period, stamps: QuerySet[StampEvent]) ->
         .annotate(n=Count("id")),
         "n",
     )
+    # A reward's voucher, through the reverse relation the vouchers app gives ``Reward``
+    # (loyalty imports nothing of the apps built on it); "redeemed" is its status's value.
     vouchers_redeemed = _counts(
-        Voucher.objects.filter(
+        Reward.objects.filter(
             business=business,
-            reward__isnull=False,
-            status=VoucherStatus.REDEEMED,
-            redeemed_at__gte=period.start,
-            redeemed_at__lt=period.end,
+            voucher__status="redeemed",
+            voucher__redeemed_at__gte=period.start,
+            voucher__redeemed_at__lt=period.end,
         )
-        .annotate(bucket=_bucket("redeemed_at", period))
+        .annotate(bucket=_bucket("voucher__redeemed_at", period))
         .values("bucket")
         .annotate(n=Count("id")),
         "n",
