@@ -862,6 +862,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-wallet", action="store_true", help="skip bench.wallet_bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="skip bench.dashboard_pages (100k customers)"
+    )
     args = parser.parse_args(argv)
 
     started_at, started = datetime.now(UTC), time.monotonic()
@@ -928,6 +931,11 @@ def main(argv: list[str] | None = None) -> None:
         text = text.rstrip("\n") + "\n\n" + wallet_bench.run()
     args.output.write_text(text)
     print(f"\nWrote {args.output}")
+    if not args.no_dashboard:
+        # Its own section of the same file, after the stamp's (analytics and export pages).
+        from bench import dashboard_pages
+
+        dashboard_pages.main(["--no-migrate", "--output", str(args.output)])
 
 
 if __name__ == "__main__":

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "stampcard.dashboard",
     "stampcard.customer",
     "stampcard.demo",
+    "stampcard.portability",
     "stampcard.accounts",
     "axes",
     "django_otp",
@@ -205,6 +206,9 @@ OUTBOX_CONSUMER_TIME_LIMIT = env.int("OUTBOX_CONSUMER_TIME_LIMIT", default=60)
 OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
 OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
+
+# The largest export document (uncompressed) that import_business reads.
+PORTABILITY_MAX_IMPORT_BYTES = env.int("PORTABILITY_MAX_IMPORT_BYTES", default=1024**3)
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {

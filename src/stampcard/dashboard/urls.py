@@ -1,7 +1,15 @@
 from django.urls import path
 
 from stampcard.counter import views as counter
-from stampcard.dashboard import devices, onboarding, printables, programs, views
+from stampcard.dashboard import (
+    analytics,
+    devices,
+    exports,
+    onboarding,
+    printables,
+    programs,
+    views,
+)
 
 app_name = "dashboard"
 urlpatterns = [
@@ -103,4 +111,13 @@ urlpatterns += [
         vouchers.void,
         name="voucher_void",
     ),
+]
+urlpatterns += [
+    path("b/<slug:business_slug>/analytics/", analytics.analytics, name="analytics"),
+    path(
+        "b/<slug:business_slug>/analytics/<slug:chart>.csv",
+        analytics.analytics_csv,
+        name="analytics_csv",
+    ),
+    path("b/<slug:business_slug>/export/", exports.export_page, name="export"),
 ]

@@ -384,6 +384,8 @@ class Customer(models.Model):
     objects = ScopedManager(business="business")
 
     class Meta:
+        # Analytics: customers who joined in a period.
+        indexes = [models.Index(fields=["business", "created_at"], name="customer_business_joined")]
         constraints = [
             models.UniqueConstraint(
                 fields=["business", "email"],
@@ -477,7 +479,13 @@ class StampEvent(models.Model):
     objects = ScopedManager(business="business")
 
     class Meta:
-        indexes = [models.Index(fields=["card", "created_at"])]
+        indexes = [
+            models.Index(fields=["card", "created_at"]),
+            # Analytics: a period of the business's ledger. On PostgreSQL the index also
+            # carries the columns the analytics read, so they come from it alone (loyalty
+            # migration 0006; SQLite has no such indexes).
+            models.Index(fields=["business", "created_at"], name="stampevent_business_time"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(delta=0), name="stamp_delta_nonzero"),
         ]
@@ -517,6 +525,15 @@ class Reward(models.Model):
     objects = ScopedManager(business="business")
 
     class Meta:
+        # Analytics: rewards earned, and "reward ready" handed over, in a period.
+        indexes = [
+            models.Index(fields=["business", "created_at"], name="reward_business_earned"),
+            models.Index(
+                fields=["business", "settled_at"],
+                condition=models.Q(status="redeemed"),
+                name="reward_business_handed_over",
+            ),
+        ]
         constraints = [
             # Each reward is earned at most once per cycle, also when a correction takes the
             # card back below a milestone and it passes it again.

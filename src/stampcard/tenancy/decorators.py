@@ -4,12 +4,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.permissions import Permission, allows
 
-View = Callable[..., HttpResponse]
+# Any response: a page, or a file streamed (FileResponse).
+View = Callable[..., HttpResponseBase]
 
 
 def requires(permission: Permission) -> Callable[[View], View]:
@@ -21,7 +23,7 @@ def requires(permission: Permission) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
-        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             actor = getattr(request, "actor", None)
             business = getattr(request, "business", None)
             if actor is None or business is None:

@@ -86,6 +86,10 @@ class Permission(StrEnum):
     VIEW_CONTACT_DETAILS = "view_contact_details"
     CLAIM_CODES = "claim_codes"
     MANAGE_CUSTOMERS = "manage_customers"
+    # Business-wide figures and everything the business owns: only for a member limited to
+    # no location (the views check it with ``require_within(..., location_ids=None)``).
+    VIEW_ANALYTICS = "view_analytics"
+    EXPORT_DATA = "export_data"
 
 
 _COUNTER = {
@@ -104,12 +108,15 @@ _MANAGER = _COUNTER | {
     Permission.VIEW_AUDIT,
     Permission.VIEW_CONTACT_DETAILS,
     Permission.MANAGE_CUSTOMERS,
+    Permission.VIEW_ANALYTICS,
 }
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.STAFF: frozenset(_COUNTER),
     Role.MANAGER: frozenset(_MANAGER),
     # The business's own settings and its locations are the owner's.
-    Role.OWNER: frozenset(_MANAGER | {Permission.MANAGE_STAFF, Permission.MANAGE_BUSINESS}),
+    Role.OWNER: frozenset(
+        _MANAGER | {Permission.MANAGE_STAFF, Permission.MANAGE_BUSINESS, Permission.EXPORT_DATA}
+    ),
 }
 DEVICE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     # Operated by staff: stamps, redeems and claims the codes the customer shows.

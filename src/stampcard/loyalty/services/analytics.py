@@ -1,0 +1,353 @@
+"""What the business's numbers say over a period: aggregate reads for the analytics page.
+
+Every figure is one aggregate SQL query over a bounded range of days (at most
+``MAX_DAYS``), cut into days or weeks in the business's own time zone, so a page costs the
+rows of its period, never the whole history. The indexes these queries run on are the
+``(business, created_at)`` ones of ``StampEvent``, ``Customer`` and ``Reward`` (loyalty
+migration 0006); ``StampEvent``'s carries the columns the breakdowns read, so they are
+answered from the index alone.
+
+Definitions, as the page states them:
+
+- a *visit* is one stamp event (``kind=stamp``); corrections are not visits and do not
+  count as stamps given;
+- *rewards earned* are rewards written in the period (goals and milestones); *rewards
+  redeemed* are "reward ready" rewards handed over in the period plus reward vouchers
+  redeemed in it; the *redemption rate* is redeemed over earned in the same period;
+- a *returning customer* is one who visited in the period and had joined before it, or
+  visited on at least two different days in it; the rate is over the customers who visited;
+- *visit frequency* counts, per customer who visited, the days with a visit in the period.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, DateField, Min, Q, QuerySet, Sum
+from django.db.models.functions import Trunc
+from django.utils.translation import gettext as _
+
+from stampcard.loyalty.models import (
+    Customer,
+    Program,
+    Reward,
+    RewardStatus,
+    StampEvent,
+    StampEventKind,
+    StampSource,
+)
+from stampcard.tenancy.models import Business, Location
+
+PERIOD_DAYS = (7, 30, 90, 365)
+DEFAULT_DAYS = 30
+MAX_DAYS = max(PERIOD_DAYS)
+# Past this many days a bar per day is too thin to read: weeks only.
+MOST_DAYS_BY_DAY = 90
+# Visit-frequency groups: (lowest, highest or None for "and more").
+FREQUENCY_GROUPS: tuple[tuple[int, int | None], ...] = ((1, 1), (2, 2), (3, 3), (4, 5), (6, None))
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days ``first``..``last`` (inclusive) in ``time_zone``, cut into ``grain``."""
+
+    first: date
+    last: date
+    grain: Grain
+    time_zone: ZoneInfo
+
+    @classmethod
+    def ending(
+        cls, *, last: date, days: int, grain: Grain | str, time_zone: str | ZoneInfo
+    ) -> "Period":
+        """The ``days`` days up to ``last``: an unknown length is the default one, and a long
+        period is cut into weeks whatever was asked, so no request is unbounded."""
+        days = days if days in PERIOD_DAYS else DEFAULT_DAYS
+        grain = Grain(grain) if grain in (Grain.DAY, Grain.WEEK) else Grain.DAY
+        if days > MOST_DAYS_BY_DAY:
+            grain = Grain.WEEK
+        zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+        return cls(first=last - timedelta(days=days - 1), last=last, grain=grain, time_zone=zone)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, tzinfo=self.time_zone)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period (exclusive bound)."""
+        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.time_zone)
+
+    def bucket_of(self, day: date) -> date:
+        return day - timedelta(days=day.weekday()) if self.grain == Grain.WEEK else day
+
+    def buckets(self) -> list[date]:
+        """Every bucket's first day, oldest first (a week starts on Monday, as PostgreSQL's)."""
+        found: list[date] = []
+        day = self.first
+        while day <= self.last:
+            bucket = self.bucket_of(day)
+            if not found or found[-1] != bucket:
+                found.append(bucket)
+            day += timedelta(days=1)
+        return found
+
+
+@dataclass(frozen=True)
+class Point:
+    bucket: date
+    new_customers: int = 0
+    stamps: int = 0
+    visits: int = 0
+    rewards_earned: int = 0
+    rewards_redeemed: int = 0
+
+
+@dataclass(frozen=True)
+class Share:
+    """One bar of a breakdown: its label and its figures."""
+
+    label: str
+    stamps: int
+    visits: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    new_customers: int
+    stamps: int
+    visits: int
+    rewards_earned: int
+    rewards_redeemed: int
+    customers_visiting: int
+    customers_returning: int
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.rewards_redeemed / self.rewards_earned if self.rewards_earned else None
+
+    @property
+    def returning_rate(self) -> float | None:
+        if not self.customers_visiting:
+            return None
+        return self.customers_returning / self.customers_visiting
+
+    @property
+    def visits_per_customer(self) -> float | None:
+        return self.visits / self.customers_visiting if self.customers_visiting else None
+
+
+@dataclass(frozen=True)
+class Analytics:
+    period: Period
+    series: list[Point]
+    totals: Totals
+    frequency: list[tuple[tuple[int, int | None], int]]
+    by_location: list[Share] = field(default_factory=list)
+    by_program: list[Share] = field(default_factory=list)
+    by_source: list[Share] = field(default_factory=list)
+    by_staff: list[Share] = field(default_factory=list)
+
+
+def business_analytics(*, business: Business, period: Period) -> Analytics:
+    """Every figure of the analytics page for ``business`` over ``period``: a few aggregate
+    queries, each bounded by the period's days."""
+    stamps = _stamps(business, period)
+    series = _series(business, period, stamps)
+    visiting = _customers_visiting(business, period, stamps)
+    totals = Totals(
+        new_customers=sum(p.new_customers for p in series),
+        stamps=sum(p.stamps for p in series),
+        visits=sum(p.visits for p in series),
+        rewards_earned=sum(p.rewards_earned for p in series),
+        rewards_redeemed=sum(p.rewards_redeemed for p in series),
+        customers_visiting=visiting["visiting"],
+        customers_returning=visiting["returning"],
+    )
+    frequency = [(group, visiting[_group_key(group)]) for group in FREQUENCY_GROUPS]
+    # Location, workflow and staff member in one pass: a few hundred groups at most.
+    groups: list[Mapping[str, Any]] = list(
+        stamps.values("location_id", "source", "actor_user_id").annotate(
+            stamps=Sum("delta"), visits=Count("*")
+        )
+    )
+    return Analytics(
+        period=period,
+        series=series,
+        totals=totals,
+        frequency=frequency,
+        by_location=_shares(
+            groups,
+            "location_id",
+            dict(Location.objects.filter(business=business).values_list("pk", "name")),
+            none=_("No location"),
+        ),
+        by_program=_breakdown(
+            stamps,
+            "card__program_id",
+            dict(Program.objects.filter(business=business).values_list("pk", "name")),
+        ),
+        by_source=_shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
+        by_staff=_shares(
+            groups,
+            "actor_user_id",
+            _staff_names({row["actor_user_id"] for row in groups}),
+            none=_("Devices and codes"),
+        ),
+    )
+
+
+def _stamps(business: Business, period: Period) -> QuerySet[StampEvent]:
+    return StampEvent.objects.filter(
+        business=business,
+        kind=StampEventKind.STAMP,
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    )
+
+
+def _bucket(column: str, period: Period) -> Trunc:
+    return Trunc(column, period.grain.value, output_field=DateField(), tzinfo=period.time_zone)
+
+
+def _counts(rows: Iterable[Mapping[str, Any]], key: str) -> dict[date, int]:
+    return {row["bucket"]: int(row[key] or 0) for row in rows}
+
+
+def _series(business: Business, period: Period, stamps: QuerySet[StampEvent]) -> list[Point]:
+    joined = _counts(
+        Customer.objects.filter(
+            business=business, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .annotate(bucket=_bucket("created_at", period))
+        .values("bucket")
+        .annotate(n=Count("id")),
+        "n",
+    )
+    stamped = list(
+        stamps.annotate(bucket=_bucket("created_at", period))
+        .values("bucket")
+        .annotate(stamps=Sum("delta"), visits=Count("*"))
+    )
+    earned = _counts(
+        Reward.objects.filter(
+            business=business, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .annotate(bucket=_bucket("created_at", period))
+        .values("bucket")
+        .annotate(n=Count("id")),
+        "n",
+    )
+    handed_over = _counts(
+        Reward.objects.filter(
+            business=business,
+            status=RewardStatus.REDEEMED,
+            settled_at__gte=period.start,
+            settled_at__lt=period.end,
+        )
+        .annotate(bucket=_bucket("settled_at", period))
+        .values("bucket")
+        .annotate(n=Count("id")),
+        "n",
+    )
+    # A reward's voucher, through the reverse relation the vouchers app gives ``Reward``
+    # (loyalty imports nothing of the apps built on it); "redeemed" is its status's value.
+    vouchers_redeemed = _counts(
+        Reward.objects.filter(
+            business=business,
+            voucher__status="redeemed",
+            voucher__redeemed_at__gte=period.start,
+            voucher__redeemed_at__lt=period.end,
+        )
+        .annotate(bucket=_bucket("voucher__redeemed_at", period))
+        .values("bucket")
+        .annotate(n=Count("id")),
+        "n",
+    )
+    stamp_counts = _counts(stamped, "stamps")
+    visit_counts = _counts(stamped, "visits")
+    return [
+        Point(
+            bucket=bucket,
+            new_customers=joined.get(bucket, 0),
+            stamps=stamp_counts.get(bucket, 0),
+            visits=visit_counts.get(bucket, 0),
+            rewards_earned=earned.get(bucket, 0),
+            rewards_redeemed=handed_over.get(bucket, 0) + vouchers_redeemed.get(bucket, 0),
+        )
+        for bucket in period.buckets()
+    ]
+
+
+def _group_key(group: tuple[int, int | None]) -> str:
+    low, high = group
+    return f"days_{low}_{high or 'more'}"
+
+
+def _customers_visiting(
+    business: Business, period: Period, stamps: QuerySet[StampEvent]
+) -> dict[str, int]:
+    """Customers who visited, those returning, and how many visited on how many days."""
+    per_customer = (
+        stamps.annotate(day=Trunc("created_at", "day", DateField(), tzinfo=period.time_zone))
+        .values("card__customer_id")
+        .annotate(
+            days=Count("day", distinct=True),
+            joined=Min("card__customer__created_at"),
+        )
+    )
+    groups: dict[str, Count] = {}
+    for low, high in FREQUENCY_GROUPS:
+        wanted = Q(days__gte=low) if high is None else Q(days__gte=low, days__lte=high)
+        groups[_group_key((low, high))] = Count("card__customer_id", filter=wanted)
+    found = per_customer.aggregate(
+        visiting=Count("card__customer_id"),
+        returning=Count("card__customer_id", filter=Q(days__gte=2) | Q(joined__lt=period.start)),
+        **groups,
+    )
+    return {key: int(value or 0) for key, value in found.items()}
+
+
+def _breakdown(
+    stamps: QuerySet[StampEvent], column: str, names: dict[Any, str], *, none: str = "—"
+) -> list[Share]:
+    """Stamps and visits per value of ``column``, most stamps first; no value is ``none``."""
+    return _shares(
+        list(stamps.values(column).annotate(stamps=Sum("delta"), visits=Count("*"))),
+        column,
+        names,
+        none=none,
+    )
+
+
+def _shares(
+    rows: Sequence[Mapping[str, Any]], column: str, names: dict[Any, str], *, none: str = "—"
+) -> list[Share]:
+    """``rows`` summed per value of ``column``, most stamps first; no value is ``none``."""
+    stamps: dict[Any, int] = {}
+    visits: dict[Any, int] = {}
+    for row in rows:
+        key = row[column]
+        stamps[key] = stamps.get(key, 0) + int(row["stamps"] or 0)
+        visits[key] = visits.get(key, 0) + int(row["visits"])
+    labels = {key: names.get(key, "—") if key is not None else none for key in stamps}
+    order = sorted(stamps, key=lambda key: (-stamps[key], labels[key]))
+    return [Share(label=labels[key], stamps=stamps[key], visits=visits[key]) for key in order]
+
+
+def _staff_names(user_ids: set[int | None]) -> dict[int, str]:
+    users = get_user_model().objects.filter(pk__in=[pk for pk in user_ids if pk is not None])
+    return {user.pk: user.get_full_name() or user.get_username() for user in users}

@@ -1,0 +1,119 @@
+"""Everything a business owns, as one zip: a JSON document and a CSV per table.
+
+``business.json`` is the export proper (the one an import reads): its ``format`` and
+``version``, the business, and every table's rows with their ids, foreign keys as the ids of
+rows in the same document. ``csv/<table>.csv`` holds the same rows for a spreadsheet, each
+cell made safe against formula injection (``csv_safety``), so those are for people, not
+for import.
+
+The archive is written row by row from server-side cursors into a file, so an export of a
+large business never holds its tables in memory.
+"""
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, time
+from typing import IO, Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Field, Model
+from django.utils.encoding import is_protected_type
+
+from stampcard.audit import services as audit
+from stampcard.csv_safety import safe_row
+from stampcard.portability.tables import (
+    DOCUMENT,
+    FORMAT,
+    TABLES,
+    VERSION,
+    business_columns,
+    columns,
+)
+from stampcard.tenancy.actors import Actor
+from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require_within
+
+CHUNK = 2000
+
+
+class ExportEncoder(DjangoJSONEncoder):
+    """Django's encoder, but times to the microsecond (it cuts them to milliseconds)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, (datetime, time)):
+            return o.isoformat()
+        return super().default(o)
+
+
+def cell(field: Field, obj: Model) -> Any:
+    """The field's value as Django's own serializers write it: numbers, dates and None kept,
+    anything else (phone numbers, files, …) as its string; a foreign key as the row's id."""
+    value = field.value_from_object(obj)
+    if is_protected_type(value) or isinstance(value, (list, dict, bool)):
+        return value
+    return field.value_to_string(obj)
+
+
+def _rows(business: Business, model: type[Model]) -> Iterator[dict[str, Any]]:
+    fields = columns(model)
+    queryset = model._default_manager.filter(business=business).order_by("pk")
+    for obj in queryset.iterator(chunk_size=CHUNK):
+        yield {field.name: cell(field, obj) for field in fields}
+
+
+def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> None:
+    """Write ``business``'s export to ``target`` (a file open for binary writing).
+
+    Asks ``EXPORT_DATA`` for the whole business (an actor limited to some locations is
+    refused) and records the export in the audit trail first: it holds every customer's
+    personal data. Then reads in one repeatable-read snapshot where the database has one,
+    so the document and its CSVs show the same moment even while stamps go on.
+    """
+    require_within(actor, Permission.EXPORT_DATA, business=business, location_ids=None)
+    with transaction.atomic():
+        audit.record(business=business, actor=actor, action="business.exported")
+    encoder = ExportEncoder(ensure_ascii=False)
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        with archive.open(DOCUMENT, "w", force_zip64=True) as raw:
+            out = io.TextIOWrapper(raw, encoding="utf-8")
+            head = {
+                "format": FORMAT,
+                "version": VERSION,
+                "exported_at": datetime.now(UTC).isoformat(),
+                "business": {f.name: cell(f, business) for f in business_columns()},
+            }
+            out.write(json.dumps(head, cls=ExportEncoder, ensure_ascii=False)[:-1])
+            out.write(', "tables": {')
+            for index, (name, model) in enumerate(TABLES):
+                out.write(f'{", " if index else ""}"{name}": [')
+                for number, row in enumerate(_rows(business, model)):
+                    out.write((",\n" if number else "\n") + encoder.encode(row))
+                out.write("]")
+            out.write("}}\n")
+            out.flush()
+            out.detach()
+        for name, model in TABLES:
+            with archive.open(f"csv/{name}.csv", "w", force_zip64=True) as raw:
+                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                writer = csv.writer(text)
+                writer.writerow([field.name for field in columns(model)])
+                for row in _rows(business, model):
+                    writer.writerow(safe_row(_csv_value(value) for value in row.values()))
+                text.flush()
+                text.detach()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

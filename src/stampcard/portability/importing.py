@@ -1,0 +1,330 @@
+"""An export of another installation (or of this one), brought in as a new business.
+
+``import_business`` reads only ``business.json`` of the zip that ``exporting`` made and
+writes the business and every row in one transaction: a refused file leaves nothing behind.
+
+What stays and what changes:
+
+- every row gets a new id here; foreign keys are mapped from the old ids to the new ones;
+- card codes and tokens and voucher tokens are kept, so printed cards, web card links and
+  wallet passes go on working after the move; if any of them is taken here already, the
+  import is refused (``CodesTaken``) rather than handing out other codes;
+- who did what on another installation (staff users, paired devices) does not exist here:
+  those references are left empty; the rows themselves are kept;
+- the business's slug may be chosen anew (``slug=``); a slug taken here is refused.
+
+Hostile or broken files are refused with a sentence that says why: not a zip, no export
+document, another format or a newer version, a document or archive past the size limits
+(``PORTABILITY_MAX_IMPORT_BYTES``, read in bounded pieces, so a zip bomb stops at the
+limit), unknown tables or columns, values that do not fit their column, rows that refer to
+rows the file does not hold, duplicate ids.
+"""
+
+import json
+import re
+import zipfile
+from collections.abc import Iterable
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import Field, Model, Q
+from django.utils.translation import gettext_lazy as _
+from django_scopes import scopes_disabled
+
+from stampcard.loyalty.card_codes import normalize_card_code
+from stampcard.loyalty.models import Card, Milestone, Program
+from stampcard.portability.errors import (
+    BusinessExists,
+    CodesTaken,
+    ExportTooBig,
+    ImportRefused,
+    NewerExport,
+    NotAnExport,
+)
+from stampcard.portability.tables import DOCUMENT, FORMAT, MODELS, TABLES, VERSION, columns
+from stampcard.tenancy.models import Business
+from stampcard.vouchers.models import Voucher
+
+BATCH = 1000
+# What ``tokens.new_secret`` makes (the customer door accepts no other).
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
+# Rows whose own checks (beyond each field's) run on import.
+_CLEANED = (Program, Milestone)
+
+
+def _limit() -> int:
+    return int(getattr(settings, "PORTABILITY_MAX_IMPORT_BYTES", 1024 * 1024 * 1024))
+
+
+def read_export(source: IO[bytes]) -> dict[str, Any]:
+    """The export document of the zip ``source``, checked for shape, size and version."""
+    limit = _limit()
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise NotAnExport() from error
+    with archive:
+        try:
+            info = archive.getinfo(DOCUMENT)
+        except KeyError as error:
+            raise NotAnExport() from error
+        if info.file_size > limit or len(archive.infolist()) > 100:
+            raise ExportTooBig()
+        try:
+            with archive.open(info) as member:
+                # The declared size may lie: read at most one byte past the limit.
+                data = member.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
+            raise NotAnExport() from e
+    if len(data) > limit:
+        raise ExportTooBig()
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise NotAnExport() from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise NotAnExport()
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise NotAnExport()
+    if version > VERSION:
+        raise NewerExport()
+    if not isinstance(document.get("business"), dict) or not isinstance(
+        document.get("tables"), dict
+    ):
+        raise NotAnExport()
+    unknown = set(document["tables"]) - {name for name, _model in TABLES}
+    if unknown:
+        raise ImportRefused(
+            _("This export holds tables this installation does not know: %(names)s."),
+            names=", ".join(sorted(map(str, unknown)))[:200],
+        )
+    return document
+
+
+def import_business(
+    *, source: IO[bytes], slug: str | None = None, name: str | None = None
+) -> Business:
+    """Create the business of the export ``source`` with all its rows, in one transaction.
+
+    Refuses (``ImportRefused`` and its kinds) without writing anything; see the module's
+    docstring for what is kept and what is mapped.
+    """
+    document = read_export(source)
+    with scopes_disabled(), transaction.atomic():
+        business = _create_business(document["business"], slug=slug, name=name)
+        ids: dict[type[Model], dict[int, int]] = {}
+        try:
+            for table, model in TABLES:
+                rows = document["tables"].get(table, [])
+                if not isinstance(rows, list):
+                    raise _bad(table, None, _("it is not a list of rows"))
+                ids[model] = _import_table(business, table, model, rows, ids)
+        except (IntegrityError, DataError) as error:
+            raise ImportRefused(
+                _("The rows of this export contradict each other (%(problem)s)."),
+                problem=str(error).splitlines()[0][:200],
+            ) from error
+    return business
+
+
+def _create_business(values: dict[str, Any], *, slug: str | None, name: str | None) -> Business:
+    known = {f.name for f in Business._meta.concrete_fields}
+    unknown = set(values) - known
+    if unknown:
+        raise _bad("business", None, _("unknown columns %(names)s") % {"names": _names(unknown)})
+    business = Business()
+    for field_name, value in values.items():
+        if field_name in ("id", "created_at"):
+            continue
+        setattr(business, field_name, value)
+    if slug:
+        business.slug = slug
+    if name:
+        business.name = name
+    try:
+        business.full_clean(validate_unique=False)
+    except ValidationError as error:
+        raise _bad("business", None, _messages(error)) from error
+    except (TypeError, ValueError, AttributeError) as error:
+        raise _bad("business", None, _("a value does not fit its column")) from error
+    if Business.objects.filter(slug=business.slug).exists():
+        raise BusinessExists()
+    try:
+        with transaction.atomic():
+            business.save()
+    except IntegrityError as error:  # the same slug, just taken in parallel
+        raise BusinessExists() from error
+    if isinstance(values.get("created_at"), str):
+        try:
+            created = Business._meta.get_field("created_at").to_python(values["created_at"])
+        except ValidationError as error:
+            raise _bad("business", None, _messages(error)) from error
+        Business.objects.filter(pk=business.pk).update(created_at=created)
+        business.created_at = created
+    return business
+
+
+def _import_table(
+    business: Business,
+    table: str,
+    model: type[Model],
+    rows: list[Any],
+    ids: dict[type[Model], dict[int, int]],
+) -> dict[int, int]:
+    fields = {field.name: field for field in columns(model)}
+    mapped: dict[int, int] = {}
+    for start in range(0, len(rows), BATCH):
+        batch: list[Model] = []
+        old_ids: list[int] = []
+        kept: list[dict[str, Any]] = []
+        for number, row in enumerate(rows[start : start + BATCH], start=start + 1):
+            try:
+                obj, old_id, times = _build(business, table, model, fields, row, number, ids)
+            except (TypeError, ValueError, AttributeError, OverflowError) as error:
+                # A value of a type its column cannot read (Django's parsers raise these).
+                raise _bad(table, number, _("a value does not fit its column")) from error
+            if old_id in mapped or old_id in old_ids:
+                raise _bad(table, number, _("the id %(id)s appears twice") % {"id": old_id})
+            batch.append(obj)
+            old_ids.append(old_id)
+            kept.append(times)
+        _check_codes(table, start, model, batch)
+        created = model._default_manager.bulk_create(batch)
+        for old_id, obj in zip(old_ids, created, strict=True):
+            mapped[old_id] = obj.pk
+        _restore_times(model, created, kept)
+    return mapped
+
+
+def _build(
+    business: Business,
+    table: str,
+    model: type[Model],
+    fields: dict[str, Field],
+    row: Any,
+    number: int,
+    ids: dict[type[Model], dict[int, int]],
+) -> tuple[Model, int, dict[str, Any]]:
+    if not isinstance(row, dict):
+        raise _bad(table, number, _("it is not a row"))
+    unknown = set(row) - set(fields)
+    if unknown:
+        raise _bad(table, number, _("unknown columns %(names)s") % {"names": _names(unknown)})
+    old_id = row.get("id")
+    if not isinstance(old_id, int) or isinstance(old_id, bool):
+        raise _bad(table, number, _("it has no id"))
+    values: dict[str, Any] = {"business": business}
+    relations: list[str] = []
+    for field_name, value in row.items():
+        field = fields[field_name]
+        if field_name == "id":
+            continue
+        if field.is_relation:
+            relations.append(field_name)
+            values[field.attname] = _related(table, number, field, value, ids)
+        else:
+            values[field.attname] = value
+    obj = model(**values)
+    try:
+        obj.clean_fields(exclude=[*relations, "business"])
+        if isinstance(obj, _CLEANED):
+            obj.clean()
+    except ValidationError as error:
+        raise _bad(table, number, _messages(error)) from error
+    # Times the database would set to "now" on insert are put back afterwards.
+    times = {
+        name: getattr(obj, name)
+        for name, field in fields.items()
+        if name in row
+        and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
+    }
+    return obj, old_id, times
+
+
+def _related(
+    table: str,
+    number: int,
+    field: Field,
+    value: Any,
+    ids: dict[type[Model], dict[int, int]],
+) -> int | None:
+    """The new id of the row ``value`` named in the export; None for what does not move."""
+    if value is None:
+        return None
+    target = field.related_model
+    if target not in MODELS:
+        return None  # a user or a device of the other installation
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _bad(table, number, _("%(column)s is not an id") % {"column": field.name})
+    new = ids.get(target, {}).get(value)
+    if new is None:
+        raise _bad(
+            table,
+            number,
+            _("%(column)s refers to a row the export does not hold") % {"column": field.name},
+        )
+    return new
+
+
+def _check_codes(table: str, start: int, model: type[Model], batch: list[Model]) -> None:
+    """Card codes and tokens and voucher tokens stay as they were: each must be one this
+    installation would make (a card code with its check symbol, a long random token), and
+    none may be taken here already."""
+    if model not in (Card, Voucher):
+        return
+    for number, obj in enumerate(batch, start=start + 1):
+        token = getattr(obj, "token", "")
+        code = getattr(obj, "code", None) if model is Card else None
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            raise _bad(table, number, _("its token is not one this installation would make"))
+        if code is not None and normalize_card_code(code) != code:
+            raise _bad(table, number, _("its card code is not one this installation would make"))
+    tokens = [obj.token for obj in batch]  # type: ignore[attr-defined]
+    if model is Card:
+        codes = [obj.code for obj in batch]  # type: ignore[attr-defined]
+        if Card.objects.filter(Q(code__in=codes) | Q(token__in=tokens)).exists():
+            raise CodesTaken()
+    elif Voucher.objects.filter(token__in=tokens).exists():
+        raise CodesTaken()
+
+
+def _restore_times(model: type[Model], created: list[Model], kept: list[dict[str, Any]]) -> None:
+    """Put back the times the rows had (``auto_now`` fields take "now" on insert)."""
+    names = sorted({name for times in kept for name in times})
+    if not names:
+        return
+    for obj, times in zip(created, kept, strict=True):
+        for name, value in times.items():
+            setattr(obj, name, value)
+    model._default_manager.bulk_update(created, names)
+
+
+def _bad(table: str, row: int | None, problem: Any) -> ImportRefused:
+    if row is None:
+        return ImportRefused(
+            _("The export's %(table)s cannot be imported: %(problem)s."),
+            table=table,
+            problem=problem,
+        )
+    return ImportRefused(
+        _("Row %(row)s of the export's %(table)s cannot be imported: %(problem)s."),
+        table=table,
+        row=row,
+        problem=problem,
+    )
+
+
+def _names(names: Iterable[object]) -> str:
+    return ", ".join(sorted(str(name) for name in names))[:200]
+
+
+def _messages(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(
+            f"{field}: {' '.join(str(m) for m in messages)}"
+            for field, messages in error.message_dict.items()
+        )[:300]
+    return " ".join(error.messages)[:300]

@@ -1,0 +1,90 @@
+"""The analytics page in Chromium: charts drawn from stamps made through the real services."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.dashboard.analytics_history import make_history
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def log_in(page, live_server, username, password):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def bar_titles(page, chart):
+    return page.locator(f"#chart-{chart} svg rect title").all_text_contents()
+
+
+@pytest.mark.parametrize(("language", "size"), [("en", DESKTOP), ("th", PHONE), ("kk", PHONE)])
+def test_the_charts_show_the_stamps_made(
+    browser, live_server, business, shop, owner, maria, tmp_path, language, size
+):
+    history = make_history(business=business, shop=shop, owner=owner, manager=maria)
+    context = browser.new_context(viewport=size, locale="en-US")
+    page = context.new_page()
+    log_in(page, live_server, "owner", "pw-owner-1234")
+    page.get_by_role("heading", name="Corner Cafe").wait_for()
+    if language != "en":
+        page.get_by_label("Language").select_option(language)
+        page.locator(f"html[lang={language}]").wait_for()
+    page.goto(f"{live_server.url}/b/corner-cafe/analytics/?days=7")
+
+    # The stamps chart: one column per day and series, seven days, yesterday's the tallest.
+    stamps = page.locator("#chart-stamps svg")
+    assert stamps.get_attribute("role") == "img"
+    titles = bar_titles(page, "stamps")
+    assert len(titles) == 14  # 7 days, two series (stamps, visits)
+    heights = [
+        float(h or 0)
+        for h in page.locator("#chart-stamps svg rect.bar-a").evaluate_all(
+            "bars => bars.map(b => b.getAttribute('height'))"
+        )
+    ]
+    assert heights.index(max(heights)) == 5  # yesterday: the 6th of the 7 days
+    assert heights[5] == pytest.approx(4 * heights[6])  # 4 stamps yesterday, 1 today
+    assert heights[:4] == [0, 0, 0, 0]
+
+    # The same figures as a table, for anyone who opens it.
+    page.locator("#chart-stamps summary").click()
+    rows = page.locator("#chart-stamps table tbody tr")
+    assert rows.count() == 7
+    assert rows.nth(5).locator("td").all_inner_texts() == ["4", "4"]
+
+    # The breakdown by location: Riverside first, with 4 stamps.
+    labels = page.locator("#chart-locations svg text").all_text_contents()
+    assert labels[:2] == ["Riverside", "4"]
+
+    # The CSV of the chart holds the same figures.
+    with page.expect_download() as download:
+        page.locator("#chart-stamps a.csv").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert f"{(history.today - timedelta(1)).isoformat()},4,4" in text
+
+    page.screenshot(path=tmp_path / f"analytics-{language}-{size['width']}.png", full_page=True)
+    if language == "th":
+        assert page.get_by_role("heading", name="แสตมป์และการมาเยือน").is_visible()
+    if language == "kk":
+        assert page.get_by_role("heading", name="Мөртаңбалар мен келулер").is_visible()
+    context.close()
+
+
+def test_keyboard_reaches_the_period_and_the_tables(page, live_server, business, owner):
+    log_in(page, live_server, "owner", "pw-owner-1234")
+    page.goto(f"{live_server.url}/b/corner-cafe/analytics/")
+    page.get_by_label("Period").select_option("90")
+    page.get_by_label("Bars per").select_option("week")
+    page.get_by_role("button", name="Show").press("Enter")
+    page.wait_for_url("**days=90**")
+    assert page.get_by_label("Period").input_value() == "90"
+    assert page.get_by_label("Bars per").input_value() == "week"
+    # Nothing happened yet: each chart says so instead of drawing empty axes.
+    assert page.get_by_text("Nothing in this period yet.").first.is_visible()
