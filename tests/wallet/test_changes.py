@@ -205,6 +205,9 @@ def test_location_changes_that_passes_show_refresh_them(business):
 @pytest.mark.django_db
 def test_the_consumers_are_registered(settings):
     consumers = settings.OUTBOX_CONSUMERS
-    assert consumers[changes.PASSES_CHANGED] == ["stampcard.wallet.consumers.refresh_passes"]
+    assert consumers[changes.PASSES_CHANGED] == [
+        "stampcard.wallet.consumers.refresh_passes",
+        "stampcard.wallet.google_consumers.sync_google_program",
+    ]
     assert consumers[changes.APPLE_PUSH] == ["stampcard.wallet.consumers.send_apple_pushes"]
     assert "stampcard.wallet.consumers.push_voucher_changed" in consumers["voucher.voided"]
