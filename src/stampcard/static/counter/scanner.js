@@ -1,6 +1,6 @@
 // The staff scanner: camera (QR + Code 128, our own WebAssembly decoder), typed codes and
 // the card search all end in one POST to the scan endpoint (counter/scan.py documents it).
-import { BarcodeDetector, prepareZXingModule } from "../vendor/barcode-detector/ponyfill.js";
+import { startCamera } from "./camera.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -222,45 +222,11 @@ function detected(code) {
   send(code);
 }
 
-async function startCamera() {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    status.textContent = text.camera_off;
-    return;
-  }
-  // Before the first BarcodeDetector: the decoder comes from this site, never a CDN.
-  prepareZXingModule({
-    overrides: {
-      locateFile: (path, prefix) => (path.endsWith(".wasm") ? root.dataset.wasmUrl : prefix + path),
-    },
-    fireImmediately: true,
-  });
-  const detector = new BarcodeDetector({ formats: ["qr_code", "code_128"] });
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      video: { facingMode: "environment" },
-      audio: false,
-    });
-  } catch (error) {
-    status.textContent = error?.name === "NotAllowedError" ? text.camera_off : text.camera_error;
-    return;
-  }
-  video.srcObject = stream;
-  await video.play();
-  status.textContent = "";
-  status.hidden = true;
-  const tick = async () => {
-    if (!document.hidden && video.readyState >= 2 && !busy) {
-      try {
-        const [hit] = await detector.detect(video);
-        if (hit) detected(hit.rawValue);
-      } catch {
-        // A frame the decoder could not take; the next one will do.
-      }
-    }
-    setTimeout(tick, 150);
-  };
-  tick();
-}
-
-startCamera();
+startCamera({
+  video,
+  status,
+  wasmUrl: root.dataset.wasmUrl,
+  text,
+  onCode: detected,
+  busy: () => busy,
+});
