@@ -131,3 +131,29 @@ def test_screenshots(open_station, card, tmp_path, locale, viewport):
     scanner_types(page, card.code)
     expect(page.locator("#last")).to_have_attribute("data-state", "ok", timeout=SLOW)
     page.screenshot(path=str(folder / f"autopilot-{locale}-{viewport[0]}.png"), full_page=True)
+
+
+def test_the_staff_scanner_queues_a_stamp_while_offline_and_applies_it_once(
+    browser, live_server, business, shop, staff_actor, card
+):
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": scanner.token, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/device/scanner/")
+    page.locator("#code").fill(card.code)
+    page.locator("#code").press("Enter")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "shown", timeout=SLOW)
+    context.set_offline(True)
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "queued", timeout=SLOW)
+    expect(page.locator("#pending")).to_contain_text("1")
+    assert stamps_of(card) == []
+    context.set_offline(False)
+    expect(page.locator("#scanner")).to_have_attribute("data-pending", "0", timeout=SLOW)
+    expect(page.locator("#pending")).to_be_hidden()
+    assert stamps_of(card) == [(1, "staff")]
+    context.close()

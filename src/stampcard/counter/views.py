@@ -177,6 +177,10 @@ def _screen_text() -> dict[str, str]:
         "pair_again": gettext("Pair this device again"),
         "redeemed_at": gettext("Redeemed %(when)s"),
         "redeemed_where": gettext("at %(where)s"),
+        "queued": gettext(
+            "No connection: saved on this device, it will be sent when the connection returns."
+        ),
+        "pending": gettext("Waiting to be sent: %(n)s"),
     }
 
 
@@ -240,7 +244,7 @@ def autopilot(request: HttpRequest) -> HttpResponse:
         "typed": gettext("This code was typed by hand. Add a stamp to it?"),
         "duplicate": gettext("Already scanned a moment ago. Nothing was added."),
         "queued": gettext(
-            "No connection: saved on this station, it will be sent when the connection returns."
+            "No connection: saved on this device, it will be sent when the connection returns."
         ),
         "pending": gettext("Waiting to be sent: %(n)s"),
         "stamps": gettext("%(stamps)s of %(goal)s stamps"),
