@@ -68,7 +68,7 @@ function show(answer) {
       rewards.append(item);
     }
   }
-  $("voucher").textContent = answer.voucher ? answer.voucher.title : "";
+  $("voucher").textContent = answer.voucher ? answer.voucher.description : "";
   clearTimeout(idleTimer);
   idleTimer = setTimeout(idle, IDLE_MS);
 }
