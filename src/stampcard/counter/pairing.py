@@ -7,14 +7,13 @@ paired device keeps its token in the HttpOnly cookie the device door reads.
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from stampcard.counter.views import page_for
 from stampcard.refusals import Refusal
 from stampcard.tenancy.middleware import DEVICE_COOKIE, remember_device
-from stampcard.tenancy.models import DeviceKind
 from stampcard.tenancy.selectors import memberships_of
 from stampcard.tenancy.services import pair_with_code
 
@@ -50,12 +49,8 @@ def pair(request: HttpRequest) -> HttpResponse:
             form.add_error("code", refusal.message)
             status = refusal.http_status
         else:
-            target = (
-                reverse("counter:scanner")
-                if paired.device.kind == DeviceKind.SCANNER
-                else reverse("counter:whoami")
-            )
-            response = HttpResponseRedirect(target)
+            # Each kind to its own screen: scanner, kiosk or Autopilot.
+            response = HttpResponseRedirect(page_for(paired.device.kind))
             remember_device(response, paired.token)
             return response
     elif request.method == "POST":

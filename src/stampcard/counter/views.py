@@ -1,4 +1,5 @@
-"""What the counter calls: the staff scanner (page, scan endpoint, card search) and whoami.
+"""What the counter calls: the staff scanner, Autopilot and the kiosk (pages, scan endpoint,
+card search) and whoami.
 
 Two doors lead here (``tenancy.middleware``): a paired device (``/device/…``, its token in
 the HttpOnly cookie or ``Authorization: Device``) and a member logged in
@@ -30,7 +31,7 @@ from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.errors import NotAllowed
-from stampcard.tenancy.models import Device, Location
+from stampcard.tenancy.models import Device, DeviceKind, Location
 from stampcard.tenancy.permissions import Permission, allows
 from stampcard.tenancy.services import device_seen
 
@@ -176,17 +177,106 @@ def _screen_text() -> dict[str, str]:
         "pair_again": gettext("Pair this device again"),
         "redeemed_at": gettext("Redeemed %(when)s"),
         "redeemed_where": gettext("at %(where)s"),
+        "queued": gettext(
+            "No connection: saved on this device, it will be sent when the connection returns."
+        ),
+        "pending": gettext("Waiting to be sent: %(n)s"),
     }
 
 
 # A paired device: /device/…
 
+# Each kind of device opens its own screen, and only that one.
+PAGES = {
+    DeviceKind.SCANNER: "counter:scanner",
+    DeviceKind.KIOSK: "counter:kiosk",
+    DeviceKind.AUTOPILOT: "counter:autopilot",
+}
+
+
+def page_for(kind: str) -> str:
+    """The path of the screen a device of ``kind`` opens."""
+    return reverse(PAGES.get(DeviceKind(kind), "counter:whoami"))
+
+
+def _for_kind(kind: DeviceKind) -> Callable[[View], View]:
+    """Only a device of ``kind`` opens this page; another is told, in its language, which is
+    its own (HTTP 403). The device door has already refused unknown and revoked devices."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            device: Device = request.device  # type: ignore[attr-defined]
+            if device.kind != kind:
+                response = render(
+                    request,
+                    "counter/wrong_device.html",
+                    {
+                        "device": device,
+                        "wanted": DeviceKind(kind).label,
+                        "own_page": page_for(device.kind),
+                    },
+                    status=403,
+                )
+                add_never_cache_headers(response)
+                return response
+            device_seen(device)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorate
+
 
 @require_GET
+@_for_kind(DeviceKind.SCANNER)
 @_wasm
 def device_scanner(request: HttpRequest) -> HttpResponse:
-    device_seen(request.device)  # type: ignore[attr-defined]
     return _page(request, scan_url=reverse("counter:scan"), search_url=reverse("counter:cards"))
+
+
+@require_GET
+@_for_kind(DeviceKind.AUTOPILOT)
+def autopilot(request: HttpRequest) -> HttpResponse:
+    """The Autopilot station: a keyboard-wedge scanner types card codes, each one stamps."""
+    text = {
+        "ready": gettext("Ready. Scan a card."),
+        "typed": gettext("This code was typed by hand. Add a stamp to it?"),
+        "duplicate": gettext("Already scanned a moment ago. Nothing was added."),
+        "queued": gettext(
+            "No connection: saved on this device, it will be sent when the connection returns."
+        ),
+        "pending": gettext("Waiting to be sent: %(n)s"),
+        "stamps": gettext("%(stamps)s of %(goal)s stamps"),
+        "offline": gettext("No connection."),
+    }
+    return _device_page(request, "counter/autopilot.html", text)
+
+
+@require_GET
+@_for_kind(DeviceKind.KIOSK)
+@_wasm
+def kiosk(request: HttpRequest) -> HttpResponse:
+    """The self-service kiosk: the customer shows their card or a Self-Redeem voucher."""
+    text = {
+        "camera_off": gettext("The camera is off. Please ask a team member."),
+        "camera_error": gettext("The camera could not start. Please ask a team member."),
+        "offline": gettext("No connection right now. Please ask a team member."),
+        "stamps": gettext("%(stamps)s of %(goal)s stamps"),
+        "reward_ready": gettext("Reward ready: %(title)s. Show this screen to a team member."),
+        "switched_off": gettext("This kiosk has been switched off. Please ask a team member."),
+    }
+    return _device_page(request, "counter/kiosk.html", text)
+
+
+def _device_page(request: HttpRequest, template: str, text: dict[str, str]) -> HttpResponse:
+    response = render(
+        request,
+        template,
+        {"device": request.device, "scan_url": reverse("counter:scan"), "text": text},  # type: ignore[attr-defined]
+    )
+    add_never_cache_headers(response)
+    return response
 
 
 @require_http_methods(["POST"])

@@ -1,6 +1,7 @@
 // The staff scanner: camera (QR + Code 128, our own WebAssembly decoder), typed codes and
 // the card search all end in one POST to the scan endpoint (counter/scan.py documents it).
-import { BarcodeDetector, prepareZXingModule } from "../vendor/barcode-detector/ponyfill.js";
+import { startCamera } from "./camera.js";
+import { createQueue, nonce } from "./offline-queue.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -25,11 +26,18 @@ function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
 }
 
-function nonce() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+// A stamp waits on this device while the network is down (offline-queue.js); looking a card
+// up, handing over and undoing need the server's answer, so they are not queued.
+const queue = createQueue({
+  url: root.dataset.scanUrl,
+  csrf: root.dataset.csrf,
+  onChange: (n) => {
+    const pending = $("pending");
+    pending.hidden = n === 0;
+    pending.textContent = fill(text.pending, { n });
+    root.dataset.pending = String(n);
+  },
+});
 
 // ---- location (members only; a device has its own) ----
 if (locationSelect) {
@@ -49,6 +57,21 @@ async function send(code, action = "scan", extra = {}) {
   root.setAttribute("aria-busy", "true");
   const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action, ...extra };
   if (locationSelect && locationSelect.value) body.location = Number(locationSelect.value);
+  if (action === "stamp") {
+    try {
+      const answer = await queue.send(body);
+      if (answer.queued) {
+        show({ ok: true, outcome: "queued", message: text.queued }, code);
+        $("card-view").hidden = true;
+      } else {
+        show(answer, code);
+      }
+    } finally {
+      busy = false;
+      root.removeAttribute("aria-busy");
+    }
+    return;
+  }
   try {
     let response;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -222,45 +245,11 @@ function detected(code) {
   send(code);
 }
 
-async function startCamera() {
-  if (!navigator.mediaDevices?.getUserMedia) {
-    status.textContent = text.camera_off;
-    return;
-  }
-  // Before the first BarcodeDetector: the decoder comes from this site, never a CDN.
-  prepareZXingModule({
-    overrides: {
-      locateFile: (path, prefix) => (path.endsWith(".wasm") ? root.dataset.wasmUrl : prefix + path),
-    },
-    fireImmediately: true,
-  });
-  const detector = new BarcodeDetector({ formats: ["qr_code", "code_128"] });
-  let stream;
-  try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      video: { facingMode: "environment" },
-      audio: false,
-    });
-  } catch (error) {
-    status.textContent = error?.name === "NotAllowedError" ? text.camera_off : text.camera_error;
-    return;
-  }
-  video.srcObject = stream;
-  await video.play();
-  status.textContent = "";
-  status.hidden = true;
-  const tick = async () => {
-    if (!document.hidden && video.readyState >= 2 && !busy) {
-      try {
-        const [hit] = await detector.detect(video);
-        if (hit) detected(hit.rawValue);
-      } catch {
-        // A frame the decoder could not take; the next one will do.
-      }
-    }
-    setTimeout(tick, 150);
-  };
-  tick();
-}
-
-startCamera();
+startCamera({
+  video,
+  status,
+  wasmUrl: root.dataset.wasmUrl,
+  text,
+  onCode: detected,
+  busy: () => busy,
+});

@@ -14,13 +14,14 @@ from stampcard.outbox.services import publish
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
-from stampcard.tenancy.models import Business
+from stampcard.tenancy.models import Business, DeviceKind
 from stampcard.tenancy.permissions import Permission, allows, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherStatus
 
 # Who may consume a voucher, by how it is meant to be redeemed: a self-redeem voucher is
-# confirmed by its holder, the others at a counter or a till. Operators may always.
+# confirmed by its holder (on their phone, or shown to a self-service kiosk: ``_fits``), the
+# others at a counter or a till. Operators may always.
 REDEEMERS: dict[str, frozenset[str]] = {
     RedemptionMethod.SELF_REDEEM: frozenset({ActorKind.CUSTOMER, ActorKind.ADMIN}),
     RedemptionMethod.STAFF_SCAN: frozenset({ActorKind.STAFF, ActorKind.DEVICE, ActorKind.ADMIN}),
@@ -36,6 +37,18 @@ REDEEM_PERMISSION: dict[str, Permission] = {
     RedemptionMethod.REDEEM_CODE: Permission.REDEEM,
 }
 _ANY_REDEEM = frozenset(REDEEM_PERMISSION.values())
+
+
+def _fits(actor: Actor, method: str) -> bool:
+    """Whether ``actor`` may redeem a voucher meant to be redeemed by ``method``: a
+    self-service kiosk is the holder's own hands at the counter, so it confirms self-redeem."""
+    if actor.kind in REDEEMERS[method]:
+        return True
+    return (
+        method == RedemptionMethod.SELF_REDEEM
+        and actor.kind == ActorKind.DEVICE
+        and actor.device_kind == DeviceKind.KIOSK
+    )
 
 
 def _local(when: datetime, business: Business) -> str:
@@ -97,7 +110,7 @@ def redeem_voucher(
         if request is not None:
             replay_if_done(request)
         voucher = _find_voucher(business=business, token=token, code=code)
-        if actor.kind not in REDEEMERS[voucher.redemption_method]:
+        if not _fits(actor, voucher.redemption_method):
             raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
         require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
         consumed = (

@@ -1,0 +1,114 @@
+"""The self-service kiosk in real Chromium, its camera fed a video of a real QR code.
+
+The customer shows their card: one stamp for the visit, their progress, and the screen
+returns to idle by itself. A Self-Redeem voucher shown is redeemed; a revoked kiosk stops.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from stampcard.loyalty.models import StampEvent
+from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.services import pair_device, revoke_device
+from stampcard.vouchers.models import Voucher, VoucherOrigin
+from stampcard.vouchers.services import issue_voucher
+from tests.browser import test_scanner
+from tests.browser.fake_camera import qr_image
+
+pytestmark = pytest.mark.django_db(transaction=True)
+# The staff scanner's Chromium with a fake camera, and its check that nothing left this server.
+camera = test_scanner.camera
+only_this_server = test_scanner.only_this_server
+DECODE_TIMEOUT = 30_000  # two shared cores: generous, and never part of what is asserted
+
+
+@pytest.fixture
+def kiosk(business, shop, staff_actor):
+    return pair_device(
+        business=business, actor=staff_actor, name="Tablet", kind="kiosk", location=shop
+    )
+
+
+def shoot(page, name, tmp_path):
+    folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
+    page.screenshot(path=str(folder / f"kiosk-{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize(
+    ("viewport", "locale", "says"),
+    [((1024, 768), "en-US", "1 of 10 stamps"), ((390, 844), "th-TH", "1 จาก 10 ตรา")],
+)
+def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to_idle(
+    camera,
+    live_server,
+    kiosk,
+    card,
+    viewport,
+    locale,
+    says,
+    tmp_path,
+):
+    page = camera(
+        qr_image(card.code),
+        live_server=live_server,
+        cookie=kiosk.token,
+        viewport=viewport,
+        locale=locale,
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#stamps-text")).to_have_text(says)
+    shoot(page, f"{locale}-{viewport[0]}-stamped", tmp_path)
+    expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#idle")).to_be_visible()
+    shoot(page, f"{locale}-{viewport[0]}-idle", tmp_path)
+    # The card still in front of the camera is not a second visit.
+    assert list(StampEvent.objects.values_list("card_id", "delta", "source")) == [
+        (card.pk, 1, "kiosk")
+    ]
+    only_this_server(page, live_server)
+
+
+def test_a_self_redeem_voucher_shown_to_the_kiosk_is_redeemed(
+    camera,
+    live_server,
+    business,
+    kiosk,
+    tmp_path,
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+    )
+    page = camera(
+        qr_image(voucher.token), live_server=live_server, cookie=kiosk.token, viewport=(1024, 768)
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    expect(page.locator("#kiosk")).to_have_attribute(
+        "data-state", "redeemed", timeout=DECODE_TIMEOUT
+    )
+    expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cookie.")
+    shoot(page, "voucher", tmp_path)
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+
+
+def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_actor, kiosk, card):
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+    page.locator("#done").click()
+    expect(root).to_have_attribute("data-state", "off", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#off")).to_be_visible()
+    expect(page.locator("#video")).to_be_hidden()
+    assert StampEvent.objects.count() == 1
+    # Its page is refused too.
+    assert page.goto(f"{live_server.url}/device/kiosk/").status == 403

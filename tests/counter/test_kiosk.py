@@ -1,0 +1,53 @@
+"""The kiosk through the scan endpoint: it cannot stamp freely, and Self-Redeem is its own."""
+
+import pytest
+
+from stampcard.loyalty.models import StampEvent
+from stampcard.tenancy.services import pair_device, revoke_device
+from stampcard.vouchers.models import Voucher
+from tests.counter.test_scan_vouchers import issue
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kiosk(business, staff_actor, shop):
+    return pair_device(business=business, actor=staff_actor, name="K", kind="kiosk", location=shop)
+
+
+def test_a_kiosk_stamps_once_per_visit_within_the_cooldown(kiosk, card, scan):
+    card.program.cooldown_seconds = 3600
+    card.program.max_stamps_per_visit = 1
+    card.program.save()
+    first = scan(card.code, token=kiosk.token, action="stamp")
+    assert first.json()["outcome"] == "stamped"
+    assert first.json()["card"]["stamps"] == 1
+    # Asked for more than one, or again inside the cooldown: refused, with the progress.
+    many = scan(card.code, token=kiosk.token, action="stamp", count=5)
+    again = scan(card.code, token=kiosk.token, action="stamp")
+    assert many.json()["ok"] is False
+    assert again.json()["refusal"] == "cooldown"
+    assert again.json()["card"]["stamps"] == 1
+    assert list(StampEvent.objects.values_list("delta", "source")) == [(1, "kiosk")]
+
+
+def test_a_kiosk_redeems_a_self_redeem_voucher_and_not_a_staff_one(business, kiosk, scan):
+    own = issue(business, redemption_method="self")
+    done = scan(own.token, token=kiosk.token, action="stamp")
+    assert done.json()["outcome"] == "redeemed"
+    staff_only = issue(business)
+    refused = scan(staff_only.token, token=kiosk.token, action="stamp")
+    assert refused.json()["ok"] is False
+    assert Voucher.objects.get(pk=staff_only.pk).status == "active"
+    assert Voucher.objects.get(pk=own.pk).status == "redeemed"
+
+
+def test_a_revoked_kiosk_is_refused_at_once(business, staff_actor, kiosk, card, scan, client):
+    assert scan(card.code, token=kiosk.token, action="stamp").status_code == 200
+    revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+    refused = scan(card.code, token=kiosk.token, action="stamp", language="th")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "device_revoked"
+    whoami = client.get("/device/", HTTP_AUTHORIZATION=f"Device {kiosk.token}")
+    assert whoami.status_code == 403
+    assert StampEvent.objects.count() == 1
