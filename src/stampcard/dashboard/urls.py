@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stampcard.dashboard import views
+from stampcard.dashboard import claims, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -18,4 +18,15 @@ urlpatterns = [
         name="voucher",
     ),
     path("b/<slug:business_slug>/audit/", views.audit_trail, name="audit"),
+    path("b/<slug:business_slug>/claims/", claims.claim_batches, name="claim_batches"),
+    path(
+        "b/<slug:business_slug>/claims/<int:batch_id>/sheet.pdf",
+        claims.claim_sheet,
+        name="claim_sheet",
+    ),
+    path(
+        "b/<slug:business_slug>/claims/<int:batch_id>/codes.csv",
+        claims.claim_csv,
+        name="claim_csv",
+    ),
 ]
