@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.vouchers.claims import create_claim_batch
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
@@ -23,7 +24,17 @@ EXPECTED = {
     "dashboard:card": EVERY_MEMBER | OUTSIDERS,
     "dashboard:voucher": EVERY_MEMBER | OUTSIDERS,
     "dashboard:audit": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_batches": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_sheet": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
 }
+
+
+def claim_batch_of(business, program):
+    batch = create_claim_batch(
+        business=business, actor=factories.member_actor(business), program=program, count=1
+    )
+    return batch.pk
 
 
 def all_patterns(resolver=None, prefix="", namespace=""):
@@ -61,6 +72,7 @@ def foreign_objects(other_business):
         "program_id": card.program_id,
         "card_code": card.code,
         "voucher_id": voucher.pk,
+        "batch_id": claim_batch_of(other_business, program),
     }
 
 
@@ -100,7 +112,12 @@ def own_objects(business, shop, staff_actor):
         redemption_method="staff_scan",
         card=card,
     )
-    return {"program_id": card.program_id, "card_code": card.code, "voucher_id": voucher.pk}
+    return {
+        "program_id": card.program_id,
+        "card_code": card.code,
+        "voucher_id": voucher.pk,
+        "batch_id": claim_batch_of(business, card.program),
+    }
 
 
 @pytest.fixture
@@ -140,7 +157,13 @@ def test_member_of_a_cannot_reach_b(
 def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
     url = fill(
         route,
-        {"business_slug": business.slug, "program_id": 1, "card_code": "X", "voucher_id": 1},
+        {
+            "business_slug": business.slug,
+            "program_id": 1,
+            "card_code": "X",
+            "voucher_id": 1,
+            "batch_id": 1,
+        },
     )
     assert client.get(url).status_code == 302  # anonymous: log in first
     client.force_login(stranger)

@@ -96,7 +96,7 @@ def _batch(batch_id: int) -> ClaimBatch:
 @requires(Permission.MANAGE_CODES)
 def claim_sheet(request: HttpRequest, business_slug: str, batch_id: int) -> HttpResponse:
     batch = _batch(batch_id)
-    sheet = claim_sheets.FORMATS.get(request.GET.get("format", ""))
+    sheet = claim_sheets.FORMATS.get(request.GET.get("format") or "a4_3x8")
     if sheet is None:
         raise Http404
     if batch.codes.count() > claim_sheets.MAX_SHEET_LABELS:
