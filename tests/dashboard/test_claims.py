@@ -210,4 +210,6 @@ def test_the_sheet_html_looks_right_in_a_browser(owner, business, card, tmp_path
     image = Image.open(io.BytesIO(png)).convert("L")
     found = {r.text for r in zxingcpp.read_barcodes(image)}
     assert found
-    assert found <= {links.claim_url(business, c) for c in batch.codes.values_list("code", flat=True)}
+    assert found <= {
+        links.claim_url(business, c) for c in batch.codes.values_list("code", flat=True)
+    }
