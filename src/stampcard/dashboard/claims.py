@@ -1,5 +1,5 @@
 """Claim codes in the dashboard: batches (create, list with used and unused counts, the
-printable sheet as PDF and the codes as CSV).
+printable sheet as PDF and the codes as CSV) and the receipt keys a POS signs codes with.
 
 Owners and managers only (``MANAGE_CODES``); every view runs in the business's scope (the
 dashboard door), so a batch of another business is not found.
@@ -21,7 +21,8 @@ from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.permissions import Permission
 from stampcard.vouchers import claim_sheets
 from stampcard.vouchers.claims import MAX_BATCH, create_claim_batch
-from stampcard.vouchers.models import ClaimBatch
+from stampcard.vouchers.models import ClaimBatch, ReceiptKey
+from stampcard.vouchers.receipts import create_receipt_key, revoke_receipt_key
 
 
 class BatchForm(forms.Form):
@@ -120,4 +121,33 @@ def claim_csv(request: HttpRequest, business_slug: str, batch_id: int) -> HttpRe
     response = HttpResponse(claim_sheets.sheet_csv(batch), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="claim-codes-{batch.pk}.csv"'
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- receipt keys: what a POS signs receipt codes with (vouchers.receipts) ---------------
+
+
+@requires(Permission.MANAGE_CODES)
+def receipt_keys(request: HttpRequest, business_slug: str) -> HttpResponse:
+    """The business's POS keys: a new one's secret is shown on this answer only, never again."""
+    business = request.business  # type: ignore[attr-defined]
+    actor = request.actor  # type: ignore[attr-defined]
+    new_key = None
+    if request.method == "POST":
+        if request.POST.get("action") == "create":
+            new_key = create_receipt_key(business=business, actor=actor)
+        elif request.POST.get("action") == "revoke":
+            key = ReceiptKey.objects.filter(key_id=str(request.POST.get("key_id", ""))[:8]).first()
+            if key is None:
+                raise Http404
+            revoke_receipt_key(business=business, actor=actor, key=key)
+            return redirect(request.path)
+    context = {
+        "keys": ReceiptKey.objects.order_by("-created_at").only(
+            "key_id", "created_at", "revoked_at", "valid_days"
+        ),
+        "new_key": new_key,
+    }
+    response = render(request, "dashboard/claims/receipt_keys.html", context)
+    response["Cache-Control"] = "no-store"  # the new secret is on it
     return response

@@ -29,4 +29,5 @@ urlpatterns = [
         claims.claim_csv,
         name="claim_csv",
     ),
+    path("b/<slug:business_slug>/receipt-keys/", claims.receipt_keys, name="receipt_keys"),
 ]
