@@ -199,7 +199,11 @@ def test_the_sheet_html_looks_right_in_a_browser(owner, business, card, tmp_path
     manager = factories.member_actor(business, role="manager")
     batch = create_claim_batch(business=business, actor=manager, program=card.program, count=6)
     with translation.override("th"):
-        html = claim_sheets.sheet_html(batch, claim_sheets.FORMATS["a4_3x8"])
+        sheet = claim_sheets.FORMATS["a4_3x8"]
+        css = claim_sheets.sheet_css(sheet)
+        html = claim_sheets.sheet_html(batch, sheet).replace(
+            "</head>", f"<style>{css}</style></head>"
+        )
     (tmp_path / "sheet.html").write_text(html, encoding="utf-8")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)

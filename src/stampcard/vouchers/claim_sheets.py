@@ -75,7 +75,16 @@ def sheet_pdf(batch: ClaimBatch, sheet: SheetFormat) -> bytes:
     import weasyprint  # heavy; only the sheet needs it
 
     document = weasyprint.HTML(string=sheet_html(batch, sheet), base_url=str(FONTS))
-    return document.write_pdf()
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()  # @font-face of a separate stylesheet needs one, shared
+    style = weasyprint.CSS(string=sheet_css(sheet), font_config=fonts)
+    return document.write_pdf(stylesheets=[style], font_config=fonts)
+
+
+def sheet_css(sheet: SheetFormat) -> str:
+    """The sheet's styles (kept apart from its HTML, as every template's are)."""
+    return render_to_string("printables/claim_sheet.css", {"sheet": sheet, "fonts": FONTS.as_uri()})
 
 
 def sheet_html(batch: ClaimBatch, sheet: SheetFormat) -> str:
