@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.uploads import clean_image
+from stampcard.vouchers.claims import create_claim_batch
 from stampcard.vouchers.models import VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
@@ -55,6 +56,10 @@ EXPECTED = {
     "dashboard:analytics": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:analytics_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:export": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_batches": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_sheet": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:receipt_keys": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
 }
 # URL parts that name no object of a business: the same value for everyone.
 NOT_OBJECTS = {"chart": "stamps"}
@@ -66,6 +71,13 @@ SMALL_PNG = (
     b"\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe"
     b"\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
 )
+
+
+def claim_batch_of(business, program):
+    batch = create_claim_batch(
+        business=business, actor=factories.member_actor(business), program=program, count=1
+    )
+    return batch.pk
 
 
 def all_patterns(resolver=None, prefix="", namespace=""):
@@ -110,6 +122,7 @@ def foreign_objects(other_business, media):
         "card_code": card.code,
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
+        "batch_id": claim_batch_of(other_business, program),
     }
 
 
@@ -155,6 +168,7 @@ def own_objects(business, shop, staff_actor, media):
         "card_code": card.code,
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
+        "batch_id": claim_batch_of(business, card.program),
     }
 
 
@@ -202,6 +216,7 @@ def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
             "card_code": "X",
             "voucher_id": 1,
             "customer_id": 1,
+            "batch_id": 1,
         },
     )
     assert client.get(url).status_code == 302  # anonymous: log in first

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stampcard.customer import views
+from stampcard.customer import claims, views
 
 # Join pages: the program door (customer.doors). Card pages: the card_token kwarg sends them
 # through the customer door (tenancy.middleware). The join URL is loyalty.links.join_path.
@@ -20,4 +20,8 @@ urlpatterns = [
     path("c/<str:card_token>/manifest.webmanifest", views.manifest, name="manifest"),
     path("c/<str:card_token>/sw.js", views.service_worker, name="service_worker"),
     path("c/<str:card_token>/icon-<int:size>.png", views.icon, name="icon"),
+    # Printed claim codes (loyalty.links.claim_path), then their claim under the join page.
+    path("k/<slug:slug>/", claims.claim_start, name="claim_start"),
+    path("k/<slug:slug>/<str:code>/", claims.claim_start, name="claim_code"),
+    path("j/<slug:slug>/<int:program_id>/k/<str:code>/", claims.claim, name="claim"),
 ]

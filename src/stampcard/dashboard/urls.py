@@ -3,6 +3,7 @@ from django.urls import path
 from stampcard.counter import views as counter
 from stampcard.dashboard import (
     analytics,
+    claims,
     devices,
     exports,
     onboarding,
@@ -120,4 +121,16 @@ urlpatterns += [
         name="analytics_csv",
     ),
     path("b/<slug:business_slug>/export/", exports.export_page, name="export"),
+    path("b/<slug:business_slug>/claims/", claims.claim_batches, name="claim_batches"),
+    path(
+        "b/<slug:business_slug>/claims/<int:batch_id>/sheet.pdf",
+        claims.claim_sheet,
+        name="claim_sheet",
+    ),
+    path(
+        "b/<slug:business_slug>/claims/<int:batch_id>/codes.csv",
+        claims.claim_csv,
+        name="claim_csv",
+    ),
+    path("b/<slug:business_slug>/receipt-keys/", claims.receipt_keys, name="receipt_keys"),
 ]

@@ -310,6 +310,8 @@ class ReceiptKey(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     key_id = models.CharField(max_length=8)
     secret = models.CharField(max_length=64, editable=False)
+    # How many days after its issue date a version 2 code (stamps, not an amount) is claimable.
+    valid_days = models.PositiveSmallIntegerField(_("days a code stays valid"), default=30)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -333,7 +335,8 @@ class ClaimedReceipt(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     key = models.ForeignKey(ReceiptKey, on_delete=models.PROTECT, related_name="claims")
     receipt_id = models.CharField(max_length=32)
-    amount = models.BigIntegerField()
+    # The amount of a version 1 code; a version 2 code carries stamps instead (None here).
+    amount = models.BigIntegerField(null=True, blank=True)
     card = models.ForeignKey(
         Card, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -36,10 +36,36 @@ secret ``example-secret-do-not-use``, receipt ``POS1-000123`` of 350.00 baht::
     message: stampcard-receipt-v1|42|K7M2QX|POS1-000123|35000|THB
     code:    R1.K7M2QX.POS1-000123.35000.MWUD2XTN23COSSJU
 
-The whole code is at most 65 characters of ``0-9 A-Z - .``, so it fits QR's alphanumeric mode
-and can be typed. It is read without case and without surrounding spaces; anything else that is
-not exactly this shape, or whose signature does not match an active key of the business, is
-refused as ``ClaimCodeNotFound``, never saying which part was wrong.
+**The offline stamp code** (version 2), for a POS that gives stamps, not amounts::
+
+    R2.<key id>.<order id>.<stamps>.<issue date>.<signature>
+
+- key id and order id: as the key id and receipt id above (an order id is claimed once per
+  business, whichever version or key signed it).
+- stamps: how many stamps, ``1`` to ``99`` without leading zeros; the program's per-visit
+  maximum still applies when it is claimed.
+- issue date: the day the POS printed it, in the business's time zone, as ``YYMMDD``
+  (2026-12-01 is ``261201``). It is claimable from that day until the key's ``valid_days``
+  (30 unless changed) have passed: printed on the 1st with 30 days, the 31st is its last day.
+  A date more than a day ahead is refused as forged; one past its validity as expired.
+- signature: as in version 1, over::
+
+    stampcard-receipt-v2|<business id>|<key id>|<order id>|<stamps>|<issue date>
+
+Worked example (checked by ``tests/vouchers/test_receipts_r2.py``): business 42, key id
+``K7M2QX`` with the secret ``example-secret-do-not-use``, order ``A1234`` for 2 stamps printed
+on 2026-12-01::
+
+    message: stampcard-receipt-v2|42|K7M2QX|A1234|2|261201
+    code:    R2.K7M2QX.A1234.2.261201.7OLS4DYG77Y4FXYE
+
+A short order id keeps the code about 40 characters, which a customer can type.
+
+A version 1 code is at most 65 characters (a version 2 code 69) of ``0-9 A-Z - .``, so it
+fits QR's alphanumeric mode and can be typed. It is read without case and without surrounding
+spaces; anything else that is not exactly this shape, or whose signature does not match an
+active key of the business, is refused as ``ClaimCodeNotFound``, never saying which part was
+wrong.
 """
 
 import base64
@@ -47,6 +73,8 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -77,6 +105,28 @@ _CODE = re.compile(
     r"\.([A-Z2-7]{16})",
     re.ASCII,
 )
+
+
+_CODE_V2 = re.compile(
+    rf"R2\.([{UNAMBIGUOUS_ALPHABET}]{{{KEY_ID_LENGTH}}})"
+    rf"\.([0-9A-Z-]{{1,{MAX_RECEIPT_ID}}})"
+    r"\.([1-9][0-9]?)"
+    r"\.([0-9]{6})"
+    r"\.([A-Z2-7]{16})",
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StampReceiptCode:
+    """The parts of a well-formed version 2 code, not yet verified."""
+
+    key_id: str
+    order_id: str
+    stamps: int
+    issued: date
+    issued_text: str
+    signature: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +182,45 @@ def parse_receipt_code(code: object) -> ReceiptCode | None:
     return ReceiptCode(key_id, receipt_id, int(amount), signature)
 
 
+def stamp_receipt_message(
+    *, business_id: int, key_id: str, order_id: str, stamps: int, issued: str
+) -> bytes:
+    """The canonical message a version 2 code's signature covers (``issued`` as YYMMDD)."""
+    fields = ("stampcard-receipt-v2", str(business_id), key_id, order_id, str(stamps), issued)
+    return "|".join(fields).encode("ascii")
+
+
+def sign_stamp_receipt(
+    *, business: Business, key: ReceiptKey, order_id: str, stamps: int, issued: date
+) -> str:
+    """The version 2 code a POS prints (what a POS does; here for tests and demos)."""
+    day = issued.strftime("%y%m%d")
+    message = stamp_receipt_message(
+        business_id=business.pk, key_id=key.key_id, order_id=order_id, stamps=stamps, issued=day
+    )
+    return f"R2.{key.key_id}.{order_id}.{stamps}.{day}.{receipt_signature(key.secret, message)}"
+
+
+def parse_stamp_receipt_code(code: object) -> StampReceiptCode | None:
+    """The parts of ``code`` if it has the shape of a version 2 code, else None."""
+    if not isinstance(code, str) or len(code) > MAX_CODE + 64 or not code.isascii():
+        return None
+    match = _CODE_V2.fullmatch(code.strip().upper())
+    if match is None:
+        return None
+    key_id, order_id, stamps, issued, signature = match.groups()
+    try:
+        day = date(2000 + int(issued[:2]), int(issued[2:4]), int(issued[4:]))
+    except ValueError:
+        return None
+    return StampReceiptCode(key_id, order_id, int(stamps), day, issued, signature)
+
+
+def is_receipt_code(code: object) -> bool:
+    """Whether ``code`` has the shape of a signed receipt code of either version."""
+    return parse_receipt_code(code) is not None or parse_stamp_receipt_code(code) is not None
+
+
 def create_receipt_key(*, business: Business, actor: Actor) -> ReceiptKey:
     """A new signing key for the business's POS; ``key.secret`` is to be shown once.
 
@@ -173,6 +262,9 @@ def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) ->
     ``ClaimCodeUsed``, and a stamp the program's rules refuse leaves the receipt unclaimed.
     """
     require(actor, Permission.CLAIM_CODES, business=business)
+    stamped = parse_stamp_receipt_code(code)
+    if stamped is not None:
+        return _claim_stamp_receipt(business=business, actor=actor, parsed=stamped, card=card)
     parsed = parse_receipt_code(code)
     if parsed is None:
         raise errors.ClaimCodeNotFound()
@@ -224,5 +316,63 @@ def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) ->
             target=claimed,
             receipt_id=parsed.receipt_id,
             amount=parsed.amount,
+        )
+    return outcome
+
+
+def _claim_stamp_receipt(
+    *, business: Business, actor: Actor, parsed: StampReceiptCode, card: Card
+) -> StampOutcome:
+    """A version 2 code: verified, within its validity, claimed once, its stamps added."""
+    with transaction.atomic():
+        key = ReceiptKey.objects.filter(
+            business=business, key_id=parsed.key_id, revoked_at__isnull=True
+        ).first()
+        if key is None:
+            raise errors.ClaimCodeNotFound()
+        message = stamp_receipt_message(
+            business_id=business.pk,
+            key_id=key.key_id,
+            order_id=parsed.order_id,
+            stamps=parsed.stamps,
+            issued=parsed.issued_text,
+        )
+        if not hmac.compare_digest(receipt_signature(key.secret, message), parsed.signature):
+            raise errors.ClaimCodeNotFound()
+        today = timezone.localdate(timezone=ZoneInfo(business.time_zone))
+        if parsed.issued > today + timedelta(days=1):
+            raise errors.ClaimCodeNotFound()
+        if today > parsed.issued + timedelta(days=key.valid_days):
+            raise errors.ClaimCodeExpired()
+        try:
+            with transaction.atomic():
+                claimed = ClaimedReceipt.objects.create(
+                    business=business,
+                    key=key,
+                    receipt_id=parsed.order_id,
+                    amount=None,
+                    card=card,
+                    claimed_at=timezone.now(),
+                )
+        except IntegrityError:
+            raise errors.ClaimCodeUsed() from None
+        outcome = add_claimed_stamps(
+            business=business, actor=actor, card_id=card.pk, count=parsed.stamps
+        )
+        publish(
+            business_id=business.pk,
+            topic=Topic.CLAIM_CLAIMED,
+            receipt_id=parsed.order_id,
+            claimed_receipt_id=claimed.pk,
+            card_id=card.pk,
+            stamps=outcome.added,
+        )
+        record(
+            business=business,
+            actor=actor,
+            action="receipt.claimed",
+            target=claimed,
+            receipt_id=parsed.order_id,
+            stamps=parsed.stamps,
         )
     return outcome

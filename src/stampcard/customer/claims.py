@@ -1,0 +1,252 @@
+"""The public claim page of printed one-time codes (receipts, stickers, bag inserts).
+
+The QR on a printed code carries ``loyalty.links.claim_url``: ``/k/<business slug>/<code>/``.
+The code itself is the secret (random, from an unambiguous alphabet), so the page is open to
+anyone and guarded against guessing: every code it does not find counts against the caller's
+IP address and against the business, and past either limit it answers nothing but "try
+later" for a while.
+
+A found code sends the browser on to the same claim under its program's join page,
+``/j/<slug>/<program id>/k/<code>/``: the card this browser joined with is remembered in a
+cookie of that path (``customer.views``), so there the page knows it. With a card, one tap
+claims onto it; without one, the join form comes first (the customer app's form and service;
+a returning customer proves the card is theirs by e-mail, as on the join page, and then opens
+the code again). Claiming is ``vouchers.claims.claim_code`` with the customer's actor, so the
+engine's rules and refusals apply and a code is used once whatever races.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from django_scopes import scope, scopes_disabled
+
+from stampcard.customer import services
+from stampcard.customer.doors import program_door
+from stampcard.customer.forms import CodeForm, JoinForm
+from stampcard.customer.views import _remember_card, _remembered_card
+from stampcard.loyalty import errors as loyalty_errors
+from stampcard.loyalty.models import Card, JoinChannel, Program, ProgramStatus
+from stampcard.refusals import Refusal
+from stampcard.tenancy.errors import NotAllowed
+from stampcard.tenancy.models import Business
+from stampcard.vouchers import errors
+from stampcard.vouchers.claims import claim_code
+from stampcard.vouchers.models import ClaimCode
+from stampcard.vouchers.redeem_codes import UNAMBIGUOUS_ALPHABET, normalize_code
+
+# Codes not found, per caller and per business, within the window; then only "try later".
+MISSES_PER_IP = 10
+MISSES_PER_BUSINESS = 200
+MISS_WINDOW_SECONDS = 15 * 60
+_MAX_TYPED = 64
+
+
+class TooManyTries(Refusal):
+    code = "too_many_tries"
+    default_message = _("Too many codes were tried here. Please wait a few minutes and try again.")
+    http_status = 429
+
+
+def _keys(request: HttpRequest, business: Business) -> tuple[str, str]:
+    ip = request.META.get("REMOTE_ADDR") or "-"
+    return f"claim-miss:ip:{ip}", f"claim-miss:business:{business.pk}"
+
+
+def _check_tries(request: HttpRequest, business: Business) -> None:
+    by_ip, by_business = _keys(request, business)
+    counts = cache.get_many([by_ip, by_business])
+    if counts.get(by_ip, 0) >= MISSES_PER_IP or counts.get(by_business, 0) >= MISSES_PER_BUSINESS:
+        raise TooManyTries()
+
+
+def _count_miss(request: HttpRequest, business: Business) -> None:
+    for key in _keys(request, business):
+        cache.add(key, 0, MISS_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, MISS_WINDOW_SECONDS)
+
+
+def _clean(typed: object) -> str:
+    """A typed or scanned code as stored, or "" when it cannot be one."""
+    if not isinstance(typed, str) or len(typed) > _MAX_TYPED or not typed.isascii():
+        return ""
+    code = normalize_code(typed)
+    return code if code and all(c in UNAMBIGUOUS_ALPHABET for c in code) else ""
+
+
+def _find(request: HttpRequest, business: Business, typed: object) -> ClaimCode:
+    """The business's claim code, counting a miss; refusals as ``vouchers.errors`` words them."""
+    _check_tries(request, business)
+    code = _clean(typed)
+    found = (
+        ClaimCode.objects.filter(business=business, code=code)
+        .select_related("batch__program")
+        .first()
+        if code
+        else None
+    )
+    if found is None:
+        _count_miss(request, business)
+        raise errors.ClaimCodeNotFound()
+    return found
+
+
+def _business(slug: str) -> Business:
+    with scopes_disabled():
+        business = Business.objects.filter(slug=slug).first()
+    if business is None:
+        raise Http404
+    return business
+
+
+# --- /k/<slug>/ and /k/<slug>/<code>/: the printed address ---------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def claim_start(request: HttpRequest, slug: str, code: str = "") -> HttpResponse:
+    """The code from the QR (in the URL) or typed into the form; a found one goes on to its
+    program's claim page."""
+    business = _business(slug)
+    typed = request.POST.get("code", "") if request.method == "POST" else code
+    refusal = ""
+    status = 200
+    if typed:
+        with scope(business=business):
+            try:
+                found = _find(request, business, typed)
+            except Refusal as refused:
+                refusal, status = refused.message, refused.http_status
+            else:
+                program = found.batch.program
+                if program.status != ProgramStatus.ACTIVE:
+                    refusal, status = loyalty_errors.ProgramInactive().message, 409
+                else:
+                    return redirect(
+                        reverse(
+                            "customer:claim",
+                            kwargs={
+                                "slug": business.slug,
+                                "program_id": program.pk,
+                                "code": found.code,
+                            },
+                        )
+                    )
+    context = {"business": business, "refusal": refusal, "typed": typed[:_MAX_TYPED]}
+    response = render(request, "customer/claim_start.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- /j/<slug>/<program id>/k/<code>/: the claim, with or without a card -----------------
+
+
+@require_http_methods(["GET", "POST"])
+@program_door
+def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
+    business = program.business
+    try:
+        found = _find(request, business, code)
+    except Refusal as refused:
+        return _answer(request, program, refusal=refused.message, status=refused.http_status)
+    card = _remembered_card(request, program)
+    if found.batch.program_id != program.pk:
+        raise Http404
+    if found.claimed_at is not None:
+        mine = card is not None and found.claimed_by_id == card.pk
+        return _answer(
+            request,
+            program,
+            found=found,
+            card=card,
+            refusal="" if mine else errors.ClaimCodeUsed().message,
+            already_mine=mine,
+            status=200 if mine else 409,
+        )
+    expires_at = found.batch.expires_at
+    if expires_at is not None and expires_at <= timezone.now():
+        return _answer(request, program, refusal=errors.ClaimCodeExpired().message, status=409)
+    if card is not None:
+        if request.method == "POST" and request.POST.get("claim") == "1":
+            return _claim_onto(request, program, found, card)
+        return _answer(request, program, found=found, card=card)
+    form = JoinForm(request.POST if request.method == "POST" else None, program=program)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            joined = services.join(
+                business=business,
+                program=program,
+                name=data.get("name", ""),
+                email=data.get("email", ""),
+                phone=data.get("phone", ""),
+                birthday=data.get("birthday"),
+                marketing_consent=bool(data.get("marketing_consent")),
+                language=translation.get_language() or settings.LANGUAGE_CODE,
+                channel=JoinChannel.RECEIPT,
+            )
+        except loyalty_errors.InvalidCustomer as refusal:
+            form.add_error(None, refusal.message)
+        else:
+            if joined.card is None:
+                context = {
+                    "program": program,
+                    "form": CodeForm(initial={"ticket": joined.ticket}),
+                    "wrong_code": False,
+                    "minutes": services.RETURN_LINK_MINUTES,
+                    "claim_again": request.path,
+                }
+                return render(request, "customer/claim_check_email.html", context)
+            response = _claim_onto(request, program, found, joined.card)
+            _remember_card(response, program, joined.card)
+            return response
+    return _answer(request, program, found=found, form=form, status=400 if form.errors else 200)
+
+
+def _claim_onto(
+    request: HttpRequest, program: Program, found: ClaimCode, card: Card
+) -> HttpResponse:
+    try:
+        outcome = claim_code(
+            business=program.business,
+            actor=request.actor,  # type: ignore[attr-defined]  # set by the program door
+            code=found.code,
+            card=card,
+        )
+    except (Refusal, NotAllowed) as refused:
+        message = (
+            refused.message
+            if isinstance(refused, Refusal)
+            else gettext("This code cannot be claimed here.")
+        )
+        return _answer(request, program, found=found, card=card, refusal=message, status=409)
+    card.refresh_from_db()
+    return _answer(request, program, found=found, card=card, added=outcome.added)
+
+
+def _answer(
+    request: HttpRequest,
+    program: Program,
+    *,
+    status: int = 200,
+    **context: Any,
+) -> HttpResponse:
+    context.setdefault("found", None)
+    context.setdefault("card", None)
+    context.setdefault("refusal", "")
+    context.setdefault("form", None)
+    context.setdefault("added", None)
+    context.setdefault("already_mine", False)
+    context["program"] = program
+    response = render(request, "customer/claim.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
