@@ -31,7 +31,7 @@ from django_scopes import scope, scopes_disabled
 from stampcard.customer import services
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm
-from stampcard.customer.views import _remember_card, _remembered_card
+from stampcard.customer.remembered import remember_card, remembered_card
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, ProgramStatus
 from stampcard.refusals import Refusal
@@ -158,7 +158,7 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
         found = _find(request, business, code)
     except Refusal as refused:
         return _answer(request, program, refusal=refused.message, status=refused.http_status)
-    card = _remembered_card(request, program)
+    card = remembered_card(request, program)
     if found.batch.program_id != program.pk:
         raise Http404
     if found.claimed_at is not None:
@@ -207,7 +207,7 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
                 }
                 return render(request, "customer/claim_check_email.html", context)
             response = _claim_onto(request, program, found, joined.card)
-            _remember_card(response, program, joined.card)
+            remember_card(response, program, joined.card)
             return response
     return _answer(request, program, found=found, form=form, status=400 if form.errors else 200)
 

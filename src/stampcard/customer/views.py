@@ -27,6 +27,7 @@ from stampcard.customer import services
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
 from stampcard.customer.links import card_path
+from stampcard.customer.remembered import remember_card, remembered_card
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, RewardStatus
 from stampcard.loyalty.progress import progress_of
@@ -40,7 +41,6 @@ from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 # The card this browser joined with, per program: its join page offers it again.
-_CARD_COOKIE = "stampcard_card_{program_id}"
 
 
 # --- the join page --------------------------------------------------------------------
@@ -71,12 +71,12 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
             if joined.card is None:
                 return _check_email(request, program, joined.ticket)
             response = redirect(card_path(joined.card))
-            _remember_card(response, program, joined.card)
+            remember_card(response, program, joined.card)
             return response
     context = {
         "program": program,
         "form": form,
-        "known_card": _remembered_card(request, program),
+        "known_card": remembered_card(request, program),
         "milestones": list(program.milestones.all()),
     }
     return render(request, "customer/join.html", context, status=400 if form.errors else 200)
@@ -112,7 +112,7 @@ def return_code(request: HttpRequest, program: Program) -> HttpResponse:
         )
     if card is not None:
         response = redirect(card_path(card))
-        _remember_card(response, program, card)
+        remember_card(response, program, card)
         return response
     ticket = request.POST.get("ticket", "")
     return _check_email(request, program, ticket[:100], wrong_code=True)
@@ -127,7 +127,7 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
         card = services.open_by_link(program=program, token=token)
         if card is not None:
             response = redirect(card_path(card))
-            _remember_card(response, program, card)
+            remember_card(response, program, card)
             return response
         return render(request, "customer/link_spent.html", {"program": program}, status=410)
     return render(request, "customer/return_link.html", {"program": program})
@@ -148,27 +148,6 @@ def _check_email(
         "minutes": services.RETURN_LINK_MINUTES,
     }
     return render(request, "customer/check_email.html", context, status=400 if wrong_code else 200)
-
-
-def _remember_card(response: HttpResponse, program: Program, card: Card) -> None:
-    response.set_cookie(
-        _CARD_COOKIE.format(program_id=program.pk),
-        card.token,
-        max_age=365 * 24 * 3600,
-        path=reverse(
-            "customer:join", kwargs={"slug": program.business.slug, "program_id": program.pk}
-        ),
-        httponly=True,
-        secure=settings.SESSION_COOKIE_SECURE,
-        samesite="Lax",
-    )
-
-
-def _remembered_card(request: HttpRequest, program: Program) -> Card | None:
-    token = request.COOKIES.get(_CARD_COOKIE.format(program_id=program.pk), "")
-    if not token or len(token) > 100:
-        return None
-    return Card.objects.filter(program=program, token=token).first()
 
 
 # --- the web card ---------------------------------------------------------------------
