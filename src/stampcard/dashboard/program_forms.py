@@ -155,14 +155,11 @@ class ProgramForm(forms.ModelForm):
                 ),
                 (
                     _("Look"),
-                    (
-                        "background_color",
-                        "foreground_color",
-                        "label_color",
-                        "stamp_icon",
-                        "logo_file",
-                        *(("remove_logo",) if "remove_logo" in self.fields else ()),
-                    ),
+                    ("background_color", "foreground_color", "label_color", "stamp_icon"),
+                ),
+                (
+                    _("Logo"),
+                    ("logo_file", *(("remove_logo",) if "remove_logo" in self.fields else ())),
                 ),
                 (_("Terms"), ("terms",)),
             )
