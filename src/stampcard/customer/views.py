@@ -36,7 +36,7 @@ from stampcard.tenancy.errors import NotAllowed
 from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.vouchers.services import redeem_voucher
-from stampcard.wallet import signing
+from stampcard.wallet import images, signing
 from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
@@ -190,6 +190,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         if apple_pass_available()
         else None,
         "google_save_url": save_link(card),
+        "logo": images.logo_data_uri(program.logo.name) if program.logo else "",
     }
     response = render(request, "customer/card.html", context)
     # The customer's own page: never kept by shared caches; the service worker keeps a copy.

@@ -1,11 +1,14 @@
 """The program designer's forms: they parse and check what was typed; the service writes it."""
 
+import hashlib
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from stampcard import money
@@ -19,6 +22,7 @@ from stampcard.loyalty.services.programs import (
 )
 from stampcard.refusals import Refusal
 from stampcard.tenancy.models import Business
+from stampcard.uploads import ACCEPT, MAX_UPLOAD_BYTES, CleanImage, UnsafeImage, clean_image
 from stampcard.vouchers.models import CodePool, VoucherTemplate
 from stampcard.vouchers.services.goal_voucher_settings import VOUCHER_FIELDS
 
@@ -55,13 +59,21 @@ class ProgramForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
     )
     stamp_icon = forms.ChoiceField(label=_("Stamp icon"), choices=list(ICON_LABELS.items()))
+    logo_file = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("PNG, JPEG, WEBP, HEIC or SVG. It is redrawn for the wallet."),
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
 
     class Meta:
         model = Program
         fields = [
             field
             for field in PROGRAM_FIELDS
-            if field not in ("amount_per_stamp", "minimum_spend", "allowed_sources", "stamp_icon")
+            if field
+            not in ("amount_per_stamp", "minimum_spend", "allowed_sources", "stamp_icon", "logo")
         ]
         labels = {
             "name": _("Card name"),
@@ -82,6 +94,10 @@ class ProgramForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.business = business
         self.instance.business = business
+        # The upload as ``clean_image`` drew it again; stored only by ``store_logo``.
+        self.logo_image: CleanImage | None = None
+        if not self.instance.logo:
+            del self.fields["remove_logo"]
         self.languages = [
             (code, name) for code, name in settings.LANGUAGES if code != business.default_language
         ]
@@ -141,6 +157,10 @@ class ProgramForm(forms.ModelForm):
                     _("Look"),
                     ("background_color", "foreground_color", "label_color", "stamp_icon"),
                 ),
+                (
+                    _("Logo"),
+                    ("logo_file", *(("remove_logo",) if "remove_logo" in self.fields else ())),
+                ),
                 (_("Terms"), ("terms",)),
             )
         ]
@@ -161,8 +181,38 @@ class ProgramForm(forms.ModelForm):
             raise ValidationError(_("Choose one of the icons."))
         return icon
 
+    def clean_logo_file(self) -> Any:
+        upload = self.cleaned_data.get("logo_file")
+        if upload is None:
+            return None
+        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                _("The picture is larger than %(most)s MB. Choose a smaller one.")
+                % {"most": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
+        try:
+            self.logo_image = clean_image(upload.read(MAX_UPLOAD_BYTES + 1))
+        except UnsafeImage as refusal:
+            raise ValidationError(refusal.message) from None
+        return upload
+
+    def store_logo(self) -> None:
+        """Store the checked upload under its content hash and point the program at it.
+
+        Called just before saving: the same picture uploaded twice is one file.
+        """
+        image = self.logo_image
+        if image is None:
+            return
+        name = f"logos/{hashlib.sha256(image.data).hexdigest()}.{image.extension}"
+        if not default_storage.exists(name):
+            name = default_storage.save(name, ContentFile(image.data))
+        self.instance.logo.name = name
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if cleaned.get("remove_logo") and self.logo_image is None:
+            self.instance.logo.name = ""
         self.instance.amount_per_stamp = self._amount("amount_per_stamp")
         self.instance.minimum_spend = self._amount("minimum_spend")
         self.instance.allowed_sources = cleaned.get("allowed_sources") or []

@@ -1,5 +1,7 @@
 """What the preview draws: the card's texts, colours and stamps, as the passes will show them."""
 
+import base64
+import io
 import math
 import re
 from typing import Any
@@ -7,9 +9,12 @@ from typing import Any
 import segno
 from django.conf import settings
 from django.utils.translation import get_language
+from PIL import Image, ImageOps
 
 from stampcard.loyalty.models import Program
 from stampcard.tenancy.models import Business
+from stampcard.uploads import CleanImage
+from stampcard.wallet import images
 
 # The stamp icons as 24 by 24 SVG paths, filled with the card's text colour.
 ICON_PATHS = {
@@ -67,11 +72,26 @@ def _readable_on(color: str) -> str:
     return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#ffffff"
 
 
+def preview_logo(program: Program, upload: CleanImage | None) -> str:
+    """The logo the previews show, as a ``data:`` address: the one just chosen (checked by
+    ``clean_image``, not stored yet), else the program's, else none."""
+    if upload is not None:
+        with Image.open(io.BytesIO(upload.data)) as picture:
+            small = ImageOps.contain(picture, (384, 96), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        small.save(out, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    if program.logo:
+        return images.logo_data_uri(program.logo.name)
+    return ""
+
+
 def preview_context(
     business: Business,
     program: Program,
     milestones: list[tuple[int, str]],
     language: str | None = None,
+    logo: str = "",
 ) -> dict[str, Any]:
     known = {code for code, _name in settings.LANGUAGES}
     language = language if language in known else business.default_language
@@ -102,6 +122,7 @@ def preview_context(
             "web_stamps": web,
             "milestones": sorted((s, t) for s, t in milestones if s in milestone_at),
             "qr": _SAMPLE_QR,
+            "logo": logo,
         },
         "preview_language": language or get_language(),
     }

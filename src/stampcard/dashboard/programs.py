@@ -25,7 +25,7 @@ from stampcard.dashboard.program_forms import (
     milestone_drafts,
     milestone_initial,
 )
-from stampcard.dashboard.program_preview import preview_context
+from stampcard.dashboard.program_preview import preview_context, preview_logo
 from stampcard.loyalty.models import Program, ProgramStatus, RewardKind
 from stampcard.loyalty.services.programs import save_program, set_program_status
 from stampcard.tenancy.decorators import requires
@@ -36,13 +36,14 @@ from stampcard.vouchers.services.goal_voucher_settings import save_goal_voucher_
 
 def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, VoucherForm, Any]:
     data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
     business = request.business  # type: ignore[attr-defined]
     instance = program if program is not None else Program(business=business)
     template = None
     if program is not None:
         template = VoucherTemplate.objects.filter(program=program).first()
     return (
-        ProgramForm(data, instance=instance, business=business),
+        ProgramForm(data, files, instance=instance, business=business),
         VoucherForm(data, instance=template or VoucherTemplate(), prefix="voucher"),
         MilestoneFormSet(data, initial=milestone_initial(program), prefix="ms"),
     )
@@ -72,6 +73,7 @@ def designer(
             try:
                 # One transaction: the program and its voucher settings, or neither.
                 with transaction.atomic():
+                    form.store_logo()
                     saved = save_program(
                         business=business,
                         actor=actor,
@@ -102,7 +104,12 @@ def designer(
         "onboarding": onboarding,
         "step": 3,
         "preview_languages": settings.LANGUAGES,
-        **preview_context(request.business, form.instance, milestone_drafts_safe(milestones)),  # type: ignore[attr-defined]
+        **preview_context(
+            request.business,  # type: ignore[attr-defined]
+            form.instance,
+            milestone_drafts_safe(milestones),
+            logo=preview_logo(form.instance, form.logo_image),
+        ),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "dashboard/programs/designer.html", context, status=status)
@@ -120,8 +127,14 @@ def milestone_drafts_safe(milestones: Any) -> list[tuple[int, str]]:
 
 @requires(Permission.MANAGE_PROGRAMS)
 def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
-    """The previews of what was typed (POST), or of a new card (GET); nothing is saved."""
-    form, _voucher, milestones = _forms(request, None)
+    """The previews of what was typed (POST), or of a new card (GET); nothing is saved.
+
+    ``program`` names the card being changed (in the business's scope), so its stored logo
+    shows until another is chosen or it is removed.
+    """
+    program_id = request.POST.get("program", "")
+    program = Program.objects.filter(pk=int(program_id)).first() if program_id.isdigit() else None
+    form, _voucher, milestones = _forms(request, program)
     form.is_valid()  # sets what parsed on form.instance; errors show on save
     milestones.is_valid()
     language = request.POST.get("preview_language", "")
@@ -130,6 +143,7 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
         form.instance,
         milestone_drafts_safe(milestones),
         language=language,
+        logo=preview_logo(form.instance, form.logo_image),
     )
     return render(request, "dashboard/programs/_preview.html", context)
 

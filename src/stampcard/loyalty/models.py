@@ -109,6 +109,9 @@ class Program(models.Model):
     foreground_color = models.CharField(max_length=7, default="#ffffff", validators=[hex_color])
     label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
     stamp_icon = models.CharField(max_length=32, default="cup")
+    # The business's logo as ``uploads.clean_image`` drew it again, stored under its content
+    # hash (``logos/<sha256>.png``): never the uploaded bytes. Empty: the pass draws a stamp.
+    logo = models.ImageField(_("logo"), upload_to="logos/", blank=True, max_length=200)
     terms = models.TextField(_("terms"), blank=True)
 
     # What the join page asks for (JoinField): each off, optional or required. Marketing
@@ -164,6 +167,7 @@ class Program(models.Model):
         "foreground_color",
         "label_color",
         "stamp_icon",
+        "logo",
         "terms",
         "translations",
     )

@@ -73,7 +73,9 @@ def build_pass(card: Card, *, code128: bool = False) -> bytes:
     where the device can, with the QR code after it for Apple Watch, which has no Code 128."""
     program = card.program
     files = {"pass.json": _json(pass_json(card, code128=code128))}
-    files |= _images(images.palette_of(program), strip=(program, card.stamps))
+    files |= _images(
+        images.palette_of(program), strip=(program, card.stamps), logo=program.logo.name or ""
+    )
     return package(files)
 
 
@@ -153,12 +155,17 @@ def package(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _images(palette: images.Palette, *, strip: tuple[Program, int] | None) -> dict[str, bytes]:
+def _images(
+    palette: images.Palette, *, strip: tuple[Program, int] | None, logo: str = ""
+) -> dict[str, bytes]:
+    """The pass's images; ``logo`` names the program's uploaded logo, drawn when empty."""
     files = {}
     for scale in images.SCALES:
         suffix = "" if scale == 1 else f"@{scale}x"
         files[f"icon{suffix}.png"] = images.icon_png(palette, scale)
-        files[f"logo{suffix}.png"] = images.logo_png(palette, scale)
+        files[f"logo{suffix}.png"] = (
+            images.uploaded_logo_png(logo, scale) if logo else images.logo_png(palette, scale)
+        )
         if strip is not None:
             program, stamps = strip
             files[f"strip{suffix}.png"] = images.strip_png(program, stamps, scale)

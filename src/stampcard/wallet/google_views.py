@@ -3,7 +3,7 @@
 None of these URLs belongs to a business door: Google is not a customer holding a card's
 token. The callback is recognised by its signature (wallet.google_callbacks opens the card's
 business scope itself); the images are public by nature, named by program, design version
-and stamp count, and show nothing but the program's colours and stamp grid.
+and stamp count, and show nothing but the program's colours, stamp grid and uploaded logo.
 """
 
 import io
@@ -79,6 +79,9 @@ def google_logo(request: HttpRequest, name: str) -> HttpResponse:
     if found is None:
         raise Http404
     program = _program(found[1], found[2])
+    if program.logo:
+        data = images.square_logo_png(program.logo.name, program.background_color)
+        return _png(Image.open(io.BytesIO(data)))
     return _png(Image.open(io.BytesIO(images.icon_png(images.palette_of(program), LOGO_SCALE))))
 
 

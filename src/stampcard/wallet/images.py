@@ -5,8 +5,15 @@ design, so each is kept on disk under ``STAMPCARD_DATA_DIR/cache/strips/`` by (p
 design version, stamps, scale): a repeated build reads it instead of drawing again, and the
 last ones read stay in this process's memory. The icon and logo depend on the colours alone
 (a ``Palette``), so they are drawn once per palette and scale in each process.
+
+A program with an uploaded logo (``Program.logo``, stored under its content hash by the
+designer after ``uploads.clean_image`` drew it again) shows it instead of the drawn one:
+fitted into Apple's 160x50 points on transparent padding, and on a square of the card's
+colour for Google and the web. Its name changes with its content, so the renditions are
+kept per name and scale.
 """
 
+import base64
 import functools
 import io
 import math
@@ -16,13 +23,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from PIL import Image, ImageDraw
+from django.core.files.storage import default_storage
+from PIL import Image, ImageDraw, ImageOps
 
 from stampcard.loyalty.models import Program
 
 SCALES = (1, 2, 3)
 ICON_POINTS = (29, 29)
 LOGO_POINTS = (50, 50)
+# The most room Apple gives a logo; an uploaded one is fitted into it.
+UPLOADED_LOGO_POINTS = (160, 50)
+# Google shows the program logo cut to a circle: the logo stays inside it.
+GOOGLE_LOGO_SIDE = 660
+GOOGLE_LOGO_INNER = 440
 STRIP_POINTS = (375, 144)
 # Apple leaves open whether a store card's strip is 144 or 123 points tall: the grid stays
 # inside the central 123-point band, so either crop shows all of it.
@@ -61,6 +74,39 @@ def logo_png(palette: Palette, scale: int) -> bytes:
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     _stamp(ImageDraw.Draw(image), width / 2, height / 2, height * 0.4, palette, filled=True)
     return _png(image)
+
+
+def _uploaded(name: str) -> Image.Image:
+    with default_storage.open(name) as file:
+        image = Image.open(file)
+        image.load()
+    return image.convert("RGBA")
+
+
+@functools.lru_cache(maxsize=128)
+def uploaded_logo_png(name: str, scale: int) -> bytes:
+    """The uploaded logo ``name`` fitted into 160x50 points at ``scale``, left-aligned on
+    transparent padding, as Apple Wallet shows a logo."""
+    size = (UPLOADED_LOGO_POINTS[0] * scale, UPLOADED_LOGO_POINTS[1] * scale)
+    fitted = ImageOps.pad(_uploaded(name), size, color=(0, 0, 0, 0), centering=(0, 0.5))
+    return _png(fitted)
+
+
+@functools.lru_cache(maxsize=128)
+def square_logo_png(name: str, background: str, side: int = GOOGLE_LOGO_SIDE) -> bytes:
+    """The uploaded logo centred on a ``side`` square of ``background`` (Google, the web)."""
+    inner = side * GOOGLE_LOGO_INNER // GOOGLE_LOGO_SIDE
+    logo = ImageOps.contain(_uploaded(name), (inner, inner), Image.Resampling.LANCZOS)
+    square = Image.new("RGBA", (side, side), (*rgb(background), 255))
+    square.alpha_composite(logo, ((side - logo.width) // 2, (side - logo.height) // 2))
+    return _png(square.convert("RGB"))
+
+
+@functools.lru_cache(maxsize=128)
+def logo_data_uri(name: str, height: int = 96) -> str:
+    """A small rendition of the uploaded logo for a web page, as a ``data:`` address."""
+    logo = ImageOps.contain(_uploaded(name), (height * 4, height), Image.Resampling.LANCZOS)
+    return "data:image/png;base64," + base64.b64encode(_png(logo)).decode()
 
 
 def strip_png(program: Program, stamps: int, scale: int) -> bytes:

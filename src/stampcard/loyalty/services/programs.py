@@ -55,6 +55,7 @@ PROGRAM_FIELDS = (
     "foreground_color",
     "label_color",
     "stamp_icon",
+    "logo",
     "terms",
 )
 # The longest translated text kept, per field: the model's own limits for the short ones.
