@@ -60,6 +60,8 @@ EXPECTED = {
     "dashboard:claim_sheet": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:receipt_keys": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:locations": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:location_edit": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
 }
 # URL parts that name no object of a business: the same value for everyone.
 NOT_OBJECTS = {"chart": "stamps"}
@@ -123,6 +125,7 @@ def foreign_objects(other_business, media):
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(other_business, program),
+        "location_id": factories.LocationFactory(business=other_business, name="Secret").pk,
     }
 
 
@@ -169,6 +172,7 @@ def own_objects(business, shop, staff_actor, media):
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(business, card.program),
+        "location_id": shop.pk,
     }
 
 
@@ -217,6 +221,7 @@ def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
             "voucher_id": 1,
             "customer_id": 1,
             "batch_id": 1,
+            "location_id": 1,
         },
     )
     assert client.get(url).status_code == 302  # anonymous: log in first

@@ -134,3 +134,15 @@ urlpatterns += [
     ),
     path("b/<slug:business_slug>/receipt-keys/", claims.receipt_keys, name="receipt_keys"),
 ]
+
+# Shops (dashboard.locations).
+from stampcard.dashboard import locations  # noqa: E402
+
+urlpatterns += [
+    path("b/<slug:business_slug>/locations/", locations.locations, name="locations"),
+    path(
+        "b/<slug:business_slug>/locations/<int:location_id>/",
+        locations.location_edit,
+        name="location_edit",
+    ),
+]

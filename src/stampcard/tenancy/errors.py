@@ -60,3 +60,14 @@ class InvalidDevice(Refusal):
     code = "invalid_device"
     default_message = _("Give the device a name of up to 120 characters.")
     http_status = 400
+
+
+class LocationInUse(Refusal):
+    """A shop still has active devices or members limited to it."""
+
+    code = "location_in_use"
+    default_message = _(
+        "This shop still has active devices or team members limited to it. Revoke or move "
+        "the devices and change those members' shops first."
+    )
+    http_status = 409

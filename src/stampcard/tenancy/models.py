@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
@@ -62,9 +63,30 @@ class Location(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="locations")
     name = models.CharField(_("name"), max_length=120)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
-    relevant_text = models.CharField(_("text shown nearby"), max_length=120, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text=_("Between -90 and 90, e.g. 13.7563."),
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text=_("Between -180 and 180, e.g. 100.5018."),
+    )
+    relevant_text = models.CharField(
+        _("text shown nearby"),
+        max_length=120,
+        blank=True,
+        help_text=_("Shown on the lock screen near this shop, at most 120 characters."),
+    )
 
     objects = ScopedManager(business="business")
 
@@ -88,6 +110,13 @@ class Location(models.Model):
             deleted = super().delete(*args, **kwargs)
             changes.location_changed(self)
         return deleted
+
+    def clean(self) -> None:
+        # A point on the map needs both halves; half of one makes no pass relevant anywhere.
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValidationError(
+                _("Give both the latitude and the longitude, or neither."), code="coordinates"
+            )
 
 
 class Role(models.TextChoices):

@@ -9,6 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -107,11 +108,30 @@ def add_member(
     return membership
 
 
-def add_location(*, business: Business, actor: Actor, name: str, address: str = "") -> Location:
+def add_location(
+    *,
+    business: Business,
+    actor: Actor,
+    name: str,
+    address: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    relevant_text: str = "",
+) -> Location:
     """A new shop of the business. Needs MANAGE_BUSINESS, for an actor limited to no location
-    (a limited one would reach the new shop by no right of its own)."""
+    (a limited one would reach the new shop by no right of its own).
+
+    Raises Django's ValidationError for what a form should have caught (coordinates out of
+    range, one coordinate without the other, a lock-screen text over 120 characters)."""
     require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
-    location = Location(business=business, name=name.strip(), address=address.strip())
+    location = Location(
+        business=business,
+        name=name.strip(),
+        address=address.strip(),
+        latitude=latitude,
+        longitude=longitude,
+        relevant_text=relevant_text.strip(),
+    )
     location.full_clean()
     with transaction.atomic():
         location.save()
@@ -328,3 +348,88 @@ def _pair_with_code(typed: str) -> PairedDevice:
         )
         PairingCode.objects.filter(pk=pairing.pk).update(device=paired.device)
     return paired
+
+
+LOCATION_FIELDS = ("name", "address", "latitude", "longitude", "relevant_text")
+
+
+def edit_location(
+    *, business: Business, actor: Actor, location: Location, **fields: object
+) -> Location:
+    """Change a shop's name, address, coordinates or lock-screen text (``LOCATION_FIELDS``).
+
+    Needs MANAGE_BUSINESS for an unlimited actor, like adding one. Passes that list the shop
+    are refreshed by ``Location.save``. Raises ValidationError as ``add_location`` does.
+    """
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    unknown = set(fields) - set(LOCATION_FIELDS)
+    if unknown:
+        raise TypeError(f"not a location field: {sorted(unknown)}")
+    with transaction.atomic():
+        current = Location.objects.select_for_update().get(business=business, pk=location.pk)
+        for field, value in fields.items():
+            setattr(current, field, value.strip() if isinstance(value, str) else value)
+        current.full_clean()
+        changed = sorted(f for f in fields if getattr(location, f) != getattr(current, f))
+        current.save()
+        record(
+            business=business,
+            actor=actor,
+            action="location.changed",
+            target=current,
+            fields=changed,
+        )
+    return current
+
+
+@dataclass(frozen=True)
+class LocationTies:
+    """What is tied to a shop: what blocks its removal, and what its removal changes."""
+
+    active_devices: int
+    limited_members: int
+    revoked_devices: int
+    pending_codes: int
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.active_devices or self.limited_members)
+
+
+def location_ties(location: Location) -> LocationTies:
+    devices = Device.objects.filter(business_id=location.business_id, location=location)
+    return LocationTies(
+        active_devices=devices.filter(revoked_at__isnull=True).count(),
+        revoked_devices=devices.filter(revoked_at__isnull=False).count(),
+        limited_members=Membership.objects.filter(
+            business_id=location.business_id, locations=location
+        ).count(),
+        pending_codes=PairingCode.objects.filter(
+            business_id=location.business_id, location=location, used_at__isnull=True
+        ).count(),
+    )
+
+
+def remove_location(*, business: Business, actor: Actor, location: Location) -> None:
+    """Remove a shop. Needs MANAGE_BUSINESS for an unlimited actor.
+
+    Refused (``errors.LocationInUse``) while a device still works there or a member is limited
+    to it: they must be moved or revoked first, so nobody silently gains or loses reach.
+    Revoked devices forget the shop, unused pairing codes for it lapse, and the history
+    (ledger, redemptions, audit) stays but no longer names it. Passes stop listing it.
+    """
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    with transaction.atomic():
+        current = Location.objects.select_for_update().get(business=business, pk=location.pk)
+        ties = location_ties(current)
+        if ties.blocking:
+            raise errors.LocationInUse()
+        Device.objects.filter(business=business, location=current).update(location=None)
+        record(
+            business=business,
+            actor=actor,
+            action="location.removed",
+            target=current,
+            name=current.name,
+        )
+        current.delete()
