@@ -388,7 +388,9 @@ def profile_django(seeded: Seeded, calls: int) -> str:
         one()
     profiler.disable()
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(25)
+    stats.sort_stats("cumulative").print_callees("card_answer")
     top = "\n".join(line for line in text.getvalue().splitlines() if line.strip())
     return (
         f"In-process, no server: **{cpu_us:,.0f} µs CPU per scan**, {queries} SQL round trips"
