@@ -16,7 +16,8 @@ synchronous_commit on). In one run, bounded in time (about 4 minutes), it:
 4. profiles one service process on 2000 calls (where the client CPU goes);
 5. times ``vouchers.services.generate_codes`` for 1,000,000 codes and checks them with SQL;
 6. runs the Apple Wallet benchmarks (``bench.wallet_bench``) unless ``--no-wallet``;
-7. prints the figures and writes bench/RESULTS.md.
+7. prints the figures and writes bench/RESULTS.md;
+8. runs the scan endpoint's rush hour (``bench.scan_bench``) unless ``--no-scan``.
 """
 
 import argparse
@@ -862,6 +863,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-wallet", action="store_true", help="skip bench.wallet_bench")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--no-scan", action="store_true", help="skip bench.scan_bench")
     parser.add_argument(
         "--no-dashboard", action="store_true", help="skip bench.dashboard_pages (100k customers)"
     )
@@ -936,6 +938,12 @@ def main(argv: list[str] | None = None) -> None:
         from bench import dashboard_pages
 
         dashboard_pages.main(["--no-migrate", "--output", str(args.output)])
+    if not args.no_scan:
+        # Its own marked section: 50 Autopilot stations against gunicorn, bare app, pgbench.
+        from bench import scan_bench
+
+        settle()
+        scan_bench.write_section(scan_bench.run(), args.output)
 
 
 if __name__ == "__main__":
