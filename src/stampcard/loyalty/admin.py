@@ -14,6 +14,8 @@ class ProgramAdmin(admin.ModelAdmin):
     list_display = ["name", "business", "status", "stamps_goal", "reward_kind", "stamp_rule"]
     list_filter = ["status", "reward_kind", "stamp_rule", "business"]
     inlines = [MilestoneInline]
+    # A logo enters only through the designer, which checks and redraws it (stampcard.uploads).
+    readonly_fields = ["logo"]
 
 
 @admin.register(Customer)
