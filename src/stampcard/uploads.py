@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import pillow_heif
 import resvg_py
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
@@ -101,6 +102,21 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def clean_upload(upload: UploadedFile) -> CleanImage:
+    """``clean_image`` of an uploaded file: a file that says it is too large is refused before
+    any of it is read, and no more than one byte past the limit is ever read."""
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise _too_large()
+    return clean_image(upload.read(MAX_UPLOAD_BYTES + 1))
+
+
+def _too_large() -> UnsafeImage:
+    return UnsafeImage(
+        _("The picture is larger than %(most)s MB. Choose a smaller one."),
+        most=MAX_UPLOAD_BYTES // (1024 * 1024),
+    )
+
+
 def clean_image(data: bytes, *, max_side: int = MAX_SIDE) -> CleanImage:
     """The picture in ``data`` drawn again as a PNG or JPEG of at most ``max_side`` pixels.
 
@@ -108,10 +124,7 @@ def clean_image(data: bytes, *, max_side: int = MAX_SIDE) -> CleanImage:
     file and an SVG that is not self-contained. Reads nothing but ``data``; writes nothing.
     """
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UnsafeImage(
-            _("The picture is larger than %(most)s MB. Choose a smaller one."),
-            most=MAX_UPLOAD_BYTES // (1024 * 1024),
-        )
+        raise _too_large()
     kind = sniff(data)
     if kind is None:
         raise UnsafeImage(_("This file is not a PNG, JPEG, WEBP, SVG, HEIC, HEIF or AVIF picture."))

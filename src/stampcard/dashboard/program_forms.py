@@ -22,7 +22,7 @@ from stampcard.loyalty.services.programs import (
 )
 from stampcard.refusals import Refusal
 from stampcard.tenancy.models import Business
-from stampcard.uploads import ACCEPT, MAX_UPLOAD_BYTES, CleanImage, UnsafeImage, clean_image
+from stampcard.uploads import ACCEPT, CleanImage, UnsafeImage, clean_upload
 from stampcard.vouchers.models import CodePool, VoucherTemplate
 from stampcard.vouchers.services.goal_voucher_settings import VOUCHER_FIELDS
 
@@ -185,13 +185,8 @@ class ProgramForm(forms.ModelForm):
         upload = self.cleaned_data.get("logo_file")
         if upload is None:
             return None
-        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                _("The picture is larger than %(most)s MB. Choose a smaller one.")
-                % {"most": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
         try:
-            self.logo_image = clean_image(upload.read(MAX_UPLOAD_BYTES + 1))
+            self.logo_image = clean_upload(upload)
         except UnsafeImage as refusal:
             raise ValidationError(refusal.message) from None
         return upload

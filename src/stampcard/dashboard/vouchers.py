@@ -26,7 +26,7 @@ from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.permissions import Permission
 from stampcard.tenancy.selectors import at_actors_locations
-from stampcard.uploads import ACCEPT, MAX_UPLOAD_BYTES, CleanImage, UnsafeImage, clean_image
+from stampcard.uploads import ACCEPT, CleanImage, UnsafeImage, clean_upload
 from stampcard.vouchers.code_images import code_png
 from stampcard.vouchers.models import CodeDisplay, Voucher, VoucherOrigin, VoucherStatus
 from stampcard.vouchers.services import ValidityRule, issue_manual_voucher, void_voucher
@@ -131,13 +131,8 @@ class IssueVoucherForm(forms.Form):
         upload = self.cleaned_data.get("image")
         if upload is None:
             return None
-        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                _("The picture is larger than %(most)s MB. Choose a smaller one.")
-                % {"most": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
         try:
-            self.clean_picture = clean_image(upload.read(MAX_UPLOAD_BYTES + 1))
+            self.clean_picture = clean_upload(upload)
         except UnsafeImage as refusal:
             raise ValidationError(refusal.message) from None
         return upload
