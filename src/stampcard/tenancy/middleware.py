@@ -77,10 +77,12 @@ class BusinessScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return self.get_response(request)
+        match = request.resolver_match  # resolved by MachineRequestsMiddleware, if it ran
+        if match is None:
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
         if match.app_name == "admin":
             with scopes_disabled():
                 return self.get_response(request)

@@ -1,0 +1,58 @@
+"""Requests from machines skip the middleware made for people.
+
+A counter device posting scans, Apple Wallet asking the PassKit web service for updates and
+a health probe send no session, no login and no form, and get no page back: sessions,
+authentication, two-factor checks, the CSRF middleware, messages, CSP and the login lockout
+only cost them time, and the scan endpoint is the product's hot path (``bench/RESULTS.md``).
+``MachineRequestsMiddleware`` comes first in ``MIDDLEWARE`` and sends these URLs through a
+short chain of their own: the security headers, the caller's language, and the door that
+decides their business (``tenancy.middleware``), then the view. A view here that a browser
+also calls with a cookie checks CSRF itself (``counter.views``).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.module_loading import import_string
+
+# By URL name, so that moving a URL cannot silently move it back to the long chain.
+MACHINE_URLS = frozenset({"counter:scan", "counter:cards", "healthz", "readyz"})
+MACHINE_NAMESPACES = frozenset({"passkit"})
+MACHINE_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "stampcard.tenancy.middleware.BusinessScopeMiddleware",
+)
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class MachineRequestsMiddleware:
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        # Built as Django builds its own chain: each layer turns exceptions into responses.
+        chain: Any = convert_exception_to_response(_call_view)
+        for path in reversed(MACHINE_MIDDLEWARE):
+            chain = convert_exception_to_response(import_string(path)(chain))
+        self.machine_chain: Handler = chain
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        # The door (tenancy.middleware) reuses it.
+        request.resolver_match = match
+        if match.view_name in MACHINE_URLS or MACHINE_NAMESPACES.intersection(match.namespaces):
+            return self.machine_chain(request)
+        return self.get_response(request)
+
+
+def _call_view(request: HttpRequest) -> HttpResponse:
+    match = request.resolver_match
+    assert match is not None
+    response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+    return response
