@@ -280,6 +280,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "stampcard.accounts.views.locked_out"
+# No banner on every command; a refused login is still logged with its username and address.
+AXES_VERBOSE = False
 if BEHIND_TLS_PROXY:
     # The client's address is the one the proxy in front of us saw.
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
