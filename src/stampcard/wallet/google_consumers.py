@@ -93,7 +93,7 @@ def sync_google_program(message: OutboxMessage) -> None:
     """
     if not google.enabled():
         return
-    programs = Program.objects.filter(business_id=message.business_id)
+    programs = Program.objects.filter(business_id=message.required_business_id)
     if message.payload.get("program_id") is not None:
         programs = programs.filter(pk=message.payload["program_id"])
     client = google.client()
