@@ -440,6 +440,8 @@ GOOGLE_WALLET_ROOT_KEYS_URL = env.str(
     "GOOGLE_WALLET_ROOT_KEYS_URL", default="https://pay.google.com/gp/m/issuer/keys"
 )
 GOOGLE_WALLET_TIMEOUT_SECONDS = env.float("GOOGLE_WALLET_TIMEOUT_SECONDS", default=10.0)
+# Calls to Google at once when a program change rewrites many objects (wallet.google).
+GOOGLE_WALLET_CONCURRENCY = env.int("GOOGLE_WALLET_CONCURRENCY", default=8)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 

@@ -10,8 +10,11 @@ is a skinny JWT naming only the object and class ids: short, and always the curr
 """
 
 import json
+import logging
 import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +33,8 @@ from google.oauth2 import service_account
 from stampcard.loyalty.models import Card, Program, ProgramStatus, RewardStatus
 from stampcard.loyalty.progress import progress_of
 from stampcard.vouchers.models import Voucher, VoucherStatus
+
+log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 SAVE_URL = "https://pay.google.com/gp/v/save/"
@@ -298,6 +303,50 @@ class GoogleWalletClient:
                     raise
                 # Inserted by a parallel delivery in between: patch it to this state.
                 self.call("PATCH", path, body)
+
+    def upsert_many(
+        self, kind: str, resources: Iterable[tuple[str, dict[str, Any]]], *, concurrency: int
+    ) -> int:
+        """``upsert`` each (id, body) of ``resources``, ``concurrency`` calls at a time; how
+        many were written.
+
+        ``resources`` is read in the calling thread (it may query the database); only the
+        HTTP calls run in the pool, at most ``concurrency`` at once, with at most twice as
+        many bodies waiting. A refusal of one resource is logged and the rest go on. Google
+        unavailable stops the run: nothing more is sent, and once the calls under way are
+        done the first ``GoogleWalletUnavailable`` is raised (the outbox retries the whole,
+        and patches are harmless to repeat).
+        """
+        written = 0
+        unavailable: GoogleWalletUnavailable | None = None
+
+        def settle(done: Future[None]) -> None:
+            nonlocal written, unavailable
+            try:
+                done.result()
+            except GoogleWalletUnavailable as exc:
+                unavailable = unavailable or exc
+            except GoogleWalletError as refused:
+                log.warning("Google Wallet refused a %s: %s", kind, refused)
+            else:
+                written += 1
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            pending: set[Future[None]] = set()
+            for resource_id, body in resources:
+                if unavailable is not None:
+                    break
+                pending.add(pool.submit(self.upsert, kind, resource_id, body))
+                if len(pending) >= 2 * max(1, concurrency):
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        settle(future)
+            for future in pending:
+                future.exception()  # waits
+                settle(future)
+        if unavailable is not None:
+            raise unavailable
+        return written
 
     def upsert_class(self, program: Program) -> None:
         self.upsert("loyaltyClass", class_id(program), loyalty_class(program))
