@@ -17,6 +17,7 @@ from stampcard.outbox import dispatch
 from stampcard.outbox.models import MessageStatus, OutboxMessage, Receipt, Topic
 from stampcard.outbox.tasks import deliver_message, wipe_stale_mail
 from stampcard.vouchers.models import Voucher
+from tests.concurrency import needs_postgres
 from tests.mail_server import Inbox, _free_port, deliver_mail, smtp_inbox
 
 SECRET_LINK = "https://cards.example.test/j/one-time-secret/"
@@ -38,6 +39,7 @@ def look(seen: list[object]) -> None:
         connections.close_all()
 
 
+@needs_postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_e_mail_leaves_only_after_its_transaction_commits():
     seen_by_dispatcher: list[object] = []
