@@ -52,3 +52,20 @@ def smtp_inbox() -> Iterator[Inbox]:
             yield inbox
     finally:
         controller.stop()
+
+
+def deliver_mail() -> int:
+    """Deliver the e-mails waiting in the outbox, as the dispatcher would; how many."""
+    from stampcard.background import business_scope
+    from stampcard.outbox import dispatch
+    from stampcard.outbox.models import OutboxMessage, Topic
+
+    waiting = list(
+        OutboxMessage.objects.filter(topic=Topic.MAIL_SEND, status="pending").values_list(
+            "pk", "business_id"
+        )
+    )
+    for message_id, business_id in waiting:
+        with business_scope(business_id):
+            dispatch.deliver(message_id)
+    return len(waiting)

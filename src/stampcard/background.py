@@ -4,6 +4,9 @@ Web requests get their business from the door they came through (``tenancy.middl
 a job (a Celery task, the in-process dispatcher) carries the business id instead, and every
 job opens the scope through ``business_scope``, like a request would: tenant queries are then
 limited to that business, and times are that business's local times.
+
+A job of no business (an outbox message with no business, such as a sign-up's e-mail) opens
+no scope: any query of a business's data then raises, as it should.
 """
 
 from collections.abc import Iterator
@@ -19,7 +22,10 @@ from stampcard.tenancy.models import Business
 
 
 @contextmanager
-def business_scope(business_id: int) -> Iterator[Business]:
+def business_scope(business_id: int | None) -> Iterator[Business | None]:
+    if business_id is None:
+        yield None
+        return
     business = Business.objects.get(pk=business_id)
     with scope(business=business), timezone.override(ZoneInfo(business.time_zone)):
         yield business
@@ -30,6 +36,6 @@ class BusinessTask(Task):
 
     abstract = True
 
-    def __call__(self, *args: Any, business_id: int, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, business_id: int | None, **kwargs: Any) -> Any:
         with business_scope(business_id):
             return super().__call__(*args, business_id=business_id, **kwargs)

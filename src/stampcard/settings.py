@@ -201,6 +201,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": max(OUTBOX_POLL_SECONDS * 5, 5.0)},
     },
     "outbox-purge": {"task": "stampcard.outbox.tasks.purge", "schedule": 3600.0},
+    # Without a broker, deliver_outbox runs every entry but the relay itself on its schedule.
+    "mail-wipe-stale": {"task": "stampcard.outbox.tasks.wipe_stale_mail", "schedule": 300.0},
+    "vouchers-expire": {
+        "task": "stampcard.vouchers.tasks.expire_vouchers",
+        "schedule": env.float("VOUCHER_EXPIRY_SECONDS", default=60.0),
+    },
+    "google-nonces-purge": {
+        "task": "stampcard.wallet.tasks.purge_google_nonces",
+        "schedule": 3600.0,
+    },
 }
 # A dispatcher holds a message this long; past it, the message is taken again.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
@@ -229,7 +239,12 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
         "stampcard.wallet.consumers.push_voucher_changed",
         "stampcard.wallet.google_consumers.sync_google_object",
     ],
-    "voucher.expired": ["stampcard.wallet.consumers.push_voucher_changed"],
+    "voucher.expired": [
+        "stampcard.wallet.consumers.push_voucher_changed",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
+    # stampcard.mail: e-mail is sent from here, never inside a request.
+    "mail.send": ["stampcard.mail.deliver_mail"],
     # wallet.changes: a program, business or location change; the debounced APNs pushes.
     "wallet.passes_changed": [
         "stampcard.wallet.consumers.refresh_passes",
@@ -311,6 +326,8 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="stampcard <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds before a mail server that does not answer counts as down (the outbox retries).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -427,6 +444,8 @@ GOOGLE_WALLET_ROOT_KEYS_URL = env.str(
     "GOOGLE_WALLET_ROOT_KEYS_URL", default="https://pay.google.com/gp/m/issuer/keys"
 )
 GOOGLE_WALLET_TIMEOUT_SECONDS = env.float("GOOGLE_WALLET_TIMEOUT_SECONDS", default=10.0)
+# Calls to Google at once when a program change rewrites many objects (wallet.google).
+GOOGLE_WALLET_CONCURRENCY = env.int("GOOGLE_WALLET_CONCURRENCY", default=8)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default=None)
 
@@ -438,3 +457,7 @@ LOGGING = {
     # WeasyPrint logs each step of every printable at INFO: only its warnings are news.
     "loggers": {"weasyprint": {"level": "WARNING"}},
 }
+# Nonces of Google's callbacks are kept this many days, so a replayed callback is ignored; a
+# callback whose own expiry lies further ahead is refused, so no accepted callback outlives its
+# nonce (wallet.google_callbacks).
+GOOGLE_WALLET_NONCE_KEEP_DAYS = env.int("GOOGLE_WALLET_NONCE_KEEP_DAYS", default=7)

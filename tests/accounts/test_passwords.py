@@ -7,6 +7,7 @@ from django.contrib.auth.hashers import identify_hasher
 from django.core import mail
 
 from tests.accounts.conftest import PASSWORD
+from tests.mail_server import deliver_mail
 
 
 def test_new_passwords_are_hashed_with_argon2(account):
@@ -42,6 +43,8 @@ def test_a_forgotten_password_is_reset_through_a_mailed_link(client, account, se
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     answer = client.post("/accounts/password/reset/", {"email": account.email})
     assert answer.status_code == 302
+    assert mail.outbox == []  # not from the request: the outbox sends it
+    assert deliver_mail() == 1
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [account.email]
     link = re.search(r"https?://[^/]+(/accounts/password/reset/\S+/\S+/)", mail.outbox[0].body)
@@ -61,4 +64,5 @@ def test_no_mail_tells_whether_an_address_has_an_account(client, db, settings):
     answer = client.post("/accounts/password/reset/", {"email": "nobody@example.com"})
     assert answer.status_code == 302
     assert answer["Location"] == "/accounts/password/reset/sent/"
+    assert deliver_mail() == 0
     assert mail.outbox == []

@@ -9,7 +9,7 @@ from django_scopes import scopes_disabled
 
 from stampcard.loyalty.links import join_url
 from stampcard.loyalty.models import Program
-from tests.mail_server import smtp_inbox
+from tests.mail_server import deliver_mail, smtp_inbox
 from tests.pdf_images import font_names, qr_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,6 +41,8 @@ def test_owner_signs_up_and_prints_a_poster_whose_qr_opens_the_join_page(
         page.screenshot(path=shots / "signup-phone-en.png", full_page=True)
         page.get_by_role("button", name="Create account").click()
         page.get_by_role("heading", name="Check your e-mail").wait_for()
+        assert inbox.messages == []  # not from the request: the outbox sends it
+        assert deliver_mail() == 1
         assert len(inbox.messages) == 1
         link = re.search(r"http\S+/accounts/signup/confirm/\S+/", inbox.body())
         assert link is not None

@@ -24,7 +24,7 @@ def record(message: OutboxMessage) -> None:
     # The dispatcher opens the business's scope: a scoped query works only inside it.
     assert get_scope().get("business") is not None
     AuditEntry.objects.create(
-        business_id=message.business_id,
+        business_id=message.required_business_id,
         action=ACTION,
         actor_kind="system",
         target_type="outbox.message",

@@ -66,6 +66,11 @@ class GoogleStandIn:
         # Statuses to answer the next API calls with (None: as usual), before anything else.
         self.fail_next = []
         self.quota_exceeded = False
+        # Seconds each API call takes, as Google's round trip would; and the most calls
+        # seen under way at once.
+        self.latency = 0.0
+        self.in_flight = 0
+        self.most_in_flight = 0
         self.lock = threading.Lock()
         standin = self
 
@@ -110,6 +115,13 @@ class GoogleStandIn:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         path = unquote(handler.path)
+        if path.startswith(API):
+            with self.lock:
+                self.in_flight += 1
+                self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            time.sleep(self.latency)
+            with self.lock:
+                self.in_flight -= 1
         with self.lock:
             self.requests.append(
                 {"method": method, "path": path, "headers": dict(handler.headers), "body": raw}

@@ -1,6 +1,10 @@
+from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django_otp.forms import OTPTokenForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -56,3 +60,33 @@ class SetupForm(forms.Form):
                 _("That code is not right. Check the app and try again."), code="invalid"
             )
         return token
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's form, its e-mail sent from the outbox (``stampcard.mail``), not in the request."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        from stampcard import mail
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        html = (
+            loader.render_to_string(html_email_template_name, context)
+            if html_email_template_name
+            else ""
+        )
+        mail.send_later(
+            to=[to_email],
+            subject=subject,
+            body=body,
+            html_body=html,
+            valid_for=timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+        )

@@ -8,13 +8,14 @@ that address a note instead, and the page says the same either way, so the form 
 tell strangers who has an account.
 """
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, login, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -25,6 +26,8 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
+
+from stampcard import mail
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -83,32 +86,41 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
 
 
 def _start_account(request: HttpRequest, email: str, password: str) -> None:
+    """Make the inactive account and record its e-mail, in one transaction: the e-mail is
+    sent from the outbox after commit (``stampcard.mail``), never from this request."""
     users = get_user_model()
-    try:
-        with transaction.atomic():
-            if users.objects.filter(username__iexact=email).exists():
-                raise IntegrityError
-            user = users(username=email, email=email, is_active=False)
-            user.set_password(password)
-            user.save()
-    except IntegrityError:
-        _send(request, email, "accounts/email/already_signed_up.txt", {"email": email})
-        return
-    link = request.build_absolute_uri(
-        reverse(
-            "signup_confirm",
-            kwargs={
-                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                "token": confirmation_tokens.make_token(user),
-            },
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                if users.objects.filter(username__iexact=email).exists():
+                    raise IntegrityError
+                user = users(username=email, email=email, is_active=False)
+                user.set_password(password)
+                user.save()
+        except IntegrityError:
+            _send(request, email, "accounts/email/already_signed_up.txt", {"email": email})
+            return
+        link = request.build_absolute_uri(
+            reverse(
+                "signup_confirm",
+                kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": confirmation_tokens.make_token(user),
+                },
+            )
         )
-    )
-    _send(request, email, "accounts/email/confirm.txt", {"link": link})
+        _send(request, email, "accounts/email/confirm.txt", {"link": link})
 
 
 def _send(request: HttpRequest, email: str, template: str, context: dict[str, Any]) -> None:
     body = render_to_string(template, context, request=request)
-    send_mail(gettext("Confirm your e-mail for stampcard"), body, None, [email])
+    mail.send_later(
+        to=[email],
+        subject=gettext("Confirm your e-mail for stampcard"),
+        body=body,
+        # Worth sending while the link works (a note to an existing account: as long).
+        valid_for=timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT),
+    )
 
 
 def confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:

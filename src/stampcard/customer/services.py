@@ -17,13 +17,10 @@ customer at a till will not wait for. It tells no more than that the address is 
 only to someone who sends it; the "I already have a card" page says nothing at all.
 """
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -31,7 +28,7 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
-from stampcard import tokens
+from stampcard import mail, tokens
 from stampcard.customer.models import ReturnLink
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
@@ -41,8 +38,6 @@ from stampcard.loyalty.services.enrollment import (
     known_customer,
 )
 from stampcard.tenancy.models import Business
-
-log = logging.getLogger(__name__)
 
 # How long an e-mailed link and its code work, and how often one address may be sent one.
 RETURN_LINK_MINUTES = 15
@@ -108,6 +103,8 @@ def request_return(
     business does not know the address, when the customer has no e-mail address to prove
     ownership through, or when the address had ``RETURN_LINKS_PER_HOUR`` links in the last
     hour. The link and code expire after ``RETURN_LINK_MINUTES`` and open the card once.
+    The e-mail is recorded with the link, in its transaction, and sent from the outbox after
+    commit (``stampcard.mail``): a slow or broken mail server never holds up the page.
     """
     email = clean_email(email)
     phone = clean_phone(phone, region=business.country)
@@ -137,7 +134,8 @@ def request_return(
             created_at=now,
             expires_at=now + timedelta(minutes=RETURN_LINK_MINUTES),
         )
-    _send_return_mail(customer=customer, program=program, token=token, code=code)
+        # Recorded with the link, sent after commit from the outbox (stampcard.mail).
+        _send_return_mail(customer=customer, program=program, token=token, code=code)
     return ticket
 
 
@@ -209,11 +207,11 @@ def _send_return_mail(*, customer: Customer, program: Program, token: str, code:
     with translation.override(customer.language):
         subject = gettext("Your card: %(program)s") % {"program": program.name}
         body = render_to_string("customer/email/return.txt", context)
-    message = EmailMultiAlternatives(
-        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[customer.email]
+    mail.send_later(
+        business_id=program.business_id,
+        to=[customer.email],
+        subject=subject,
+        body=body,
+        # Worth sending only while the link works.
+        valid_for=timedelta(minutes=RETURN_LINK_MINUTES),
     )
-    try:
-        message.send()
-    except OSError:
-        # The page answers the same whatever happens here; the customer can ask again.
-        log.exception("return link mail not sent", extra={"customer_id": customer.pk})

@@ -384,6 +384,13 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
         "program": card.program,
         "business": card.business,
         "voucher": found,
+        # Expired by the clock already, or by the expiry job (vouchers.services.expiring).
+        "expired": found.status == VoucherStatus.EXPIRED
+        or (
+            found.status == VoucherStatus.ACTIVE
+            and found.valid_until is not None
+            and found.valid_until <= timezone.now()
+        ),
         "refusal": refusal,
         "code_image": _code_image(found),
     }

@@ -30,7 +30,7 @@ from stampcard.outbox.models import OPEN_STATUSES, MessageStatus, OutboxMessage,
 log = logging.getLogger(__name__)
 
 
-def claim_due(limit: int = 100) -> list[tuple[int, int]]:
+def claim_due(limit: int = 100) -> list[tuple[int, int | None]]:
     """Take up to ``limit`` due messages for one lease: (message id, business id), oldest first."""
     now = timezone.now()
     lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
@@ -40,7 +40,7 @@ def claim_due(limit: int = 100) -> list[tuple[int, int]]:
     if not due.exists():
         return []  # the usual answer, without a write transaction (SQLite's lock is global)
     with transaction.atomic():
-        ids = list(
+        ids: list[tuple[int, int | None]] = list(
             due.order_by("next_attempt_at", "id")
             .select_for_update(skip_locked=True)
             .values_list("id", "business_id")[:limit]

@@ -19,6 +19,8 @@ class Topic(models.TextChoices):
     VOUCHER_VOIDED = "voucher.voided", _("Voucher voided")
     CUSTOMER_JOINED = "customer.joined", _("Customer joined")
     CLAIM_CLAIMED = "claim.claimed", _("Claim code claimed")
+    VOUCHER_EXPIRED = "voucher.expired", _("Voucher expired")
+    MAIL_SEND = "mail.send", _("E-mail to send")
 
 
 class MessageStatus(models.TextChoices):
@@ -35,9 +37,10 @@ OPEN_STATUSES = (MessageStatus.PENDING, MessageStatus.FAILED)
 class OutboxMessage(models.Model):
     # Not scoped: the dispatcher reads across businesses and opens each message's scope itself.
     # No index of its own: every stamp writes a row here, and nothing looks messages up by
-    # business.
+    # business. None only for a message of no business (a sign-up's e-mail): it is delivered
+    # with no scope open, so it can read no business's data.
     business = models.ForeignKey(
-        Business, on_delete=models.CASCADE, related_name="+", db_index=False
+        Business, on_delete=models.CASCADE, related_name="+", db_index=False, null=True
     )
     topic = models.CharField(max_length=64, choices=Topic.choices)
     payload = models.JSONField(default=dict)
@@ -75,6 +78,13 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.topic} ({self.status})"
+
+    @property
+    def required_business_id(self) -> int:
+        """The business of a message of a business's change (every topic but a few e-mails)."""
+        if self.business_id is None:
+            raise ValueError(f"outbox message {self.pk} ({self.topic}) names no business")
+        return self.business_id
 
 
 class Receipt(models.Model):

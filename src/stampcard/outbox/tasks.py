@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import close_old_connections
 
+from stampcard import mail
 from stampcard.background import BusinessTask
 from stampcard.celery import app
 from stampcard.outbox import dispatch
@@ -48,5 +49,12 @@ def purge() -> int:
     ignore_result=True,
     soft_time_limit=settings.OUTBOX_CONSUMER_TIME_LIMIT,
 )
-def deliver_message(*, message_id: int, business_id: int) -> str:
+def deliver_message(*, message_id: int, business_id: int | None) -> str:
     return dispatch.deliver(message_id).value
+
+
+@app.task(ignore_result=True)
+def wipe_stale_mail() -> int:
+    """E-mails past their use lose their text, sent or not (``stampcard.mail``)."""
+    close_old_connections()
+    return mail.wipe_stale()

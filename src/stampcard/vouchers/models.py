@@ -158,6 +158,12 @@ class Voucher(models.Model):
             # The dashboard's list: newest first, by status or not, a page after a given id.
             models.Index(fields=["business", "id"], name="voucher_business_newest"),
             models.Index(fields=["business", "status", "id"], name="voucher_business_status"),
+            # The expiry job's one question, across businesses: active vouchers past their end.
+            models.Index(
+                fields=["valid_until", "id"],
+                condition=models.Q(status="active", valid_until__isnull=False),
+                name="voucher_active_until",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -160,7 +160,7 @@ def send_due_pushes(message: OutboxMessage) -> None:
     started = timezone.now()
     with transaction.atomic():
         PassRegistration.objects.filter(
-            business_id=message.business_id, push_due_at__lte=started
+            business_id=message.required_business_id, push_due_at__lte=started
         ).update(push_due_at=None, push_batch=message.pk)
     batch = PassRegistration.objects.filter(push_batch=message.pk)
     by_topic: dict[str, set[str]] = defaultdict(set)

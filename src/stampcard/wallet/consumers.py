@@ -16,7 +16,9 @@ PushFailed = changes.PushFailed
 @in_receipt_transaction
 def push_card_changed(message: OutboxMessage) -> None:
     """``card.changed``: the card's pass is to be pushed (wallet.md B2)."""
-    changes.card_changed(business_id=message.business_id, card_id=message.payload["card_id"])
+    changes.card_changed(
+        business_id=message.required_business_id, card_id=message.payload["card_id"]
+    )
 
 
 @in_receipt_transaction
@@ -24,7 +26,7 @@ def push_voucher_changed(message: OutboxMessage) -> None:
     """``voucher.redeemed`` / ``voucher.voided`` / ``voucher.expired``: the voucher's coupon
     pass is voided or expired, dated now and pushed."""
     changes.voucher_changed(
-        business_id=message.business_id, voucher_id=message.payload["voucher_id"]
+        business_id=message.required_business_id, voucher_id=message.payload["voucher_id"]
     )
 
 
@@ -33,7 +35,7 @@ def refresh_passes(message: OutboxMessage) -> None:
     """``wallet.passes_changed``: a program, business or location change reaches every
     affected pass."""
     changes.refresh_passes(
-        business_id=message.business_id, program_id=message.payload.get("program_id")
+        business_id=message.required_business_id, program_id=message.payload.get("program_id")
     )
 
 

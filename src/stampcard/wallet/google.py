@@ -10,23 +10,31 @@ is a skinny JWT naming only the object and class ids: short, and always the curr
 """
 
 import json
+import logging
 import threading
 import time
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from google.auth import jwt as google_jwt
 from google.auth import transport
 from google.oauth2 import service_account
 
-from stampcard.loyalty.models import Card, Program, RewardStatus
+from stampcard.loyalty.models import Card, Program, ProgramStatus, RewardStatus
 from stampcard.loyalty.progress import progress_of
+from stampcard.vouchers.models import Voucher, VoucherStatus
+
+log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 SAVE_URL = "https://pay.google.com/gp/v/save/"
@@ -107,20 +115,37 @@ def loyalty_class(program: Program) -> dict[str, Any]:
     }
 
 
+# At most this many voucher titles are listed on an object; the rest are counted.
+VOUCHERS_LISTED = 5
+
+
 def loyalty_object(card: Card) -> dict[str, Any]:
     """The loyalty object of ``card`` (wallet.md C2), in the customer's language.
 
     Plain field changes never notify: no ``notifyPreference`` is set, so a patch is silent
-    and the notification budget is spent only by ``add_message``.
+    and the notification budget is spent only by ``add_message``. What it shows follows
+    every change the outbox tells of:
+
+    - the stamps, the rewards ready, the next reward (stamps, corrections, a reward earned
+      or handed over);
+    - the card's vouchers still to use (issued, redeemed, voided, expired: a used or
+      expired one leaves the list);
+    - the customer's name, or the card's code once the customer was erased;
+    - ``state`` INACTIVE while the program is archived (Google moves the pass to "Expired
+      passes": it collects no stamps), ACTIVE again when it comes back.
     """
     program = card.program
     progress = progress_of(card)
     ready = card.rewards.filter(status=RewardStatus.READY).count()
     with translation.override(card.customer.language):
+        modules = [{"id": "next", "header": _("Next reward"), "body": progress.text}]
+        vouchers = _vouchers_text(card)
+        if vouchers:
+            modules.append({"id": "vouchers", "header": _("Your vouchers"), "body": vouchers})
         return {
             "id": object_id(card),
             "classId": class_id(program),
-            "state": "ACTIVE",
+            "state": "INACTIVE" if program.status == ProgramStatus.ARCHIVED else "ACTIVE",
             "accountId": card.code,
             "accountName": card.customer.name or card.display_code,
             "loyaltyPoints": {
@@ -135,8 +160,23 @@ def loyalty_object(card: Card) -> dict[str, Any]:
                 "alternateText": card.display_code,
             },
             "heroImage": {"sourceUri": {"uri": hero_url(program, progress.stamps)}},
-            "textModulesData": [{"id": "next", "header": _("Next reward"), "body": progress.text}],
+            "textModulesData": modules,
         }
+
+
+def _vouchers_text(card: Card) -> str:
+    """The titles of the card's vouchers that can still be used, one a line; "" for none."""
+    usable = Voucher.objects.filter(card=card, status=VoucherStatus.ACTIVE).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=timezone.now())
+    )
+    titles = list(
+        usable.order_by("valid_until", "id").values_list("title", flat=True)[: VOUCHERS_LISTED + 1]
+    )
+    if len(titles) <= VOUCHERS_LISTED:
+        return "\n".join(titles)
+    more = usable.count() - VOUCHERS_LISTED
+    listed = "\n".join(titles[:VOUCHERS_LISTED])
+    return listed + "\n" + ngettext("and %(n)d more", "and %(n)d more", more) % {"n": more}
 
 
 def save_link(card: Card) -> str | None:
@@ -263,6 +303,50 @@ class GoogleWalletClient:
                     raise
                 # Inserted by a parallel delivery in between: patch it to this state.
                 self.call("PATCH", path, body)
+
+    def upsert_many(
+        self, kind: str, resources: Iterable[tuple[str, dict[str, Any]]], *, concurrency: int
+    ) -> int:
+        """``upsert`` each (id, body) of ``resources``, ``concurrency`` calls at a time; how
+        many were written.
+
+        ``resources`` is read in the calling thread (it may query the database); only the
+        HTTP calls run in the pool, at most ``concurrency`` at once, with at most twice as
+        many bodies waiting. A refusal of one resource is logged and the rest go on. Google
+        unavailable stops the run: nothing more is sent, and once the calls under way are
+        done the first ``GoogleWalletUnavailable`` is raised (the outbox retries the whole,
+        and patches are harmless to repeat).
+        """
+        written = 0
+        unavailable: GoogleWalletUnavailable | None = None
+
+        def settle(done: Future[None]) -> None:
+            nonlocal written, unavailable
+            try:
+                done.result()
+            except GoogleWalletUnavailable as exc:
+                unavailable = unavailable or exc
+            except GoogleWalletError as refused:
+                log.warning("Google Wallet refused a %s: %s", kind, refused)
+            else:
+                written += 1
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            pending: set[Future[None]] = set()
+            for resource_id, body in resources:
+                if unavailable is not None:
+                    break
+                pending.add(pool.submit(self.upsert, kind, resource_id, body))
+                if len(pending) >= 2 * max(1, concurrency):
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        settle(future)
+            for future in pending:
+                future.exception()  # waits
+                settle(future)
+        if unavailable is not None:
+            raise unavailable
+        return written
 
     def upsert_class(self, program: Program) -> None:
         self.upsert("loyaltyClass", class_id(program), loyalty_class(program))

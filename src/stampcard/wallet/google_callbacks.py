@@ -9,6 +9,12 @@ it is checked here with ``cryptography``; a message that fails any check changes
 The message names an object, not a business: this callback is the door of Google's caller. The
 object id leads to the card (looked up unscoped, like the PassKit door's serial), and the
 write runs in that card's business's scope.
+
+Each taken callback's nonce is kept for ``GOOGLE_WALLET_NONCE_KEEP_DAYS`` (default 7), so
+Google's retries and any replay are ignored; ``purge_nonces`` deletes older ones. Google does
+not document how long a callback stays valid (its ``expTimeMillis``): a callback valid for
+longer than the nonces are kept is refused (``expires_too_late``), so a purged nonce can
+never let an old callback in again.
 """
 
 import base64
@@ -17,7 +23,7 @@ import json
 import logging
 import struct
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -94,6 +100,15 @@ def _not_expired(expiration_ms: Any, now: datetime) -> bool:
         return int(expiration_ms) > now.timestamp() * 1000
     except (TypeError, ValueError):
         return False
+
+
+def nonce_keep() -> timedelta:
+    """How long a callback's nonce is kept; no callback valid for longer is accepted."""
+    return timedelta(days=settings.GOOGLE_WALLET_NONCE_KEEP_DAYS)
+
+
+def _expires_within_nonce_keep(expiration_ms: Any, now: datetime) -> bool:
+    return int(expiration_ms) <= (now + nonce_keep()).timestamp() * 1000
 
 
 def root_keys(now: datetime) -> list[ec.EllipticCurvePublicKey]:
@@ -180,6 +195,9 @@ def verify(body: bytes, *, now: datetime) -> CallbackEvent:
         raise CallbackRefused("malformed") from exc
     if not _not_expired(expires, now):
         raise CallbackRefused("expired")
+    if not _expires_within_nonce_keep(expires, now):
+        # Valid for longer than its nonce is kept: after the purge it could be replayed.
+        raise CallbackRefused("expires_too_late")
     if not event.nonce or len(event.nonce) > 128:
         raise CallbackRefused("malformed")
     return event
@@ -216,6 +234,18 @@ def take_callback(body: bytes, *, now: datetime | None = None) -> bool:
             defaults={"business": card.business, "saved": event.saved, "event_at": now},
         )
     return True
+
+
+def purge_nonces(*, now: datetime | None = None) -> int:
+    """Delete the nonces of callbacks taken longer ago than ``nonce_keep()``; how many.
+
+    Safe: ``verify`` refuses any callback whose expiry lies further ahead than that, so a
+    callback whose nonce is gone has expired and is refused before its nonce is looked at.
+    A periodic job (``wallet.tasks.purge_google_nonces``).
+    """
+    cutoff = (now or timezone.now()) - nonce_keep()
+    removed, _ = GoogleCallbackNonce.objects.filter(received_at__lt=cutoff).delete()
+    return removed
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ outside any transaction (it calls Google); the outbox retries it when it raises.
 
 import logging
 
+from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -88,12 +89,14 @@ def sync_google_program(message: OutboxMessage) -> None:
     """``wallet.passes_changed`` (wallet.changes): a program, business or location change.
 
     Rewrites the class of each program concerned, then the objects of the cards saved in
-    Google Wallet (their hero image follows the design). Patches are silent and harmless to
-    repeat, so a retry after Google was unavailable simply writes them again.
+    Google Wallet (their hero image follows the design), ``GOOGLE_WALLET_CONCURRENCY``
+    patches at a time: thousands of cards one after the other would take Google's round
+    trip thousands of times. Patches are silent and harmless to repeat, so a retry after
+    Google was unavailable simply writes them again.
     """
     if not google.enabled():
         return
-    programs = Program.objects.filter(business_id=message.business_id)
+    programs = Program.objects.filter(business_id=message.required_business_id)
     if message.payload.get("program_id") is not None:
         programs = programs.filter(pk=message.payload["program_id"])
     client = google.client()
@@ -105,8 +108,14 @@ def sync_google_program(message: OutboxMessage) -> None:
             .select_related("business", "program", "customer")
             .prefetch_related("program__milestones")
         )
-        for card in saved.iterator(chunk_size=500):
-            client.upsert_object(card)
+        client.upsert_many(
+            "loyaltyObject",
+            (
+                (google.object_id(card), google.loyalty_object(card))
+                for card in saved.iterator(chunk_size=500)
+            ),
+            concurrency=settings.GOOGLE_WALLET_CONCURRENCY,
+        )
     except google.GoogleWalletUnavailable:
         raise
     except google.GoogleWalletError as refused:

@@ -87,7 +87,7 @@ def reserve_notification(
         if not may_notify(card_id, wallet, now):
             return False
         PassSend.objects.create(
-            business_id=message.business_id,
+            business_id=message.required_business_id,
             card_id=card_id,
             wallet=wallet,
             message_id=message.pk,
@@ -143,7 +143,7 @@ def record_apple_pushes(message: OutboxMessage, card_ids: Iterable[int], now: da
     PassSend.objects.bulk_create(
         [
             PassSend(
-                business_id=message.business_id,
+                business_id=message.required_business_id,
                 card_id=card_id,
                 wallet=Wallet.APPLE,
                 message_id=message.pk,

@@ -5,6 +5,10 @@ consumer that hangs does not hold up the others, and a message this process is s
 on is not taken again when its lease runs out. A database that goes away (a restart, a busy
 SQLite) is waited out, not fatal. Stopped by SIGTERM or SIGINT; a delivery still hanging
 then does not keep the process alive (its message is taken again after its lease).
+
+It is also the box's beat: every entry of ``CELERY_BEAT_SCHEDULE`` but the relay (which is
+this loop) runs here in turn on its schedule, once at start, so the periodic jobs (purges,
+voucher expiry) have one list whether a broker runs them or not.
 """
 
 import logging
@@ -18,13 +22,41 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
+from django.utils.module_loading import import_string
 
 from stampcard.background import business_scope
 from stampcard.outbox import dispatch
 
 log = logging.getLogger(__name__)
-_PURGE_EVERY = 3600.0
 _MOST_BACKOFF = 30.0
+_RELAY = "stampcard.outbox.tasks.relay"
+
+
+class PeriodicJob:
+    """One entry of ``CELERY_BEAT_SCHEDULE``, run in this process when it is due."""
+
+    def __init__(self, name: str, entry: dict[str, Any]) -> None:
+        self.name = name
+        self.task = import_string(entry["task"])
+        schedule = entry["schedule"]
+        self.every = (
+            schedule.total_seconds() if isinstance(schedule, timedelta) else float(schedule)
+        )
+        self.next_run = time.monotonic()
+
+    def run_if_due(self) -> None:
+        if time.monotonic() < self.next_run:
+            return
+        self.next_run = time.monotonic() + self.every
+        try:
+            self.task()  # a Celery task called directly runs here, in this thread
+        except Exception:  # one failing job does not stop delivery or the other jobs
+            log.exception("outbox dispatcher: periodic job %s failed", self.name)
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    schedule: dict[str, dict[str, Any]] = settings.CELERY_BEAT_SCHEDULE
+    return [PeriodicJob(name, entry) for name, entry in schedule.items() if entry["task"] != _RELAY]
 
 
 class Command(BaseCommand):
@@ -42,19 +74,18 @@ class Command(BaseCommand):
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stopping.set())
         threads: int = options["threads"]
-        self.work: queue.Queue[tuple[int, int]] = queue.Queue()
+        self.work: queue.Queue[tuple[int, int | None]] = queue.Queue()
         self.in_flight: set[int] = set()
         self.lock = threading.Lock()
         for n in range(threads):
             # Daemon threads: one stuck in a consumer does not keep a stopped process alive.
             threading.Thread(target=self._deliver_forever, name=f"outbox-{n}", daemon=True).start()
-        next_purge, pause = time.monotonic(), settings.OUTBOX_POLL_SECONDS
+        jobs, pause = periodic_jobs(), settings.OUTBOX_POLL_SECONDS
         while not self.stopping.is_set():
             try:
                 close_old_connections()
-                if time.monotonic() >= next_purge:
-                    dispatch.purge_delivered(older_than=timedelta(days=settings.OUTBOX_KEEP_DAYS))
-                    next_purge = time.monotonic() + _PURGE_EVERY
+                for job in jobs:
+                    job.run_if_due()
                 taken = self._take_due(room=threads * 2 - self.work.qsize())
                 pause = settings.OUTBOX_POLL_SECONDS
             except Exception:  # the database went away: wait and try again, never die
