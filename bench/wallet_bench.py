@@ -21,12 +21,14 @@ pass registered on a device of its own, then:
 """
 
 import argparse
+import cProfile
 import hashlib
 import http.client
 import io
 import json
 import multiprocessing as mp
 import os
+import pstats
 import random
 import resource
 import socket
@@ -429,6 +431,111 @@ def measure_passkit(seeded: Seeded, seconds: float) -> dict[str, Any]:
     }
 
 
+def profile_passkit(seeded: Seeded, calls: int) -> str:
+    """The PassKit endpoints through Django's WSGI handler in this process: CPU per request
+    and SQL round trips of each, then "serials updated since" and "latest pass" under
+    cProfile (CPU clock)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+    from django.utils.http import http_date
+    from django_scopes import scopes_disabled
+
+    from stampcard.loyalty.models import Card
+    from stampcard.wallet import apple, passkit
+
+    handler = WSGIHandler()
+    before = passkit.tag_of(timezone.now()) - 3_600_000_000
+    with scopes_disabled():
+        cards = list(
+            Card.objects.select_related("program", "business", "customer").filter(
+                pk__in=seeded.card_ids[:50]
+            )
+        )
+        for card in cards:
+            apple.card_pass(card)
+    pick = random.Random(7)  # picks requests, not secrets
+
+    def request(method: str, path: str, query: str, headers: dict[str, str], expected: int):
+        def one() -> None:
+            environ = {
+                "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
+                "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
+                "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""),
+                "REMOTE_ADDR": "127.0.0.1", "wsgi.errors": sys.stderr, **headers,
+            }  # fmt: skip
+            statuses: list[str] = []
+
+            def start(status: str, _headers: Any, *_rest: Any) -> Any:
+                statuses.append(status)
+
+            response = handler(environ, start)
+            for chunk in response:
+                del chunk
+            response.close()
+            if not statuses[0].startswith(str(expected)):
+                raise SystemExit(f"profiled {method} {path} answered {statuses[0]}")
+
+        return one
+
+    def card_request(kind: str) -> Any:
+        card = cards[pick.randrange(len(cards))]
+        auth = {"HTTP_AUTHORIZATION": f"ApplePass {passkit.authentication_token(card)}"}
+        if kind == "serials":
+            return request(
+                "GET", f"/passkit/v1/devices/bench-device-{card.pk}/registrations/{PASS_TYPE}",
+                f"passesUpdatedSince={before}", {}, 200,
+            )  # fmt: skip
+        path = f"/passkit/v1/passes/{PASS_TYPE}/{card.code}"
+        if kind == "latest":
+            return request("GET", path, "", auth, 200)
+        if kind == "304":
+            since = {"HTTP_IF_MODIFIED_SINCE": http_date(passkit.last_modified(card.updated_at))}
+            return request("GET", path, "", {**auth, **since}, 304)
+        return request("GET", "/healthz", "", {}, 200)
+
+    lines = []
+    profiles = []
+    for kind in ("serials", "latest", "304", "healthz"):
+        for _ in range(20):
+            card_request(kind)()
+        with CaptureQueriesContext(connection) as captured:
+            card_request(kind)()
+        queries = len(captured.captured_queries)
+        work = [card_request(kind) for _ in range(calls)]
+        started = time.process_time()
+        for one in work:
+            one()
+        cpu_us = (time.process_time() - started) / calls * 1e6
+        lines.append(f"| {kind} | {cpu_us:,.0f} | {queries} |")
+        if kind in ("serials", "latest"):
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for one in work:
+                one()
+            profiler.disable()
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(22)
+            top = "\n".join(
+                line.replace(str(PROJECT_DIR) + "/", "")
+                for line in text.getvalue().splitlines()
+                if line.strip()
+            )
+            profiles.append(f'"{kind}", {calls} requests:\n\n```\n{top}\n```\n')
+    return "\n".join(
+        [
+            f"In-process through Django's WSGI handler, no server, {calls} requests each:",
+            "",
+            "| request | µs CPU each | SQL queries |",
+            "| --- | ---: | ---: |",
+            *lines,
+            "",
+            *profiles,
+        ]
+    )
+
+
 # --- 3. pushes -----------------------------------------------------------------------------
 
 
@@ -590,6 +697,7 @@ def write_section(section: str, output: Path) -> None:
 CARDS = 10_000
 SECONDS = 8.0
 APNS_DELAY = 0.04  # a round trip to Apple from far away
+PROFILE_CALLS = 300
 
 
 def run(*, cards: int = CARDS, seconds: float = SECONDS, apns_delay: float = APNS_DELAY) -> str:
@@ -639,6 +747,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=SECONDS, help="per measurement")
     parser.add_argument("--apns-delay", type=float, default=APNS_DELAY, help="APNs stand-in delay")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--only",
+        choices=("profile", "pushes"),
+        help="run one part and print it, writing nothing (for a quick look while tuning)",
+    )
+    parser.add_argument("--calls", type=int, default=PROFILE_CALLS, help="profiled requests")
     args = parser.parse_args(argv)
     from bench.run import setup_django
 
@@ -649,6 +763,14 @@ def main(argv: list[str] | None = None) -> None:
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit("bench needs PostgreSQL: run it inside scripts/with-services.sh")
     call_command("migrate", interactive=False, verbosity=0)
+    if args.only:
+        settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="stampcard-wallet-bench-"))
+        seeded = seed(args.cards)
+        if args.only == "profile":
+            print(profile_passkit(seeded, args.calls))
+        else:
+            print(measure_pushes(seeded, args.apns_delay))
+        return
     section = run(cards=args.cards, seconds=args.seconds, apns_delay=args.apns_delay)
     write_section(section, args.output)
     print(f"\nWrote the wallet section of {args.output}")
