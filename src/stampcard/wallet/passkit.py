@@ -7,12 +7,12 @@
   ``SECRET_KEY``; tokens made with a key in ``SECRET_KEY_FALLBACKS`` are still accepted
   while a new key rolls out, and the next pass a device downloads carries the new one.
 - **The update tag** is the card's ``updated_at`` in whole epoch microseconds (exact: the
-  database compares the moment it stands for), compared strictly greater. ``updated_at`` moves with every counter change (loyalty.services bump it with
-  ``version``, which is per card and so cannot order cards against each other). The pitfall:
-  a change is dated before it commits, so a tag handed out at that moment could pass over it.
-  Tags therefore never reach into the last ``SETTLE`` seconds; a pass changed that recently is
-  listed again on the next call, which costs the device one download (or a 304), never an
-  update.
+  database compares the moment it stands for), compared strictly greater. ``updated_at``
+  moves with every counter change (loyalty.services bump it with ``version``, which is per
+  card and so cannot order cards against each other). The pitfall: a change is dated before
+  it commits, so a tag handed out at that moment could pass over it. Tags therefore never
+  reach into the last ``SETTLE`` seconds; a pass changed that recently is listed again on
+  the next call, which costs the device one download (or a 304), never an update.
   A voucher's pass is dated by its registrations' ``pass_changed_at``, which
   ``wallet.changes`` moves when the voucher is redeemed or voided.
 - **Last-Modified** has one-second resolution: a copy is dated after the change only once
