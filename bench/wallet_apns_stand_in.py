@@ -52,6 +52,7 @@ class StandIn:
         self.in_flight = 0
         self.most_in_flight = 0
         self.replies = set()  # timers of answers still waiting out their delay
+        self.handlers = set()  # the task serving each open connection
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -69,6 +70,9 @@ class StandIn:
             self.server.close()
             for reply in self.replies:
                 reply.cancel()
+            for handler in self.handlers:  # connections still open
+                handler.cancel()
+            await asyncio.gather(*self.handlers, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -76,6 +80,14 @@ class StandIn:
 
     async def handle(self, reader, writer):
         self.connections += 1
+        handler = asyncio.current_task()
+        self.handlers.add(handler)
+        try:
+            await self.serve(reader, writer)
+        finally:
+            self.handlers.discard(handler)
+
+    async def serve(self, reader, writer):
         conn = h2.connection.H2Connection(config=h2.config.H2Configuration(**_CONFIG))
         if self.max_streams is not None:
             conn.local_settings = h2.settings.Settings(
