@@ -18,6 +18,11 @@ pass registered on a device of its own, then:
    registration by one worker (one ``deliver`` of the ``wallet.apple_push`` message) against
    the APNs stand-in (``bench.wallet_apns_stand_in``, in its own process, answering after
    ``--apns-delay`` seconds like a far server); beside it a sender that waits for each answer.
+   The worker's CPU per push and the stand-in's are reported apart.
+
+Then the PassKit endpoints go through Django's WSGI handler in this process under cProfile
+(``profile_passkit``): CPU per request and the functions that cost most. ``--only profile``
+or ``--only pushes`` runs one part and prints it, for a quick look while tuning.
 """
 
 import argparse
@@ -527,9 +532,12 @@ def profile_passkit(seeded: Seeded, calls: int) -> str:
             profiles.append(f'"{kind}", {calls} requests:\n\n```\n{top}\n```\n')
     return "\n".join(
         [
-            f"In-process through Django's WSGI handler, no server, {calls} requests each:",
+            f"In-process through Django's WSGI handler, no server, {calls} requests each"
+            " (the door's read and the serials' statement go through the prepared hot-path"
+            " cursor, which Django's query log does not see: one statement each, as"
+            " tests/wallet/test_passkit_matrix.py checks):",
             "",
-            "| request | µs CPU each | SQL queries |",
+            "| request | µs CPU each | ORM queries |",
             "| --- | ---: | ---: |",
             *lines,
             "",
@@ -683,7 +691,8 @@ def render(
         " had before the change; each answer lists its one card.",
         "- How to read the PassKit rows: the `/healthz` row is Django's floor on this machine"
         " (WSGI handler, URL resolution, the machine requests' short chain of security headers,"
-        " language and door, no query); the endpoints' ratio to the bare app stays under it.",
+        " language and door, no query); the endpoints do more, so their ratio to the bare app"
+        " falls under it unless the machine's load moves between the turns.",
         "",
         profile,
         END_MARK,
