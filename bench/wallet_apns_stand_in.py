@@ -1,8 +1,10 @@
 """An APNs stand-in: an HTTP/2 server on loopback (h2c, prior knowledge) speaking Apple's
-push protocol, for the tests and for ``bench.wallet_pushes``.
+push protocol, for the tests and for ``bench.wallet_bench``.
 
-It answers ``POST /3/device/<token>`` by token: "200" (the default), "410", "429", "500" or
-"drop" (the connection is cut), after ``delay`` seconds, many streams at once.
+It answers ``POST /3/device/<token>`` by token, after ``delay`` seconds, many streams at
+once, each with ``:status`` and an ``apns-id``: "200" (the default, no body), "410"
+(``{"reason": "Unregistered", "timestamp": <ms>}``), "429" (``TooManyRequests``), "500", or
+"drop" (the connection is cut).
 """
 
 import asyncio
@@ -10,27 +12,47 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
+from hpack import NeverIndexedHeaderTuple
 
 WAIT = 5  # seconds: the longest a start, stop or silent connection may take
+_CONFIG = {
+    "client_side": False,
+    "header_encoding": "utf-8",
+    "validate_outbound_headers": False,
+    "normalize_outbound_headers": False,
+    "validate_inbound_headers": False,
+    "normalize_inbound_headers": False,
+}
+_REASONS = {"410": "Unregistered", "429": "TooManyRequests", "500": "InternalServerError"}
 
 
 class StandIn:
-    """An HTTP/2 server answering by push token: "200", "410", "429", "500" or "drop"."""
+    """An HTTP/2 server answering by push token: "200", "410", "429", "500" or "drop".
 
-    def __init__(self, answers=None, delay=0.0):
+    As lean as a correct server can be, since it shares the machine with the sender it
+    measures: h2's header checks are off (its clients are ours), the answers to everything
+    one read brought are sent together after ``delay`` by one timer, in one write.
+    """
+
+    def __init__(self, answers=None, delay=0.0, max_streams=None):
         self.answers = answers or {}
         self.delay = delay
+        # SETTINGS_MAX_CONCURRENT_STREAMS to announce (h2 then refuses a stream over it).
+        self.max_streams = max_streams
         self.requests = []
         self.connections = 0
         self.in_flight = 0
         self.most_in_flight = 0
-        self.replies = set()  # held so a pending reply is not collected
+        self.replies = set()  # timers of answers still waiting out their delay
+        self.handlers = set()  # the task serving each open connection
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
@@ -46,8 +68,11 @@ class StandIn:
     def stop(self):
         async def close():
             self.server.close()
-            for reply in self.replies:  # answers still waiting out their delay
+            for reply in self.replies:
                 reply.cancel()
+            for handler in self.handlers:  # connections still open
+                handler.cancel()
+            await asyncio.gather(*self.handlers, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self.loop).result(WAIT)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -55,8 +80,20 @@ class StandIn:
 
     async def handle(self, reader, writer):
         self.connections += 1
-        config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
-        conn = h2.connection.H2Connection(config=config)
+        handler = asyncio.current_task()
+        self.handlers.add(handler)
+        try:
+            await self.serve(reader, writer)
+        finally:
+            self.handlers.discard(handler)
+
+    async def serve(self, reader, writer):
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(**_CONFIG))
+        if self.max_streams is not None:
+            conn.local_settings = h2.settings.Settings(
+                client=False,
+                initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_streams},
+            )
         conn.initiate_connection()
         writer.write(conn.data_to_send())
         streams = {}
@@ -65,62 +102,90 @@ class StandIn:
                 data = await asyncio.wait_for(reader.read(65535), WAIT)
                 if not data:
                     break
+                due = []
                 for event in conn.receive_data(data):
-                    if isinstance(event, h2.events.RequestReceived):
-                        streams[event.stream_id] = {"headers": dict(event.headers), "body": b""}
-                    elif isinstance(event, h2.events.DataReceived):
-                        streams[event.stream_id]["body"] += event.data
+                    kind = type(event)
+                    if kind is h2.events.RequestReceived:
+                        streams[event.stream_id] = (dict(event.headers), bytearray())
+                    elif kind is h2.events.DataReceived:
+                        streams[event.stream_id][1].extend(event.data)
                         conn.acknowledge_received_data(
                             event.flow_controlled_length, event.stream_id
                         )
-                    elif isinstance(event, h2.events.StreamEnded):
-                        request = streams.pop(event.stream_id)
-                        self.requests.append(request)
-                        token = request["headers"][":path"].rsplit("/", 1)[-1]
+                    elif kind is h2.events.StreamEnded:
+                        headers, body = streams.pop(event.stream_id)
+                        self.requests.append({"headers": headers, "body": bytes(body)})
+                        token = headers[":path"].rsplit("/", 1)[-1]
                         answer = self.answers.get(token, "200")
                         if answer == "drop":
                             writer.transport.abort()
                             return
-                        reply = self.respond(conn, writer, event.stream_id, answer)
-                        self.replies.add(asyncio.ensure_future(reply))
-                writer.write(conn.data_to_send())
-                await writer.drain()
+                        due.append((event.stream_id, answer))
+                    elif kind is h2.events.StreamReset:
+                        streams.pop(event.stream_id, None)
+                if due:
+                    self.in_flight += len(due)
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                    if self.delay:
+                        timer = self.loop.call_later(self.delay, self.respond, conn, writer, due)
+                        self.replies.add(timer)
+                    else:
+                        self.respond(conn, writer, due)
+                pending = conn.data_to_send()
+                if pending:
+                    writer.write(pending)
+                    await writer.drain()
         except (TimeoutError, ConnectionError, h2.exceptions.ProtocolError):
             pass
         finally:
             writer.close()
 
-    async def respond(self, conn, writer, stream_id, answer):
-        self.in_flight += 1
-        self.most_in_flight = max(self.most_in_flight, self.in_flight)
-        await asyncio.sleep(self.delay)
-        self.in_flight -= 1
-        body = b""
-        if answer == "410":
-            body = json.dumps({"reason": "Unregistered", "timestamp": 1700000000000}).encode()
-        elif answer != "200":
-            body = json.dumps({"reason": "TooManyRequests" if answer == "429" else "Oops"}).encode()
-        headers = [(":status", answer), ("apns-id", f"id-{stream_id}")]
-        conn.send_headers(stream_id, headers, end_stream=not body)
-        if body:
-            conn.send_data(stream_id, body, end_stream=True)
+    def respond(self, conn, writer, due):
+        self.in_flight -= len(due)
+        if writer.is_closing():
+            return
+        for stream_id, answer in due:
+            # A new apns-id each time: never indexed, so it leaves HPACK's table alone.
+            apns_id = f"00000000-0000-4000-8000-{stream_id:012d}".encode()
+            headers = [(b":status", answer.encode()), NeverIndexedHeaderTuple(b"apns-id", apns_id)]
+            try:
+                if answer == "200":
+                    conn.send_headers(stream_id, headers, end_stream=True)
+                    continue
+                reason = _REASONS.get(answer, "InternalServerError")
+                body = {"reason": reason}
+                if answer == "410":
+                    body["timestamp"] = 1700000000000
+                conn.send_headers(stream_id, [*headers, (b"content-type", b"application/json")])
+                conn.send_data(stream_id, json.dumps(body).encode(), end_stream=True)
+            except h2.exceptions.H2Error:
+                pass  # the client cancelled the stream meanwhile
         writer.write(conn.data_to_send())
 
 
 class StandInProcess:
     """The stand-in in a process of its own, so its CPU is not the sender's: for benchmarks.
 
-    Runs ``python -m bench.wallet_apns_stand_in DELAY``, which prints its URL, serves until its
+    Runs ``python -m bench.wallet_apns_stand_in DELAY MAX_STREAMS``, which prints its URL,
+    then answers
+    each line "cpu" on its stdin with the CPU seconds it has used so far, serves until its
     stdin closes and then prints how many requests it answered.
     """
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, max_streams: int = 100) -> None:
         self.delay = delay
+        self.max_streams = max_streams
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> str:
         self._process = subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments
-            [sys.executable, "-m", "bench.wallet_apns_stand_in", str(self.delay)],
+            [
+                sys.executable,
+                "-m",
+                "bench.wallet_apns_stand_in",
+                str(self.delay),
+                str(self.max_streams),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -128,6 +193,15 @@ class StandInProcess:
         )
         assert self._process.stdout is not None
         return self._process.stdout.readline().strip()
+
+    def cpu_seconds(self) -> float:
+        """The CPU time (user + system) the stand-in has used so far."""
+        assert self._process is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._process.stdin.write("cpu\n")
+        self._process.stdin.flush()
+        return float(self._process.stdout.readline())
 
     def stop(self) -> int:
         """Stop it; how many requests it answered."""
@@ -137,9 +211,13 @@ class StandInProcess:
 
 
 def main() -> None:
-    server = StandIn(delay=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0).start()
+    delay = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+    max_streams = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    server = StandIn(delay=delay, max_streams=max_streams).start()
     print(server.url, flush=True)
-    sys.stdin.read()  # until the parent closes it
+    for line in sys.stdin:  # until the parent closes it
+        if line.strip() == "cpu":
+            print(time.process_time(), flush=True)
     server.stop()
     print(len(server.requests), flush=True)
 

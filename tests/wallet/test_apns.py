@@ -276,8 +276,79 @@ def test_a_push_given_up_on_frees_its_stream(apns_on, settings):
     client.concurrency = 5
     results = client.send_many([f"slow-{n}" for n in range(8)])
     assert {r.outcome for r in results} == {apns.Outcome.RETRY}
-    connection = client._connection
-    assert connection is not None
-    # Every stream given up on was cancelled: none still holds a place on the connection.
-    assert connection._h2.open_outbound_streams == 0
+    connections = [c for c in client._connections if c is not None]
+    # Every stream given up on was cancelled: none still holds a place on its connection.
+    assert [c._h2.open_outbound_streams for c in connections] == [0] * len(connections)
+    # No connection was given up on for it: 8 pushes, 5 at most on each, take two.
+    assert server.connections == len(connections) == 2
+
+
+def test_the_streams_in_flight_on_one_connection_stay_under_its_limit(apns_on):
+    server = apns_on(delay=0.05)
+    server.max_streams = 4
+    apns.reset_client()
+    client = apns.client()
+    client.concurrency = 100
+    results = client.send_many([f"one-{i}" for i in range(30)])
+    assert {r.outcome for r in results} == {apns.Outcome.OK}
+    # 30 tokens fit one connection's share: one connection, never more than 4 at once (h2 on
+    # the stand-in refuses a stream over the limit, which would fail the connection).
     assert server.connections == 1
+    assert server.most_in_flight <= 4
+    assert server.most_in_flight > 1
+
+
+def test_pushes_a_lost_connection_left_unsent_go_on_a_new_one(apns_on):
+    server = apns_on({"tok-2": "drop"})
+    server.max_streams = 1  # one at a time: the ones after the drop were never sent
+    apns.reset_client()
+    tokens = [f"tok-{i}" for i in range(6)]
+    results = apns.client().send_many(tokens)
+    assert [r.token for r in results] == tokens
+    assert [r.outcome for r in results] == [
+        apns.Outcome.OK,
+        apns.Outcome.OK,
+        apns.Outcome.RETRY,
+        apns.Outcome.OK,
+        apns.Outcome.OK,
+        apns.Outcome.OK,
+    ]
+    assert server.connections == 2
+
+
+def test_a_large_batch_spreads_over_a_few_connections(apns_on):
+    server = apns_on(delay=0.02)
+    client = apns.client()
+    client.concurrency = 10
+    tokens = [f"tok-{i}" for i in range(200)]
+    results = client.send_many(tokens)
+    assert [r.token for r in results] == tokens
+    assert {r.outcome for r in results} == {apns.Outcome.OK}
+    assert server.connections == apns.CONNECTIONS
+    # Each connection's first push went alone (Apple's rule for token auth), then the rest.
+    assert len(server.requests) == 200
+
+
+@pytest.mark.django_db
+def test_a_delivered_batch_is_recorded_once_per_card_pass(apns_on, card):
+    from stampcard.wallet.models import PassSend
+
+    apns_on()
+    register(card, "one")
+    register(card, "two")  # the same card on a second device
+    other = factories.CardFactory(program=card.program)
+    register(other, "three")
+    push_card_changed(message_for(card))
+    push_card_changed(message_for(other))
+    # Each change owed a message; the first one sends every push due in the business.
+    message = push_messages().first()
+    send_apple_pushes(message)
+    sends = sorted(PassSend.objects.values_list("card_id", "wallet", "message_id", "notified"))
+    assert sends == sorted(
+        [(card.pk, "apple", message.pk, False), (other.pk, "apple", message.pk, False)]
+    )
+    assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
+    # Sent again (a redelivery after a crash): nothing recorded twice.
+    PassRegistration.objects.update(push_batch=message.pk)
+    send_apple_pushes(message)
+    assert PassSend.objects.count() == 2

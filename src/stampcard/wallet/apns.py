@@ -1,12 +1,16 @@
 """APNs pushes that tell devices a pass changed (wallet.md B2).
 
-One HTTP/2 client per process, reused: Apple counts rapid connect/disconnect as abuse, and
-HTTP/2 carries many pushes at once as streams of one connection (up to ``APNS_CONCURRENCY``
-in flight; a sender that waits for each answer manages one push per round trip). The
-connection (``wallet.apns_http2``) lives on an event loop in a thread of its own, so any
-thread can send. Auth is either a token (``APNS_KEY_FILE``, an ES256 JWT reused for
-``APNS_TOKEN_REFRESH_SECONDS``) or TLS client auth with the pass certificate and key
-(``wallet.signing``).
+One client per process, reused: Apple counts rapid connect/disconnect as abuse. A push is
+one stream of a long-lived HTTP/2 connection (``wallet.apns_http2``): a batch goes out as
+many streams at once, up to ``APNS_CONCURRENCY`` on a connection and no more than the
+server's ``SETTINGS_MAX_CONCURRENT_STREAMS``, spread over up to ``CONNECTIONS`` connections
+(Apple advises several for volume); each new connection sends its first push alone, since
+with token auth Apple allows one stream until a request succeeds. A sender that waited for
+each answer would manage one push per round trip. The connections live on an event loop in
+a thread of their own, so any thread can send. Auth is either a token (``APNS_KEY_FILE``,
+an ES256 JWT reused for ``APNS_TOKEN_REFRESH_SECONDS``) or TLS client auth with the pass
+certificate and key (``wallet.signing``). What a push costs in Python is h2's framing: the
+headers are built once per batch, and the results are plain objects.
 
 The request is Wallet's: ``POST /3/device/<token>``, ``apns-topic`` = the pass type id, body
 ``{}``. No ``apns-push-type`` header: Apple documents none for passes and the header's
@@ -30,10 +34,16 @@ import jwt
 from django.conf import settings
 
 from stampcard.wallet import signing
-from stampcard.wallet.apns_http2 import ConnectionLost, Http2Connection
+from stampcard.wallet.apns_http2 import Answer, Http2Connection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_BODY = b"{}"
+# New connections one send may open when the server closes the one it uses.
+_CONNECTIONS_PER_SEND = 3
+# Connections a large batch is spread over: Apple advises several for volume, and each
+# stream costs h2 a little more the more are open on its connection.
+CONNECTIONS = 4
 
 
 class Outcome(StrEnum):
@@ -95,16 +105,19 @@ class ApnsClient:
         verify: ssl.SSLContext | bool = True,
         timeout: float = 10.0,
         concurrency: int = 20,
+        connections: int = CONNECTIONS,
     ) -> None:
         self.topic = topic
         self.provider_token = provider_token
+        # Streams in flight per connection, at most (and no more than the server allows).
         self.concurrency = max(1, concurrency)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._ssl = verify if isinstance(verify, ssl.SSLContext) else None
         if verify is False:
             raise ValueError("APNs is always reached with its certificate checked")
-        self._connection: Http2Connection | None = None
+        # Long-lived, opened when first needed; a large batch spreads over all of them.
+        self._connections: list[Http2Connection | None] = [None] * max(1, connections)
         self._connecting: asyncio.Lock | None = None
         self.connections = 0  # opened so far
         self._loop = asyncio.new_event_loop()
@@ -112,68 +125,136 @@ class ApnsClient:
         self._thread.start()
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._run(self._connection.close())
+        for connection in self._connections:
+            if connection is not None:
+                self._run(connection.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
 
     def send(self, push_token: str, topic: str | None = None) -> Result:
-        return self._run(self._send(push_token, topic or self.topic))
+        (result,) = self.send_many([push_token], topic)
+        return result
 
     def send_many(self, push_tokens: Sequence[str], topic: str | None = None) -> list[Result]:
-        """Push to every token at once, up to ``concurrency`` concurrent streams of the one
-        connection; the results in the order of the tokens, each token once."""
+        """Push to every token at once: up to ``concurrency`` concurrent streams on each
+        connection, a large batch spread over the connections; the results in the order of
+        the tokens, each token once."""
         tokens = list(dict.fromkeys(push_tokens))
         if not tokens:
             return []
-        # Until one request succeeds, Apple allows one stream on a token-auth connection.
-        first = self.send(tokens[0], topic)
-        if len(tokens) == 1:
-            return [first]
-        return [first, *self._run(self._send_all(tokens[1:], topic or self.topic))]
+        return self._run(self._send_all(tokens, topic or self.topic))
 
     def _run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result()
 
     async def _send_all(self, tokens: list[str], topic: str) -> list[Result]:
-        streams = asyncio.Semaphore(self.concurrency)
-
-        async def one(token: str) -> Result:
-            async with streams:
-                return await self._send(token, topic)
-
-        return list(await asyncio.gather(*(one(token) for token in tokens)))
-
-    async def _send(self, push_token: str, topic: str) -> Result:
-        headers = [("apns-topic", topic)]
         bearer = self.provider_token.get() if self.provider_token else ""
+        # Built once for every push of the batch; each stream adds only its path.
+        headers = [("apns-topic", topic)]
         if bearer:
             headers.append(("authorization", f"bearer {bearer}"))
-        try:
-            connection = await self._connection_open()
-            status, body = await asyncio.wait_for(
-                connection.post(f"/3/device/{push_token}", headers, b"{}"), self.timeout
+        results: list[Result | None] = [None] * len(tokens)
+        used = min(len(self._connections), -(-len(tokens) // self.concurrency))
+        share = -(-len(tokens) // used)
+        await asyncio.gather(
+            *(
+                self._send_on(slot, tokens, range(start, min(start + share, len(tokens))),
+                              headers, bearer, results)
+                for slot, start in enumerate(range(0, len(tokens), share))
             )
-        except (ConnectionLost, OSError, TimeoutError) as exc:
-            return Result(push_token, Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
-        return self._result(push_token, status, body, bearer)
+        )  # fmt: skip
+        return [result for result in results if result is not None]
 
-    async def _connection_open(self) -> Http2Connection:
-        """The open connection, or a new one if there is none (only one opens at a time)."""
+    async def _send_on(
+        self,
+        slot: int,
+        tokens: list[str],
+        indices: range,
+        headers: list[tuple[str, str]],
+        bearer: str,
+        results: list[Result | None],
+    ) -> None:
+        """The pushes to ``tokens[indices]`` on connection ``slot``. The ones a lost
+        connection left unsent go on a new one (a few times at most, then they are retried
+        later: Apple counts rapid reconnecting as abuse)."""
+        todo = list(indices)
+        failed = "ConnectionLost: the connection closed"
+        for _attempt in range(_CONNECTIONS_PER_SEND):
+            try:
+                connection, fresh = await self._connection_open(slot)
+            except (OSError, TimeoutError) as exc:
+                failed = f"{type(exc).__name__}: {exc}"
+                break
+            if fresh and len(todo) > 1:
+                # Until one request succeeds, Apple allows one stream on a token-auth
+                # connection: the first push goes alone.
+                todo = (
+                    self._apply(
+                        todo[:1],
+                        await connection.post_many(
+                            [f"/3/device/{tokens[todo[0]]}"], headers, _BODY, self.timeout, 1
+                        ),
+                        tokens,
+                        bearer,
+                        results,
+                    )
+                    + todo[1:]
+                )
+                if connection.closed:
+                    continue
+            answers = await connection.post_many(
+                [f"/3/device/{tokens[i]}" for i in todo],
+                headers,
+                _BODY,
+                self.timeout,
+                self.concurrency,
+            )
+            todo = self._apply(todo, answers, tokens, bearer, results)
+            if not todo:
+                return
+        for i in todo:
+            results[i] = Result(tokens[i], Outcome.RETRY, reason=failed)
+
+    def _apply(
+        self,
+        todo: list[int],
+        answers: list[Answer | Exception | None],
+        tokens: list[str],
+        bearer: str,
+        results: list[Result | None],
+    ) -> list[int]:
+        """Turn the answers to ``todo`` into results; the ones never sent."""
+        unsent = []
+        for i, answer in zip(todo, answers, strict=True):
+            if answer is None:
+                unsent.append(i)
+            elif isinstance(answer, Exception):
+                reason = f"{type(answer).__name__}: {answer}"
+                results[i] = Result(tokens[i], Outcome.RETRY, reason=reason)
+            else:
+                results[i] = self._result(tokens[i], answer[0], answer[1], bearer)
+        return unsent
+
+    async def _connection_open(self, slot: int) -> tuple[Http2Connection, bool]:
+        """Connection ``slot`` if open, else a new one (only one opens at a time); and
+        whether it is new."""
         if self._connecting is None:
             self._connecting = asyncio.Lock()
         async with self._connecting:
-            if self._connection is None or self._connection.closed:
-                self._connection = await Http2Connection.open(
-                    self.base_url, ssl_context=self._ssl, timeout=self.timeout
-                )
-                self.connections += 1
-            return self._connection
+            connection = self._connections[slot]
+            if connection is not None and not connection.closed:
+                return connection, False
+            connection = await Http2Connection.open(
+                self.base_url, ssl_context=self._ssl, timeout=self.timeout
+            )
+            self._connections[slot] = connection
+            self.connections += 1
+            return connection, True
 
     def _result(self, push_token: str, status: int, body: bytes, bearer: str) -> Result:
         if status == 200:
-            return Result(push_token, Outcome.OK, status)
+            return Result(push_token, Outcome.OK, 200)
         reason, timestamp = _reason(body)
         if status == 410:
             return Result(push_token, Outcome.UNREGISTERED, status, reason, timestamp)

@@ -2,7 +2,7 @@
 
 A thin driver around the h2 protocol library on asyncio: each request is one stream, sent
 at once and answered whenever the server answers; one task reads the connection and hands
-each answer to its waiting request. Why not httpx, which the project uses for HTTP
+each answer to its batch. Why not httpx, which the project uses for HTTP
 elsewhere: measured on this kind of machine, httpx's HTTP/2 spends about 2 ms of CPU per
 request once a hundred streams are in flight (and its synchronous client loses track of
 streams when threads share one connection), while a push needs a few tens of µs. APNs
@@ -10,8 +10,10 @@ asks for exactly this: one long-lived connection, many streams, tiny bodies.
 """
 
 import asyncio
+import collections
+import contextlib
 import ssl
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import h2.config
@@ -19,41 +21,77 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
-import h2.settings
+from hpack import NeverIndexedHeaderTuple
 
 READ_SIZE = 65536
+# Our own headers are well-formed by construction, and answers are only read for their
+# status: h2's checks of every header, both ways, would cost most of a push's CPU.
+_CONFIG = {
+    "client_side": True,
+    "header_encoding": "utf-8",
+    "validate_outbound_headers": False,
+    "normalize_outbound_headers": False,
+    "validate_inbound_headers": False,
+    "normalize_inbound_headers": False,
+}
+
+Answer = tuple[int, bytes]
 
 
 class ConnectionLost(ConnectionError):
     """The connection closed or was reset before the answer came."""
 
 
-@dataclass
+class TimedOut(TimeoutError):
+    """No answer within the time allowed; the stream was cancelled."""
+
+
 class _Stream:
-    answer: "asyncio.Future[tuple[int, bytes]]"
-    status: int = 0
-    body: bytearray = field(default_factory=bytearray)
+    __slots__ = ("body", "deadline", "index", "status")
+
+    def __init__(self, index: int, deadline: float) -> None:
+        self.index = index
+        self.deadline = deadline
+        self.status = 0
+        self.body = b""
+
+
+class _Batch:
+    """The answers of one ``post_many``: by position, None until answered."""
+
+    __slots__ = ("answers", "open", "woken")
+
+    def __init__(self, size: int) -> None:
+        self.answers: list[Answer | Exception | None] = [None] * size
+        self.open = 0  # streams sent and not yet answered
+        self.woken = asyncio.Event()
 
 
 class Http2Connection:
-    """An open HTTP/2 connection to one origin (``http://`` is HTTP/2 with prior knowledge)."""
+    """An open HTTP/2 connection to one origin (``http://`` is HTTP/2 with prior knowledge).
+
+    ``post_many`` sends as many streams as the server allows at once
+    (``SETTINGS_MAX_CONCURRENT_STREAMS`` and the flow-control window), all written in one
+    go, and opens the next ones as answers come back. Per request it costs h2's framing and
+    one small object: no task, timer or lock of its own.
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str):
         parts = urlsplit(url)
-        self._scheme = parts.scheme
-        self._authority = parts.netloc
+        self._prefix = [
+            (b":method", b"POST"),
+            (b":scheme", parts.scheme.encode()),
+            (b":authority", parts.netloc.encode()),
+        ]
         self._reader = reader
         self._writer = writer
-        self._h2 = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
-        )
+        self._h2 = h2.connection.H2Connection(h2.config.H2Configuration(**_CONFIG))  # type: ignore[arg-type]
         self._h2.initiate_connection()
         self._writer.write(self._h2.data_to_send())
-        self._streams: dict[int, _Stream] = {}
-        # Woken when a stream ends or the server opens its windows: room for another stream.
-        self._room = asyncio.Condition()
+        self._streams: dict[int, tuple[_Batch, _Stream]] = {}
         self.closed = False
         self._finished = False
+        self._batches: set[_Batch] = set()
         self._reading = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -78,47 +116,100 @@ class Http2Connection:
         return cls(reader, writer, url)
 
     async def post(
-        self, path: str, headers: list[tuple[str, str]], body: bytes
-    ) -> tuple[int, bytes]:
-        """(status, body) of one POST; raises ``ConnectionLost`` if the connection fails."""
-        async with self._room:
-            await self._room.wait_for(self._has_room)
-        if self.closed:
-            raise ConnectionLost("the connection is closed")
-        stream_id = self._h2.get_next_available_stream_id()
-        answer: asyncio.Future[tuple[int, bytes]] = asyncio.get_running_loop().create_future()
-        self._streams[stream_id] = _Stream(answer)
-        self._h2.send_headers(
-            stream_id,
-            [
-                (":method", "POST"),
-                (":scheme", self._scheme),
-                (":authority", self._authority),
-                (":path", path),
-                *headers,
-                ("content-length", str(len(body))),
-            ],
-        )
-        self._h2.send_data(stream_id, body, end_stream=True)
-        self._writer.write(self._h2.data_to_send())
+        self, path: str, headers: list[tuple[str, str]], body: bytes, timeout: float
+    ) -> Answer:
+        """(status, body) of one POST; raises ``ConnectionLost`` or ``TimedOut``."""
+        (answer,) = await self.post_many([path], headers, body, timeout, most=1)
+        if isinstance(answer, Exception):
+            raise answer
+        assert answer is not None
+        return answer
+
+    async def post_many(
+        self,
+        paths: Sequence[str],
+        headers: list[tuple[str, str]],
+        body: bytes,
+        timeout: float,
+        most: int = 1000,
+    ) -> list[Answer | Exception | None]:
+        """POST ``body`` with ``headers`` to each of ``paths``, many streams at once (at most
+        ``most``, and no more than the server allows).
+
+        The answers by position: (status, body), ``ConnectionLost`` or ``TimedOut`` (the
+        stream is then cancelled, so it no longer counts against the server's limit), or
+        None for a request never sent because the connection closed first.
+        """
+        loop = asyncio.get_running_loop()
+        batch = _Batch(len(paths))
+        self._batches.add(batch)
+        # The same for every request but the path, and already bytes: HPACK keeps them in
+        # its table and sends each as an index. The path differs every time, so it is
+        # never indexed: it would push the others (the bearer token) out of the table.
+        suffix = [(name.encode(), value.encode()) for name, value in headers]
+        waiting: collections.deque[tuple[int, _Stream]] = collections.deque()
+        sent = 0
         try:
-            return await answer
+            while not self.closed:
+                self._give_up_on(waiting, batch, loop.time())
+                while sent < len(paths) and batch.open < most and self._has_room():
+                    stream_id = self._h2.get_next_available_stream_id()
+                    stream = _Stream(sent, loop.time() + timeout)
+                    self._streams[stream_id] = (batch, stream)
+                    path = NeverIndexedHeaderTuple(b":path", paths[sent].encode())
+                    self._h2.send_headers(stream_id, [*self._prefix, path, *suffix])
+                    self._h2.send_data(stream_id, body, end_stream=True)
+                    waiting.append((stream_id, stream))
+                    batch.open += 1
+                    sent += 1
+                self._flush()
+                if sent == len(paths) and not batch.open:
+                    break
+                batch.woken.clear()
+                # Until an answer comes or the server makes room, or the oldest is overdue.
+                wait = waiting[0][1].deadline - loop.time() if waiting else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(batch.woken.wait(), wait)
         finally:
-            if self._streams.pop(stream_id, None) is not None and not self.closed:
-                # Given up on (a timeout): the stream is cancelled, so it stops counting
-                # against the server's limit of concurrent streams.
-                try:
-                    self._h2.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
-                    self._writer.write(self._h2.data_to_send())
-                except h2.exceptions.H2Error:
-                    pass
+            self._batches.discard(batch)
+            for stream_id, _stream in waiting:
+                if self._streams.pop(stream_id, None) is not None:  # cancelled meanwhile
+                    self._cancel(stream_id)
+            self._flush()
+        return batch.answers
+
+    def _give_up_on(
+        self, waiting: "collections.deque[tuple[int, _Stream]]", batch: _Batch, now: float
+    ) -> None:
+        """Drop answered streams from the front of ``waiting``; cancel the overdue ones."""
+        while waiting:
+            stream_id, stream = waiting[0]
+            if batch.answers[stream.index] is None:
+                if stream.deadline > now:
+                    return
+                self._streams.pop(stream_id, None)
+                batch.answers[stream.index] = TimedOut("no answer in time")
+                batch.open -= 1
+                self._cancel(stream_id)
+            waiting.popleft()
+
+    def _cancel(self, stream_id: int) -> None:
+        if self.closed:
+            return
+        with contextlib.suppress(h2.exceptions.H2Error):
+            self._h2.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.CANCEL)
+
+    def _flush(self) -> None:
+        if not self.closed:
+            pending = self._h2.data_to_send()
+            if pending:
+                self._writer.write(pending)
 
     def _has_room(self) -> bool:
-        if self.closed:
-            return True  # to fail at once
-        limit = self._h2.remote_settings.max_concurrent_streams
+        # Our own count of the streams open: h2's counts them one by one on every call.
         return (
-            self._h2.open_outbound_streams < limit and self._h2.outbound_flow_control_window >= 64
+            len(self._streams) < self._h2.remote_settings.max_concurrent_streams
+            and self._h2.outbound_flow_control_window >= 64
         )
 
     async def close(self) -> None:
@@ -138,52 +229,58 @@ class Http2Connection:
                     events = self._h2.receive_data(data)
                 except h2.exceptions.ProtocolError:
                     break
-                if not self._apply(events):
+                ended = self._apply(events)
+                self._flush()
+                if ended:
                     break
-                pending = self._h2.data_to_send()
-                if pending:
-                    self._writer.write(pending)
-                async with self._room:
-                    self._room.notify_all()
+                # Room for more streams, or answers: every batch may go on.
+                for batch in self._batches:
+                    batch.woken.set()
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             await self._finish()
 
     def _apply(self, events: list[h2.events.Event]) -> bool:
-        """Hand the events to their streams; False once the server ends the connection."""
+        """Hand the events to their streams; True once the server ends the connection."""
         for event in events:
             if isinstance(event, h2.events.ResponseReceived):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
+                found = self._streams.get(event.stream_id)
+                if found is not None:
                     for name, value in event.headers or []:
-                        if name in (":status", b":status"):
-                            stream.status = int(value)
+                        if name == ":status":
+                            found[1].status = int(value)
             elif isinstance(event, h2.events.DataReceived):
                 self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-                stream = self._streams.get(event.stream_id)
-                if stream is not None:
-                    stream.body += event.data
+                found = self._streams.get(event.stream_id)
+                if found is not None:
+                    found[1].body += event.data
             elif isinstance(event, h2.events.StreamEnded):
-                stream = self._streams.pop(event.stream_id, None)
-                if stream is not None and not stream.answer.done():
-                    stream.answer.set_result((stream.status, bytes(stream.body)))
+                found = self._streams.pop(event.stream_id, None)
+                if found is not None:
+                    batch, stream = found
+                    batch.answers[stream.index] = (stream.status, stream.body)
+                    batch.open -= 1
             elif isinstance(event, h2.events.StreamReset):
-                stream = self._streams.pop(event.stream_id, None)
-                if stream is not None and not stream.answer.done():
-                    stream.answer.set_exception(ConnectionLost(f"stream reset: {event.error_code}"))
+                found = self._streams.pop(event.stream_id, None)
+                if found is not None:
+                    batch, stream = found
+                    batch.answers[stream.index] = ConnectionLost(
+                        f"stream reset: {event.error_code}"
+                    )
+                    batch.open -= 1
             elif isinstance(event, h2.events.ConnectionTerminated):
-                return False
-        return True
+                return True
+        return False
 
     async def _finish(self) -> None:
         if self._finished:
             return
         self._finished = self.closed = True
-        for stream in self._streams.values():
-            if not stream.answer.done():
-                stream.answer.set_exception(ConnectionLost("the connection closed"))
+        for batch, stream in self._streams.values():
+            batch.answers[stream.index] = ConnectionLost("the connection closed")
+            batch.open -= 1
         self._streams.clear()
         self._writer.close()
-        async with self._room:
-            self._room.notify_all()
+        for batch in self._batches:
+            batch.woken.set()

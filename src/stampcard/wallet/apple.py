@@ -80,7 +80,36 @@ def build_pass(card: Card, *, code128: bool = False) -> bytes:
 
 
 def card_pass(card: Card) -> bytes:
-    """The signed pass of ``card`` as it is now: from the cache when this version was built.
+    """The signed pass of ``card`` as it is now: from the cache when this version was built."""
+    path = _cached_path(card)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = build_pass(card)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written aside and renamed, so a parallel request never reads half a file.
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as draft:
+        draft.write(data)
+    os.replace(draft.name, path)
+    for older in folder.glob("*.pkpass"):
+        if older != path:
+            older.unlink(missing_ok=True)
+    return data
+
+
+def cached_card_pass(card: Card) -> bytes | None:
+    """The signed pass of ``card`` as it is now if the cache has it, else None. Reads only
+    what the cache is keyed by (the PassKit web service passes a card read with no more)."""
+    try:
+        return _cached_path(card).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _cached_path(card: Card) -> Path:
+    """Where the cache keeps this version of the card's pass.
 
     The key holds everything the pass shows that can change without the card's version or
     ``updated_at`` moving (the customer's language, the signing and web service settings);
@@ -100,22 +129,7 @@ def card_pass(card: Card) -> bytes:
             )
         ).encode()
     ).hexdigest()[:32]
-    folder = Path(settings.DATA_DIR) / "cache" / "passes" / str(card.pk)
-    path = folder / f"{key}.pkpass"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    data = build_pass(card)
-    folder.mkdir(parents=True, exist_ok=True)
-    # Written aside and renamed, so a parallel request never reads half a file.
-    with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as draft:
-        draft.write(data)
-    os.replace(draft.name, path)
-    for older in folder.glob("*.pkpass"):
-        if older != path:
-            older.unlink(missing_ok=True)
-    return data
+    return Path(settings.DATA_DIR) / "cache" / "passes" / str(card.pk) / f"{key}.pkpass"
 
 
 def build_voucher_pass(voucher: Voucher) -> bytes:

@@ -48,7 +48,7 @@ from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet import apns
 from stampcard.wallet.models import PassRegistration
-from stampcard.wallet.notifications import record_apple_pushes
+from stampcard.wallet.notifications import record_apple_batch, record_apple_pushes
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,12 @@ def send_due_pushes(message: OutboxMessage) -> None:
         return
     client = apns.client()
     results = {topic: client.send_many(sorted(tokens), topic) for topic, tokens in by_topic.items()}
+    if all(r.outcome is apns.Outcome.OK for answers in results.values() for r in answers):
+        # Every push delivered (the common case): recorded and released set-based, together.
+        with transaction.atomic():
+            record_apple_batch(message, started)
+            batch.update(push_batch=None)
+        return
     retry: set[tuple[str, str]] = set()
     gone: set[str] = set()
     for topic, answers in results.items():

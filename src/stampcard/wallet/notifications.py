@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 
 from stampcard.loyalty.models import Card, RewardKind, RewardStatus
 from stampcard.outbox.models import OutboxMessage, Topic
-from stampcard.wallet.models import PassSend, Wallet
+from stampcard.wallet.models import PassRegistration, PassSend, Wallet
 
 NOTIFY_LIMIT = 3
 NOTIFY_WINDOW = timedelta(hours=24)
@@ -157,3 +157,27 @@ def record_apple_pushes(message: OutboxMessage, card_ids: Iterable[int], now: da
         ignore_conflicts=True,
         batch_size=1000,
     )
+
+
+def record_apple_batch(message: OutboxMessage, now: datetime) -> None:
+    """Record, in one INSERT … SELECT, that ``message`` pushed every card pass of its batch
+    of registrations (``wallet.changes``): the common case, every push delivered. Silent
+    sends, as in ``record_apple_pushes``; a pass already recorded for the message is kept."""
+    send = {field.name: str(field.column) for field in PassSend._meta.concrete_fields}
+    registration = {f.name: str(f.column) for f in PassRegistration._meta.concrete_fields}
+    names = ("business", "card", "wallet", "message_id", "topic", "notified", "reason", "sent_at")
+    sql = (
+        f"INSERT INTO {PassSend._meta.db_table} ({', '.join(send[name] for name in names)})"  # noqa: S608
+        f" SELECT r.{registration['business']}, r.{registration['card']}, %s, %s, %s, %s, %s, %s"
+        f" FROM {PassRegistration._meta.db_table} r"
+        f" WHERE r.{registration['push_batch']} = %s AND r.{registration['business']} = %s"
+        f" AND r.{registration['card']} IS NOT NULL"
+        " ON CONFLICT DO NOTHING"
+    )
+    db = connections[PassSend.objects.db]
+    params: list[Any] = [
+        Wallet.APPLE.value, message.pk, message.topic, False, Why.UPDATE.value,
+        db.ops.adapt_datetimefield_value(now), message.pk, message.business_id,
+    ]  # fmt: skip
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)

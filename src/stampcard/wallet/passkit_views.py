@@ -15,19 +15,16 @@ import re
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django_scopes import scopes_disabled
 
 from stampcard.loyalty.models import Card
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet import passkit
-from stampcard.wallet.apple import PKPASS_TYPE, build_voucher_pass, card_pass
+from stampcard.wallet.apple import PKPASS_TYPE, build_voucher_pass, cached_card_pass, card_pass
 from stampcard.wallet.models import PassRegistration
 
 logger = logging.getLogger(__name__)
@@ -101,54 +98,43 @@ def registration(
 def updated_serials(request: HttpRequest, device_id: str, pass_type_id: str) -> HttpResponse:
     since = passkit.parse_tag(request.GET.get("passesUpdatedSince"))
     # A device's passes may belong to several businesses; see the module docstring.
-    with scopes_disabled():
-        mine = PassRegistration.objects.filter(
-            device_library_id=device_id, pass_type_id=pass_type_id
-        )
-        rows = list(mine.filter(card__isnull=False).values_list("card__code", "card__updated_at"))
-        rows += [
-            (f"v{voucher_id}", moment)
-            for voucher_id, moment in mine.filter(voucher__isnull=False).values_list(
-                "voucher_id", Coalesce(F("pass_changed_at"), F("voucher__created_at"))
-            )
-        ]
-    if since is not None:
-        rows = [(serial, moment) for serial, moment in rows if passkit.tag_of(moment) > since]
-    if not rows:
+    found = passkit.updated_passes(device_id, pass_type_id, since)
+    if found is None:
         return HttpResponse(status=204)
-    tag = passkit.next_tag([moment for _serial, moment in rows], since)
-    return JsonResponse(
-        {
-            "serialNumbers": sorted({serial for serial, _moment in rows}),
-            "lastUpdated": str(tag),
-        }
-    )
+    serials, latest = found
+    body = {"serialNumbers": serials, "lastUpdated": str(passkit.next_tag(latest, since))}
+    return HttpResponse(json.dumps(body), content_type="application/json")
 
 
 @require_http_methods(["GET", "HEAD"])
 def latest_pass(request: HttpRequest, pass_type_id: str, serial_number: str) -> HttpResponse:
-    voucher: Voucher | None = getattr(request, "voucher", None)  # set by the PassKit door
-    if voucher is not None:
-        # Rarely asked for, and dated by its registrations: always built, never a 304.
-        return _pkpass(request, build_voucher_pass(voucher))
-    card: Card = request.card  # type: ignore[attr-defined]  # set by the PassKit door
+    """The pass as it is now, dated by ``Last-Modified``; 304 without building or reading
+    anything when the device's copy (``If-Modified-Since``) is current; HEAD like GET
+    without the body."""
+    # Set by the PassKit door: a card's store card, or a voucher's coupon.
+    owner: passkit.PassOwner = getattr(request, "card", None) or request.voucher  # type: ignore[attr-defined]
+    changed = passkit.changed_at(owner)
     since = parse_http_date_safe(request.headers.get("If-Modified-Since", ""))
-    if passkit.unchanged_since(card, since):
+    if changed is not None and passkit.unchanged_since(changed, since):
         response = HttpResponse(status=304)
-        response["Cache-Control"] = "no-store"
     else:
-        response = _pkpass(request, card_pass(card))
-    response["Last-Modified"] = http_date(passkit.last_modified(card))
-    return response
-
-
-def _pkpass(request: HttpRequest, data: bytes) -> HttpResponse:
-    # HEAD answers like GET: the same headers, no body.
-    response = HttpResponse(b"" if request.method == "HEAD" else data)
-    response["Content-Type"] = PKPASS_TYPE
-    response["Content-Length"] = str(len(data))
+        data = _pass_of(owner)
+        # HEAD answers like GET: the same headers, no body.
+        response = HttpResponse(b"" if request.method == "HEAD" else data, PKPASS_TYPE)
+        response["Content-Length"] = str(len(data))
     response["Cache-Control"] = "no-store"
+    if changed is not None:
+        response["Last-Modified"] = http_date(passkit.last_modified(changed))
     return response
+
+
+def _pass_of(owner: passkit.PassOwner) -> bytes:
+    """A card's pass from the cache of its version, else built (and cached) from the whole
+    card; a voucher's, rarely asked for, built. The door read only part of them."""
+    if isinstance(owner, Voucher):
+        return build_voucher_pass(passkit.full_pass(owner))
+    cached = cached_card_pass(owner)
+    return cached if cached is not None else card_pass(passkit.full_pass(owner))
 
 
 @csrf_exempt
