@@ -135,3 +135,20 @@ def test_with_several_cards_the_customer_picks_one(client, join_program, key):
     assert "Which card should get the stamps?" in text
     for program in (join_program, cake):
         assert f"/j/{join_program.business.slug}/{program.pk}/k/R2." in text
+
+
+def test_behind_a_proxy_guesses_count_per_customer_not_per_proxy(
+    client, join_program, key, settings
+):
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    code = receipt(key, order="P1")
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for _ in range(claim_views.MISSES_PER_IP):
+        typed(
+            client, join_program, "R2.NOPE", HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1", **proxy
+        )
+    held = typed(client, join_program, code, HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1", **proxy)
+    assert held.status_code == 429
+    other = typed(client, join_program, code, HTTP_X_FORWARDED_FOR="203.0.113.5, 10.0.0.1", **proxy)
+    assert other.status_code == 302
