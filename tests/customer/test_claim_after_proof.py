@@ -79,7 +79,9 @@ def test_following_the_link_adds_the_stamps_to_the_proven_card(client, join_prog
     link, _ = mailed(smtp)
     # Opened in another browser (the mail app's): nothing is remembered there, the link is all.
     browser = client.__class__()
-    assert browser.get(link).status_code == 200  # a mail scanner's look spends nothing
+    look = browser.get(link)  # a mail scanner's look spends nothing
+    assert look.status_code == 200
+    assert "adds the stamps of the code you were claiming" in look.content.decode()
     assert ClaimCode.objects.get(code=code).claimed_at is None
     done = browser.post(link)
     assert done.status_code == 200
@@ -141,6 +143,7 @@ def test_without_a_claim_the_link_opens_the_card_as_before(client, join_program,
     )
     client.post(request_url, {"email": "old@example.com"})
     link, _ = mailed(smtp)
+    assert "code you were claiming" not in client.get(link).content.decode()
     opened = client.post(link)
     assert opened.status_code == 302
     assert opened["Location"] == f"/c/{known.token}/"

@@ -178,6 +178,23 @@ def open_by_link(*, program: Program, token: str) -> Returned | None:
         return _use(link)
 
 
+def link_finishes_a_claim(*, program: Program, token: str) -> bool:
+    """Whether an e-mailed link, still open, also claims a code (its page says so); spends
+    nothing, since mail scanners open links too."""
+    if not token or len(token) > 100:
+        return False
+    return (
+        ReturnLink.objects.filter(
+            program=program,
+            token_hash=tokens.hash_secret(token),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(then_claim="")
+        .exists()
+    )
+
+
 def open_by_code(*, program: Program, ticket: str, code: str) -> Returned | None:
     """The card the e-mailed code opens for this ticket; None for a wrong, spent or late code.
 

@@ -126,7 +126,10 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
         if opened is not None:
             return _opened(request, program, opened)
         return render(request, "customer/link_spent.html", {"program": program}, status=410)
-    return render(request, "customer/return_link.html", {"program": program})
+    claims_too = services.link_finishes_a_claim(program=program, token=token)
+    return render(
+        request, "customer/return_link.html", {"program": program, "claims_too": claims_too}
+    )
 
 
 def _opened(request: HttpRequest, program: Program, opened: services.Returned) -> HttpResponse:
