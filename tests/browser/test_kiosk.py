@@ -1,10 +1,12 @@
 """The self-service kiosk in real Chromium, its camera fed a video of a real QR code.
 
 The customer shows their card: one stamp for the visit, their progress, and the screen
-returns to idle by itself. A Self-Redeem voucher shown is redeemed; a revoked kiosk stops.
+returns to idle by itself. A Self-Redeem voucher shown is redeemed only after the same
+press-and-hold as on the web card; a revoked kiosk stops.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -73,12 +75,19 @@ def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to
     only_this_server(page, live_server)
 
 
-def test_a_self_redeem_voucher_shown_to_the_kiosk_is_redeemed(
+@pytest.mark.parametrize(
+    ("viewport", "locale", "hold_label"),
+    [((1024, 768), "en-US", "Hold to redeem"), ((390, 844), "th-TH", "กดค้างเพื่อใช้")],
+)
+def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idles(
     camera,
     live_server,
     business,
     kiosk,
     tmp_path,
+    viewport,
+    locale,
+    hold_label,
 ):
     voucher = issue_voucher(
         business=business,
@@ -88,15 +97,62 @@ def test_a_self_redeem_voucher_shown_to_the_kiosk_is_redeemed(
         redemption_method="self",
     )
     page = camera(
-        qr_image(voucher.token), live_server=live_server, cookie=kiosk.token, viewport=(1024, 768)
+        qr_image(f"{live_server.url}/v/{voucher.token}"),
+        live_server=live_server,
+        cookie=kiosk.token,
+        viewport=viewport,
+        locale=locale,
     )
     page.goto(f"{live_server.url}/device/kiosk/")
-    expect(page.locator("#kiosk")).to_have_attribute(
-        "data-state", "redeemed", timeout=DECODE_TIMEOUT
-    )
-    expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cookie.")
-    shoot(page, "voucher", tmp_path)
+    root = page.locator("#kiosk")
+    # Seen by the camera, the voucher is only offered: nothing is used up yet.
+    expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    hold = page.locator("#hold")
+    expect(hold).to_have_text(hold_label)
+    expect(hold).to_be_focused()
+    shoot(page, f"{locale}-{viewport[0]}-voucher-confirm", tmp_path)
+    # A tap is not the gesture.
+    hold.click()
+    expect(hold).not_to_have_class(re.compile(r"\bholding\b"))
+    expect(root).to_have_attribute("data-state", "confirm")
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    # Held until full (the keyboard's Enter here on the phone, a pointer on the tablet).
+    if viewport[0] < 500:
+        page.keyboard.down("Enter")
+    else:
+        box = hold.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    if viewport[0] < 500:
+        page.keyboard.up("Enter")
+    else:
+        page.mouse.up()
+    if locale == "en-US":
+        expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cookie.")
+    shoot(page, f"{locale}-{viewport[0]}-voucher-redeemed", tmp_path)
     assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+    # Then back to idle by itself; the voucher still in front of the camera asks nothing more.
+    expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#confirm")).to_be_hidden()
+    only_this_server(page, live_server)
+
+
+def test_not_now_leaves_the_voucher_unused(camera, live_server, business, kiosk):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+    )
+    page = camera(qr_image(voucher.token), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    page.locator("#cancel").click()
+    expect(root).to_have_attribute("data-state", "idle")
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
 
 
 def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_actor, kiosk, card):

@@ -162,10 +162,13 @@ def test_tampered_foreign_revoked_and_hostile_codes_are_not_found(by_amount, key
     revoked = sign_receipt(business=thai_business, key=old, receipt_id="T1-8", amount=20_000)
     revoke_receipt_key(business=thai_business, actor=Actor.system(), key=old)
     before = written()
-    for code in [*tampered(valid), foreign, revoked, *HOSTILE]:
+    for code in [*tampered(valid), revoked, *HOSTILE]:
         with pytest.raises(errors.ClaimCodeNotFound) as refused:
             claim(by_amount, code)
         assert refused.value.message == errors.ClaimCodeNotFound().message, repr(code)
+    # A real receipt of the rival, signed with its own key: the customer is told whose it is.
+    with pytest.raises(errors.ClaimCodeOtherBusiness):
+        claim(by_amount, foreign)
     assert written() == before
     assert claim(by_amount, valid).added == 2  # the untampered code still works
 

@@ -143,8 +143,10 @@ def test_another_business_and_a_revoked_key_do_not_verify(card, key, other_busin
     )
     other_card = factories.CardFactory(program=factories.ProgramFactory(business=other_business))
     ReceiptKey.objects.create(business=other_business, key_id=key.key_id, secret=key.secret)
-    with pytest.raises(errors.ClaimCodeNotFound):
-        claim(other_card, code)  # the business id is in the signed message
+    # The business id is in the signed message: the other business's key of the same id and
+    # secret does not verify it; the customer is told the code is another business's.
+    with pytest.raises(errors.ClaimCodeOtherBusiness):
+        claim(other_card, code)
     key.revoked_at = timezone.now()
     key.save()
     with pytest.raises(errors.ClaimCodeNotFound):

@@ -2,8 +2,32 @@
 
 These pages come before any door: the device has no token yet. The code is the proof; a
 paired device keeps its token in the HttpOnly cookie the device door reads.
+
+**Why a pairing code cannot be guessed** (``tenancy.services.pair_with_code``). A code is 8
+characters of a 29-letter alphabet: 29^8 = 500,246,412,961 ≈ 5.0·10^11 codes. It lives
+PAIRING_CODE_LIFETIME (10 minutes) and pairs once. Every wrong code counts twice for
+PAIRING_FAILURE_WINDOW (15 minutes, a window that starts at its first wrong code):
+
+- against the caller's address, as the trusted proxy in front of us saw it (the same
+  address logins are throttled by, ``AXES_IPWARE_*`` settings), not the proxy's own: after
+  PAIRING_FAILURE_LIMIT (5) that address is refused without a look, the right code too;
+- against everyone together: after PAIRING_GLOBAL_FAILURE_LIMIT (100) every caller is
+  refused without a look until the window ends. Someone with many addresses (or many
+  customers behind one) gets no more guesses than that.
+
+A code's 10 minutes overlap at most two windows, so at most 2 * 100 = 200 wrong codes are
+ever judged while it is live, from however many addresses. The chance that they hit it is at
+most 200 / 5.0·10^11 = 4·10^-10; with L codes live at once, L times that. An attacker who
+kept guessing all year (52,560 code lifetimes) against 10 codes live at every moment would
+have a chance of 10 * 52,560 * 4·10^-10 ≈ 2·10^-4 of pairing one device, and would keep
+pairing paused for everyone meanwhile, which owners would notice: that pause is the price
+of the global count, and it stops nothing but new pairings (paired devices keep working).
+
+The counts live in the cache: Redis in production, shared by every process. Without Redis
+each process counts on its own (``make run`` serves from one process).
 """
 
+from axes.helpers import get_client_ip_address
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -43,7 +67,7 @@ def pair(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             paired = pair_with_code(
-                code=form.cleaned_data["code"], client=request.META.get("REMOTE_ADDR")
+                code=form.cleaned_data["code"], client=get_client_ip_address(request)
             )
         except Refusal as refusal:
             form.add_error("code", refusal.message)

@@ -1,22 +1,31 @@
-"""The public claim page of printed one-time codes (receipts, stickers, bag inserts).
+"""The public claim page of printed one-time codes and signed receipt codes.
 
-The QR on a printed code carries ``loyalty.links.claim_url``: ``/k/<business slug>/<code>/``.
-The code itself is the secret (random, from an unambiguous alphabet), so the page is open to
-anyone and guarded against guessing: every code it does not find counts against the caller's
-IP address and against the business, and past either limit it answers nothing but "try
-later" for a while.
+The QR on a printed code carries ``loyalty.links.claim_url``: ``/k/<business slug>/<code>/``;
+``/k/<business slug>/`` takes the code typed from the paper. Two kinds of code are taken
+there: a claim code of a printed batch (``vouchers.claims``; typed without case, spaces or
+dashes) and a receipt code a POS signed offline (``vouchers.receipts``, ``R1.…``/``R2.…``;
+forgiving as that module says). Either is the secret, so the page is open to anyone and
+guarded against guessing: every code it does not find counts against the caller's address
+(the one the trusted proxy saw, as for logins) and against the business, and past either
+limit it answers nothing but "try later" for a while.
 
 A found code sends the browser on to the same claim under its program's join page,
-``/j/<slug>/<program id>/k/<code>/``: the card this browser joined with is remembered in a
-cookie of that path (``customer.views``), so there the page knows it. With a card, one tap
-claims onto it; without one, the join form comes first (the customer app's form and service;
-a returning customer proves the card is theirs by e-mail, as on the join page, and then opens
-the code again). Claiming is ``vouchers.claims.claim_code`` with the customer's actor, so the
-engine's rules and refusals apply and a code is used once whatever races.
+``/j/<slug>/<program id>/k/<code>/`` (a receipt code is not tied to a program: with several
+active programs the customer picks the card). The card this browser joined with is
+remembered in a cookie of that path (``customer.remembered``), so there the page knows it.
+With a card, one tap claims onto it; without one, the join form comes first (the customer
+app's form and service). A returning customer proves the card is theirs by e-mail, as on the
+join page: the e-mailed link (or code) remembers the claim, and following it opens the card
+and claims the code onto it (``finish_claim``), without the code being opened again.
+Claiming is ``vouchers.claims.claim_code`` or ``vouchers.receipts.claim_receipt`` with the
+customer's actor, so the engine's rules and refusals apply and a code is used once whatever
+races.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -34,12 +43,13 @@ from stampcard.customer.forms import CodeForm, JoinForm
 from stampcard.customer.remembered import remember_card, remembered_card
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, ProgramStatus
+from stampcard.loyalty.services import StampOutcome
 from stampcard.refusals import Refusal
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business
-from stampcard.vouchers import errors
+from stampcard.vouchers import errors, receipts
 from stampcard.vouchers.claims import claim_code
-from stampcard.vouchers.models import ClaimCode
+from stampcard.vouchers.models import ClaimCode, ClaimedReceipt
 from stampcard.vouchers.redeem_codes import UNAMBIGUOUS_ALPHABET, normalize_code
 
 # Codes not found, per caller and per business, within the window; then only "try later".
@@ -47,6 +57,8 @@ MISSES_PER_IP = 10
 MISSES_PER_BUSINESS = 200
 MISS_WINDOW_SECONDS = 15 * 60
 _MAX_TYPED = 64
+# A receipt code typed with spaces between groups is longer than its printed form.
+_MAX_TYPED_RECEIPT = 2 * receipts.MAX_CODE
 
 
 class TooManyTries(Refusal):
@@ -55,8 +67,21 @@ class TooManyTries(Refusal):
     http_status = 429
 
 
+@dataclass(frozen=True, slots=True)
+class Claimable:
+    """A printed code that was found: a batch's claim code or a verified receipt code."""
+
+    code: str  # as the claim page's URL carries it
+    receipt: bool
+    stamps: int | None  # what it gives; None: a receipt's amount decides on the card
+    program_id: int | None  # a claim code's program; None: any of the business's
+    claimed_by_id: int | None
+    claimed: bool
+    expired: bool
+
+
 def _keys(request: HttpRequest, business: Business) -> tuple[str, str]:
-    ip = request.META.get("REMOTE_ADDR") or "-"
+    ip = get_client_ip_address(request) or "-"
     return f"claim-miss:ip:{ip}", f"claim-miss:business:{business.pk}"
 
 
@@ -77,28 +102,63 @@ def _count_miss(request: HttpRequest, business: Business) -> None:
 
 
 def _clean(typed: object) -> str:
-    """A typed or scanned code as stored, or "" when it cannot be one."""
+    """A typed or scanned claim code as stored, or "" when it cannot be one."""
     if not isinstance(typed, str) or len(typed) > _MAX_TYPED or not typed.isascii():
         return ""
     code = normalize_code(typed)
     return code if code and all(c in UNAMBIGUOUS_ALPHABET for c in code) else ""
 
 
-def _find(request: HttpRequest, business: Business, typed: object) -> ClaimCode:
-    """The business's claim code, counting a miss; refusals as ``vouchers.errors`` words them."""
+def _find(request: HttpRequest, business: Business, typed: object) -> Claimable:
+    """The business's claim code or receipt code, counting a miss; refusals as
+    ``vouchers.errors`` words them."""
     _check_tries(request, business)
+    try:
+        if receipts.is_receipt_code(typed):
+            return _receipt(business, typed)
+        return _claim_code(business, typed)
+    except (errors.ClaimCodeNotFound, errors.ClaimCodeOtherBusiness):
+        _count_miss(request, business)
+        raise
+
+
+def _claim_code(business: Business, typed: object) -> Claimable:
     code = _clean(typed)
     found = (
-        ClaimCode.objects.filter(business=business, code=code)
-        .select_related("batch__program")
-        .first()
+        ClaimCode.objects.filter(business=business, code=code).select_related("batch").first()
         if code
         else None
     )
     if found is None:
-        _count_miss(request, business)
         raise errors.ClaimCodeNotFound()
-    return found
+    expires_at = found.batch.expires_at
+    return Claimable(
+        code=found.code,
+        receipt=False,
+        stamps=found.batch.stamps_per_code,
+        program_id=found.batch.program_id,
+        claimed_by_id=found.claimed_by_id,
+        claimed=found.claimed_at is not None,
+        expired=expires_at is not None and expires_at <= timezone.now(),
+    )
+
+
+def _receipt(business: Business, typed: object) -> Claimable:
+    checked = receipts.check_receipt(business=business, code=typed)
+    used = (
+        ClaimedReceipt.objects.filter(business=business, receipt_id=checked.code.receipt_id)
+        .values("card_id")
+        .first()
+    )
+    return Claimable(
+        code=checked.code.text,
+        receipt=True,
+        stamps=checked.code.stamps,
+        program_id=None,
+        claimed_by_id=used["card_id"] if used else None,
+        claimed=used is not None,
+        expired=checked.expired,
+    )
 
 
 def _business(slug: str) -> Business:
@@ -109,17 +169,24 @@ def _business(slug: str) -> Business:
     return business
 
 
+def _claim_path(business: Business, program_id: int, code: str) -> str:
+    return reverse(
+        "customer:claim", kwargs={"slug": business.slug, "program_id": program_id, "code": code}
+    )
+
+
 # --- /k/<slug>/ and /k/<slug>/<code>/: the printed address ---------------------------------
 
 
 @require_http_methods(["GET", "POST"])
 def claim_start(request: HttpRequest, slug: str, code: str = "") -> HttpResponse:
     """The code from the QR (in the URL) or typed into the form; a found one goes on to its
-    program's claim page."""
+    program's claim page (a receipt code, to the card the customer picks)."""
     business = _business(slug)
     typed = request.POST.get("code", "") if request.method == "POST" else code
     refusal = ""
     status = 200
+    choices: list[tuple[Program, str]] = []
     if typed:
         with scope(business=business):
             try:
@@ -127,21 +194,23 @@ def claim_start(request: HttpRequest, slug: str, code: str = "") -> HttpResponse
             except Refusal as refused:
                 refusal, status = refused.message, refused.http_status
             else:
-                program = found.batch.program
-                if program.status != ProgramStatus.ACTIVE:
+                programs = Program.objects.filter(business=business, status=ProgramStatus.ACTIVE)
+                if found.program_id is not None:
+                    programs = programs.filter(pk=found.program_id)
+                choices = [
+                    (program, _claim_path(business, program.pk, found.code))
+                    for program in programs.order_by("pk")
+                ]
+                if not choices:
                     refusal, status = loyalty_errors.ProgramInactive().message, 409
-                else:
-                    return redirect(
-                        reverse(
-                            "customer:claim",
-                            kwargs={
-                                "slug": business.slug,
-                                "program_id": program.pk,
-                                "code": found.code,
-                            },
-                        )
-                    )
-    context = {"business": business, "refusal": refusal, "typed": typed[:_MAX_TYPED]}
+                elif len(choices) == 1:
+                    return redirect(choices[0][1])
+    context = {
+        "business": business,
+        "refusal": refusal,
+        "typed": typed[:_MAX_TYPED_RECEIPT],
+        "choices": choices,
+    }
     response = render(request, "customer/claim_start.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
@@ -158,10 +227,10 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
         found = _find(request, business, code)
     except Refusal as refused:
         return _answer(request, program, refusal=refused.message, status=refused.http_status)
-    card = remembered_card(request, program)
-    if found.batch.program_id != program.pk:
+    if found.program_id not in (None, program.pk):
         raise Http404
-    if found.claimed_at is not None:
+    card = remembered_card(request, program)
+    if found.claimed:
         mine = card is not None and found.claimed_by_id == card.pk
         return _answer(
             request,
@@ -172,12 +241,11 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
             already_mine=mine,
             status=200 if mine else 409,
         )
-    expires_at = found.batch.expires_at
-    if expires_at is not None and expires_at <= timezone.now():
+    if found.expired:
         return _answer(request, program, refusal=errors.ClaimCodeExpired().message, status=409)
     if card is not None:
         if request.method == "POST" and request.POST.get("claim") == "1":
-            return _claim_onto(request, program, found, card)
+            return _claim_onto(request, program, found.code, card, found=found)
         return _answer(request, program, found=found, card=card)
     form = JoinForm(request.POST if request.method == "POST" else None, program=program)
     if request.method == "POST" and form.is_valid():
@@ -193,6 +261,7 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
                 marketing_consent=bool(data.get("marketing_consent")),
                 language=translation.get_language() or settings.LANGUAGE_CODE,
                 channel=JoinChannel.RECEIPT,
+                then_claim=found.code,
             )
         except loyalty_errors.InvalidCustomer as refusal:
             form.add_error(None, refusal.message)
@@ -206,22 +275,35 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
                     "claim_again": request.path,
                 }
                 return render(request, "customer/claim_check_email.html", context)
-            response = _claim_onto(request, program, found, joined.card)
+            response = _claim_onto(request, program, found.code, joined.card, found=found)
             remember_card(response, program, joined.card)
             return response
     return _answer(request, program, found=found, form=form, status=400 if form.errors else 200)
 
 
+def finish_claim(request: HttpRequest, program: Program, card: Card, code: str) -> HttpResponse:
+    """The claim a returning customer started, finished once the e-mailed link (or code)
+    opened their card: the code is claimed onto it and the page says what was added, or why
+    not (used in the meantime, expired, a rule of the card). Nothing to open again."""
+    return _claim_onto(request, program, code, card)
+
+
+def _claim(program: Program, actor: Any, code: str, card: Card) -> StampOutcome:
+    if receipts.is_receipt_code(code):
+        return receipts.claim_receipt(business=program.business, actor=actor, code=code, card=card)
+    return claim_code(business=program.business, actor=actor, code=code, card=card)
+
+
 def _claim_onto(
-    request: HttpRequest, program: Program, found: ClaimCode, card: Card
+    request: HttpRequest,
+    program: Program,
+    code: str,
+    card: Card,
+    *,
+    found: Claimable | None = None,
 ) -> HttpResponse:
     try:
-        outcome = claim_code(
-            business=program.business,
-            actor=request.actor,  # type: ignore[attr-defined]  # set by the program door
-            code=found.code,
-            card=card,
-        )
+        outcome = _claim(program, request.actor, code, card)  # type: ignore[attr-defined]
     except (Refusal, NotAllowed) as refused:
         message = (
             refused.message

@@ -26,6 +26,9 @@ class ReturnLink(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     # Wrong codes typed against this link's ticket.
     attempts = models.PositiveSmallIntegerField(default=0)
+    # A claim code or receipt code the customer was claiming when asked to prove the address:
+    # claimed onto the card once the link (or code) opens it (``customer.claims``).
+    then_claim = models.CharField(max_length=96, blank=True, default="")
 
     objects = ScopedManager(business="business")
 

@@ -48,6 +48,14 @@ CODE_DIGITS = 6
 
 
 @dataclass(frozen=True, slots=True)
+class Returned:
+    """A card opened by an e-mailed link or code, and the claim it was asked for, if any."""
+
+    card: Card
+    then_claim: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Joined:
     """A join's outcome: a new card, or (a known person) a ticket for the e-mailed code."""
 
@@ -66,6 +74,7 @@ def join(
     marketing_consent: bool = False,
     language: str,
     channel: JoinChannel,
+    then_claim: str = "",
 ) -> Joined:
     """A new customer's card in ``program``, or, when the email or phone is known, an e-mail.
 
@@ -88,13 +97,24 @@ def join(
         )
     except CustomerAlreadyKnown:
         return Joined(
-            ticket=request_return(business=business, program=program, email=email, phone=phone)
+            ticket=request_return(
+                business=business,
+                program=program,
+                email=email,
+                phone=phone,
+                then_claim=then_claim,
+            )
         )
     return Joined(card=card)
 
 
 def request_return(
-    *, business: Business, program: Program, email: str = "", phone: str = ""
+    *,
+    business: Business,
+    program: Program,
+    email: str = "",
+    phone: str = "",
+    then_claim: str = "",
 ) -> str:
     """Send the customer with this email (or phone) a one-time way back to their card.
 
@@ -102,7 +122,8 @@ def request_return(
     known address or not, so the page looks the same either way. Nothing is sent when the
     business does not know the address, when the customer has no e-mail address to prove
     ownership through, or when the address had ``RETURN_LINKS_PER_HOUR`` links in the last
-    hour. The link and code expire after ``RETURN_LINK_MINUTES`` and open the card once.
+    hour. The link and code expire after ``RETURN_LINK_MINUTES`` and open the card once;
+    ``then_claim`` is handed back with the card when they do (``Returned``).
     The e-mail is recorded with the link, in its transaction, and sent from the outbox after
     commit (``stampcard.mail``): a slow or broken mail server never holds up the page.
     """
@@ -133,13 +154,14 @@ def request_return(
             code_hash=_code_hash(ticket_hash, code),
             created_at=now,
             expires_at=now + timedelta(minutes=RETURN_LINK_MINUTES),
+            then_claim=then_claim[: ReturnLink._meta.get_field("then_claim").max_length],
         )
         # Recorded with the link, sent after commit from the outbox (stampcard.mail).
         _send_return_mail(customer=customer, program=program, token=token, code=code)
     return ticket
 
 
-def open_by_link(*, program: Program, token: str) -> Card | None:
+def open_by_link(*, program: Program, token: str) -> Returned | None:
     """The card an e-mailed link opens, using the link up; None if it is unknown or spent."""
     if not token or len(token) > 100:
         return None
@@ -154,7 +176,24 @@ def open_by_link(*, program: Program, token: str) -> Card | None:
         return _use(link)
 
 
-def open_by_code(*, program: Program, ticket: str, code: str) -> Card | None:
+def link_finishes_a_claim(*, program: Program, token: str) -> bool:
+    """Whether an e-mailed link, still open, also claims a code (its page says so); spends
+    nothing, since mail scanners open links too."""
+    if not token or len(token) > 100:
+        return False
+    return (
+        ReturnLink.objects.filter(
+            program=program,
+            token_hash=tokens.hash_secret(token),
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(then_claim="")
+        .exists()
+    )
+
+
+def open_by_code(*, program: Program, ticket: str, code: str) -> Returned | None:
     """The card the e-mailed code opens for this ticket; None for a wrong, spent or late code.
 
     Each ticket takes ``MAX_CODE_ATTEMPTS`` codes at most, so a code cannot be guessed.
@@ -181,13 +220,14 @@ def _open(link: ReturnLink) -> bool:
     return link.used_at is None and link.expires_at > timezone.now()
 
 
-def _use(link: ReturnLink) -> Card:
+def _use(link: ReturnLink) -> Returned:
     """Spend ``link`` (its row is locked) and hand its customer's card in its program."""
     link.used_at = timezone.now()
     link.save(update_fields=["used_at"])
     customer = link.customer
     # The customer's card in the program, made now if they never joined this one.
-    return enroll_customer(business=link.business, program=link.program, email=customer.email)
+    card = enroll_customer(business=link.business, program=link.program, email=customer.email)
+    return Returned(card=card, then_claim=link.then_claim)
 
 
 def _code_hash(ticket_hash: str, code: str) -> str:

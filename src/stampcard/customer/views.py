@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
 
-from stampcard.customer import services
+from stampcard.customer import claims, services
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
 from stampcard.customer.links import card_path
@@ -105,15 +105,13 @@ def return_request(request: HttpRequest, program: Program) -> HttpResponse:
 @program_door
 def return_code(request: HttpRequest, program: Program) -> HttpResponse:
     form = CodeForm(request.POST)
-    card = None
+    opened = None
     if form.is_valid():
-        card = services.open_by_code(
+        opened = services.open_by_code(
             program=program, ticket=form.cleaned_data["ticket"], code=form.cleaned_data["code"]
         )
-    if card is not None:
-        response = redirect(card_path(card))
-        remember_card(response, program, card)
-        return response
+    if opened is not None:
+        return _opened(request, program, opened)
     ticket = request.POST.get("ticket", "")
     return _check_email(request, program, ticket[:100], wrong_code=True)
 
@@ -124,13 +122,25 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
     """The e-mailed link. Opening it (GET) spends nothing, since mail scanners open links too;
     the button on it (POST) does."""
     if request.method == "POST":
-        card = services.open_by_link(program=program, token=token)
-        if card is not None:
-            response = redirect(card_path(card))
-            remember_card(response, program, card)
-            return response
+        opened = services.open_by_link(program=program, token=token)
+        if opened is not None:
+            return _opened(request, program, opened)
         return render(request, "customer/link_spent.html", {"program": program}, status=410)
-    return render(request, "customer/return_link.html", {"program": program})
+    claims_too = services.link_finishes_a_claim(program=program, token=token)
+    return render(
+        request, "customer/return_link.html", {"program": program, "claims_too": claims_too}
+    )
+
+
+def _opened(request: HttpRequest, program: Program, opened: services.Returned) -> HttpResponse:
+    """The card a returning customer proved is theirs: remembered in this browser, then
+    opened, or first the claim they were making when asked to prove it (``customer.claims``)."""
+    if opened.then_claim:
+        response = claims.finish_claim(request, program, opened.card, opened.then_claim)
+    else:
+        response = redirect(card_path(opened.card))
+    remember_card(response, program, opened.card)
+    return response
 
 
 def _posted(request: HttpRequest) -> Any:

@@ -56,6 +56,15 @@ class PairingThrottled(PairingRefused):
     http_status = 429
 
 
+class PairingPaused(PairingRefused):
+    code = "pairing_paused"
+    default_message = _(
+        "Pairing is paused for a few minutes after many wrong codes. Paired devices keep "
+        "working. Try again shortly."
+    )
+    http_status = 429
+
+
 class InvalidDevice(Refusal):
     code = "invalid_device"
     default_message = _("Give the device a name of up to 120 characters.")

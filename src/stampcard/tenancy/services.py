@@ -225,14 +225,16 @@ def device_seen(device: Device) -> None:
 
 
 # Pairing codes: short enough to type on a tablet, from an alphabet without look-alikes
-# (no 0/O, 1/I/L, U/V). 29**8 ≈ 5·10^11 codes, each valid a few minutes, used once, and a
-# caller gets PAIRING_FAILURE_LIMIT wrong tries per PAIRING_FAILURE_WINDOW: guessing a live
-# code is hopeless.
+# (no 0/O, 1/I/L, U/V), valid PAIRING_CODE_LIFETIME, used once. Wrong codes are counted per
+# client address and over all callers together; ``counter.pairing`` sets out why guessing a
+# live code is then hopeless, with the figures.
 PAIRING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 PAIRING_CODE_LENGTH = 8
 PAIRING_CODE_LIFETIME = timedelta(minutes=10)
 PAIRING_FAILURE_LIMIT = 5
+PAIRING_GLOBAL_FAILURE_LIMIT = 100
 PAIRING_FAILURE_WINDOW = timedelta(minutes=15)
+_GLOBAL_FAILURES = "pairing-failures:all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,24 +304,32 @@ def pair_with_code(*, code: str, client: str | None) -> PairedDevice:
     """Pair the device that typed ``code``: the code is used up and a device token made.
 
     Refuses a malformed or unknown code (``PairingCodeWrong``), one used before
-    (``PairingCodeUsed``) or expired (``PairingCodeExpired``); a ``client`` (its address)
-    with PAIRING_FAILURE_LIMIT refusals in PAIRING_FAILURE_WINDOW is refused without a look
-    (``PairingThrottled``). The code is taken by one conditional write, so of two devices
-    typing it at once exactly one is paired. Whoever created the code must still be allowed
-    to pair that device (``pair_device``); the device is the code's business's.
+    (``PairingCodeUsed``) or expired (``PairingCodeExpired``). Each refusal counts against
+    ``client`` (the caller's address as the trusted proxy saw it) and against everyone
+    together, for PAIRING_FAILURE_WINDOW: a client with PAIRING_FAILURE_LIMIT of them is
+    refused without a look (``PairingThrottled``), and once PAIRING_GLOBAL_FAILURE_LIMIT
+    are reached every caller is (``PairingPaused``) until the window ends, the right code
+    too, since telling it apart would be one more guess. The code is taken by one
+    conditional write, so of two devices typing it at once exactly one is paired. Whoever
+    created the code must still be allowed to pair that device (``pair_device``); the device
+    is the code's business's.
     """
-    throttle = f"pairing-failures:{client or '-'}"
-    if (cache.get(throttle) or 0) >= PAIRING_FAILURE_LIMIT:
+    by_client = f"pairing-failures:{client or '-'}"
+    counts = cache.get_many([by_client, _GLOBAL_FAILURES])
+    if counts.get(by_client, 0) >= PAIRING_FAILURE_LIMIT:
         raise errors.PairingThrottled()
+    if counts.get(_GLOBAL_FAILURES, 0) >= PAIRING_GLOBAL_FAILURE_LIMIT:
+        raise errors.PairingPaused()
     try:
         return _pair_with_code(code)
     except errors.PairingRefused:
         window = int(PAIRING_FAILURE_WINDOW.total_seconds())
-        if cache.add(throttle, 1, window) is False:
-            try:
-                cache.incr(throttle)
-            except ValueError:  # expired in between
-                cache.add(throttle, 1, window)
+        for key in (by_client, _GLOBAL_FAILURES):
+            if cache.add(key, 1, window) is False:
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired in between
+                    cache.add(key, 1, window)
         raise
 
 

@@ -76,3 +76,8 @@ class ClaimCodeExpired(Refusal):
 class ClaimCodeWrongProgram(Refusal):
     code = "claim_code_wrong_program"
     default_message = _("This code is for another stamp card.")
+
+
+class ClaimCodeOtherBusiness(Refusal):
+    code = "claim_code_wrong_business"
+    default_message = _("This code is from another business. Claim it where you got it.")

@@ -62,22 +62,36 @@ on 2026-12-01::
 A short order id keeps the code about 40 characters, which a customer can type.
 
 A version 1 code is at most 65 characters (a version 2 code 69) of ``0-9 A-Z - .``, so it
-fits QR's alphanumeric mode and can be typed. It is read without case and without surrounding
-spaces; anything else that is not exactly this shape, or whose signature does not match an
-active key of the business, is refused as ``ClaimCodeNotFound``, never saying which part was
-wrong.
+fits QR's alphanumeric mode and can be typed.
+
+**Reading a typed code** (``parse_receipt_code``), forgiving where the format allows it and
+nowhere else: case does not matter; the fields may be parted by dots, spaces or commas, and
+spaces around them do not count; the signature may be typed in groups (spaces or dashes
+inside it); the look-alikes of a field whose alphabet has only one of them are read as that
+one (``O`` as ``0`` in the numbers and the date, ``I``/``L`` as ``1`` there and in ``R1``,
+``Z`` as ``2`` in ``R2``; ``0`` as ``O``, ``8`` as ``B`` and ``1`` as ``I`` in the signature,
+where ``I`` and ``L`` are also one letter). A receipt id is read as it is: a POS may use any of
+``0-9 A-Z -`` in it, so nothing there can be folded. Anything else that is not this shape, or
+whose signature does not match an active key of the business, is refused as
+``ClaimCodeNotFound``, never saying which part was wrong; a code that verifies with another
+business's key is refused as ``ClaimCodeOtherBusiness``.
+
+Versions 1 and 2 are read, verified and claimed by one path (``check_receipt``,
+``claim_receipt``): they differ only in their fields, their message and what a claim adds.
 """
 
 import base64
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from stampcard.audit.services import record
 from stampcard.loyalty.models import Card
@@ -96,47 +110,85 @@ from stampcard.vouchers.redeem_codes import UNAMBIGUOUS_ALPHABET, new_code
 KEY_ID_LENGTH = 6
 MAX_RECEIPT_ID = 32
 SIGNATURE_BYTES = 10
-# R1 . key . receipt . 13 digits . 16 base32 characters
-MAX_CODE = 2 + 1 + KEY_ID_LENGTH + 1 + MAX_RECEIPT_ID + 1 + 13 + 1 + 16
-_CODE = re.compile(
-    rf"R1\.([{UNAMBIGUOUS_ALPHABET}]{{{KEY_ID_LENGTH}}})"
-    rf"\.([0-9A-Z-]{{1,{MAX_RECEIPT_ID}}})"
-    r"\.(0|[1-9][0-9]{0,12})"
-    r"\.([A-Z2-7]{16})",
-    re.ASCII,
-)
+SIGNATURE_LENGTH = 16
+# R2 . key . order . 2 digits . 6 digits . 16 base32 characters (version 1 is shorter)
+MAX_CODE = 2 + 1 + KEY_ID_LENGTH + 1 + MAX_RECEIPT_ID + 1 + 2 + 1 + 6 + 1 + SIGNATURE_LENGTH
+# What may be typed around a code's characters (spaces, dashes in groups): read no further.
+_MAX_TYPED = 2 * MAX_CODE
 
-
-_CODE_V2 = re.compile(
-    rf"R2\.([{UNAMBIGUOUS_ALPHABET}]{{{KEY_ID_LENGTH}}})"
-    rf"\.([0-9A-Z-]{{1,{MAX_RECEIPT_ID}}})"
-    r"\.([1-9][0-9]?)"
-    r"\.([0-9]{6})"
-    r"\.([A-Z2-7]{16})",
-    re.ASCII,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class StampReceiptCode:
-    """The parts of a well-formed version 2 code, not yet verified."""
-
-    key_id: str
-    order_id: str
-    stamps: int
-    issued: date
-    issued_text: str
-    signature: str
+_KEY_ID = re.compile(rf"[{UNAMBIGUOUS_ALPHABET}]{{{KEY_ID_LENGTH}}}", re.ASCII)
+_RECEIPT_ID = re.compile(rf"[0-9A-Z-]{{1,{MAX_RECEIPT_ID}}}", re.ASCII)
+_AMOUNT = re.compile(r"0|[1-9][0-9]{0,12}", re.ASCII)
+_STAMPS = re.compile(r"[1-9][0-9]?", re.ASCII)
+_DAY = re.compile(r"[0-9]{6}", re.ASCII)
+_SIGNATURE = re.compile(rf"[A-Z2-7]{{{SIGNATURE_LENGTH}}}", re.ASCII)
+_FIELD_BREAK = re.compile(r"[.,\s]+")
+# Look-alikes read as the one character a field's alphabet has.
+_AS_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_AS_VERSION = str.maketrans({"I": "1", "L": "1", "Z": "2"})
+_AS_BASE32 = str.maketrans({"0": "O", "8": "B", "1": "I", "L": "I", "-": None})
+_FIELDS = {1: 4, 2: 5}  # fields before the signature, by version
 
 
 @dataclass(frozen=True, slots=True)
 class ReceiptCode:
-    """The parts of a well-formed receipt code, not yet verified."""
+    """The parts of a well-formed receipt code of either version, not yet verified.
 
+    Version 1 carries ``amount``; version 2 ``stamps`` and ``issued``. ``receipt_id`` is the
+    receipt's id (version 1) or the order's (version 2): one namespace per business.
+    """
+
+    version: int
     key_id: str
     receipt_id: str
-    amount: int
     signature: str
+    amount: int | None = None
+    stamps: int | None = None
+    issued: date | None = None
+
+    @property
+    def text(self) -> str:
+        """The code in its printed shape (verified by ``check_receipt``: exactly as printed)."""
+        return ".".join((f"R{self.version}", self.key_id, *self._fields(), self.signature))
+
+    def _fields(self) -> tuple[str, ...]:
+        if self.version == 1:
+            return self.receipt_id, str(self.amount)
+        assert self.issued is not None
+        return self.receipt_id, str(self.stamps), self.issued.strftime("%y%m%d")
+
+    def message(self, business: Business) -> bytes:
+        """The canonical message this code's signature covers, for ``business``."""
+        if self.version == 1:
+            return receipt_message(
+                business_id=business.pk,
+                key_id=self.key_id,
+                receipt_id=self.receipt_id,
+                amount=self.amount or 0,
+                currency=business.currency,
+            )
+        return stamp_receipt_message(
+            business_id=business.pk,
+            key_id=self.key_id,
+            order_id=self.receipt_id,
+            stamps=self.stamps or 0,
+            issued=self._fields()[2],
+        )
+
+    def signed_by(self, key: ReceiptKey, business: Business) -> bool:
+        """Whether ``key`` of ``business`` made this signature (compared in constant time)."""
+        expected = receipt_signature(key.secret, self.message(business)).translate(_AS_BASE32)
+        return hmac.compare_digest(expected, self.signature.translate(_AS_BASE32))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedReceipt:
+    """A receipt code whose signature verified with ``key`` (``code.text`` is then the code
+    exactly as printed); ``expired`` past its validity."""
+
+    code: ReceiptCode
+    key: ReceiptKey
+    expired: bool
 
 
 def receipt_message(
@@ -144,6 +196,14 @@ def receipt_message(
 ) -> bytes:
     """The canonical message a receipt code's signature covers."""
     fields = ("stampcard-receipt-v1", str(business_id), key_id, receipt_id, str(amount), currency)
+    return "|".join(fields).encode("ascii")
+
+
+def stamp_receipt_message(
+    *, business_id: int, key_id: str, order_id: str, stamps: int, issued: str
+) -> bytes:
+    """The canonical message a version 2 code's signature covers (``issued`` as YYMMDD)."""
+    fields = ("stampcard-receipt-v2", str(business_id), key_id, order_id, str(stamps), issued)
     return "|".join(fields).encode("ascii")
 
 
@@ -166,30 +226,6 @@ def sign_receipt(*, business: Business, key: ReceiptKey, receipt_id: str, amount
     return f"R1.{key.key_id}.{receipt_id}.{amount}.{signature}"
 
 
-def parse_receipt_code(code: object) -> ReceiptCode | None:
-    """The parts of ``code`` if it has the shape of a receipt code, else None.
-
-    Bounded before anything else is done with it: a huge or non-ASCII input is not read on.
-    """
-    if not isinstance(code, str) or len(code) > MAX_CODE + 64 or not code.isascii():
-        return None
-    match = _CODE.fullmatch(code.strip().upper())
-    if match is None:
-        return None
-    key_id, receipt_id, amount, signature = match.groups()
-    if int(amount) > MAX_MINOR:
-        return None
-    return ReceiptCode(key_id, receipt_id, int(amount), signature)
-
-
-def stamp_receipt_message(
-    *, business_id: int, key_id: str, order_id: str, stamps: int, issued: str
-) -> bytes:
-    """The canonical message a version 2 code's signature covers (``issued`` as YYMMDD)."""
-    fields = ("stampcard-receipt-v2", str(business_id), key_id, order_id, str(stamps), issued)
-    return "|".join(fields).encode("ascii")
-
-
 def sign_stamp_receipt(
     *, business: Business, key: ReceiptKey, order_id: str, stamps: int, issued: date
 ) -> str:
@@ -201,24 +237,94 @@ def sign_stamp_receipt(
     return f"R2.{key.key_id}.{order_id}.{stamps}.{day}.{receipt_signature(key.secret, message)}"
 
 
-def parse_stamp_receipt_code(code: object) -> StampReceiptCode | None:
-    """The parts of ``code`` if it has the shape of a version 2 code, else None."""
-    if not isinstance(code, str) or len(code) > MAX_CODE + 64 or not code.isascii():
+def parse_receipt_code(code: object) -> ReceiptCode | None:
+    """The parts of ``code`` if it has the shape of a receipt code of either version, else None.
+
+    Bounded before anything else is done with it: a huge input is not read on. Forgiving as
+    the module's docstring says (case, field breaks, grouped signature, look-alikes).
+    """
+    if not isinstance(code, str) or len(code) > _MAX_TYPED:
         return None
-    match = _CODE_V2.fullmatch(code.strip().upper())
-    if match is None:
+    # Full-width letters and digits (a phone's other keyboard) read as their ASCII selves.
+    typed = unicodedata.normalize("NFKC", code).upper()
+    if not typed.isascii():
         return None
-    key_id, order_id, stamps, issued, signature = match.groups()
+    fields = [field for field in _FIELD_BREAK.split(typed) if field]
+    if not fields:
+        return None
+    version = {"R1": 1, "R2": 2}.get(fields[0].translate(_AS_VERSION))
+    if version is None or len(fields) <= _FIELDS[version]:
+        return None
+    before, signature = fields[1 : _FIELDS[version]], "".join(fields[_FIELDS[version] :])
+    key_id = before[0].replace("-", "")
+    receipt_id = before[1]
+    numbers = [field.replace("-", "").translate(_AS_DIGITS) for field in before[2:]]
+    signature = signature.translate(_AS_BASE32)
+    if not (
+        _KEY_ID.fullmatch(key_id)
+        and _RECEIPT_ID.fullmatch(receipt_id)
+        and _SIGNATURE.fullmatch(signature)
+    ):
+        return None
+    if version == 1:
+        (amount,) = numbers
+        if not _AMOUNT.fullmatch(amount) or int(amount) > MAX_MINOR:
+            return None
+        return ReceiptCode(1, key_id, receipt_id, signature, amount=int(amount))
+    stamps, issued = numbers
+    if not _STAMPS.fullmatch(stamps) or not _DAY.fullmatch(issued):
+        return None
     try:
         day = date(2000 + int(issued[:2]), int(issued[2:4]), int(issued[4:]))
     except ValueError:
         return None
-    return StampReceiptCode(key_id, order_id, int(stamps), day, issued, signature)
+    return ReceiptCode(2, key_id, receipt_id, signature, stamps=int(stamps), issued=day)
 
 
 def is_receipt_code(code: object) -> bool:
     """Whether ``code`` has the shape of a signed receipt code of either version."""
-    return parse_receipt_code(code) is not None or parse_stamp_receipt_code(code) is not None
+    return parse_receipt_code(code) is not None
+
+
+def check_receipt(*, business: Business, code: object) -> CheckedReceipt:
+    """Verify a receipt code for ``business`` without claiming it.
+
+    Refuses a code that is not one, or whose signature no active key of ``business`` made,
+    or dated more than a day ahead, as ``ClaimCodeNotFound``; one that an active key of
+    another business signed as ``ClaimCodeOtherBusiness``. Past its validity it is returned
+    with ``expired`` (whether it was claimed is the caller's next question). Writes nothing.
+    """
+    parsed = parse_receipt_code(code)
+    if parsed is None:
+        raise errors.ClaimCodeNotFound()
+    key = ReceiptKey.objects.filter(
+        business=business, key_id=parsed.key_id, revoked_at__isnull=True
+    ).first()
+    if key is None or not parsed.signed_by(key, business):
+        if _signed_elsewhere(parsed, business):
+            raise errors.ClaimCodeOtherBusiness()
+        raise errors.ClaimCodeNotFound()
+    # As the POS printed it: the signature's look-alikes read back as the key made them.
+    parsed = replace(parsed, signature=receipt_signature(key.secret, parsed.message(business)))
+    expired = False
+    if parsed.issued is not None:
+        today = timezone.localdate(timezone=ZoneInfo(business.time_zone))
+        if parsed.issued > today + timedelta(days=1):
+            raise errors.ClaimCodeNotFound()
+        expired = today > parsed.issued + timedelta(days=key.valid_days)
+    return CheckedReceipt(code=parsed, key=key, expired=expired)
+
+
+def _signed_elsewhere(parsed: ReceiptCode, business: Business) -> bool:
+    """Whether an active key of another business made this signature: the customer then
+    holds a real receipt of another shop, and is told so rather than "not valid"."""
+    with scopes_disabled():
+        keys = (
+            ReceiptKey.objects.filter(key_id=parsed.key_id, revoked_at__isnull=True)
+            .exclude(business=business)
+            .select_related("business")[:20]
+        )
+        return any(parsed.signed_by(key, key.business) for key in keys)
 
 
 def create_receipt_key(*, business: Business, actor: Actor) -> ReceiptKey:
@@ -249,47 +355,33 @@ def revoke_receipt_key(*, business: Business, actor: Actor, key: ReceiptKey) -> 
 
 
 def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) -> StampOutcome:
-    """Claim a signed receipt code for ``card``: its stamps are added and the receipt is used.
+    """Claim a signed receipt code of either version for ``card``: its stamps are added and
+    the receipt is used.
 
     Needs CLAIM_CODES (a customer for their own card, staff, a scanner or kiosk). The code must
-    verify with an active key of ``business``; otherwise ``ClaimCodeNotFound``, whatever was
-    wrong. On a card that earns stamps by amount the amount decides how many; on one that
-    earns them per visit the receipt is one stamp. Either way the amount is recorded on the
-    ledger row.
+    verify with an active key of ``business`` (``check_receipt``: otherwise
+    ``ClaimCodeNotFound`` whatever was wrong, or ``ClaimCodeOtherBusiness``) and, for version
+    2, be within its validity (``ClaimCodeExpired``). A version 1 code's amount decides the
+    stamps on a card that earns them by amount, and is one stamp on one that earns them per
+    visit; the amount is recorded on the ledger row. A version 2 code gives its stamps.
 
     The receipt's row (unique per business and receipt id) is written in the same transaction
     as the stamps: of parallel claims of one receipt exactly one succeeds and the others get
     ``ClaimCodeUsed``, and a stamp the program's rules refuse leaves the receipt unclaimed.
     """
     require(actor, Permission.CLAIM_CODES, business=business)
-    stamped = parse_stamp_receipt_code(code)
-    if stamped is not None:
-        return _claim_stamp_receipt(business=business, actor=actor, parsed=stamped, card=card)
-    parsed = parse_receipt_code(code)
-    if parsed is None:
-        raise errors.ClaimCodeNotFound()
     with transaction.atomic():
-        key = ReceiptKey.objects.filter(
-            business=business, key_id=parsed.key_id, revoked_at__isnull=True
-        ).first()
-        if key is None:
-            raise errors.ClaimCodeNotFound()
-        message = receipt_message(
-            business_id=business.pk,
-            key_id=key.key_id,
-            receipt_id=parsed.receipt_id,
-            amount=parsed.amount,
-            currency=business.currency,
-        )
-        if not hmac.compare_digest(receipt_signature(key.secret, message), parsed.signature):
-            raise errors.ClaimCodeNotFound()
+        checked = check_receipt(business=business, code=code)
+        if checked.expired:
+            raise errors.ClaimCodeExpired()
+        parsed = checked.code
         try:
             # A parallel claim of this receipt waits here on the unique index until the first
             # commits (then fails) or rolls back (then goes on).
             with transaction.atomic():
                 claimed = ClaimedReceipt.objects.create(
                     business=business,
-                    key=key,
+                    key=checked.key,
                     receipt_id=parsed.receipt_id,
                     amount=parsed.amount,
                     card=card,
@@ -297,9 +389,17 @@ def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) ->
                 )
         except IntegrityError:
             raise errors.ClaimCodeUsed() from None
-        outcome = add_claimed_stamps(
-            business=business, actor=actor, card_id=card.pk, amount=parsed.amount
-        )
+        what: dict[str, int | None]
+        if parsed.amount is not None:
+            outcome = add_claimed_stamps(
+                business=business, actor=actor, card_id=card.pk, amount=parsed.amount
+            )
+            what = {"amount": parsed.amount}
+        else:
+            outcome = add_claimed_stamps(
+                business=business, actor=actor, card_id=card.pk, count=parsed.stamps or 1
+            )
+            what = {"stamps": parsed.stamps}
         publish(
             business_id=business.pk,
             topic=Topic.CLAIM_CLAIMED,
@@ -307,7 +407,7 @@ def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) ->
             claimed_receipt_id=claimed.pk,
             card_id=card.pk,
             stamps=outcome.added,
-            amount=parsed.amount,
+            **({"amount": parsed.amount} if parsed.amount is not None else {}),
         )
         record(
             business=business,
@@ -315,64 +415,6 @@ def claim_receipt(*, business: Business, actor: Actor, code: str, card: Card) ->
             action="receipt.claimed",
             target=claimed,
             receipt_id=parsed.receipt_id,
-            amount=parsed.amount,
-        )
-    return outcome
-
-
-def _claim_stamp_receipt(
-    *, business: Business, actor: Actor, parsed: StampReceiptCode, card: Card
-) -> StampOutcome:
-    """A version 2 code: verified, within its validity, claimed once, its stamps added."""
-    with transaction.atomic():
-        key = ReceiptKey.objects.filter(
-            business=business, key_id=parsed.key_id, revoked_at__isnull=True
-        ).first()
-        if key is None:
-            raise errors.ClaimCodeNotFound()
-        message = stamp_receipt_message(
-            business_id=business.pk,
-            key_id=key.key_id,
-            order_id=parsed.order_id,
-            stamps=parsed.stamps,
-            issued=parsed.issued_text,
-        )
-        if not hmac.compare_digest(receipt_signature(key.secret, message), parsed.signature):
-            raise errors.ClaimCodeNotFound()
-        today = timezone.localdate(timezone=ZoneInfo(business.time_zone))
-        if parsed.issued > today + timedelta(days=1):
-            raise errors.ClaimCodeNotFound()
-        if today > parsed.issued + timedelta(days=key.valid_days):
-            raise errors.ClaimCodeExpired()
-        try:
-            with transaction.atomic():
-                claimed = ClaimedReceipt.objects.create(
-                    business=business,
-                    key=key,
-                    receipt_id=parsed.order_id,
-                    amount=None,
-                    card=card,
-                    claimed_at=timezone.now(),
-                )
-        except IntegrityError:
-            raise errors.ClaimCodeUsed() from None
-        outcome = add_claimed_stamps(
-            business=business, actor=actor, card_id=card.pk, count=parsed.stamps
-        )
-        publish(
-            business_id=business.pk,
-            topic=Topic.CLAIM_CLAIMED,
-            receipt_id=parsed.order_id,
-            claimed_receipt_id=claimed.pk,
-            card_id=card.pk,
-            stamps=outcome.added,
-        )
-        record(
-            business=business,
-            actor=actor,
-            action="receipt.claimed",
-            target=claimed,
-            receipt_id=parsed.order_id,
-            stamps=parsed.stamps,
+            **what,
         )
     return outcome

@@ -63,9 +63,14 @@ def _write_correction(
     card: Card,
     delta: int,
     reason: str,
+    source: StampSource = StampSource.ADMIN,
     check: Callable[[CardState], None] | None = None,
 ) -> StampEvent:
-    """The correction's writes, with the card locked; ``check`` may refuse it under the lock."""
+    """The correction's writes, with the card locked; ``check`` may refuse it under the lock.
+
+    ``source`` is the workflow the row is counted under: the dashboard's for a manager's
+    correction, the undone stamp's own for an undo.
+    """
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
     with transaction.atomic(), hot_path_cursor(db) as cursor:
@@ -85,7 +90,7 @@ def _write_correction(
             card_id=locked.id,
             kind=StampEventKind.CORRECTION,
             delta=delta,
-            source=StampSource.ADMIN,
+            source=source,
             reason=reason,
             actor_kind=actor.kind,
             actor_user_id=actor.user_id,
@@ -123,6 +128,10 @@ def undo_stamp(*, business: Business, actor: Actor, event_id: int) -> StampEvent
     stamp must be the actor's own (the same member or device), at most UNDO_WINDOW old, and
     still the card's latest ledger row, so it is undone at most once. A stamp that earned a
     reward is not undone here (a manager corrects it). Checked with the card locked.
+
+    The correction keeps the undone stamp's source (kiosk, staff scanner, Autopilot, …), so
+    what each workflow gave, counted from the ledger, nets the undo out of the same workflow
+    rather than moving it to the dashboard's.
     """
     require(actor, Permission.STAMP, business=business)
     if isinstance(event_id, bool) or not isinstance(event_id, int) or not 0 < event_id < 2**63:
@@ -157,5 +166,6 @@ def undo_stamp(*, business: Business, actor: Actor, event_id: int) -> StampEvent
         card=stamp.card,
         delta=-stamp.delta,
         reason=gettext("Undo at the counter"),
+        source=StampSource(stamp.source),
         check=still_the_latest,
     )

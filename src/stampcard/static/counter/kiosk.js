@@ -1,15 +1,21 @@
 // The self-service kiosk: the customer shows their card (a stamp for this visit, and their
-// progress) or a Self-Redeem voucher (redeemed) to the camera; the screen returns to idle by
-// itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
+// progress) or a Self-Redeem voucher to the camera; a voucher is used up only after the same
+// press-and-hold as on the web card (js/hold.js), never by being seen. The screen returns to
+// idle by itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
 // revoked device refused at once); the kiosk never chooses a count.
 //
 // No offline queue here: the answer *is* the customer's progress, which only the server
 // knows; while the network is down the kiosk says so and asks them to see a team member.
+import { holdToConfirm } from "../js/hold.js";
 import { startCamera } from "./camera.js";
 import { nonce } from "./offline-queue.js";
 
 const IDLE_MS = 8000;
+const CONFIRM_MS = 20000; // a voucher not held by then is left alone
 const SAME_CODE_MS = 30000; // the card still in front of the camera is not a new visit
+const AGAIN_MS = 5000; // "Not now", then the same voucher shown again: asked again
+// A voucher's QR: its token, or a link ending in it (counter/scan.py reads it the same way).
+const VOUCHER_TOKEN = /^[A-Za-z0-9_-]{32,100}$/;
 
 const root = document.getElementById("kiosk");
 const text = JSON.parse(document.getElementById("kiosk-text").textContent);
@@ -32,8 +38,29 @@ function switchOff(message) {
   video.srcObject?.getTracks().forEach((track) => track.stop());
 }
 
+function isVoucher(code) {
+  return VOUCHER_TOKEN.test(code.replace(/\/+$/, "").split("/").pop());
+}
+
+let pending = "";
+const rearm = holdToConfirm($("hold"), () => send(pending), { holding: "holding", held: "held" });
+
+function confirmVoucher(code) {
+  pending = code;
+  rearm();
+  $("idle").hidden = true;
+  $("last").hidden = true;
+  $("confirm").hidden = false;
+  root.dataset.state = "confirm";
+  $("hold").focus();
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(idle, CONFIRM_MS);
+}
+
 function idle() {
   clearTimeout(idleTimer);
+  pending = "";
+  $("confirm").hidden = true;
   $("last").hidden = true;
   $("idle").hidden = false;
   root.dataset.state = "idle";
@@ -48,6 +75,7 @@ function idle() {
 function show(answer) {
   const last = $("last");
   $("idle").hidden = true;
+  $("confirm").hidden = true;
   last.hidden = false;
   last.className = "last " + (answer.ok ? "ok" : "refused");
   root.dataset.state = answer.ok ? answer.outcome : "refused";
@@ -73,12 +101,20 @@ function show(answer) {
   idleTimer = setTimeout(idle, IDLE_MS);
 }
 
-async function scanned(code) {
+function scanned(code) {
   const now = Date.now();
-  if (busy || (code === lastCode && now - lastAt < SAME_CODE_MS)) return;
-  busy = true;
+  if (busy || pending || (code === lastCode && now - lastAt < SAME_CODE_MS)) return;
   lastCode = code;
   lastAt = now;
+  if (isVoucher(code)) confirmVoucher(code);
+  else send(code);
+}
+
+async function send(code) {
+  if (busy) return;
+  busy = true;
+  pending = "";
+  clearTimeout(idleTimer);
   const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action: "stamp" };
   try {
     const response = await fetch(root.dataset.scanUrl, {
@@ -104,12 +140,16 @@ async function scanned(code) {
 }
 
 $("done").addEventListener("click", idle);
+$("cancel").addEventListener("click", () => {
+  lastAt = Date.now() - SAME_CODE_MS + AGAIN_MS;
+  idle();
+});
 startCamera({
   video: $("video"),
   status: $("camera-status"),
   wasmUrl: root.dataset.wasmUrl,
   text,
   onCode: scanned,
-  busy: () => busy || root.dataset.state === "off",
+  busy: () => busy || pending !== "" || root.dataset.state === "off",
 });
 root.dataset.ready = "1";
