@@ -459,3 +459,15 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(business, owner)
     refused = [r for r in results if isinstance(r, team.LastOwner | NotAllowed)]
     assert len(refused) == 1, results
     assert Membership.objects.filter(business=business, role="owner").count() == 1
+
+
+def test_whoever_resends_becomes_the_sender(business, alice_acts, owner):
+    issued = invite(business, alice_acts)
+    eve = member(business, "eve", "owner")
+    again = team.resend_invitation(
+        business=business, actor=actor_of(eve, business), invitation=issued.invitation
+    )
+    Membership.objects.filter(user=owner).delete()  # the first sender left
+    joined = team.accept_with_new_account(token=again.token, name="Nok", password="x-long-pass-42")
+    assert joined.role == "staff"
+    assert Invitation.objects.get().invited_by == eve

@@ -1,5 +1,6 @@
 """The Team page and the accept page: who gets what answer, and what a request leaves behind."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -204,8 +205,19 @@ def test_the_owner_cannot_remove_herself_but_may_leave_when_not_the_last(client,
 # --- the accept page -------------------------------------------------------------------------
 
 
+ACCEPT = "/invite/accept/"
+
+
 def accept_url(token):
     return f"/invite/{token}/"
+
+
+def open_link(client, token):
+    """Open the mailed link: it keeps the token in the session and redirects to ACCEPT."""
+    response = client.get(accept_url(token))
+    assert response.status_code == 302
+    assert response["Location"] == ACCEPT
+    return client.get(ACCEPT)
 
 
 def test_get_changes_nothing_and_post_joins(client, business, owner):
@@ -214,31 +226,39 @@ def test_get_changes_nothing_and_post_joins(client, business, owner):
         "nok@example.org", email="nok@example.org", password="p-123456789"
     )
     client.force_login(nok)
-    page = client.get(accept_url(issued.token))
+    page = open_link(client, issued.token)
     assert page.status_code == 200
     assert "Join Corner Cafe" in page.content.decode()
+    assert issued.token not in page.content.decode()
     assert not Membership.objects.filter(user=nok).exists()
-    response = client.post(accept_url(issued.token))
+    assert client.post(accept_url(issued.token)).status_code == 302  # to ACCEPT, nothing else
+    assert not Membership.objects.filter(user=nok).exists()
+    response = client.post(ACCEPT)
     assert response.status_code == 302
     assert response["Location"] == "/b/corner-cafe/"
     assert Membership.objects.get(user=nok).role == "staff"
     assert client.get("/b/corner-cafe/").status_code == 200
-    again = client.post(accept_url(issued.token))
-    assert again.status_code == 410
+    assert client.post(ACCEPT).status_code == 404  # the session forgot the token
+    assert client.get(accept_url(issued.token)).status_code == 410
     assert Membership.objects.filter(user=nok).count() == 1
+
+
+def test_the_placeholder_without_an_opened_link_is_not_valid(client, business, owner):
+    invite(business, owner)
+    for response in (client.get(ACCEPT), client.post(ACCEPT)):
+        assert response.status_code == 404
+        assert "This invitation link is not valid" in response.content.decode()
 
 
 def test_a_new_person_sets_a_name_and_a_password(client, business, owner):
     issued = invite(business, owner)
-    page = client.get(accept_url(issued.token)).content.decode()
+    page = open_link(client, issued.token).content.decode()
     assert "Create your account for nok@example.org" in page
-    weak = client.post(accept_url(issued.token), {"name": "Nok", "password": "12345"})
+    weak = client.post(ACCEPT, {"name": "Nok", "password": "12345"})
     assert weak.status_code == 400
     assert "too short" in weak.content.decode()
     assert not User.objects.filter(username="nok@example.org").exists()
-    response = client.post(
-        accept_url(issued.token), {"name": "Nok Lamai", "password": "kaffee-und-kuchen-42"}
-    )
+    response = client.post(ACCEPT, {"name": "Nok Lamai", "password": "kaffee-und-kuchen-42"})
     assert response.status_code == 302
     user = User.objects.get(username="nok@example.org")
     assert user.is_active
@@ -248,12 +268,10 @@ def test_a_new_person_sets_a_name_and_a_password(client, business, owner):
 def test_someone_with_an_account_is_asked_to_log_in(client, business, owner):
     issued = invite(business, owner)
     User.objects.create_user("nok@example.org", email="nok@example.org", password="p-123456789")
-    page = client.get(accept_url(issued.token))
+    page = open_link(client, issued.token)
     assert page.status_code == 200
-    assert f"/accounts/login/?next=/invite/{issued.token}/" in page.content.decode()
-    posted = client.post(
-        accept_url(issued.token), {"name": "X", "password": "kaffee-und-kuchen-42"}
-    )
+    assert f"/accounts/login/?next={ACCEPT}" in page.content.decode()
+    posted = client.post(ACCEPT, {"name": "X", "password": "kaffee-und-kuchen-42"})
     assert posted.status_code == 200
     assert Invitation.objects.get().is_open
 
@@ -261,10 +279,10 @@ def test_someone_with_an_account_is_asked_to_log_in(client, business, owner):
 def test_a_different_user_is_told_so(client, business, owner, stranger):
     issued = invite(business, owner)
     client.force_login(stranger)
-    page = client.get(accept_url(issued.token))
+    page = open_link(client, issued.token)
     assert page.status_code == 403
     assert "This invitation is for nok@example.org" in page.content.decode()
-    assert client.post(accept_url(issued.token)).status_code == 403
+    assert client.post(ACCEPT).status_code == 403
     assert not Membership.objects.filter(user=stranger).exists()
     assert Invitation.objects.get().is_open
 
@@ -304,8 +322,8 @@ def test_a_dead_link_gets_a_clear_page(client, business, owner, state, status, s
 
 def test_the_accept_page_is_never_cached(client, business, owner):
     issued = invite(business, owner)
-    response = client.get(accept_url(issued.token))
-    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in client.get(accept_url(issued.token))["Cache-Control"]
+    assert "no-store" in client.get(ACCEPT)["Cache-Control"]
 
 
 def test_every_change_from_the_pages_is_audited(client, business, owner, bob):
@@ -324,3 +342,32 @@ def test_a_staff_member_cannot_post_to_the_team_page(business, owner, bob):
     assert client.post(member_url(target), {"role": "staff"}).status_code == 403
     assert client.post(member_url(target), {"remove": "1"}).status_code == 403
     assert Membership.objects.get(user=owner).role == "owner"
+
+
+def test_the_live_token_is_never_logged(client, business, owner, stranger, caplog):
+    issued = invite(business, owner)
+    with caplog.at_level(logging.DEBUG):
+        open_link(client, issued.token)
+        weak = client.post(ACCEPT, {"name": "Nok", "password": "1"})  # logged: a 400
+        client.force_login(stranger)
+        wrong = open_link(client, issued.token)  # logged: a 403
+    assert (weak.status_code, wrong.status_code) == (400, 403)
+    assert "/invite/accept/" in caplog.text
+    assert issued.token not in caplog.text
+
+
+def test_logging_in_from_the_page_keeps_the_invitation(client, business, owner):
+    issued = invite(business, owner)
+    User.objects.create_user(
+        "nok@example.org", email="nok@example.org", password="kaffee-42-kuchen"
+    )
+    open_link(client, issued.token)
+    response = client.post(
+        f"/accounts/login/?next={ACCEPT}",
+        {"username": "nok@example.org", "password": "kaffee-42-kuchen"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == ACCEPT
+    assert "Join Corner Cafe" in client.get(ACCEPT).content.decode()
+    assert client.post(ACCEPT).status_code == 302
+    assert Membership.objects.filter(user__username="nok@example.org").exists()

@@ -30,6 +30,10 @@ from stampcard.tenancy.models import Business, Invitation, Location, Membership,
 from stampcard.tenancy.permissions import Permission
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# As Django's password reset does: the mailed link's token goes into the session and the browser
+# on to this placeholder, so the live token is in no later URL, Referer header or log line.
+OPENED = "accept"
+SESSION_KEY = "stampcard_invitation_token"
 
 
 class ShopsField(forms.ModelMultipleChoiceField):
@@ -243,17 +247,27 @@ class NewAccountForm(forms.Form):
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """The page an invitation mail links to. GET only shows; joining is a POST.
 
+    The mailed link (``/invite/<token>/``) keeps its token in the session and redirects to
+    ``/invite/accept/``, where the rest happens; a dead or forged link is answered at once.
+
     Logged in as the invited address: a button joins. Not logged in and no account for the
     address: a name and a password make one (confirmed: the link proved the address), then
     join. An account exists: log in first. Logged in as someone else: told so.
     """
+    opened = token == OPENED
+    if opened:
+        token = request.session.get(SESSION_KEY, "")
     found = service.find_invitation(token)
     if found is None:
         return _unusable(request, service.InvitationInvalid())
     try:
         service.check_usable(found)
     except service.InvitationRefused as refusal:
+        request.session.pop(SESSION_KEY, None)
         return _unusable(request, refusal)
+    if not opened:
+        request.session[SESSION_KEY] = token
+        return redirect("dashboard:invitation", token=OPENED)
     with scope(business=found.business):
         return _invitation_page(request, token, found)
 
@@ -265,7 +279,6 @@ def _invitation_page(request: HttpRequest, token: str, found: Invitation) -> Htt
         "business": found.business,
         "shops": list(found.locations.order_by("name")),
         "inviter": service.display_name(found.invited_by) if found.invited_by else "",
-        "here": request.path,
     }
     status = 200
     if user.is_authenticated:
@@ -303,6 +316,7 @@ def _invitation_page(request: HttpRequest, token: str, found: Invitation) -> Htt
 
 
 def _welcome(request: HttpRequest, joined: Membership) -> HttpResponse:
+    request.session.pop(SESSION_KEY, None)
     business = joined.business
     messages.success(request, gettext("Welcome to %(business)s.") % {"business": business.name})
     return redirect("dashboard:business", business_slug=business.slug)

@@ -263,6 +263,7 @@ def resend_invitation(
     *, business: Business, actor: Actor, invitation: Invitation
 ) -> IssuedInvitation:
     """Send an open invitation again with a new token and a new expiry; the old link dies.
+    Whoever resends it becomes its sender (accepting checks that they may still grant it).
 
     Needs what inviting it needed; refused once accepted or cancelled, when the address has
     become a member meanwhile, and by the hourly limit. Audited as ``invitation.resent``.
@@ -280,7 +281,9 @@ def resend_invitation(
         current.token_hash = tokens.hash_secret(token)
         current.sent_at = now
         current.expires_at = now + INVITATION_LIFETIME
-        current.save(update_fields=["token_hash", "sent_at", "expires_at"])
+        if actor.user_id is not None:  # who resends answers for it from now on
+            current.invited_by_id = actor.user_id
+        current.save(update_fields=["token_hash", "sent_at", "expires_at", "invited_by"])
         record(
             business=business,
             actor=actor,
