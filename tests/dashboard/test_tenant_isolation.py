@@ -62,6 +62,8 @@ EXPECTED = {
     "dashboard:receipt_keys": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:locations": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:location_edit": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:team": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:team_member": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
 }
 # URL parts that name no object of a business: the same value for everyone.
 NOT_OBJECTS = {"chart": "stamps"}
@@ -126,6 +128,7 @@ def foreign_objects(other_business, media):
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(other_business, program),
         "location_id": factories.LocationFactory(business=other_business, name="Secret").pk,
+        "member_id": factories.MembershipFactory(business=other_business, role="staff").pk,
     }
 
 
@@ -173,6 +176,7 @@ def own_objects(business, shop, staff_actor, media):
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(business, card.program),
         "location_id": shop.pk,
+        "member_id": factories.MembershipFactory(business=business, role="staff").pk,
     }
 
 
@@ -222,6 +226,7 @@ def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
             "customer_id": 1,
             "batch_id": 1,
             "location_id": 1,
+            "member_id": 1,
         },
     )
     assert client.get(url).status_code == 302  # anonymous: log in first

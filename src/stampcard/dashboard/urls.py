@@ -146,3 +146,12 @@ urlpatterns += [
         name="location_edit",
     ),
 ]
+
+# The team (dashboard.team), and the page an invitation mail links to: its token is its door.
+from stampcard.dashboard import team  # noqa: E402
+
+urlpatterns += [
+    path("b/<slug:business_slug>/team/", team.team, name="team"),
+    path("b/<slug:business_slug>/team/<int:member_id>/", team.member, name="team_member"),
+    path("invite/<str:token>/", team.invitation, name="invitation"),
+]

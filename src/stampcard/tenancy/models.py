@@ -202,3 +202,54 @@ class PairingCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to join the business with a role (``tenancy.team``).
+
+    Only the hash of its link's token is kept. It works once, until ``expires_at``; resending
+    it replaces the token (the old link dies), cancelling it ends it. ``limited`` remembers
+    that it was for some shops only, so that shops removed in the meantime never turn it
+    into an invitation for every shop.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"), max_length=254)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    locations = models.ManyToManyField(Location, blank=True, related_name="+")
+    limited = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            # One open invitation per address and business; e-mails are stored lower-case.
+            models.UniqueConstraint(
+                fields=["business", "email"],
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} · {self.business} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None
