@@ -16,6 +16,7 @@ from stampcard.tenancy.models import Invitation, Membership, Role
 from stampcard.tenancy.permissions import ROLE_PERMISSIONS, Permission
 from tests import factories
 from tests.concurrency import needs_postgres, run_in_parallel
+from tests.mail_server import deliver_mail
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -56,6 +57,7 @@ def test_an_owner_invites_and_only_the_hash_of_the_link_is_kept(business, alice_
     assert issued.token not in str(Invitation.objects.values().get())
     assert invitation.expires_at - invitation.sent_at == team.INVITATION_LIFETIME
     assert team.find_invitation(issued.token) == invitation
+    deliver_mail()  # the outbox sends it after the commit
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["nok@example.org"]
     assert team.invitation_url(issued.token) in mail.outbox[0].body
@@ -69,6 +71,7 @@ def test_managers_and_staff_do_not_manage_the_team(request, business, who):
     with pytest.raises(NotAllowed):
         invite(business, actor)
     assert not Invitation.objects.exists()
+    deliver_mail()  # the outbox sends it after the commit
     assert mail.outbox == []
 
 
@@ -85,6 +88,7 @@ def test_another_business_s_shop_is_refused(business, alice_acts, other_business
     with pytest.raises(team.ForeignLocation):
         invite(business, alice_acts, location_ids=[10**12])
     assert not Invitation.objects.exists()
+    deliver_mail()  # the outbox sends it after the commit
     assert mail.outbox == []
 
 
@@ -163,6 +167,7 @@ def test_resending_makes_a_new_link_and_kills_the_old_one(business, alice_acts):
     assert team.find_invitation(first.token) is None
     assert team.find_invitation(again.token) == first.invitation
     assert again.invitation.expires_at > timezone.now() + timedelta(days=6)
+    deliver_mail()  # the outbox sends it after the commit
     assert len(mail.outbox) == 2
     assert again.token in mail.outbox[1].body
     assert AuditEntry.objects.filter(action="invitation.resent").count() == 1

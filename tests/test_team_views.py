@@ -15,6 +15,7 @@ from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Invitation, Membership
 from tests import factories
 from tests.conftest import FreshContextClient
+from tests.mail_server import deliver_mail
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -89,6 +90,7 @@ def test_inviting_from_the_page(client, business, owner, shop):
     invitation = Invitation.objects.get()
     assert (invitation.email, invitation.role) == ("nok@example.org", "manager")
     assert list(invitation.locations.all()) == [shop]
+    deliver_mail()  # the outbox sends it after the commit
     assert len(mail.outbox) == 1
 
 
@@ -103,6 +105,7 @@ def test_another_business_s_shop_in_the_form_is_a_clear_error(
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
     assert not Invitation.objects.exists()
+    deliver_mail()  # the outbox sends it after the commit
     assert mail.outbox == []
 
 

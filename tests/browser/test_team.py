@@ -9,7 +9,7 @@ import pytest
 from django_scopes import scopes_disabled
 
 from stampcard.tenancy.models import Membership
-from tests.mail_server import smtp_inbox
+from tests.mail_server import deliver_mail, smtp_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
@@ -56,6 +56,7 @@ def test_owner_invites_a_new_person_who_joins_works_and_is_removed(
         alice.get_by_label("Role").select_option("staff")
         alice.get_by_role("button", name="Send invitation").click()
         alice.get_by_text("Invitation sent to nok@example.org.").wait_for()
+        assert deliver_mail() == 1
     assert len(inbox.messages) == 1
     text = next(p for p in inbox.messages[0].walk() if p.get_content_type() == "text/plain")
     payload = text.get_payload(decode=True)

@@ -139,9 +139,6 @@ def team(request: HttpRequest, business_slug: str) -> HttpResponse:
                 )
                 return redirect("dashboard:team", business.slug)
             status = 400
-        except service.MailNotSent as refusal:
-            messages.error(request, refusal.message)
-            return redirect("dashboard:team", business.slug)
         except Refusal as refusal:
             error, status = refusal.message, refusal.http_status
     return render(

@@ -32,7 +32,6 @@ member's next request: the dashboard door reads the membership on every request.
 
 import dataclasses
 import re
-import smtplib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +41,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -53,7 +51,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
-from stampcard import tokens
+from stampcard import mail, tokens
 from stampcard.audit.models import AuditEntry
 from stampcard.audit.services import record
 from stampcard.refusals import Refusal
@@ -133,14 +131,6 @@ class NotYourself(TeamRefusal):
     http_status = 409
 
 
-class MailNotSent(TeamRefusal):
-    code = "invitation_mail_not_sent"
-    default_message = _(
-        "The invitation is saved, but its e-mail could not be sent. Try “Resend” in a while."
-    )
-    http_status = 502
-
-
 class InvitationRefused(TeamRefusal):
     """The invitation link cannot be used (any more)."""
 
@@ -215,8 +205,8 @@ def invite_member(
 
     Refuses as the module says (permission, owners only, foreign shop, already a member,
     already invited, throttled). An expired open invitation to the same address is cancelled
-    and replaced. Locks the business; audited as ``invitation.sent``. The mail is sent after
-    the commit; if it fails the invitation stays (``MailNotSent``) and can be resent.
+    and replaced. Locks the business; audited as ``invitation.sent``. The mail is recorded in
+    the same transaction and sent from the outbox after the commit (``stampcard.mail``).
     """
     email = normalized_email(email)
     role = _valid_role(role)
@@ -255,7 +245,7 @@ def invite_member(
             role=role,
             locations=sorted(shop.pk for shop in shops),
         )
-    send_invitation_mail(invitation, token)
+        send_invitation_mail(invitation, token)
     return IssuedInvitation(invitation=invitation, token=token)
 
 
@@ -291,7 +281,7 @@ def resend_invitation(
             target=current,
             email=current.email,
         )
-    send_invitation_mail(current, token)
+        send_invitation_mail(current, token)
     return IssuedInvitation(invitation=current, token=token)
 
 
@@ -398,9 +388,9 @@ def invitation_url(token: str) -> str:
 
 
 def send_invitation_mail(invitation: Invitation, token: str) -> None:
-    """The one place the invitation mail is sent: plain text and HTML, in the business's
-    default language, through Django's mail API. Raises ``MailNotSent`` if the server refuses.
-    """
+    """The one place the invitation mail is written: plain text and HTML, in the business's
+    default language, recorded in the caller's transaction and sent from the outbox after
+    its commit (``stampcard.mail``); it is kept no longer than the link lives."""
     business = invitation.business
     with scopes_disabled():
         shops = [shop.name for shop in invitation.locations.order_by("name")]
@@ -418,12 +408,14 @@ def send_invitation_mail(invitation: Invitation, token: str) -> None:
         subject = gettext("Join %(business)s on stampcard") % {"business": business.name}
         text = render_to_string("team/invitation_email.txt", context)
         html = render_to_string("team/invitation_email.html", context)
-    message = EmailMultiAlternatives(subject, text, None, [invitation.email])
-    message.attach_alternative(html, "text/html")
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as failed:
-        raise MailNotSent() from failed
+    mail.send_later(
+        to=[invitation.email],
+        subject=subject,
+        body=text,
+        html_body=html,
+        business_id=business.pk,
+        valid_for=INVITATION_LIFETIME,
+    )
 
 
 # --- members ---------------------------------------------------------------------------------
