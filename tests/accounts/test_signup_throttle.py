@@ -61,6 +61,17 @@ def test_invalid_forms_do_not_count(client, inbox):
     assert sign_up(client, "x@example.org", ip="192.0.2.1").status_code == 302
 
 
+def test_the_refusal_speaks_the_visitors_language(client, inbox):
+    for n in range(signup.SIGNUPS_PER_EMAIL):
+        sign_up(client, "thai@example.org", ip=f"192.0.2.{n + 10}")
+    refused = sign_up(client, "thai@example.org", ip="192.0.2.99", HTTP_ACCEPT_LANGUAGE="th")
+    assert refused.status_code == 429
+    body = refused.content.decode()
+    assert '<html lang="th">' in body
+    assert "Too many sign-ups" not in body
+    assert "มีการสมัครด้วยอีเมลนี้มากเกินไป" in body
+
+
 def test_the_email_is_kept_only_as_a_hash(client, inbox):
     from django.core.cache import cache
 
