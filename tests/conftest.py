@@ -11,6 +11,7 @@ Every view test can then check each role's and the cross-tenant answer in one li
 
 import contextvars
 import os
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,6 +21,12 @@ from django_scopes import scopes_disabled
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Membership
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _own_signup_counts(monkeypatch):
+    """Sign-up counts are kept in a cache that all tests share: each test counts its own."""
+    monkeypatch.setattr("stampcard.accounts.signup.THROTTLE_PREFIX", f"signup-{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

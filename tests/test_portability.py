@@ -144,6 +144,8 @@ def test_export_import_export_is_the_same_business(rich_business):
         "rewards": 3,
         "vouchers": 3,
         "pool_codes": 5,
+        "claim_batches": 0,
+        "claim_codes": 0,
     }
     codes = sorted(Card.objects.filter(business=rich_business).values_list("code", "token"))
     remove(rich_business)

@@ -56,6 +56,7 @@ EXPECTED = {
     "dashboard:analytics": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:analytics_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:export": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:import": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:claim_batches": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:claim_sheet": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,

@@ -257,7 +257,9 @@ def test_strip_is_cached_per_design_and_count(card, data_dir, monkeypatch):
     program = card.program
     first = images.strip_png(program, 3, 2)
     cached = list((data_dir / "cache" / "strips").iterdir())
-    assert [path.name for path in cached] == [f"{program.pk}-v{program.design_version}-3@2x.png"]
+    assert [path.name for path in cached] == [
+        f"{program.pk}-v{program.design_version}-r{images.RENDERING}-3@2x.png"
+    ]
 
     def no_drawing(*args):
         raise AssertionError("drawn again")

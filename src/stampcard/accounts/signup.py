@@ -6,16 +6,24 @@ account's activity: it works once (activating changes what it was made from) and
 ``PASSWORD_RESET_TIMEOUT``. Signing up with an address that already has an account sends
 that address a note instead, and the page says the same either way, so the form does not
 tell strangers who has an account.
+
+Sign-ups are limited per client address and per e-mail address (``SIGNUPS_PER_ADDRESS``,
+``SIGNUPS_PER_EMAIL`` in ``SIGNUP_WINDOW_SECONDS``, counted in the cache), so the form cannot
+be used to flood someone's inbox or fill the user table. The e-mail is kept in the cache only
+as a hash.
 """
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, login, password_validation
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -30,6 +38,11 @@ from django.views.decorators.http import require_http_methods
 from stampcard import mail
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Enough for a family or an office behind one router, too few to flood an inbox.
+SIGNUPS_PER_ADDRESS = 10
+SIGNUPS_PER_EMAIL = 3
+SIGNUP_WINDOW_SECONDS = 60 * 60
+THROTTLE_PREFIX = "signup"
 
 
 class ConfirmationTokens(PasswordResetTokenGenerator):
@@ -76,9 +89,40 @@ class SignupForm(forms.Form):
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _start_account(request, form.cleaned_data["email"], form.cleaned_data["password"])
+        email = form.cleaned_data["email"]
+        refusal = _throttled(request, email)
+        if refusal:
+            form.add_error(None, refusal)
+            return render(request, "accounts/signup.html", {"form": form}, status=429)
+        _start_account(request, email, form.cleaned_data["password"])
         return HttpResponseRedirect(reverse("signup_sent"))
     return render(request, "accounts/signup.html", {"form": form})
+
+
+def _throttle_keys(request: HttpRequest, email: str) -> tuple[str, str]:
+    address = get_client_ip_address(request) or "-"
+    hashed = hashlib.sha256(email.encode()).hexdigest()
+    return f"{THROTTLE_PREFIX}:address:{address}", f"{THROTTLE_PREFIX}:email:{hashed}"
+
+
+def _throttled(request: HttpRequest, email: str) -> str:
+    """Why this sign-up is refused for now ("" when it is not); counts it when it is not."""
+    by_address, by_email = _throttle_keys(request, email)
+    counts = cache.get_many([by_address, by_email])
+    if counts.get(by_address, 0) >= SIGNUPS_PER_ADDRESS:
+        return gettext("Too many accounts were started from here. Please try again in an hour.")
+    if counts.get(by_email, 0) >= SIGNUPS_PER_EMAIL:
+        return gettext(
+            "Too many sign-ups for this e-mail address. Check its inbox for our message, "
+            "or try again in an hour."
+        )
+    for key in (by_address, by_email):
+        cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, SIGNUP_WINDOW_SECONDS)
+    return ""
 
 
 def signup_sent(request: HttpRequest) -> HttpResponse:

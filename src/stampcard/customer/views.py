@@ -4,6 +4,7 @@ Join pages come through ``customer.doors.program_door``; the web card and its fi
 the customer door of ``tenancy.middleware`` (the card's long token in the URL).
 """
 
+import base64
 import functools
 import io
 import re
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import etag, require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
 
 from stampcard.customer import claims, services
@@ -232,16 +233,40 @@ def apple_pass_available() -> bool:
     return True
 
 
-@require_GET
-def theme(request: HttpRequest, card_token: str) -> HttpResponse:
-    """The program's colours as CSS variables: the pages' policy allows no inline style."""
+def _theme_etag(request: HttpRequest, card_token: str) -> str:
     program = request.card.program  # type: ignore[attr-defined]
-    colours = {
-        "--card-bg": _colour(program.background_color, "#1f2937"),
-        "--card-fg": _colour(program.foreground_color, "#ffffff"),
+    return f"{program.pk}-{program.design_version}-r{images.RENDERING}"
+
+
+# A filled stamp's icon on the web card, in pixels: 2.5rem stamps on a 3x screen, and more.
+WEB_STAMP_SIDE = 128
+
+
+@require_GET
+@etag(_theme_etag)
+def theme(request: HttpRequest, card_token: str) -> HttpResponse:
+    """The program's look as CSS variables (the pages' policy allows no inline style): its
+    colours, the filled stamps' icon (built-in, in the background colour on a disc of the text
+    colour; or the owner's picture on its own transparency) and the strip picture behind the
+    card, as ``data:`` images. Tagged by design version, so a repeat visit is a 304."""
+    program = request.card.program  # type: ignore[attr-defined]
+    background = _colour(program.background_color, "#1f2937")
+    foreground = _colour(program.foreground_color, "#ffffff")
+    picture = program.stamp_image.name if program.stamp_image else ""
+    icon = images.stamp_icon_png(program.stamp_icon, picture, background, WEB_STAMP_SIDE)
+    variables = {
+        "--card-bg": background,
+        "--card-fg": foreground,
         "--card-label": _colour(program.label_color, "#d1d5db"),
+        "--stamp-icon": f'url("data:image/png;base64,{base64.b64encode(icon).decode()}")',
+        "--stamp-fill": "transparent" if picture else foreground,
     }
-    css = ":root{" + ";".join(f"{name}:{value}" for name, value in colours.items()) + "}\n"
+    if program.strip_image:
+        strip = images.web_strip_jpeg(program.strip_image.name, background)
+        variables["--card-strip"] = (
+            f'url("data:image/jpeg;base64,{base64.b64encode(strip).decode()}") center / cover'
+        )
+    css = ":root{" + ";".join(f"{name}:{value}" for name, value in variables.items()) + "}\n"
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
     response["Cache-Control"] = "private, no-cache"
     return response

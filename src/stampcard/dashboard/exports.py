@@ -1,17 +1,25 @@
-"""No lock-in: the owner downloads everything the business owns, in one click.
+"""No lock-in: the owner downloads everything the business owns, in one click, and brings
+an export into a new business here.
 
-The page says what the file holds and how another installation imports it; the button posts
-to the same address, which answers with the zip (``portability.exporting``).
+The export page says what the file holds and how another installation imports it; the
+button posts to the same address, which answers with the zip (``portability.exporting``).
+The import page takes that zip into the business while it is still empty
+(``portability.importing.import_into_business``).
 """
 
 import tempfile
 
-from django.http import FileResponse, HttpRequest
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from stampcard.portability.errors import ImportRefused
 from stampcard.portability.exporting import export_business
+from stampcard.portability.importing import business_is_fresh, import_into_business
 from stampcard.portability.tables import TABLES
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.models import Business
@@ -36,3 +44,57 @@ def export_page(request: HttpRequest, business_slug: str) -> HttpResponseBase:
         filename=f"stampcard-{business.slug}-{stamp}.zip",
         content_type="application/zip",
     )
+
+
+# The largest upload the import page reads; the request is refused from its declared length.
+MAX_IMPORT_UPLOAD_BYTES: int = getattr(settings, "PORTABILITY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+
+
+@requires(Permission.MANAGE_BUSINESS)
+def import_page(request: HttpRequest, business_slug: str) -> HttpResponse:
+    """Fill a new, empty business with an export (``portability.importing``), owner only.
+
+    A request longer than ``MAX_IMPORT_UPLOAD_BYTES`` is refused before its body is read;
+    a refused file leaves nothing behind (one transaction) and says why.
+    """
+    business: Business = request.business  # type: ignore[attr-defined]
+    error, status = "", 200
+    if request.method == "POST":
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > MAX_IMPORT_UPLOAD_BYTES:
+            error, status = _too_large(), 413
+        elif (upload := request.FILES.get("export")) is None:
+            error, status = _("Choose the .zip file that an export made."), 400
+        elif upload.size is not None and upload.size > MAX_IMPORT_UPLOAD_BYTES:
+            error, status = _too_large(), 413
+        else:
+            try:
+                import_into_business(
+                    business=business,
+                    actor=request.actor,  # type: ignore[attr-defined]
+                    source=upload,
+                )
+            except ImportRefused as refusal:
+                error, status = refusal.message, refusal.http_status
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Imported. Invite your team and pair your devices again; make a new "
+                        "receipt key if your POS prints receipt codes."
+                    ),
+                )
+                return redirect("dashboard:business", business.slug)
+    context = {
+        "fresh": business_is_fresh(business),
+        "error": error,
+        "most_mb": MAX_IMPORT_UPLOAD_BYTES // (1024 * 1024),
+        "tables": [name for name, _model in TABLES],
+    }
+    return render(request, "dashboard/exports/import.html", context, status=status)
+
+
+def _too_large() -> str:
+    return _("The file is larger than %(most)s MB. Import it with the import_business command.") % {
+        "most": MAX_IMPORT_UPLOAD_BYTES // (1024 * 1024)
+    }

@@ -25,17 +25,17 @@ from stampcard.tenancy.models import Business
 from stampcard.uploads import ACCEPT, CleanImage, UnsafeImage, clean_upload
 from stampcard.vouchers.models import CodePool, VoucherTemplate
 from stampcard.vouchers.services.goal_voucher_settings import VOUCHER_FIELDS
+from stampcard.wallet import stamp_icons
 
 _COLOR = forms.TextInput(attrs={"type": "color"})
 _SHORT_TEXT = forms.Textarea(attrs={"rows": 2})
-ICON_LABELS = {
-    "cup": _("Cup"),
-    "star": _("Star"),
-    "heart": _("Heart"),
-    "check": _("Tick"),
-    "leaf": _("Leaf"),
-    "paw": _("Paw"),
-}
+# The uploaded pictures: (form field, model field, folder). Each is redrawn by
+# ``clean_upload`` and stored under its content hash by ``store_pictures``.
+PICTURES = (
+    ("logo_file", "logo", "logos"),
+    ("stamp_image_file", "stamp_image", "stamps"),
+    ("strip_image_file", "strip_image", "strips"),
+)
 TRANSLATION_LABELS = {
     "name": _("Card name"),
     "reward_title": _("Reward"),
@@ -58,7 +58,10 @@ class ProgramForm(forms.ModelForm):
         choices=StampSource.choices,
         widget=forms.CheckboxSelectMultiple,
     )
-    stamp_icon = forms.ChoiceField(label=_("Stamp icon"), choices=list(ICON_LABELS.items()))
+    stamp_icon = forms.ChoiceField(
+        label=_("Stamp icon"),
+        choices=[(name, label) for name, (label, _drawing) in stamp_icons.ICONS.items()],
+    )
     logo_file = forms.FileField(
         label=_("Logo"),
         required=False,
@@ -66,6 +69,26 @@ class ProgramForm(forms.ModelForm):
         widget=forms.FileInput(attrs={"accept": ACCEPT}),
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+    stamp_image_file = forms.FileField(
+        label=_("Your own stamp"),
+        required=False,
+        help_text=_(
+            "Instead of the icon: a square picture, best with a transparent background "
+            "(PNG, WEBP or SVG)."
+        ),
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
+    )
+    remove_stamp_image = forms.BooleanField(label=_("Use the icon again"), required=False)
+    strip_image_file = forms.FileField(
+        label=_("Picture behind the stamps"),
+        required=False,
+        help_text=_(
+            "A wide picture (about 3 to 1). It is cropped to fit and dimmed towards the "
+            "background colour so the stamps stay easy to read."
+        ),
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
+    )
+    remove_strip_image = forms.BooleanField(label=_("Remove the picture"), required=False)
 
     class Meta:
         model = Program
@@ -73,7 +96,15 @@ class ProgramForm(forms.ModelForm):
             field
             for field in PROGRAM_FIELDS
             if field
-            not in ("amount_per_stamp", "minimum_spend", "allowed_sources", "stamp_icon", "logo")
+            not in (
+                "amount_per_stamp",
+                "minimum_spend",
+                "allowed_sources",
+                "stamp_icon",
+                "logo",
+                "stamp_image",
+                "strip_image",
+            )
         ]
         labels = {
             "name": _("Card name"),
@@ -94,10 +125,12 @@ class ProgramForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.business = business
         self.instance.business = business
-        # The upload as ``clean_image`` drew it again; stored only by ``store_logo``.
-        self.logo_image: CleanImage | None = None
-        if not self.instance.logo:
-            del self.fields["remove_logo"]
+        # The uploads as ``clean_image`` drew them again, by model field; stored only by
+        # ``store_pictures``.
+        self.pictures: dict[str, CleanImage] = {}
+        for _upload, field, _folder in PICTURES:
+            if not getattr(self.instance, field):
+                del self.fields[f"remove_{field}"]
         self.languages = [
             (code, name) for code, name in settings.LANGUAGES if code != business.default_language
         ]
@@ -157,13 +190,25 @@ class ProgramForm(forms.ModelForm):
                     _("Look"),
                     ("background_color", "foreground_color", "label_color", "stamp_icon"),
                 ),
+                (_("Logo"), self._upload_fields("logo")),
                 (
-                    _("Logo"),
-                    ("logo_file", *(("remove_logo",) if "remove_logo" in self.fields else ())),
+                    _("Stamp and strip pictures"),
+                    (
+                        *self._upload_fields("stamp_image"),
+                        *self._upload_fields("strip_image"),
+                    ),
                 ),
                 (_("Terms"), ("terms",)),
             )
         ]
+
+    def _upload_fields(self, field: str) -> tuple[str, ...]:
+        remove = f"remove_{field}"
+        return (f"{field}_file", *((remove,) if remove in self.fields else ()))
+
+    @property
+    def logo_image(self) -> CleanImage | None:
+        return self.pictures.get("logo")
 
     def _amount(self, name: str) -> int | None:
         text = self.cleaned_data.get(f"{name}_text", "").strip()
@@ -177,37 +222,48 @@ class ProgramForm(forms.ModelForm):
 
     def clean_stamp_icon(self) -> str:
         icon: str = self.cleaned_data["stamp_icon"]
-        if icon not in STAMP_ICONS:
+        if icon not in STAMP_ICONS or icon not in stamp_icons.ICONS:
             raise ValidationError(_("Choose one of the icons."))
         return icon
 
-    def clean_logo_file(self) -> Any:
-        upload = self.cleaned_data.get("logo_file")
+    def _clean_picture(self, upload_field: str, field: str) -> Any:
+        upload = self.cleaned_data.get(upload_field)
         if upload is None:
             return None
         try:
-            self.logo_image = clean_upload(upload)
+            self.pictures[field] = clean_upload(upload)
         except UnsafeImage as refusal:
             raise ValidationError(refusal.message) from None
         return upload
 
-    def store_logo(self) -> None:
-        """Store the checked upload under its content hash and point the program at it.
+    def clean_logo_file(self) -> Any:
+        return self._clean_picture("logo_file", "logo")
+
+    def clean_stamp_image_file(self) -> Any:
+        return self._clean_picture("stamp_image_file", "stamp_image")
+
+    def clean_strip_image_file(self) -> Any:
+        return self._clean_picture("strip_image_file", "strip_image")
+
+    def store_pictures(self) -> None:
+        """Store the checked uploads under their content hash and point the program at them.
 
         Called just before saving: the same picture uploaded twice is one file.
         """
-        image = self.logo_image
-        if image is None:
-            return
-        name = f"logos/{hashlib.sha256(image.data).hexdigest()}.{image.extension}"
-        if not default_storage.exists(name):
-            name = default_storage.save(name, ContentFile(image.data))
-        self.instance.logo.name = name
+        for _upload, field, folder in PICTURES:
+            image = self.pictures.get(field)
+            if image is None:
+                continue
+            name = f"{folder}/{hashlib.sha256(image.data).hexdigest()}.{image.extension}"
+            if not default_storage.exists(name):
+                name = default_storage.save(name, ContentFile(image.data))
+            getattr(self.instance, field).name = name
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("remove_logo") and self.logo_image is None:
-            self.instance.logo.name = ""
+        for _upload, field, _folder in PICTURES:
+            if cleaned.get(f"remove_{field}") and field not in self.pictures:
+                getattr(self.instance, field).name = ""
         self.instance.amount_per_stamp = self._amount("amount_per_stamp")
         self.instance.minimum_spend = self._amount("minimum_spend")
         self.instance.allowed_sources = cleaned.get("allowed_sources") or []

@@ -1,4 +1,9 @@
-"""What the preview draws: the card's texts, colours and stamps, as the passes will show them."""
+"""What the preview draws: the card's texts, colours and stamps, as the passes will show them.
+
+The Apple strip and the Google hero image are drawn by the same ``wallet.stamp_grid`` as the
+passes' own, from what was typed and the pictures just chosen (checked by ``clean_image``,
+not stored yet) or stored before; the web card is drawn in SVG with the same icon.
+"""
 
 import base64
 import io
@@ -14,21 +19,8 @@ from PIL import Image, ImageOps
 from stampcard.loyalty.models import Program
 from stampcard.tenancy.models import Business
 from stampcard.uploads import CleanImage
-from stampcard.wallet import images
+from stampcard.wallet import images, stamp_grid, stamp_icons
 
-# The stamp icons as 24 by 24 SVG paths, filled with the card's text colour.
-ICON_PATHS = {
-    "cup": "M3 6h14v7a6 6 0 0 1-6 6H9a6 6 0 0 1-6-6zM17 8h2.5a3 3 0 0 1 0 6H17v-2h2.5a1 1 0 0 0 "
-    "0-2H17z",
-    "star": "M12 2l2.9 6.9 7.1.6-5.4 4.7 1.7 7-6.3-3.9-6.3 3.9 1.7-7L2 9.5l7.1-.6z",
-    "heart": "M12 21s-7.5-4.6-9.5-9.3C1 8 3.5 4.5 7 4.5c2 0 3.5 1.2 5 3 1.5-1.8 3-3 5-3 3.5 0 6 "
-    "3.5 4.5 7.2C19.5 16.4 12 21 12 21z",
-    "check": "M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z",
-    "leaf": "M5 19C5 9 11 4 21 3c0 10-5 16-15 16z",
-    "paw": "M12 12c-3 0-6 3-6 5.5S8 21 12 21s6-1 6-3.5S15 12 12 12zM5.5 11a2 2 0 1 0 0-4 2 2 0 0 0 "
-    "0 4zM9.5 7a2 2 0 1 0 0-4 2 2 0 0 0 0 4zM14.5 7a2 2 0 1 0 0-4 2 2 0 0 0 0 4zM18.5 11a2 2 0 "
-    "1 0 0-4 2 2 0 0 0 0 4z",
-}
 # The sample barcode drawn on the previews: a card code's shape, not a real card.
 _SAMPLE_QR = segno.make("SAMPLE-CARD", error="m", micro=False).svg_data_uri(scale=3, border=1)
 
@@ -49,6 +41,7 @@ def _stamps(goal: int, filled: int, width: float, height: float) -> list[dict[st
             "filled": i < filled,
             "number": i + 1,
             "scale": round(radius * 1.3 / 24, 3),
+            "side": round(radius * 1.3, 1),
             "ix": round(left + cell * (i % columns) + cell / 2 - radius * 0.65, 1),
             "iy": round(top + cell * (i // columns) + cell / 2 - radius * 0.65, 1),
         }
@@ -86,12 +79,43 @@ def preview_logo(program: Program, upload: CleanImage | None) -> str:
     return ""
 
 
+def _opened(upload: CleanImage | None) -> Image.Image | None:
+    if upload is None:
+        return None
+    with Image.open(io.BytesIO(upload.data)) as picture:
+        return picture.convert("RGBA")
+
+
+def _data_uri(image: Image.Image, kind: str = "JPEG") -> str:
+    out = io.BytesIO()
+    if kind == "JPEG":
+        image.convert("RGB").save(out, format="JPEG", quality=82)
+    else:
+        image.save(out, format=kind)
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def preview_pictures(
+    program: Program, uploads: dict[str, CleanImage]
+) -> tuple[Image.Image | None, Image.Image | None]:
+    """(stamp picture, strip picture) the previews show: just chosen, else stored, else none."""
+    found = []
+    for field in ("stamp_image", "strip_image"):
+        picture = _opened(uploads.get(field))
+        stored = getattr(program, field)
+        if picture is None and stored:
+            picture = images.stored_picture(stored.name)
+        found.append(picture)
+    return found[0], found[1]
+
+
 def preview_context(
     business: Business,
     program: Program,
     milestones: list[tuple[int, str]],
     language: str | None = None,
     logo: str = "",
+    uploads: dict[str, CleanImage] | None = None,
 ) -> dict[str, Any]:
     known = {code for code, _name in settings.LANGUAGES}
     language = language if language in known else business.default_language
@@ -99,11 +123,30 @@ def preview_context(
     goal = max(1, min(goal, 50))
     filled = max(1, goal * 2 // 5)
     milestone_at = {stamps for stamps, _title in milestones if 1 <= stamps < goal}
-    apple = _stamps(goal, filled, 300, 100)
     web = _stamps(goal, filled, 320, 96)
-    for stamps in (apple, web):
-        for stamp in stamps:
-            stamp["milestone"] = stamp["number"] in milestone_at
+    for stamp in web:
+        stamp["milestone"] = stamp["number"] in milestone_at
+    bg = _color(program.background_color, "#1f2937")
+    fg = _color(program.foreground_color, "#ffffff")
+    label = _color(program.label_color, "#d1d5db")
+    stamp_picture, strip_picture = preview_pictures(program, uploads or {})
+    design = stamp_grid.GridDesign(
+        background=bg,
+        foreground=fg,
+        label=label,
+        goal=goal,
+        icon=program.stamp_icon,
+        milestones=frozenset(milestone_at),
+        stamp_picture=stamp_picture,
+        strip_picture=strip_picture,
+    )
+    strip = stamp_grid.draw_grid(design, filled, images.STRIP_BOX, 2)
+    hero = stamp_grid.draw_grid(design, filled, images.HERO_BOX, 2)
+    web_stamp = web_strip = ""
+    if stamp_picture is not None:
+        web_stamp = _data_uri(ImageOps.contain(stamp_picture, (96, 96)), "PNG")
+    if strip_picture is not None:
+        web_strip = _data_uri(stamp_grid.washed(strip_picture, (680, 520), bg))
     return {
         "preview": {
             "language": language,
@@ -113,12 +156,15 @@ def preview_context(
             "terms": program.text_in("terms", language),
             "goal": goal,
             "filled": filled,
-            "bg": _color(program.background_color, "#1f2937"),
-            "fg": _color(program.foreground_color, "#ffffff"),
-            "label": _color(program.label_color, "#d1d5db"),
-            "google_fg": _readable_on(_color(program.background_color, "#1f2937")),
-            "icon": ICON_PATHS.get(program.stamp_icon, ICON_PATHS["cup"]),
-            "apple_stamps": apple,
+            "bg": bg,
+            "fg": fg,
+            "label": label,
+            "google_fg": _readable_on(bg),
+            "icon": stamp_icons.markup(program.stamp_icon),
+            "strip": _data_uri(strip),
+            "hero": _data_uri(hero),
+            "web_stamp": web_stamp,
+            "web_strip": web_strip,
             "web_stamps": web,
             "milestones": sorted((s, t) for s, t in milestones if s in milestone_at),
             "qr": _SAMPLE_QR,

@@ -73,7 +73,7 @@ def designer(
             try:
                 # One transaction: the program and its voucher settings, or neither.
                 with transaction.atomic():
-                    form.store_logo()
+                    form.store_pictures()
                     saved = save_program(
                         business=business,
                         actor=actor,
@@ -109,6 +109,7 @@ def designer(
             form.instance,
             milestone_drafts_safe(milestones),
             logo=preview_logo(form.instance, form.logo_image),
+            uploads=form.pictures,
         ),
     }
     status = 400 if request.method == "POST" else 200
@@ -144,6 +145,7 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
         milestone_drafts_safe(milestones),
         language=language,
         logo=preview_logo(form.instance, form.logo_image),
+        uploads=form.pictures,
     )
     return render(request, "dashboard/programs/_preview.html", context)
 

@@ -121,6 +121,7 @@ urlpatterns += [
         name="analytics_csv",
     ),
     path("b/<slug:business_slug>/export/", exports.export_page, name="export"),
+    path("b/<slug:business_slug>/import/", exports.import_page, name="import"),
     path("b/<slug:business_slug>/claims/", claims.claim_batches, name="claim_batches"),
     path(
         "b/<slug:business_slug>/claims/<int:batch_id>/sheet.pdf",

@@ -15,7 +15,7 @@ class ProgramAdmin(admin.ModelAdmin):
     list_filter = ["status", "reward_kind", "stamp_rule", "business"]
     inlines = [MilestoneInline]
     # A logo enters only through the designer, which checks and redraws it (stampcard.uploads).
-    readonly_fields = ["logo"]
+    readonly_fields = ["logo", "stamp_image", "strip_image"]
 
 
 @admin.register(Customer)

@@ -112,6 +112,15 @@ class Program(models.Model):
     # The business's logo as ``uploads.clean_image`` drew it again, stored under its content
     # hash (``logos/<sha256>.png``): never the uploaded bytes. Empty: the pass draws a stamp.
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True, max_length=200)
+    # The owner's own stamp (drawn instead of ``stamp_icon``) and a picture behind the stamp
+    # grid, both redrawn by ``uploads.clean_image`` and stored under their content hash like
+    # the logo (``stamps/…``, ``strips/…``). Empty: the built-in icon, the plain colour.
+    stamp_image = models.ImageField(
+        _("stamp picture"), upload_to="stamps/", blank=True, max_length=200
+    )
+    strip_image = models.ImageField(
+        _("strip picture"), upload_to="strips/", blank=True, max_length=200
+    )
     terms = models.TextField(_("terms"), blank=True)
 
     # What the join page asks for (JoinField): each off, optional or required. Marketing
@@ -167,6 +176,8 @@ class Program(models.Model):
         "foreground_color",
         "label_color",
         "stamp_icon",
+        "stamp_image",
+        "strip_image",
         "logo",
         "terms",
         "translations",

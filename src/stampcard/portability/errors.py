@@ -43,3 +43,12 @@ class CodesTaken(ImportRefused):
         "Some card or voucher codes of this export are already used here, so printed cards "
         "and wallet passes would not work after the move. Was it imported here before?"
     )
+
+
+class BusinessNotFresh(ImportRefused):
+    code = "business_not_fresh"
+    http_status = 409
+    default_message = _(
+        "This business already has shops, cards or customers. An export can only be "
+        "imported into a new, empty business."
+    )

@@ -2,7 +2,8 @@
 
 ``business.json`` is the export proper (the one an import reads): its ``format`` and
 ``version``, the business, and every table's rows with their ids, foreign keys as the ids of
-rows in the same document. ``csv/<table>.csv`` holds the same rows for a spreadsheet, each
+rows in the same document; ``pictures/…`` the programs' uploaded pictures (logo, stamp,
+strip) under their stored names. ``csv/<table>.csv`` holds the same rows for a spreadsheet, each
 cell made safe against formula injection (``csv_safety``), so those are for people, not
 for import.
 
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from typing import IO, Any
 
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Field, Model
@@ -25,9 +28,12 @@ from django.utils.encoding import is_protected_type
 
 from stampcard.audit import services as audit
 from stampcard.csv_safety import safe_row
+from stampcard.loyalty.models import Program
 from stampcard.portability.tables import (
     DOCUMENT,
     FORMAT,
+    PICTURE_FIELDS,
+    PICTURES,
     TABLES,
     VERSION,
     business_columns,
@@ -100,6 +106,7 @@ def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> N
             out.write("}}\n")
             out.flush()
             out.detach()
+        _write_pictures(business, archive)
         for name, model in TABLES:
             with archive.open(f"csv/{name}.csv", "w", force_zip64=True) as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
@@ -109,6 +116,21 @@ def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> N
                     writer.writerow(safe_row(_csv_value(value) for value in row.values()))
                 text.flush()
                 text.detach()
+
+
+def _write_pictures(business: Business, archive: zipfile.ZipFile) -> None:
+    """The programs' stored pictures, as ``pictures/<stored name>``; a missing file is left out
+    (the import then clears the name)."""
+    names = set()
+    for values in Program.objects.filter(business=business).values(*PICTURE_FIELDS):
+        names |= {name for name in values.values() if name}
+    for name in sorted(names):
+        try:
+            with default_storage.open(name) as file:
+                data = file.read()
+        except (OSError, SuspiciousFileOperation):
+            continue
+        archive.writestr(PICTURES + name, data, compress_type=zipfile.ZIP_STORED)
 
 
 def _csv_value(value: Any) -> Any:

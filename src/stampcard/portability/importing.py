@@ -11,7 +11,15 @@ What stays and what changes:
   import is refused (``CodesTaken``) rather than handing out other codes;
 - who did what on another installation (staff users, paired devices) does not exist here:
   those references are left empty; the rows themselves are kept;
-- the business's slug may be chosen anew (``slug=``); a slug taken here is refused.
+- the business's slug may be chosen anew (``slug=``); a slug taken here is refused;
+- the programs' pictures come from the zip's ``pictures/`` and are drawn again
+  (``uploads.clean_image``) and stored under their own hash; a picture name the zip does
+  not carry, or that is not a picture, is cleared, never looked up in this storage;
+- what an export never carries (staff, devices, receipt keys, …) is listed in
+  ``portability.tables``: it is made again here, not copied.
+
+``import_into_business`` fills a business the owner just made here (from the dashboard)
+instead of creating one.
 
 Hostile or broken files are refused with a sentence that says why: not a zip, no export
 document, another format or a newer version, a document or archive past the size limits
@@ -20,6 +28,7 @@ limit), unknown tables or columns, values that do not fit their column, rows tha
 rows the file does not hold, duplicate ids.
 """
 
+import hashlib
 import json
 import re
 import zipfile
@@ -28,26 +37,46 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import Field, Model, Q
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
+from stampcard.audit.services import record
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Milestone, Program
 from stampcard.portability.errors import (
     BusinessExists,
+    BusinessNotFresh,
     CodesTaken,
     ExportTooBig,
     ImportRefused,
     NewerExport,
     NotAnExport,
 )
-from stampcard.portability.tables import DOCUMENT, FORMAT, MODELS, TABLES, VERSION, columns
+from stampcard.portability.tables import (
+    DOCUMENT,
+    FORMAT,
+    MODELS,
+    PICTURE_FIELDS,
+    PICTURES,
+    TABLES,
+    VERSION,
+    columns,
+)
+from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
+from stampcard.tenancy.permissions import Permission, require_within
+from stampcard.uploads import MAX_UPLOAD_BYTES, UnsafeImage, clean_image
 from stampcard.vouchers.models import Voucher
 
 BATCH = 1000
+# What an import into a business made here takes from the export: not its name or address.
+_SETTINGS = ("time_zone", "country", "currency", "default_language", "brand_color")
+_FOLDERS = {"logo": "logos", "stamp_image": "stamps", "strip_image": "strips"}
+_PICTURE_NAME = re.compile(r"pictures/(logos|stamps|strips)/[0-9A-Za-z_-]{1,80}\.(png|jpg)")
 # What ``tokens.new_secret`` makes (the customer door accepts no other).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
 # Rows whose own checks (beyond each field's) run on import.
@@ -60,11 +89,18 @@ def _limit() -> int:
 
 def read_export(source: IO[bytes]) -> dict[str, Any]:
     """The export document of the zip ``source``, checked for shape, size and version."""
+    return read_archive(source)[0]
+
+
+def read_archive(source: IO[bytes]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The export document of the zip ``source`` (checked for shape, size and version) and
+    the pictures it carries, by stored name, each read no further than an upload may be."""
     limit = _limit()
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise NotAnExport() from error
+    pictures: dict[str, bytes] = {}
     with archive:
         try:
             info = archive.getinfo(DOCUMENT)
@@ -76,6 +112,13 @@ def read_export(source: IO[bytes]) -> dict[str, Any]:
             with archive.open(info) as member:
                 # The declared size may lie: read at most one byte past the limit.
                 data = member.read(limit + 1)
+            for entry in archive.infolist():
+                if not _PICTURE_NAME.fullmatch(entry.filename):
+                    continue
+                with archive.open(entry) as member:
+                    picture = member.read(MAX_UPLOAD_BYTES + 1)
+                if len(picture) <= MAX_UPLOAD_BYTES:
+                    pictures[entry.filename.removeprefix(PICTURES)] = picture
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
             raise NotAnExport() from e
     if len(data) > limit:
@@ -101,7 +144,7 @@ def read_export(source: IO[bytes]) -> dict[str, Any]:
             _("This export holds tables this installation does not know: %(names)s."),
             names=", ".join(sorted(map(str, unknown)))[:200],
         )
-    return document
+    return document, pictures
 
 
 def import_business(
@@ -112,22 +155,111 @@ def import_business(
     Refuses (``ImportRefused`` and its kinds) without writing anything; see the module's
     docstring for what is kept and what is mapped.
     """
-    document = read_export(source)
+    document, pictures = read_archive(source)
     with scopes_disabled(), transaction.atomic():
         business = _create_business(document["business"], slug=slug, name=name)
-        ids: dict[type[Model], dict[int, int]] = {}
-        try:
-            for table, model in TABLES:
-                rows = document["tables"].get(table, [])
-                if not isinstance(rows, list):
-                    raise _bad(table, None, _("it is not a list of rows"))
-                ids[model] = _import_table(business, table, model, rows, ids)
-        except (IntegrityError, DataError) as error:
-            raise ImportRefused(
-                _("The rows of this export contradict each other (%(problem)s)."),
-                problem=str(error).splitlines()[0][:200],
-            ) from error
+        _import_tables(business, document, pictures)
     return business
+
+
+def import_into_business(*, business: Business, actor: Actor, source: IO[bytes]) -> Business:
+    """Fill ``business``, new and empty, with the export ``source``, in one transaction.
+
+    The owner made the business here (its name and address stay); its settings (time zone,
+    country, currency, language, colour) and every row come from the export. Asks
+    MANAGE_BUSINESS for the whole business; locks the business row and refuses
+    (``BusinessNotFresh``) one that already has any row an export carries, so an import
+    never mixes with live data. Other refusals as ``import_business``; nothing is written
+    then. Recorded in the audit trail.
+    """
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    document, pictures = read_archive(source)
+    with scopes_disabled(), transaction.atomic():
+        locked = Business.objects.select_for_update().get(pk=business.pk)
+        if not business_is_fresh(locked):
+            raise BusinessNotFresh()
+        _take_settings(locked, document["business"])
+        _import_tables(locked, document, pictures)
+        record(business=locked, actor=actor, action="business.imported")
+    return locked
+
+
+def business_is_fresh(business: Business) -> bool:
+    """Whether ``business`` holds none of the rows an export carries (an import may fill it)."""
+    with scopes_disabled():
+        return not any(
+            model._default_manager.filter(business=business).exists() for _t, model in TABLES
+        )
+
+
+def _import_tables(
+    business: Business, document: dict[str, Any], pictures: dict[str, bytes]
+) -> None:
+    ids: dict[type[Model], dict[int, int]] = {}
+    try:
+        for table, model in TABLES:
+            rows = document["tables"].get(table, [])
+            if not isinstance(rows, list):
+                raise _bad(table, None, _("it is not a list of rows"))
+            ids[model] = _import_table(business, table, model, rows, ids)
+    except (IntegrityError, DataError) as error:
+        raise ImportRefused(
+            _("The rows of this export contradict each other (%(problem)s)."),
+            problem=str(error).splitlines()[0][:200],
+        ) from error
+    _store_pictures(business, pictures)
+
+
+def _store_pictures(business: Business, pictures: dict[str, bytes]) -> None:
+    """Each program picture the export carries, drawn again and stored under its own hash; a
+    picture the export lacks or that is not a picture is left out (the name cleared)."""
+    stored: dict[str, str] = {}
+    for program in Program.objects.filter(business=business):
+        changed = []
+        for field in PICTURE_FIELDS:
+            name = getattr(program, field).name
+            if not name:
+                continue
+            if name not in stored:
+                stored[name] = _stored_picture(field, pictures.get(name))
+            getattr(program, field).name = stored[name]
+            changed.append(field)
+        if changed:
+            # Not ``save``: a first version has no passes to tell yet.
+            Program.objects.filter(pk=program.pk).update(
+                **{field: getattr(program, field).name for field in changed}
+            )
+
+
+def _stored_picture(field: str, data: bytes | None) -> str:
+    if data is None:
+        return ""
+    try:
+        image = clean_image(data)
+    except UnsafeImage:
+        return ""
+    folder = _FOLDERS[field]
+    name = f"{folder}/{hashlib.sha256(image.data).hexdigest()}.{image.extension}"
+    if not default_storage.exists(name):
+        name = default_storage.save(name, ContentFile(image.data))
+    return str(name)
+
+
+def _take_settings(business: Business, values: dict[str, Any]) -> None:
+    known = {f.name for f in Business._meta.concrete_fields}
+    unknown = set(values) - known
+    if unknown:
+        raise _bad("business", None, _("unknown columns %(names)s") % {"names": _names(unknown)})
+    for field_name in _SETTINGS:
+        if field_name in values:
+            setattr(business, field_name, values[field_name])
+    try:
+        business.full_clean(validate_unique=False)
+    except ValidationError as error:
+        raise _bad("business", None, _messages(error)) from error
+    except (TypeError, ValueError, AttributeError) as error:
+        raise _bad("business", None, _("a value does not fit its column")) from error
+    business.save(update_fields=[f for f in _SETTINGS if f in values] or None)
 
 
 def _create_business(values: dict[str, Any], *, slug: str | None, name: str | None) -> Business:

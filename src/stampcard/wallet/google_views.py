@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
-from PIL import Image, ImageOps
+from PIL import Image
 
 from stampcard.loyalty.models import Program
 from stampcard.wallet import images
@@ -22,7 +22,6 @@ from stampcard.wallet.google_callbacks import MAX_BODY_BYTES, CallbackRefused, t
 
 log = logging.getLogger(__name__)
 
-HERO_SIZE = (1032, 336)
 # Google asks for a square logo of at least 660 px: the icon's 29 points drawn 23 times over.
 LOGO_SCALE = 23
 _HERO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})-(\d{1,3})")
@@ -60,7 +59,7 @@ def _program(program_id: str, design_version: str) -> Program:
 
 @require_GET
 def google_hero(request: HttpRequest, name: str) -> HttpResponse:
-    """The stamp grid of ``stamps`` at Google's hero size (1032x336), from the pass's strip."""
+    """The stamp grid of ``stamps`` at Google's hero size (1032x336), drawn like the strip."""
     found = _HERO_NAME.fullmatch(name)
     if found is None:
         raise Http404
@@ -68,9 +67,9 @@ def google_hero(request: HttpRequest, name: str) -> HttpResponse:
     stamps = int(found[3])
     if stamps > program.stamps_goal:
         raise Http404
-    strip = Image.open(io.BytesIO(images.strip_png(program, stamps, 3)))
-    hero = ImageOps.pad(strip, HERO_SIZE, color=images.rgb(program.background_color))
-    return _png(hero)
+    response = HttpResponse(images.hero_png(program, stamps), content_type="image/png")
+    response["Cache-Control"] = IMMUTABLE
+    return response
 
 
 @require_GET

@@ -1,10 +1,14 @@
 """The pass's images, drawn with Pillow from the program's design alone (wallet.md A6, A9).
 
-The strip shows the stamp grid of the current cycle. A program has only goal + 1 strips per
-design, so each is kept on disk under ``STAMPCARD_DATA_DIR/cache/strips/`` by (program,
-design version, stamps, scale): a repeated build reads it instead of drawing again, and the
-last ones read stay in this process's memory. The icon and logo depend on the colours alone
-(a ``Palette``), so they are drawn once per palette and scale in each process.
+The strip (and Google's hero image) shows the stamp grid of the current cycle, drawn by
+``wallet.stamp_grid`` with the program's stamp icon or stamp picture over its colour or strip
+picture. A program has only goal + 1 strips per design, so each is kept on disk under
+``STAMPCARD_DATA_DIR/cache/strips/`` by (program, design version, stamps, scale): a repeated
+build reads it instead of drawing again, and the last ones read stay in this process's
+memory. Every picture and icon is a design field (``Program.DESIGN_FIELDS``), so changing one
+moves the design version, which names new files, and re-dates every pass (wallet.changes).
+The pass's icon and drawn logo depend on the colours alone (a ``Palette``), so they are drawn
+once per palette and scale in each process.
 
 A program with an uploaded logo (``Program.logo``, stored under its content hash by the
 designer after ``uploads.clean_image`` drew it again) shows it instead of the drawn one:
@@ -16,7 +20,6 @@ kept per name and scale.
 import base64
 import functools
 import io
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +30,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageOps
 
 from stampcard.loyalty.models import Program
+from stampcard.wallet import stamp_grid, stamp_icons
 
 SCALES = (1, 2, 3)
 ICON_POINTS = (29, 29)
@@ -40,12 +44,17 @@ STRIP_POINTS = (375, 144)
 # Apple leaves open whether a store card's strip is 144 or 123 points tall: the grid stays
 # inside the central 123-point band, so either crop shows all of it.
 SAFE_HEIGHT = 123
-MAX_ROWS = 5
+STRIP_BOX = stamp_grid.Box(*STRIP_POINTS, safe_height=SAFE_HEIGHT)
+# Google's hero image is 1032x336 pixels: 344x112 points at 3x, the stamps inside 100.
+HERO_BOX = stamp_grid.Box(344, 112, safe_height=100)
+HERO_SCALE = 3
+WEB_STRIP_SIZE = (750, 288)
+# Part of the strips' cache names: a new way of drawing them is a new name, so strips drawn
+# by an older release are not served after an upgrade.
+RENDERING = 2
 
 
-def rgb(hex_color: str) -> tuple[int, int, int]:
-    value = hex_color.lstrip("#")
-    return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+rgb = stamp_grid.rgb
 
 
 class Palette(NamedTuple):
@@ -109,22 +118,55 @@ def logo_data_uri(name: str, height: int = 96) -> str:
     return "data:image/png;base64," + base64.b64encode(_png(logo)).decode()
 
 
+def design_of(program: Program) -> stamp_grid.GridDesign:
+    """The grid ``program`` shows, its pictures read from storage."""
+    return stamp_grid.GridDesign(
+        background=program.background_color,
+        foreground=program.foreground_color,
+        label=program.label_color,
+        goal=program.stamps_goal,
+        icon=program.stamp_icon,
+        milestones=stamp_grid.milestones_of(
+            (milestone.stamps for milestone in program.milestones.all()), program.stamps_goal
+        ),
+        stamp_picture=stored_picture(program.stamp_image.name) if program.stamp_image else None,
+        strip_picture=stored_picture(program.strip_image.name) if program.strip_image else None,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def stored_picture(name: str) -> Image.Image:
+    # Stored under its content hash: a name never changes what it shows. Shared: read only.
+    return _uploaded(name)
+
+
 def strip_png(program: Program, stamps: int, scale: int) -> bytes:
     """The stamp grid with ``stamps`` of the goal filled, cached on disk and in memory."""
     stamps = max(0, min(stamps, program.stamps_goal))
-    name = f"{program.pk}-v{program.design_version}-{stamps}@{scale}x.png"
-    return _strip(str(Path(settings.DATA_DIR) / "cache" / "strips" / name), program, stamps, scale)
+    name = f"{program.pk}-v{program.design_version}-r{RENDERING}-{stamps}@{scale}x.png"
+    return _cached(_cache_path(name), program, stamps, scale)
+
+
+def hero_png(program: Program, stamps: int) -> bytes:
+    """The stamp grid at Google's hero size (1032x336 pixels), cached like the strips."""
+    stamps = max(0, min(stamps, program.stamps_goal))
+    name = f"{program.pk}-v{program.design_version}-r{RENDERING}-{stamps}-hero.png"
+    return _cached(_cache_path(name), program, stamps, 0)
+
+
+def _cache_path(name: str) -> str:
+    return str(Path(settings.DATA_DIR) / "cache" / "strips" / name)
 
 
 # Keyed by the file's path, which names the design version: a new design is a new key.
 @functools.lru_cache(maxsize=512)
-def _strip(filename: str, program: Program, stamps: int, scale: int) -> bytes:
+def _cached(filename: str, program: Program, stamps: int, scale: int) -> bytes:
     path = Path(filename)
     try:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    data = draw_strip(program, stamps, scale)
+    data = draw_strip(program, stamps, scale) if scale else draw_hero(program, stamps)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed, so a parallel build never reads half a file.
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as draft:
@@ -134,40 +176,38 @@ def _strip(filename: str, program: Program, stamps: int, scale: int) -> bytes:
 
 
 def draw_strip(program: Program, stamps: int, scale: int) -> bytes:
-    width, height = (points * scale for points in STRIP_POINTS)
-    image = Image.new("RGB", (width, height), rgb(program.background_color))
-    draw = ImageDraw.Draw(image)
-    goal = program.stamps_goal
-    marked = {milestone.stamps for milestone in program.milestones.all()} | {goal}
-    rows, columns, cell = grid(goal)
-    left = (STRIP_POINTS[0] - columns * cell) / 2
-    top = (STRIP_POINTS[1] - rows * cell) / 2
-    for slot in range(goal):
-        row, column = divmod(slot, columns)
-        x = (left + (column + 0.5) * cell) * scale
-        y = (top + (row + 0.5) * cell) * scale
-        radius = cell * 0.36 * scale
-        _stamp(draw, x, y, radius, palette_of(program), filled=slot < stamps)
-        if slot + 1 in marked:
-            # A reward waits here: a ring around the slot.
-            outer = cell * 0.47 * scale
-            draw.ellipse(
-                (x - outer, y - outer, x + outer, y + outer),
-                outline=rgb(program.foreground_color),
-                width=max(1, round(scale * 1.5)),
-            )
+    design = design_of(program)
+    image = stamp_grid.draw_grid(design, stamps, STRIP_BOX, scale)
+    return stamp_grid.encode(image, photo=design.strip_picture is not None)
+
+
+def draw_hero(program: Program, stamps: int) -> bytes:
+    design = design_of(program)
+    image = stamp_grid.draw_grid(design, stamps, HERO_BOX, HERO_SCALE)
+    return stamp_grid.encode(image, photo=design.strip_picture is not None)
+
+
+@functools.lru_cache(maxsize=128)
+def stamp_icon_png(icon: str, picture: str, color: str, side: int) -> bytes:
+    """A filled stamp's icon for the web card, ``side`` pixels square on transparency: the
+    owner's ``picture`` (a storage name) when there is one, else the built-in ``icon`` in
+    ``color``."""
+    if picture:
+        image = ImageOps.pad(
+            stored_picture(picture), (side, side), Image.Resampling.LANCZOS, (0, 0, 0, 0)
+        )
+    else:
+        image = stamp_icons.icon_image(icon, color, side)
     return _png(image)
 
 
-def grid(slots: int) -> tuple[int, int, float]:
-    """(rows, columns, cell side in points) giving the largest stamps for ``slots``."""
-    best = (1, slots, 0.0)
-    for rows in range(1, MAX_ROWS + 1):
-        columns = math.ceil(slots / rows)
-        cell = min((STRIP_POINTS[0] - 16) / columns, SAFE_HEIGHT / rows)
-        if cell > best[2]:
-            best = (rows, columns, cell)
-    return best
+@functools.lru_cache(maxsize=64)
+def web_strip_jpeg(name: str, background: str) -> bytes:
+    """The strip picture ``name`` behind the web card (750x288, washed like the pass's)."""
+    image = stamp_grid.washed(stored_picture(name), WEB_STRIP_SIZE, background)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=78, optimize=True, progressive=True)
+    return out.getvalue()
 
 
 def _stamp(

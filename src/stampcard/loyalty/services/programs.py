@@ -55,6 +55,8 @@ PROGRAM_FIELDS = (
     "foreground_color",
     "label_color",
     "stamp_icon",
+    "stamp_image",
+    "strip_image",
     "logo",
     "terms",
 )
@@ -66,8 +68,8 @@ STATUS_MOVES: dict[str, frozenset[str]] = {
     ProgramStatus.ACTIVE: frozenset({ProgramStatus.ARCHIVED}),
     ProgramStatus.ARCHIVED: frozenset({ProgramStatus.ACTIVE}),
 }
-# The icons a stamp may be drawn with (the designer's choices; wallet images draw the same).
-STAMP_ICONS = ("cup", "star", "heart", "check", "leaf", "paw")
+# The icons a stamp may be drawn with (the designer's choices; wallet.stamp_icons draws them).
+STAMP_ICONS = ("cup", "star", "heart", "paw", "scissors", "drop", "flower", "leaf", "check")
 
 
 @dataclass(frozen=True, slots=True)
