@@ -1,5 +1,8 @@
 """Delivers outbox messages from this process: the dispatcher of a box without a broker.
 
+It also runs the periodic work Celery beat runs elsewhere: the analytics' daily rollups
+(``stats.rollup``) every ``STATS_ROLLUP_EVERY_SECONDS``.
+
 ``make run`` starts it beside the web server. A few threads deliver side by side, so one
 consumer that hangs does not hold up the others, and a message this process is still working
 on is not taken again when its lease runs out. A database that goes away (a restart, a busy
@@ -21,6 +24,7 @@ from django.db import close_old_connections, connections
 
 from stampcard.background import business_scope
 from stampcard.outbox import dispatch
+from stampcard.stats import rollup
 
 log = logging.getLogger(__name__)
 _PURGE_EVERY = 3600.0
@@ -49,12 +53,17 @@ class Command(BaseCommand):
             # Daemon threads: one stuck in a consumer does not keep a stopped process alive.
             threading.Thread(target=self._deliver_forever, name=f"outbox-{n}", daemon=True).start()
         next_purge, pause = time.monotonic(), settings.OUTBOX_POLL_SECONDS
+        next_rollup = time.monotonic()
         while not self.stopping.is_set():
             try:
                 close_old_connections()
                 if time.monotonic() >= next_purge:
                     dispatch.purge_delivered(older_than=timedelta(days=settings.OUTBOX_KEEP_DAYS))
                     next_purge = time.monotonic() + _PURGE_EVERY
+                if not options["once"] and time.monotonic() >= next_rollup:
+                    # Periodic work of a box without Celery beat: the analytics' rollups.
+                    rollup.roll_up()
+                    next_rollup = time.monotonic() + settings.STATS_ROLLUP_EVERY_SECONDS
                 taken = self._take_due(room=threads * 2 - self.work.qsize())
                 pause = settings.OUTBOX_POLL_SECONDS
             except Exception:  # the database went away: wait and try again, never die
