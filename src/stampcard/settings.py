@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
 # so a transaction still open when a run starts is not passed over.
 STATS_ROLLUP_EVERY_SECONDS = env.float("STATS_ROLLUP_EVERY_SECONDS", default=60.0)
 STATS_ROLLUP_LAG_SECONDS = env.float("STATS_ROLLUP_LAG_SECONDS", default=60.0)
+# Who visited in each period ending today is counted again this often per busy business.
+STATS_SNAPSHOT_EVERY_SECONDS = env.float("STATS_SNAPSHOT_EVERY_SECONDS", default=900.0)
 CELERY_BEAT_SCHEDULE["stats-roll-up"] = {
     "task": "stampcard.stats.tasks.roll_up",
     "schedule": STATS_ROLLUP_EVERY_SECONDS,

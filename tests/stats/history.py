@@ -52,6 +52,7 @@ def make_shop(slug: str, time_zone: str) -> Shop:
 
 def moment(rng: random.Random, shop: Shop, start: datetime, end: datetime) -> datetime:
     """A random time in [start, end): a third of them within ten minutes of a midnight."""
+    assert start < end, (start, end)
     while True:
         when = start + (end - start) * rng.random()
         if rng.random() < 0.33:

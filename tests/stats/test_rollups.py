@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from stampcard.loyalty.models import Customer, StampEvent
 from stampcard.loyalty.services import analytics as ledger
-from stampcard.loyalty.services.analytics import PERIOD_DAYS, Grain, Period
+from stampcard.loyalty.services.analytics import Grain, Period
 from stampcard.loyalty.services.customers import erase_customer
 from stampcard.stats import analytics as rolled
-from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay
+from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay, VisitingSnapshot
 from stampcard.stats.rollup import rebuild, roll_up
 from tests import factories
 from tests.stats.history import Shop, add_history, make_shop, settle_some
@@ -24,10 +24,10 @@ pytestmark = pytest.mark.django_db
 
 def periods(shop: Shop, today_at: datetime) -> list[Period]:
     last = today_at.astimezone(shop.zone).date()
-    found = []
-    for days in PERIOD_DAYS:
-        for grain in (Grain.DAY, Grain.WEEK):
-            found.append(Period.ending(last=last, days=days, grain=grain, time_zone=shop.zone))
+    found = [
+        Period.ending(last=last, days=days, grain=grain, time_zone=shop.zone)
+        for days, grain in ((7, Grain.DAY), (30, Grain.WEEK), (90, Grain.DAY), (365, Grain.WEEK))
+    ]
     # A period that ended earlier, so the rolled-up days alone answer it.
     found.append(
         Period.ending(last=last - timedelta(days=9), days=7, grain="day", time_zone=shop.zone)
@@ -61,7 +61,7 @@ def rollup_rows() -> dict[str, list[tuple]]:
     }
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_rollups_and_tail_equal_the_ledger_at_every_step(seed):
     rng = random.Random(seed)
     now = timezone.now()
@@ -92,12 +92,21 @@ def test_rollups_and_tail_equal_the_ledger_at_every_step(seed):
         actor=factories.member_actor(shops[0].business),
         customer=victim,
     )
-    shops[0].locations[0].delete()
-    get_user_model().objects.filter(pk=shops[1].staff[0]).delete()
+    shops[0].locations.pop(0).delete()
+    get_user_model().objects.filter(pk=shops[1].staff.pop(0)).delete()
     for shop in shops:
         settle_some(rng, shop, now - timedelta(days=3), now)
     assert_same_as_the_ledger(shops, now)
 
+    # The job's snapshots of the periods ending today, then rows it has not seen (some
+    # with earlier times, found by id), then a run that keeps the snapshots (not stale).
+    roll_up(until=now - timedelta(minutes=1))
+    assert VisitingSnapshot.objects.filter(last=now.astimezone(shops[0].zone).date()).exists()
+    assert_same_as_the_ledger(shops, now)
+    for shop in shops:
+        add_history(rng, shop, now - timedelta(days=20), now, customers=3, events=30)
+        settle_some(rng, shop, now - timedelta(minutes=1), now)
+    assert_same_as_the_ledger(shops, now)
     roll_up(until=now)
     assert_same_as_the_ledger(shops, now)  # no tail at all
     incremental = rollup_rows()

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from stampcard.loyalty.models import Program, StampSource
@@ -32,7 +32,15 @@ from stampcard.loyalty.services.analytics import (
     staff_names,
 )
 from stampcard.stats.ledger import Ids, Window, count_rows, stamp_rows, visit_rows
-from stampcard.stats.models import DayCount, DayFigure, RollupState, StampDay, VisitDay
+from stampcard.stats.models import (
+    DayCount,
+    DayFigure,
+    RollupState,
+    StampDay,
+    VisitDay,
+    VisitingSnapshot,
+)
+from stampcard.stats.visiting import Visiting, count_visit_days, from_snapshot
 from stampcard.tenancy.models import Business, Location
 
 Dimensions = tuple[int | None, str, int | None]  # location, workflow, staff member
@@ -124,10 +132,7 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
 
     series = _series(period, per_day)
     visiting = _customers_visiting(
-        business,
-        period,
-        rolled=rolled_until is not None,
-        tail=[row for window in windows for row in visit_rows(window)],
+        business, period, rolled=rolled_until is not None, windows=windows
     )
     totals = Totals(
         new_customers=sum(p.new_customers for p in series),
@@ -135,8 +140,8 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
         visits=sum(p.visits for p in series),
         rewards_earned=sum(p.rewards_earned for p in series),
         rewards_redeemed=sum(p.rewards_redeemed for p in series),
-        customers_visiting=visiting.pop("visiting"),
-        customers_returning=visiting.pop("returning"),
+        customers_visiting=visiting.visiting,
+        customers_returning=visiting.returning,
     )
     locations = dict(Location.objects.filter(business=business).values_list("pk", "name"))
     staff = staff_names({key[2] for key, _figure in per_group})
@@ -163,7 +168,7 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
         period=period,
         series=series,
         totals=totals,
-        frequency=[(group, visiting[group]) for group in FREQUENCY_GROUPS],
+        frequency=[(group, visiting.groups[group]) for group in FREQUENCY_GROUPS],
         by_location=shares(groups, "location_id", locations, none=_("No location")),
         by_program=shares(
             programs,
@@ -194,52 +199,37 @@ def _series(period: Period, per_day: dict[date, Counter[str]]) -> list[Point]:
 
 
 def _customers_visiting(
-    business: Business, period: Period, *, rolled: bool, tail: Any
-) -> dict[Any, int]:
+    business: Business, period: Period, *, rolled: bool, windows: list[Window]
+) -> Visiting:
     """Customers who visited, those returning, and how many visited on how many days.
 
-    The customers with a visit in the live tail are counted here in Python from all their
-    visit days of the period; everyone else in one aggregate over the rolled-up visit days.
+    From the job's snapshot of the period when there is one (``stats.visiting``). Else the
+    customers with a visit in the live tail are counted here from all their visit days of
+    the period, everyone else in one aggregate over the rolled-up visit days.
     """
+    if rolled:
+        snapshot = VisitingSnapshot.objects.filter(
+            business=business, days=period.days, last=period.last
+        ).first()
+        if snapshot is not None:
+            return from_snapshot(business, period, snapshot)
     days: dict[int, set[date]] = defaultdict(set)
     joined: dict[int, date] = {}
-    for row in tail:
-        days[row["customer"]].add(row["day"])
-        joined[row["customer"]] = row["joined_on"]
-    in_period = VisitDay.objects.filter(
-        business=business, day__gte=period.first, day__lte=period.last
-    )
-    found: dict[Any, int] = {"visiting": 0, "returning": 0, **dict.fromkeys(FREQUENCY_GROUPS, 0)}
+    for window in windows:
+        for row in visit_rows(window):
+            days[row["customer"]].add(row["day"])
+            joined[row["customer"]] = row["joined_on"]
+    found = Visiting()
     if rolled:
-        if days:
-            for customer, day, joined_on in in_period.filter(
-                customer_id__in=list(days)
-            ).values_list("customer_id", "day", "joined_on"):
-                days[customer].add(day)
-                joined[customer] = joined_on
-        counts: dict[str, Any] = {}
-        for low, high in FREQUENCY_GROUPS:
-            wanted = Q(days__gte=low) if high is None else Q(days__gte=low, days__lte=high)
-            counts[f"days_{low}_{high}"] = Count("customer_id", filter=wanted)
-        aggregate = (
-            in_period.exclude(customer_id__in=list(days))
-            .values("customer_id")
-            .annotate(days=Count("*"), joined=Min("joined_on"))
-            .aggregate(
-                visiting=Count("customer_id"),
-                returning=Count("customer_id", filter=Q(days__gte=2) | Q(joined__lt=period.first)),
-                **counts,
-            )
-        )
-        found["visiting"] += aggregate["visiting"] or 0
-        found["returning"] += aggregate["returning"] or 0
-        for low, high in FREQUENCY_GROUPS:
-            found[(low, high)] += aggregate[f"days_{low}_{high}"] or 0
+        found = count_visit_days(business, period.first, period.last, leave_out=days)
+        for customer, day, joined_on in VisitDay.objects.filter(
+            business=business,
+            day__gte=period.first,
+            day__lte=period.last,
+            customer_id__in=list(days),
+        ).values_list("customer_id", "day", "joined_on"):
+            days[customer].add(day)
+            joined[customer] = joined_on
     for customer, visit_days in days.items():
-        number = len(visit_days)
-        found["visiting"] += 1
-        found["returning"] += number >= 2 or joined[customer] < period.first
-        for low, high in FREQUENCY_GROUPS:
-            if number >= low and (high is None or number <= high):
-                found[(low, high)] += 1
+        found.add(len(visit_days), joined[customer] < period.first)
     return found

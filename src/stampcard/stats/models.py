@@ -113,3 +113,35 @@ class VisitDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} customer {self.customer_id}"
+
+
+class VisitingSnapshot(models.Model):
+    """Who visited in the ``days`` days up to ``last`` (the analytics' periods ending today),
+    as the rollups said when the job counted it: rows created before ``rolled_until`` with
+    ids up to ``last_event_id``. ``groups`` holds the customers per visit-frequency group,
+    in ``loyalty.services.analytics.FREQUENCY_GROUPS`` order.
+
+    A reader adds what changed since for the few customers with newer ledger rows, instead
+    of counting every visitor of a year again (``stats.visiting``).
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    last = models.DateField()
+    rolled_until = models.DateTimeField()
+    last_event_id = models.BigIntegerField()
+    visiting = models.IntegerField()
+    returning = models.IntegerField()
+    groups = models.JSONField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "days", "last"], name="visitingsnapshot_one_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days} days to {self.last}: {self.visiting}"

@@ -31,8 +31,10 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from stampcard.loyalty.models import Customer, Reward, RewardStatus, StampEvent
+from stampcard.loyalty.services.analytics import PERIOD_DAYS
 from stampcard.stats.ledger import Ids, Rows, Window, count_rows, stamp_rows, visit_rows
-from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay
+from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay, VisitingSnapshot
+from stampcard.stats.visiting import refresh_snapshots
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import Voucher, VoucherStatus
 
@@ -98,12 +100,40 @@ def roll_up(*, until: datetime | None = None) -> RollupRun | None:
                 business_id=business_id, zone=zone, first=first, last=last, until=until, ids=ids
             )
             days += (last - first).days + 1
+        _refresh_snapshots(spans, until, ids)
         state.rolled_until = until
         state.last_event_id, state.last_customer_id = ids.event, ids.customer
         state.last_reward_id, state.last_voucher_id = ids.reward, ids.voucher
         state.save()
     log.info("stats rollup to %s: %d businesses, %d days", until, len(spans), days)
     return RollupRun(until=until, businesses=len(spans), days=days)
+
+
+def _refresh_snapshots(spans: dict[int, Span], until: datetime, ids: Ids) -> None:
+    """Count again the periods ending today of each business with rows this run whose
+    snapshot is older than ``STATS_SNAPSHOT_EVERY_SECONDS``, and of each whose snapshot
+    ended on another day. A snapshot left older costs its readers the customers with rows
+    since; an idle business's costs nothing."""
+    oldest = until - timedelta(seconds=settings.STATS_SNAPSHOT_EVERY_SECONDS)
+    known = {
+        business_id: (last, counted_until)
+        for business_id, last, counted_until in VisitingSnapshot.objects.filter(
+            days=max(PERIOD_DAYS)
+        ).values_list("business_id", "last", "rolled_until")
+    }
+    zones = dict(Business.objects.filter(pk__in={*spans, *known}).values_list("pk", "time_zone"))
+    for business_id, zone in sorted(zones.items()):
+        today = until.astimezone(ZoneInfo(zone)).date()
+        last, counted_until = known.get(business_id, (None, None))
+        stale = (
+            last != today
+            or counted_until is None
+            or (business_id in spans and counted_until < oldest)
+        )
+        if stale:
+            refresh_snapshots(
+                business_id=business_id, today=today, rolled_until=until, last_event_id=ids.event
+            )
 
 
 def rebuild(*, until: datetime | None = None) -> RollupRun | None:
@@ -118,7 +148,7 @@ def rebuild(*, until: datetime | None = None) -> RollupRun | None:
             last_reward_id=0,
             last_voucher_id=0,
         )
-        for model in (StampDay, DayCount, VisitDay):
+        for model in (StampDay, DayCount, VisitDay, VisitingSnapshot):
             model.objects.all().delete()
         return roll_up(until=until)
 
