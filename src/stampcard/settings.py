@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "stampcard.idempotency",
     "stampcard.audit",
     "stampcard.outbox",
+    "stampcard.stats",
     "stampcard.wallet",
     "stampcard.dashboard",
     "stampcard.customer",
@@ -211,6 +212,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stampcard.wallet.tasks.purge_google_nonces",
         "schedule": 3600.0,
     },
+}
+# The analytics' daily rollups (stampcard.stats): brought up to date this often by Celery beat
+# or, without a broker, by deliver_outbox; rows younger than the lag are read live instead,
+# so a transaction still open when a run starts is not passed over.
+STATS_ROLLUP_EVERY_SECONDS = env.float("STATS_ROLLUP_EVERY_SECONDS", default=60.0)
+STATS_ROLLUP_LAG_SECONDS = env.float("STATS_ROLLUP_LAG_SECONDS", default=60.0)
+# Who visited in each period ending today is counted again this often per busy business.
+STATS_SNAPSHOT_EVERY_SECONDS = env.float("STATS_SNAPSHOT_EVERY_SECONDS", default=900.0)
+CELERY_BEAT_SCHEDULE["stats-roll-up"] = {
+    "task": "stampcard.stats.tasks.roll_up",
+    "schedule": STATS_ROLLUP_EVERY_SECONDS,
+    "options": {"expires": STATS_ROLLUP_EVERY_SECONDS},
 }
 # A dispatcher holds a message this long; past it, the message is taken again.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)

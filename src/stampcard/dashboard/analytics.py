@@ -30,8 +30,8 @@ from stampcard.loyalty.services.analytics import (
     Period,
     Point,
     Share,
-    business_analytics,
 )
+from stampcard.stats.analytics import business_analytics
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require_within

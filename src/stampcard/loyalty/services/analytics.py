@@ -1,8 +1,10 @@
-"""What the business's numbers say over a period: aggregate reads for the analytics page.
+"""What the business's numbers say over a period, counted from the ledger itself.
 
-Every figure is one aggregate SQL query over a bounded range of days (at most
-``MAX_DAYS``), cut into days or weeks in the business's own time zone, so a page costs the
-rows of its period, never the whole history. The indexes these queries run on are the
+The analytics page reads the same figures from the daily rollups plus the ledger's live
+tail (``stats.analytics``); this module defines each figure and is the reference those
+rollups are tested against. Every figure here is one aggregate SQL query over a bounded
+range of days (at most ``MAX_DAYS``), cut into days or weeks in the business's own time
+zone, so it costs the rows of its period, never the whole history. Its indexes are the
 ``(business, created_at)`` ones of ``StampEvent``, ``Customer`` and ``Reward`` (loyalty
 migration 0006); ``StampEvent``'s carries the columns the breakdowns read, so they are
 answered from the index alone.
@@ -189,7 +191,7 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
         series=series,
         totals=totals,
         frequency=frequency,
-        by_location=_shares(
+        by_location=shares(
             groups,
             "location_id",
             dict(Location.objects.filter(business=business).values_list("pk", "name")),
@@ -200,11 +202,11 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
             "card__program_id",
             dict(Program.objects.filter(business=business).values_list("pk", "name")),
         ),
-        by_source=_shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
-        by_staff=_shares(
+        by_source=shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
+        by_staff=shares(
             groups,
             "actor_user_id",
-            _staff_names({row["actor_user_id"] for row in groups}),
+            staff_names({row["actor_user_id"] for row in groups}),
             none=_("Devices and codes"),
         ),
     )
@@ -325,7 +327,7 @@ def _breakdown(
     stamps: QuerySet[StampEvent], column: str, names: dict[Any, str], *, none: str = "—"
 ) -> list[Share]:
     """Stamps and visits per value of ``column``, most stamps first; no value is ``none``."""
-    return _shares(
+    return shares(
         list(stamps.values(column).annotate(stamps=Sum("delta"), visits=Count("*"))),
         column,
         names,
@@ -333,7 +335,7 @@ def _breakdown(
     )
 
 
-def _shares(
+def shares(
     rows: Sequence[Mapping[str, Any]], column: str, names: dict[Any, str], *, none: str = "—"
 ) -> list[Share]:
     """``rows`` summed per value of ``column``, most stamps first; no value is ``none``."""
@@ -348,6 +350,6 @@ def _shares(
     return [Share(label=labels[key], stamps=stamps[key], visits=visits[key]) for key in order]
 
 
-def _staff_names(user_ids: set[int | None]) -> dict[int, str]:
+def staff_names(user_ids: set[int | None]) -> dict[int, str]:
     users = get_user_model().objects.filter(pk__in=[pk for pk in user_ids if pk is not None])
     return {user.pk: user.get_full_name() or user.get_username() for user in users}

@@ -1,5 +1,8 @@
 """Delivers outbox messages from this process: the dispatcher of a box without a broker.
 
+It also runs the periodic work Celery beat runs elsewhere: the analytics' daily rollups
+(``stats.rollup``) every ``STATS_ROLLUP_EVERY_SECONDS``.
+
 ``make run`` starts it beside the web server. A few threads deliver side by side, so one
 consumer that hangs does not hold up the others, and a message this process is still working
 on is not taken again when its lease runs out. A database that goes away (a restart, a busy

@@ -1,0 +1,120 @@
+"""What the ledger says per day: the queries that fill the rollups and read the live tail.
+
+Each function gives one business's rows of a ``Window``, grouped per day in its time zone,
+in the shape of one rollup table. The rollup job inserts them (``INSERT … SELECT``); the
+analytics read the same queries for what is not rolled up yet, so both halves of a figure
+are counted by one definition.
+
+A window is a range of times and, per table, a range of ids: the rollups hold exactly the
+rows created before ``RollupState.rolled_until`` *and* with an id up to the last one the
+job looked at; the live tail is every other row (created later, or with a newer id, as an
+import's rows or a transaction committed late).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
+from stampcard.loyalty.models import Customer, Reward, RewardStatus, StampEvent, StampEventKind
+from stampcard.stats.models import DayFigure
+from stampcard.vouchers.models import Voucher, VoucherStatus
+
+Rows = QuerySet[Any, Any]
+
+
+@dataclass(frozen=True)
+class Ids:
+    """An id per table the figures are counted from."""
+
+    event: int
+    customer: int
+    reward: int
+    voucher: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """One business's rows created in ``[start, end)`` (``start`` empty: from the first),
+    cut into days in ``zone``; only those with ids up to ``up_to``, or only those with ids
+    past ``newer_than``, when given."""
+
+    business_id: int
+    zone: ZoneInfo
+    start: datetime | None
+    end: datetime
+    up_to: Ids | None = None
+    newer_than: Ids | None = None
+
+    def rows(self, rows: QuerySet[Any], field: str, table: str) -> QuerySet[Any]:
+        """``rows`` of this window, by the time in ``field`` and the ids of ``table``."""
+        rows = rows.filter(business_id=self.business_id, **{f"{field}__lt": self.end})
+        if self.start is not None:
+            rows = rows.filter(**{f"{field}__gte": self.start})
+        if self.up_to is not None:
+            rows = rows.filter(pk__lte=getattr(self.up_to, table))
+        if self.newer_than is not None:
+            rows = rows.filter(pk__gt=getattr(self.newer_than, table))
+        return rows.order_by()
+
+
+def _stamp_events(window: Window) -> QuerySet[StampEvent]:
+    # A visit is a stamp event; corrections (and undos) are neither visits nor stamps given.
+    return window.rows(StampEvent.objects.filter(kind=StampEventKind.STAMP), "created_at", "event")
+
+
+def stamp_rows(window: Window) -> Rows:
+    """Per day, program, location, workflow and staff member: ``stamps`` and ``visits``."""
+    return (
+        _stamp_events(window)
+        .annotate(
+            day=TruncDate("created_at", tzinfo=window.zone),
+            program=F("card__program_id"),
+            staff=F("actor_user_id"),
+        )
+        .values("day", "program", "location_id", "source", "staff")
+        .annotate(stamps=Sum("delta"), visits=Count("*"))
+    )
+
+
+def visit_rows(window: Window) -> Rows:
+    """One row per customer and day with a stamp event, with the day the customer joined."""
+    return (
+        _stamp_events(window)
+        .annotate(
+            day=TruncDate("created_at", tzinfo=window.zone),
+            customer=F("card__customer_id"),
+            joined_on=TruncDate("card__customer__created_at", tzinfo=window.zone),
+        )
+        .values("day", "customer", "joined_on")
+        .distinct()
+    )
+
+
+def count_rows(window: Window) -> dict[DayFigure, Rows]:
+    """Per figure, one row per day: ``count`` customers joined, rewards earned, "reward
+    ready" rewards handed over, reward vouchers redeemed."""
+
+    def per_day(rows: QuerySet[Any], field: str, table: str) -> Rows:
+        return (
+            window.rows(rows, field, table)
+            .annotate(day=TruncDate(field, tzinfo=window.zone))
+            .values("day")
+            .annotate(count=Count("pk"))
+        )
+
+    return {
+        DayFigure.JOINED: per_day(Customer.objects.all(), "created_at", "customer"),
+        DayFigure.REWARDS_EARNED: per_day(Reward.objects.all(), "created_at", "reward"),
+        DayFigure.REWARDS_HANDED_OVER: per_day(
+            Reward.objects.filter(status=RewardStatus.REDEEMED), "settled_at", "reward"
+        ),
+        DayFigure.REWARD_VOUCHERS_REDEEMED: per_day(
+            Voucher.objects.filter(reward__isnull=False, status=VoucherStatus.REDEEMED),
+            "redeemed_at",
+            "voucher",
+        ),
+    }

@@ -1,0 +1,158 @@
+"""Customers who visited in a period, returning ones, and how many came on how many days.
+
+Counted three ways, each giving the same answer:
+
+- ``count_visit_days``: one aggregate over the rolled-up visit days (``VisitDay``) of the
+  period; its cost is the visitors of the period, fine for a week, heavy for a year;
+- a ``VisitingSnapshot`` the rollup job keeps of that aggregate for each period ending today,
+  plus, for the customers with ledger rows the snapshot has not seen, their days before
+  and after from the ledger (``from_snapshot``): the cost is the minutes since the snapshot;
+- the ledger alone (``loyalty.services.analytics``), the reference in the tests.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Min, Q
+from django.db.models.functions import TruncDate
+
+from stampcard.loyalty.models import StampEvent, StampEventKind
+from stampcard.loyalty.services.analytics import FREQUENCY_GROUPS, PERIOD_DAYS, Period
+from stampcard.stats.ledger import Ids, Window, visit_rows
+from stampcard.stats.models import VisitDay, VisitingSnapshot
+from stampcard.tenancy.models import Business
+
+Group = tuple[int, int | None]
+
+
+@dataclass
+class Visiting:
+    visiting: int = 0
+    returning: int = 0
+    groups: dict[Group, int] = field(default_factory=lambda: dict.fromkeys(FREQUENCY_GROUPS, 0))
+
+    def add(self, days: int, joined_before: bool, sign: int = 1) -> None:
+        """Count (or, with ``sign`` -1, take back) a customer with ``days`` visit days."""
+        if not days:
+            return
+        self.visiting += sign
+        self.returning += sign * (days >= 2 or joined_before)
+        for low, high in FREQUENCY_GROUPS:
+            if days >= low and (high is None or days <= high):
+                self.groups[(low, high)] += sign
+
+
+def count_visit_days(
+    business: Business, first: date, last: date, *, leave_out: Iterable[int] = ()
+) -> Visiting:
+    """The aggregate over the rolled-up visit days of ``first``..``last``, without the
+    customers in ``leave_out``."""
+    rows = VisitDay.objects.filter(business=business, day__gte=first, day__lte=last)
+    left_out = list(leave_out)
+    if left_out:
+        rows = rows.exclude(customer_id__in=left_out)
+    counts: dict[str, Any] = {}
+    for low, high in FREQUENCY_GROUPS:
+        wanted = Q(days__gte=low) if high is None else Q(days__gte=low, days__lte=high)
+        counts[f"days_{low}_{high}"] = Count("customer_id", filter=wanted)
+    found = (
+        rows.values("customer_id")
+        .annotate(days=Count("*"), joined=Min("joined_on"))
+        .aggregate(
+            visiting=Count("customer_id"),
+            returning=Count("customer_id", filter=Q(days__gte=2) | Q(joined__lt=first)),
+            **counts,
+        )
+    )
+    return Visiting(
+        visiting=found["visiting"] or 0,
+        returning=found["returning"] or 0,
+        groups={(low, high): found[f"days_{low}_{high}"] or 0 for low, high in FREQUENCY_GROUPS},
+    )
+
+
+def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot) -> Visiting:
+    """The snapshot, corrected for every customer with stamp rows in the period it did not
+    count (created from its ``rolled_until`` on, or with a newer id): each such customer's
+    days as the snapshot counted them are taken back and their days now added."""
+    found = Visiting(
+        visiting=snapshot.visiting,
+        returning=snapshot.returning,
+        groups=dict(zip(FREQUENCY_GROUPS, snapshot.groups, strict=True)),
+    )
+    unseen = Ids(event=snapshot.last_event_id, customer=0, reward=0, voucher=0)
+    windows = [
+        Window(business.pk, period.time_zone, max(snapshot.rolled_until, period.start), period.end)
+    ]
+    if snapshot.rolled_until > period.start:
+        windows.append(
+            Window(
+                business.pk,
+                period.time_zone,
+                period.start,
+                min(snapshot.rolled_until, period.end),
+                newer_than=unseen,
+            )
+        )
+    changed = {
+        row["customer"]
+        for window in windows
+        if window.start is not None and window.start < window.end
+        for row in visit_rows(window)
+    }
+    if not changed:
+        return found
+    before: dict[int, set[date]] = defaultdict(set)
+    now: dict[int, set[date]] = defaultdict(set)
+    joined: dict[int, date] = {}
+    rows = (
+        StampEvent.objects.filter(
+            business=business,
+            kind=StampEventKind.STAMP,
+            card__customer_id__in=changed,
+            created_at__gte=period.start,
+            created_at__lt=period.end,
+        )
+        .order_by()
+        .annotate(
+            day=TruncDate("created_at", tzinfo=period.time_zone),
+            customer=F("card__customer_id"),
+            joined_on=TruncDate("card__customer__created_at", tzinfo=period.time_zone),
+        )
+        .values_list("customer", "day", "joined_on", "pk", "created_at")
+    )
+    for customer, day, joined_on, pk, created_at in rows:
+        now[customer].add(day)
+        joined[customer] = joined_on
+        if created_at < snapshot.rolled_until and pk <= snapshot.last_event_id:
+            before[customer].add(day)
+    for customer in changed:
+        joined_before = joined[customer] < period.first
+        found.add(len(before[customer]), joined_before, sign=-1)
+        found.add(len(now[customer]), joined_before)
+    return found
+
+
+def refresh_snapshots(
+    *, business_id: int, today: date, rolled_until: Any, last_event_id: int
+) -> None:
+    """Count the periods ending ``today`` again from the rolled-up visit days (the rollup job
+    calls this in its transaction, so they match what it has rolled up)."""
+    business = Business.objects.get(pk=business_id)
+    VisitingSnapshot.objects.filter(business_id=business_id).delete()
+    for days in PERIOD_DAYS:
+        first = today - timedelta(days=days - 1)
+        counted = count_visit_days(business, first, today)
+        VisitingSnapshot.objects.create(
+            business_id=business_id,
+            days=days,
+            last=today,
+            rolled_until=rolled_until,
+            last_event_id=last_event_id,
+            visiting=counted.visiting,
+            returning=counted.returning,
+            groups=[counted.groups[group] for group in FREQUENCY_GROUPS],
+        )
