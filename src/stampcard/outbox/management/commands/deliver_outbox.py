@@ -1,8 +1,5 @@
 """Delivers outbox messages from this process: the dispatcher of a box without a broker.
 
-It also runs the periodic work Celery beat runs elsewhere: the analytics' daily rollups
-(``stats.rollup``) every ``STATS_ROLLUP_EVERY_SECONDS``.
-
 ``make run`` starts it beside the web server. A few threads deliver side by side, so one
 consumer that hangs does not hold up the others, and a message this process is still working
 on is not taken again when its lease runs out. A database that goes away (a restart, a busy
@@ -11,7 +8,7 @@ then does not keep the process alive (its message is taken again after its lease
 
 It is also the box's beat: every entry of ``CELERY_BEAT_SCHEDULE`` but the relay (which is
 this loop) runs here in turn on its schedule, once at start, so the periodic jobs (purges,
-voucher expiry) have one list whether a broker runs them or not.
+voucher expiry, the analytics' rollups) have one list whether a broker runs them or not.
 """
 
 import logging
