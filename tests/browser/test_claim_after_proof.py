@@ -13,7 +13,7 @@ from stampcard.loyalty import links
 from stampcard.vouchers.claims import create_claim_batch
 from stampcard.vouchers.models import ClaimCode
 from tests import factories
-from tests.mail_server import smtp_inbox
+from tests.mail_server import deliver_mail, smtp_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,6 +74,7 @@ def test_the_mailed_link_finishes_the_claim(
         page.locator("form.c-form button[type=submit]").click()
         page.locator("input[name=code]").wait_for()
         page.screenshot(path=shots / f"claim-proof-check-email-{tag}.png", full_page=True)
+        assert deliver_mail() == 1
         assert len(inbox.messages) == 1
         link = re.search(r"(/j/\S+/back/\S+/)", inbox.body())
         assert link is not None

@@ -18,6 +18,7 @@ from stampcard.vouchers.claims import claim_code, create_claim_batch
 from stampcard.vouchers.models import ClaimCode, ClaimedReceipt
 from stampcard.vouchers.receipts import create_receipt_key, sign_stamp_receipt
 from tests import factories
+from tests.mail_server import deliver_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +52,7 @@ def new_code(program, stamps=2):
 
 
 def mailed(smtp):
+    deliver_mail()  # the outbox sends it after the request
     parsed = message_from_bytes(smtp.messages[-1]["data"], policy=policy.default)
     text = parsed.get_content()
     link = re.search(r"https://cards\.example\.test(/j/\S+/)", text)
