@@ -234,6 +234,8 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
 
 # The largest export document (uncompressed) that import_business reads.
 PORTABILITY_MAX_IMPORT_BYTES = env.int("PORTABILITY_MAX_IMPORT_BYTES", default=1024**3)
+# The largest export file an owner may upload to the dashboard's import page.
+PORTABILITY_MAX_UPLOAD_BYTES = env.int("PORTABILITY_MAX_UPLOAD_BYTES", default=200 * 1024**2)
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 # Topic -> dotted paths of the functions that apply its messages (see outbox.consumers).
 OUTBOX_CONSUMERS: dict[str, list[str]] = {

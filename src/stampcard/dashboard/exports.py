@@ -47,7 +47,7 @@ def export_page(request: HttpRequest, business_slug: str) -> HttpResponseBase:
 
 
 # The largest upload the import page reads; the request is refused from its declared length.
-MAX_IMPORT_UPLOAD_BYTES: int = getattr(settings, "PORTABILITY_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+MAX_IMPORT_UPLOAD_BYTES: int = settings.PORTABILITY_MAX_UPLOAD_BYTES
 
 
 @requires(Permission.MANAGE_BUSINESS)
