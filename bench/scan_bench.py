@@ -285,11 +285,28 @@ def load(name: str, master: int, port: int, seeded: Seeded, seconds: float) -> S
 def _environment() -> dict[str, str]:
     """The server's environment: the bench database, and the project's own statements for the
     bare app. No REDIS_URL, as ``make run`` serves."""
+    from django.db import connection
+
+    from stampcard.counter.cards import _CARD_ANSWER
+    from stampcard.idempotency.services import _REMEMBER, _STORED
     from stampcard.loyalty.services.card_state import _read_card_sql
     from stampcard.loyalty.services.stamping import _MOVE_CARD_AND_WRITE_EVENT
+    from stampcard.tenancy.services import _device_columns
 
-    statements = {"read_card": _read_card_sql("code", row_locks=True),
-                  "stamp": _MOVE_CARD_AND_WRITE_EVENT}  # fmt: skip
+    device, _business, _location, find_device = _device_columns(connection.alias)
+    statements = {
+        "find_device": find_device,
+        # Where the device row's columns the bare app needs are, in that statement.
+        "device_columns": {
+            name: device.names.index(name)
+            for name in ("id", "business_id", "location_id", "token_hash", "revoked_at")
+        },
+        "idempotency_stored": _STORED,
+        "read_card": _read_card_sql("code", row_locks=True),
+        "stamp": _MOVE_CARD_AND_WRITE_EVENT,
+        "card_answer": _CARD_ANSWER,
+        "idempotency_remember": _REMEMBER,
+    }
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     return {**env, "SCAN_BARE_SQL": json.dumps(statements)}
 
