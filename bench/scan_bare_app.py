@@ -91,9 +91,11 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
                 prepare=True,
             )  # fmt: skip
             event = cursor.fetchone()
+            code = scan["code"]
             rows = cursor.execute(
-                _SQL["card_answer"], [scan["code"], business_id], prepare=True
-            ).fetchall()
+                _SQL["card_answer"], [code, business_id, code, business_id],
+                prepare=True,
+            ).fetchall()  # fmt: skip
             shown = rows[0]
             answer = {
                 "ok": event is not None,

@@ -311,10 +311,27 @@ def _environment() -> dict[str, str]:
     return {**env, "SCAN_BARE_SQL": json.dumps(statements)}
 
 
+def _booted(master: int, *, timeout: float = 180.0) -> None:
+    """Wait until the workers have loaded the app: the port opens before they have, and on a
+    busy machine importing Django takes seconds. A keep-alive connection stays with the
+    worker that took it, so a worker still booting during the load would leave the other
+    with every station (and its import would be counted as serving CPU)."""
+    deadline = time.monotonic() + timeout
+    before = -1.0
+    while time.monotonic() < deadline:
+        workers = _workers(master)
+        used = _cpu_seconds(workers) if len(workers) == int(GUNICORN[1]) else -1.0
+        if used >= 0 and used - before < 0.02:
+            return
+        before = used
+        time.sleep(0.5)
+
+
 def serve_and_load(name: str, app: str, seeded: Seeded, seconds: float) -> Served:
     process, port = start_gunicorn(app, _environment())
     try:
-        load(name, process.pid, port, seeded, 2.0)  # warm up: imports, connections
+        _booted(process.pid)
+        load(name, process.pid, port, seeded, 2.0)  # warm up: connections, prepared statements
         return load(name, process.pid, port, seeded, seconds)
     finally:
         process.send_signal(signal.SIGTERM)
