@@ -2,16 +2,18 @@
 (``POST /device/scan``, ``action`` "stamp") with the same SQL as ``counter.scan``, and no Django.
 
 Per request, as the Django path runs it on PostgreSQL: the device found by its token's hash
-(compared in constant time, refused when revoked), then in one transaction the nonce's
+(``tenancy.services.find_device`` 's statement: the device with its business and location;
+compared in constant time, refused when revoked), then in one transaction the nonce's
 idempotency row looked up, the card read and locked (``loyalty.services.card_state`` 's
-statement: inside the scan's transaction ``add_stamps`` takes its locked path), the
-stamp written (``loyalty.services.stamping`` 's one statement: card counters, ledger row,
-outbox message), the answer's three reads (card with customer and program, last ledger row,
-ready rewards), the answer kept under the nonce, commit; then the same JSON answer.
+statement: inside the scan's transaction ``add_stamps`` takes its locked path), the stamp
+written (``loyalty.services.stamping`` 's one statement: card counters, ledger row, outbox
+message), what the screen shows (``counter.cards.card_answer`` 's one statement), the answer
+kept under the nonce, commit; then the same JSON answer. Each statement is prepared once per
+connection, as the Django path sends them (``stampcard.hot_path``).
 
 Run by gunicorn exactly like the Django app (``bench.scan_bench``); configured by the
 environment: ``DATABASE_URL`` and ``SCAN_BARE_SQL`` (a JSON object with the project's own
-``read_card`` and ``stamp`` statements, so the two sides cannot drift apart).
+statements, so the two sides cannot drift apart).
 """
 
 import hashlib
@@ -26,40 +28,8 @@ from typing import Any
 import psycopg
 
 _local = threading.local()
-_SQL: dict[str, str] = json.loads(os.environ.get("SCAN_BARE_SQL", "{}"))
-
-DEVICE_SQL = (
-    "SELECT d.id, d.business_id, d.location_id, d.token_hash, d.revoked_at"
-    " FROM tenancy_device d JOIN tenancy_business b ON b.id = d.business_id"
-    " LEFT JOIN tenancy_location l ON l.id = d.location_id"
-    " WHERE d.token_hash = %s ORDER BY d.id LIMIT 1"
-)
-KEY_SQL = (
-    "SELECT operation, fingerprint, outcome FROM idempotency_idempotencykey"
-    " WHERE business_id = %s AND key = %s"
-)
-ANSWER_CARD_SQL = (
-    "SELECT c.id, c.code, c.stamps, cu.name, cu.email, cu.phone, p.name, p.stamps_goal,"
-    " p.max_stamps_per_visit FROM loyalty_card c"
-    " JOIN loyalty_customer cu ON cu.id = c.customer_id"
-    " JOIN loyalty_program p ON p.id = c.program_id"
-    " WHERE c.business_id = %s AND c.code = %s ORDER BY c.id LIMIT 1"
-)
-LAST_EVENT_SQL = (
-    "SELECT id, kind, delta, actor_kind, actor_user_id, actor_device_id, created_at"
-    " FROM loyalty_stampevent WHERE business_id = %s AND card_id = %s ORDER BY 1 DESC LIMIT 1"
-)
-READY_SQL = (
-    "SELECT r.id, m.reward_title FROM loyalty_reward r"
-    " LEFT JOIN loyalty_milestone m ON m.id = r.milestone_id"
-    " WHERE r.business_id = %s AND r.card_id = %s AND r.status = 'ready' ORDER BY 1"
-)
-INSERT_KEY_SQL = (
-    "INSERT INTO idempotency_idempotencykey"
-    " (business_id, key, operation, fingerprint, outcome, created_at)"
-    " VALUES (%s, %s, 'counter.stamp', %s, %s, %s)"
-    " ON CONFLICT (business_id, key) DO NOTHING RETURNING id"
-)
+_SQL: dict[str, Any] = json.loads(os.environ.get("SCAN_BARE_SQL", "{}"))
+_DEVICE: dict[str, int] = _SQL.get("device_columns", {})
 
 
 def _connection() -> psycopg.Connection[Any]:
@@ -88,16 +58,25 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     db = _connection()
     with db.cursor() as cursor:
-        device = cursor.execute(DEVICE_SQL, [token_hash]).fetchone()
-        if device is None or not hmac.compare_digest(token_hash, device[3]) or device[4]:
+        device = cursor.execute(_SQL["find_device"], [token_hash], prepare=True).fetchone()
+        if (
+            device is None
+            or not hmac.compare_digest(token_hash, device[_DEVICE["token_hash"]])
+            or device[_DEVICE["revoked_at"]]
+        ):
             return _reply(start, "401 Unauthorized", {"ok": False})
-        device_id, business_id, location_id = device[0], device[1], device[2]
+        device_id = device[_DEVICE["id"]]
+        business_id = device[_DEVICE["business_id"]]
+        location_id = device[_DEVICE["location_id"]]
         key = f"scan:device:{device_id}:{scan['nonce']}"
         fingerprint = hashlib.sha256(raw).hexdigest()
         with db.transaction():
-            if cursor.execute(KEY_SQL, [business_id, key]).fetchone() is not None:
+            stored = _SQL["idempotency_stored"]
+            if cursor.execute(stored, [business_id, key], prepare=True).fetchone() is not None:
                 return _reply(start, "409 Conflict", {"ok": False})
-            card = cursor.execute(_SQL["read_card"], [scan["code"], business_id]).fetchone()
+            card = cursor.execute(
+                _SQL["read_card"], [scan["code"], business_id], prepare=True
+            ).fetchone()
             if card is None:
                 return _reply(start, "404 Not Found", {"ok": False})
             card_id, version, stamps, goal = card[0], card[3], card[4], card[11]
@@ -109,11 +88,15 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
                  business_id, now, now,
                  business_id, card_id, "stamp", 1, "autopilot", None, "device", None, device_id,
                  location_id, after, now],
+                prepare=True,
             )  # fmt: skip
             event = cursor.fetchone()
-            shown: Any = cursor.execute(ANSWER_CARD_SQL, [business_id, scan["code"]]).fetchone()
-            last = cursor.execute(LAST_EVENT_SQL, [business_id, card_id]).fetchone()
-            ready = cursor.execute(READY_SQL, [business_id, card_id]).fetchall()
+            code = scan["code"]
+            rows = cursor.execute(
+                _SQL["card_answer"], [code, business_id, code, business_id],
+                prepare=True,
+            ).fetchall()  # fmt: skip
+            shown = rows[0]
             answer = {
                 "ok": event is not None,
                 "outcome": "stamped" if event is not None else "refused",
@@ -124,17 +107,23 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
                     "code": shown[1], "customer": shown[3], "email": shown[4],
                     "phone": shown[5], "program": shown[6], "stamps": shown[2],
                     "goal": shown[7], "max_per_visit": shown[8],
-                    "rewards_ready": [{"id": r[0], "title": r[1]} for r in ready],
-                    "last_event": last[0] if last else 0,
-                    "last_stamp": {"event_id": last[0], "added": last[2], "seconds_ago": 0,
-                                   "by_you": last[5] == device_id} if last else None,
+                    "rewards_ready": [
+                        {"id": r[17], "title": r[18] or shown[9]} for r in rows if r[17]
+                    ],
+                    "last_event": shown[10] or 0,
+                    "last_stamp": {"event_id": shown[10], "added": shown[12], "seconds_ago": 0,
+                                   "by_you": shown[15] == device_id} if shown[10] else None,
                 },
                 "voucher": None,
                 "nonce": scan["nonce"],
                 "scanned_at": scan["scanned_at"],
             }  # fmt: skip
             body = json.dumps(answer)
-            cursor.execute(INSERT_KEY_SQL, [business_id, key, fingerprint, body, now])
+            cursor.execute(
+                _SQL["idempotency_remember"],
+                [business_id, key, "counter.stamp", fingerprint, body, now],
+                prepare=True,
+            )
     data = body.encode()
     start("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]

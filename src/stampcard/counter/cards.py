@@ -4,15 +4,25 @@ Contact details are masked for whoever may not see them (``tenancy.permissions``
 and a scanner device see ``j•••@example.org``, a manager the address.
 """
 
-from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Q
 from django.utils import formats, timezone
 
 from stampcard.dashboard.templatetags.access import email_for, phone_for
+from stampcard.hot_path import hot_path_cursor
 from stampcard.loyalty.card_codes import format_card_code
-from stampcard.loyalty.models import Card, Reward, RewardStatus, StampEvent, StampEventKind
+from stampcard.loyalty.models import (
+    Card,
+    Customer,
+    Milestone,
+    Program,
+    Reward,
+    RewardStatus,
+    StampEvent,
+    StampEventKind,
+)
 from stampcard.loyalty.selectors import card_search
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -31,59 +41,76 @@ _CARD_FIELDS = (
     "program__max_stamps_per_visit",
     "program__reward_title",
 )
+_MAX_CODE_LENGTH: int = Card._meta.get_field("code").max_length or 16
+_CARD, _CUSTOMER, _PROGRAM = Card._meta.db_table, Customer._meta.db_table, Program._meta.db_table
+_EVENT, _REWARD = StampEvent._meta.db_table, Reward._meta.db_table
+_MILESTONE = Milestone._meta.db_table
+# What a scan shows of a card, in one statement (``card_answer``). The business is named on the
+# card; every other row is reached through that card's own keys. (Naming the business on them
+# too would let the planner walk the business's whole (business, …) indexes instead.)
+_CARD_ANSWER = (
+    "SELECT c.id, c.code, c.stamps, cu.name, cu.email, cu.phone, p.name, p.stamps_goal,"  # noqa: S608
+    " p.max_stamps_per_visit, p.reward_title,"
+    " e.id, e.kind, e.delta, e.actor_kind, e.actor_user_id, e.actor_device_id, e.created_at,"
+    " r.id, m.reward_title"
+    f" FROM {_CARD} c"
+    f" JOIN {_CUSTOMER} cu ON cu.id = c.customer_id"
+    f" JOIN {_PROGRAM} p ON p.id = c.program_id"
+    # The latest ledger row, found once by the card's code (not once per row), then by its id.
+    f" LEFT JOIN {_EVENT} e ON e.id = ("
+    f"  SELECT max(l.id) FROM {_EVENT} l JOIN {_CARD} lc ON lc.id = l.card_id"
+    "   WHERE lc.code = %s AND lc.business_id = %s) AND e.card_id = c.id"
+    f" LEFT JOIN {_REWARD} r ON r.card_id = c.id AND r.status = '{RewardStatus.READY.value}'"
+    f" LEFT JOIN {_MILESTONE} m ON m.id = r.milestone_id"
+    " WHERE c.code = %s AND c.business_id = %s"
+    " ORDER BY r.id"
+)
 
 
-def card_answer(*, actor: Actor, code: str) -> dict[str, Any] | None:
-    """The card with this canonical code as the scanner shows it, or None."""
-    row = Card.objects.filter(code=code).values(*_CARD_FIELDS).first()
-    if row is None:
+def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] | None:
+    """The card of ``business_id`` with this canonical code as the scanner shows it, or None.
+
+    One statement, written out (it runs on every scan): the card with its customer and
+    program, its latest ledger row and its ready rewards, one row per ready reward. The
+    scope does not guard raw SQL, so the business is in the statement itself: another
+    business's card is not found, nor its ledger.
+    """
+    if not code or len(code) > _MAX_CODE_LENGTH or "\x00" in code:
         return None
-    ready = (
-        Reward.objects.filter(card_id=row["id"], status=RewardStatus.READY)
-        .order_by("id")
-        .values("id", "milestone__reward_title")
-    )
-    # The card's latest ledger row: what the screen saw (``seen_event``), and the stamp
-    # that can be undone or that another till just gave, if it is one.
-    last = (
-        StampEvent.objects.filter(card_id=row["id"])
-        .order_by("-id")
-        .values(
-            "id", "kind", "delta", "actor_kind", "actor_user_id", "actor_device_id", "created_at"
-        )
-        .first()
-    )
+    with hot_path_cursor() as cursor:
+        cursor.execute(_CARD_ANSWER, [code, business_id, code, business_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    (_id, card_code, stamps, name, email, phone, program, goal, per_visit, title, event_id,
+     kind, delta, actor_kind, user_id, device_id, created_at, _r, _t) = rows[0]  # fmt: skip
+    last: dict[str, Any] | None = None
+    if event_id is not None and kind == StampEventKind.STAMP:
+        by_you = (actor_kind, user_id, device_id) == (actor.kind, actor.user_id, actor.device_id)
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        last = {
+            "event_id": event_id,
+            "added": delta,
+            "seconds_ago": max(0, int((timezone.now() - created_at).total_seconds())),
+            "by_you": by_you,
+        }
     return {
-        "code": format_card_code(row["code"]),
-        "customer": row["customer__name"],
-        "email": email_for(row["customer__email"], actor),
-        "phone": phone_for(row["customer__phone"], actor),
-        "program": row["program__name"],
-        "stamps": row["stamps"],
-        "goal": row["program__stamps_goal"],
-        "max_per_visit": row["program__max_stamps_per_visit"],
+        "code": format_card_code(card_code),
+        "customer": name,
+        "email": email_for(email, actor),
+        "phone": phone_for(phone, actor),
+        "program": program,
+        "stamps": stamps,
+        "goal": goal,
+        "max_per_visit": per_visit,
         "rewards_ready": [
-            {"id": r["id"], "title": r["milestone__reward_title"] or row["program__reward_title"]}
-            for r in ready
+            {"id": row[17], "title": row[18] or title} for row in rows if row[17] is not None
         ],
-        "last_event": last["id"] if last is not None else 0,
-        "last_stamp": _last_stamp(last, actor)
-        if last is not None and last["kind"] == StampEventKind.STAMP
-        else None,
-    }
-
-
-def _last_stamp(event: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
-    by_you = (event["actor_kind"], event["actor_user_id"], event["actor_device_id"]) == (
-        actor.kind,
-        actor.user_id,
-        actor.device_id,
-    )
-    return {
-        "event_id": event["id"],
-        "added": event["delta"],
-        "seconds_ago": max(0, int((timezone.now() - event["created_at"]).total_seconds())),
-        "by_you": by_you,
+        # The card's latest ledger row: what the screen saw (``seen_event``), and the stamp
+        # that can be undone or that another till just gave, if it is one.
+        "last_event": event_id or 0,
+        "last_stamp": last,
     }
 
 

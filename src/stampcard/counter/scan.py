@@ -67,16 +67,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 from django_scopes import scopes_disabled
 
 from stampcard.counter import cards, errors
+from stampcard.hot_path import hot_path_cursor
 from stampcard.idempotency.services import (
     AlreadyDone,
     IdempotentRequest,
@@ -112,6 +113,18 @@ _SAYS_WHEN = (
     voucher_errors.VoucherExpired,
     voucher_errors.VoucherNotYetValid,
     voucher_errors.VoucherVoid,
+)
+# ``_refuse_if_stamped_since``: the card of the business, locked (SQLite has no row locks; its
+# IMMEDIATE transactions give the same exclusion), then, in a statement of its own so that it
+# sees what committed while it waited for the lock, the newest stamp after the ledger row
+# ``seen_event`` within RECENT.
+_CARD = f"SELECT c.id, c.last_stamp_at FROM {Card._meta.db_table} c"  # noqa: S608
+_LOCK_CARD = _CARD + " WHERE c.code = %s AND c.business_id = %s FOR UPDATE OF c"
+_READ_CARD = _CARD + " WHERE c.code = %s AND c.business_id = %s"
+_STAMPED_SINCE = (
+    f"SELECT e.created_at FROM {StampEvent._meta.db_table} e"  # noqa: S608
+    f" WHERE e.card_id = %s AND e.business_id = %s AND e.kind = '{StampEventKind.STAMP.value}'"
+    " AND e.id > %s AND e.created_at >= %s ORDER BY e.id DESC LIMIT 1"
 )
 # Which ledger source a stamp comes from, by who gives it.
 _DEVICE_SOURCE = {
@@ -232,7 +245,7 @@ def _voucher_token(code: str) -> str | None:
 def _card(*, business: Business, actor: Actor, scan: Scan, code: str) -> Answer:
     if scan.action == "scan":
         require(actor, Permission.STAMP, business=business)
-        shown = cards.card_answer(actor=actor, code=code)
+        shown = cards.card_answer(business_id=business.pk, actor=actor, code=code)
         if shown is None:
             raise loyalty_errors.CardNotFound()
         return _done(scan, "shown", "card", gettext("Card found."), card=shown)
@@ -249,7 +262,9 @@ def _card_write(*, business: Business, actor: Actor, scan: Scan, code: str) -> C
     def write() -> Answer:
         if scan.action == "stamp":
             if scan.seen_event is not None:
-                _refuse_if_stamped_since(actor=actor, code=code, seen_event=scan.seen_event)
+                _refuse_if_stamped_since(
+                    business=business, actor=actor, code=code, seen_event=scan.seen_event
+                )
             try:
                 outcome = add_stamps(
                     business=business,
@@ -259,12 +274,12 @@ def _card_write(*, business: Business, actor: Actor, scan: Scan, code: str) -> C
                     card_code=code,
                 )
             except loyalty_errors.StampRefused as refusal:
-                _attach_card(refusal, actor=actor, code=code)
+                _attach_card(refusal, business=business, actor=actor, code=code)
                 raise
             message = ngettext("%(n)d stamp added.", "%(n)d stamps added.", outcome.added) % {
                 "n": outcome.added
             }
-            return _after(scan, "stamped", message, actor=actor, code=code)
+            return _after(scan, "stamped", message, business=business, actor=actor, code=code)
         if scan.action == "hand_over":
             if scan.reward_id is None or not cards.reward_on_card(scan.reward_id, code=code):
                 raise loyalty_errors.RewardNotReady()
@@ -272,7 +287,7 @@ def _card_write(*, business: Business, actor: Actor, scan: Scan, code: str) -> C
             message = gettext("Reward handed over: %(title)s.") % {
                 "title": cards.reward_title(reward)
             }
-            return _after(scan, "handed_over", message, actor=actor, code=code)
+            return _after(scan, "handed_over", message, business=business, actor=actor, code=code)
         # undo
         if scan.event_id is None or not cards.event_on_card(scan.event_id, code=code):
             raise loyalty_errors.UndoNotPossible()
@@ -280,47 +295,62 @@ def _card_write(*, business: Business, actor: Actor, scan: Scan, code: str) -> C
         message = ngettext("%(n)d stamp taken back.", "%(n)d stamps taken back.", -event.delta) % {
             "n": -event.delta
         }
-        return _after(scan, "undone", message, actor=actor, code=code)
+        return _after(scan, "undone", message, business=business, actor=actor, code=code)
 
     return write
 
 
-def _after(scan: Scan, outcome: str, message: str, *, actor: Actor, code: str) -> Answer:
-    return _done(scan, outcome, "card", message, card=cards.card_answer(actor=actor, code=code))
+def _after(
+    scan: Scan, outcome: str, message: str, *, business: Business, actor: Actor, code: str
+) -> Answer:
+    card = cards.card_answer(business_id=business.pk, actor=actor, code=code)
+    return _done(scan, outcome, "card", message, card=card)
 
 
-def _refuse_if_stamped_since(*, actor: Actor, code: str, seen_event: int) -> None:
+def _refuse_if_stamped_since(
+    *, business: Business, actor: Actor, code: str, seen_event: int
+) -> None:
     """Refuse a stamp if someone else stamped the card after the row this screen saw.
 
     Locks the card first, so of two devices that saw the same row only the first stamps.
     """
-    card_id = Card.objects.select_for_update().filter(code=code).values_list("id", flat=True)
-    found = card_id.first()
-    if found is None:
-        raise loyalty_errors.CardNotFound()
-    newer = (
-        StampEvent.objects.filter(
-            card_id=found,
-            kind=StampEventKind.STAMP,
-            id__gt=seen_event,
-            created_at__gte=timezone.now() - RECENT,
-        )
-        .order_by("-id")
-        .values("created_at")
-        .first()
-    )
+    db = connections[DEFAULT_DB_ALIAS]
+    since = timezone.now() - RECENT
+    with hot_path_cursor(db) as cursor:
+        locked = _LOCK_CARD if db.features.has_select_for_update_of else _READ_CARD
+        cursor.execute(locked, [code, business.pk])
+        card = cursor.fetchone()
+        if card is None:
+            raise loyalty_errors.CardNotFound()
+        card_id, last_stamp_at = card
+        if last_stamp_at is not None and last_stamp_at.tzinfo is None:
+            last_stamp_at = last_stamp_at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        row = None
+        # The card as locked is its latest version, and every stamp sets ``last_stamp_at``
+        # to its ledger row's time: none since ``since``, no ledger to read.
+        if last_stamp_at is not None and last_stamp_at >= since:
+            cursor.execute(
+                _STAMPED_SINCE,
+                [card_id, business.pk, seen_event, db.ops.adapt_datetimefield_value(since)],
+            )
+            row = cursor.fetchone()
+    newer = None if row is None else row[0]
     if newer is not None:
-        ago = max(1, int((timezone.now() - newer["created_at"]).total_seconds()))
+        if newer.tzinfo is None:
+            newer = newer.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        ago = max(1, int((timezone.now() - newer).total_seconds()))
         refusal = errors.AlreadyStamped(
             ago=ngettext("%(n)d second", "%(n)d seconds", ago) % {"n": ago}
         )
-        _attach_card(refusal, actor=actor, code=code)
+        _attach_card(refusal, business=business, actor=actor, code=code)
         raise refusal
 
 
-def _attach_card(refusal: Refusal, *, actor: Actor, code: str) -> None:
+def _attach_card(refusal: Refusal, *, business: Business, actor: Actor, code: str) -> None:
     """Let a refusal's answer show the card it is about (the customer, their progress)."""
-    refusal.card = cards.card_answer(actor=actor, code=code)  # type: ignore[attr-defined]
+    refusal.card = cards.card_answer(  # type: ignore[attr-defined]
+        business_id=business.pk, actor=actor, code=code
+    )
 
 
 def _source(actor: Actor) -> StampSource:

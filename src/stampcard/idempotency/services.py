@@ -13,14 +13,27 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from stampcard.hot_path import hot_path_cursor
 from stampcard.idempotency.models import IdempotencyKey
 from stampcard.refusals import Refusal
 
 _TABLE = IdempotencyKey._meta.db_table
+# Written out and prepared once per connection (``stampcard.hot_path``): every scan runs both.
+# The business is in each: a key is one business's, and another's is never read or taken.
+_STORED = (
+    f"SELECT operation, fingerprint, outcome FROM {_TABLE}"  # noqa: S608
+    " WHERE business_id = %s AND key = %s"
+)
+_REMEMBER = (
+    f"INSERT INTO {_TABLE}"  # noqa: S608
+    " (business_id, key, operation, fingerprint, outcome, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (business_id, key) DO NOTHING RETURNING id"
+)
 MAX_KEY_LENGTH = 255
 
 
@@ -71,12 +84,8 @@ class IdempotentRequest:
 
 
 def _stored(request: IdempotentRequest) -> tuple[str, str, dict[str, Any]] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT operation, fingerprint, outcome FROM {_TABLE}"  # noqa: S608
-            " WHERE business_id = %s AND key = %s",
-            [request.business_id, request.key],
-        )
+    with hot_path_cursor() as cursor:
+        cursor.execute(_STORED, [request.business_id, request.key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -97,19 +106,17 @@ def replay_if_done(request: IdempotentRequest) -> None:
 
 def remember_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
     """Store the outcome under the request's key, or raise if another attempt took the key."""
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    with hot_path_cursor(db) as cursor:
         cursor.execute(
-            f"INSERT INTO {_TABLE}"  # noqa: S608
-            " (business_id, key, operation, fingerprint, outcome, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (business_id, key) DO NOTHING RETURNING id",
+            _REMEMBER,
             [
                 request.business_id,
                 request.key,
                 request.operation,
                 request.fingerprint,
                 json.dumps(outcome),
-                timezone.now(),
+                db.ops.adapt_datetimefield_value(timezone.now()),
             ],
         )
         inserted = cursor.fetchone() is not None

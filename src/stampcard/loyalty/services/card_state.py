@@ -1,7 +1,8 @@
 """Reading a card for the stamp rules: the columns they need, with the row lock or without.
 
 The stamp's statements run on one cursor that, on PostgreSQL, binds on the server and
-prepares each statement once per connection; corrections read the card through it too.
+prepares each statement once per connection (``stampcard.hot_path``); corrections read the
+card through it too.
 """
 
 import functools
@@ -10,14 +11,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from stampcard.hot_path import _PreparingCursor, hot_path_cursor
 from stampcard.loyalty.models import Card, Milestone, Program
 
 CARD_TABLE = Card._meta.db_table
 _PROGRAM = Program._meta.db_table
 MILESTONE_TABLE = Milestone._meta.db_table
+# The cursor moved to stampcard.hot_path (the scan's other statements use it too); the engine
+# and its tests still reach it here.
+__all__ = [
+    "CARD_TABLE",
+    "MILESTONE_TABLE",
+    "CardState",
+    "_PreparingCursor",
+    "hot_path_cursor",
+    "read_card",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,27 +81,6 @@ def _read_card_sql(column: str, *, row_locks: bool) -> str:
     )
     # SQLite has no row locks; its IMMEDIATE transactions give the same exclusion.
     return sql + " FOR UPDATE OF c" if row_locks else sql
-
-
-def hot_path_cursor(db: BaseDatabaseWrapper) -> Any:
-    """A cursor for the stamp's few statements, in whatever transaction state the connection is.
-
-    On PostgreSQL it is psycopg's own cursor, binding parameters on the server and preparing
-    each statement once per connection (as pgbench -M prepared does): this saves a good part
-    of the client CPU that Django's client-side binding spends on every query. It bypasses
-    Django's cursor wrapper, so its errors are psycopg's own; the statements below raise none
-    that a caller is meant to handle. Elsewhere it is Django's cursor. Both take the same SQL
-    with %s placeholders.
-    """
-    if db.vendor == "postgresql":
-        db.ensure_connection()
-        return _PreparingCursor(db.connection)
-    return db.cursor()
-
-
-class _PreparingCursor(psycopg.Cursor[Any]):
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "_PreparingCursor":
-        return super().execute(query, params, prepare=True)
 
 
 # Card ids are 64-bit; larger numbers, and codes that no card can have, find nothing (rather

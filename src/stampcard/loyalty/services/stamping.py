@@ -113,8 +113,10 @@ def add_stamps(
 
     How: most stamps meet nobody else on their card, so on PostgreSQL a plain stamp reads the
     card without a lock and writes only if the card is still at the version it read, in one
-    statement. Anything else (a card that moved in between, a reward to earn, a key to
-    remember, a caller's transaction, SQLite) stamps with the card's row locked.
+    statement; in a caller's transaction it reads the card locked and writes in one
+    statement, with no savepoint. Anything else (a card that moved in between, a reward to
+    earn, a key to remember, SQLite) stamps with the card's row locked, in a transaction (a
+    savepoint in the caller's) of its own.
     """
     require(actor, Permission.STAMP, business=business)
     if source == StampSource.RECEIPT:
@@ -200,14 +202,21 @@ def _add_stamps(
         card_id=card_id,
         card_code=card_code,
     )
-    if request is None and db.vendor == "postgresql" and not db.in_atomic_block:
+    if request is None and db.vendor == "postgresql":
+        # In the caller's transaction (a scan keeps its nonce with it) the card is read
+        # locked; otherwise without a lock, and written only if it did not move meanwhile.
+        # A plain stamp is one statement after the rules are checked: nothing can be left
+        # half-written, so it needs no savepoint of its own.
+        locked = db.in_atomic_block
         with hot_path_cursor(db) as cursor:
-            card = stamp.read(db, cursor, lock=False)
+            card = stamp.read(db, cursor, lock=locked)
             plan = stamp.plan(card)
             if not earns_rewards(card, plan.count):
                 event_id = _write_stamp(db, cursor, stamp, card, plan)
                 if event_id is not None:
                     return stamp.outcome(card, plan, event_id=event_id, reward_ids=[])
+                if locked:
+                    raise RuntimeError("a locked card moved")  # cannot happen: it is locked
     with transaction.atomic(), hot_path_cursor(db) as cursor:
         card = stamp.read(db, cursor, lock=True)
         if request is not None:

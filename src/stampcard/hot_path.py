@@ -1,0 +1,73 @@
+"""The cursor of the scan's hot path: statements prepared once per connection.
+
+The scan endpoint (``counter.scan``) runs the same dozen statements on every request: the
+device door's lookup, the nonce's idempotency row, the stamp, what the screen shows. On
+PostgreSQL they run on psycopg's own cursor, binding parameters on the server and preparing
+each statement once per connection (as ``pgbench -M prepared`` does): this saves most of the
+client CPU that Django's client-side binding and cursor wrapper spend on every query. The
+statements are written out once, as module constants, with ``%s`` placeholders; elsewhere
+(SQLite for ``make run``) the same SQL runs on Django's cursor.
+
+Raw SQL is not guarded by django-scopes: every statement that reads or writes a tenant's
+rows names the business in its WHERE clause.
+"""
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def hot_path_cursor(db: BaseDatabaseWrapper | None = None) -> Any:
+    """A cursor for the hot path's statements, in whatever transaction state the connection is.
+
+    Its errors are psycopg's own on PostgreSQL (it bypasses Django's cursor wrapper); the
+    statements written for it raise none that a caller is meant to handle.
+    """
+    db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        db.ensure_connection()
+        return _PreparingCursor(db.connection)
+    return db.cursor()
+
+
+class _PreparingCursor(psycopg.Cursor[Any]):
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "_PreparingCursor":
+        return super().execute(query, params, prepare=True)
+
+
+class Columns(Generic[M]):
+    """A model's concrete columns in written-out SQL, and its instances from their values.
+
+    ``sql`` lists the columns under a table alias, for a SELECT; ``load`` turns the values
+    that came back into an instance, converted as the ORM converts them (the backend's and
+    each field's ``get_db_converters``), so it is the same object a queryset would give.
+    """
+
+    def __init__(self, model: type[M], alias: str, db: BaseDatabaseWrapper) -> None:
+        self.model = model
+        self.db = db
+        fields = model._meta.concrete_fields
+        self.names = [field.attname for field in fields]
+        self.sql = ", ".join(f"{alias}.{db.ops.quote_name(str(field.column))}" for field in fields)
+        self.converters: list[tuple[int, Any, list[Any]]] = []
+        for i, field in enumerate(fields):
+            column = field.get_col(alias)
+            found = db.ops.get_db_converters(column) + column.get_db_converters(db)
+            if found:
+                self.converters.append((i, column, found))
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def load(self, values: Sequence[Any]) -> M:
+        values = list(values)
+        for i, column, converters in self.converters:
+            for convert in converters:
+                values[i] = convert(values[i], column, self.db)
+        return self.model.from_db(self.db.alias, self.names, values)
