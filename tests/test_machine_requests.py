@@ -94,4 +94,5 @@ def test_passkit_and_health_take_the_short_chain(client, people_chain_refuses):
         "/passkit/v1/log", json.dumps({"logs": ["hello"]}), content_type="application/json"
     )
     assert logged.status_code == 200
+    assert "Content-Language" not in logged  # no sentences: no language to work out
     assert client.get("/healthz").status_code == 200

@@ -5,9 +5,10 @@ a health probe send no session, no login and no form, and get no page back: sess
 authentication, two-factor checks, the CSRF middleware, messages, CSP and the login lockout
 only cost them time, and the scan endpoint is the product's hot path (``bench/RESULTS.md``).
 ``MachineRequestsMiddleware`` comes first in ``MIDDLEWARE`` and sends these URLs through a
-short chain of their own: the security headers, the caller's language, and the door that
-decides their business (``tenancy.middleware``), then the view. A view here that a browser
-also calls with a cookie checks CSRF itself (``counter.views``).
+short chain of their own: the security headers, the caller's language (only where the answer
+has sentences), and the door that decides their business (``tenancy.middleware``), then the
+view. A view here that a browser also calls with a cookie checks CSRF itself
+(``counter.views``).
 """
 
 from collections.abc import Callable
@@ -18,10 +19,16 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
-# By URL name, so that moving a URL cannot silently move it back to the long chain.
-MACHINE_URLS = frozenset({"counter:scan", "counter:cards", "healthz", "readyz"})
-MACHINE_NAMESPACES = frozenset({"passkit"})
-MACHINE_MIDDLEWARE = (
+# By URL name, so that moving a URL cannot silently move it back to the long chain. The
+# counter's answers are sentences in the caller's language; Apple Wallet and the probes get none.
+SPOKEN_URLS = frozenset({"counter:scan", "counter:cards"})
+SILENT_URLS = frozenset({"healthz", "readyz"})
+SILENT_NAMESPACES = frozenset({"passkit"})
+SILENT_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "stampcard.tenancy.middleware.BusinessScopeMiddleware",
+)
+SPOKEN_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "stampcard.tenancy.middleware.BusinessScopeMiddleware",
@@ -33,11 +40,8 @@ Handler = Callable[[HttpRequest], HttpResponse]
 class MachineRequestsMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
-        # Built as Django builds its own chain: each layer turns exceptions into responses.
-        chain: Any = convert_exception_to_response(_call_view)
-        for path in reversed(MACHINE_MIDDLEWARE):
-            chain = convert_exception_to_response(import_string(path)(chain))
-        self.machine_chain: Handler = chain
+        self.spoken = _chain(SPOKEN_MIDDLEWARE)
+        self.silent = _chain(SILENT_MIDDLEWARE)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -46,9 +50,20 @@ class MachineRequestsMiddleware:
             return self.get_response(request)
         # The door (tenancy.middleware) reuses it.
         request.resolver_match = match
-        if match.view_name in MACHINE_URLS or MACHINE_NAMESPACES.intersection(match.namespaces):
-            return self.machine_chain(request)
+        if match.view_name in SPOKEN_URLS:
+            return self.spoken(request)
+        if match.view_name in SILENT_URLS or SILENT_NAMESPACES.intersection(match.namespaces):
+            return self.silent(request)
         return self.get_response(request)
+
+
+def _chain(middleware: tuple[str, ...]) -> Handler:
+    """Built as Django builds its own: each layer turns exceptions into responses."""
+    chain: Any = convert_exception_to_response(_call_view)
+    for path in reversed(middleware):
+        chain = convert_exception_to_response(import_string(path)(chain))
+    handler: Handler = chain
+    return handler
 
 
 def _call_view(request: HttpRequest) -> HttpResponse:
