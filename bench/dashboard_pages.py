@@ -366,11 +366,12 @@ def seed(slug: str, customers: int, events_per_customer: int) -> Seeded:
             # The cards' counters from their ledger, as the services keep them.
             cursor.execute(
                 """UPDATE loyalty_card c SET lifetime_stamps = l.total,
-                    stamps = greatest(l.total - 10 * l.cycles, 0), cycles_completed = l.cycles,
-                    last_stamp_at = l.last FROM (SELECT e.card_id, sum(e.delta) AS total,
-                    max(e.created_at) AS last, (SELECT count(*) FROM loyalty_reward r
-                    WHERE r.card_id = e.card_id) AS cycles
-                    FROM loyalty_stampevent e WHERE e.business_id = %(b)s GROUP BY e.card_id) l
+                    stamps = greatest(l.total - 10 * coalesce(r.cycles, 0), 0),
+                    cycles_completed = coalesce(r.cycles, 0), last_stamp_at = l.last
+                FROM (SELECT card_id, sum(delta) AS total, max(created_at) AS last
+                    FROM loyalty_stampevent WHERE business_id = %(b)s GROUP BY card_id) l
+                LEFT JOIN (SELECT card_id, count(*) AS cycles FROM loyalty_reward
+                    WHERE business_id = %(b)s GROUP BY card_id) r ON r.card_id = l.card_id
                 WHERE c.id = l.card_id""",
                 params,
             )

@@ -548,6 +548,9 @@ class Reward(models.Model):
                 condition=models.Q(status="redeemed"),
                 name="reward_business_handed_over",
             ),
+            # A customer's rewards waiting (the customers list, a row at a time): the
+            # unique indexes below hold only goals or only milestones.
+            models.Index(fields=["card", "status"], name="reward_card_status"),
         ]
         constraints = [
             # Each reward is earned at most once per cycle, also when a correction takes the
