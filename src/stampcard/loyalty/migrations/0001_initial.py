@@ -8,100 +8,379 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reward',
+            name="Reward",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('simple', 'Reward ready'), ('smart_voucher', 'Smart Voucher'), ('lottery', 'Lottery')], max_length=16)),
-                ('status', models.CharField(choices=[('ready', 'Ready'), ('redeemed', 'Redeemed'), ('voucher_issued', 'Voucher issued'), ('voucher_pending', 'Voucher not issued yet'), ('draw_pending', 'Draw pending'), ('drawn', 'Drawn')], max_length=16)),
-                ('cycle', models.PositiveIntegerField()),
-                ('stamps_used', models.PositiveSmallIntegerField()),
-                ('created_at', models.DateTimeField()),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("simple", "Reward ready"),
+                            ("smart_voucher", "Smart Voucher"),
+                            ("lottery", "Lottery"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("ready", "Ready"),
+                            ("redeemed", "Redeemed"),
+                            ("voucher_issued", "Voucher issued"),
+                            ("voucher_pending", "Voucher not issued yet"),
+                            ("draw_pending", "Draw pending"),
+                            ("drawn", "Drawn"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("cycle", models.PositiveIntegerField()),
+                ("stamps_used", models.PositiveSmallIntegerField()),
+                ("created_at", models.DateTimeField()),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='StampEvent',
+            name="StampEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('stamp', 'Stamp'), ('correction', 'Correction')], max_length=16)),
-                ('delta', models.IntegerField()),
-                ('source', models.CharField(choices=[('staff', 'Staff scanner'), ('kiosk', 'Kiosk'), ('autopilot', 'Autopilot'), ('receipt', 'Receipt code'), ('api', 'API'), ('admin', 'Dashboard')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=255)),
-                ('actor_kind', models.CharField(choices=[('staff', 'Staff'), ('device', 'Device'), ('api', 'API key'), ('admin', 'Operator'), ('customer', 'Customer'), ('system', 'System')], max_length=16)),
-                ('balance_after', models.IntegerField()),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("stamp", "Stamp"), ("correction", "Correction")], max_length=16
+                    ),
+                ),
+                ("delta", models.IntegerField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("staff", "Staff scanner"),
+                            ("kiosk", "Kiosk"),
+                            ("autopilot", "Autopilot"),
+                            ("receipt", "Receipt code"),
+                            ("api", "API"),
+                            ("admin", "Dashboard"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=255)),
+                (
+                    "actor_kind",
+                    models.CharField(
+                        choices=[
+                            ("staff", "Staff"),
+                            ("device", "Device"),
+                            ("api", "API key"),
+                            ("admin", "Operator"),
+                            ("customer", "Customer"),
+                            ("system", "System"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("balance_after", models.IntegerField()),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=120, verbose_name='name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email')),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None, verbose_name='phone')),
-                ('birthday', models.DateField(blank=True, null=True, verbose_name='birthday')),
-                ('language', models.CharField(choices=[('en', 'English'), ('th', 'Thai'), ('kk', 'Kazakh'), ('uk', 'Ukrainian'), ('ru', 'Russian')], default='en', max_length=8)),
-                ('marketing_consent', models.BooleanField(default=False, verbose_name='agrees to marketing messages')),
-                ('join_channel', models.CharField(choices=[('qr', 'Join QR code'), ('staff', 'Staff'), ('kiosk', 'Kiosk'), ('receipt', 'Receipt code'), ('api', 'API'), ('import', 'Import')], default='qr', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('business', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='tenancy.business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=120, verbose_name="name")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="email")),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(
+                        blank=True, max_length=128, region=None, verbose_name="phone"
+                    ),
+                ),
+                ("birthday", models.DateField(blank=True, null=True, verbose_name="birthday")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("th", "Thai"),
+                            ("kk", "Kazakh"),
+                            ("uk", "Ukrainian"),
+                            ("ru", "Russian"),
+                        ],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "marketing_consent",
+                    models.BooleanField(default=False, verbose_name="agrees to marketing messages"),
+                ),
+                (
+                    "join_channel",
+                    models.CharField(
+                        choices=[
+                            ("qr", "Join QR code"),
+                            ("staff", "Staff"),
+                            ("kiosk", "Kiosk"),
+                            ("receipt", "Receipt code"),
+                            ("api", "API"),
+                            ("import", "Import"),
+                        ],
+                        default="qr",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "business",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customers",
+                        to="tenancy.business",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Card',
+            name="Card",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(editable=False, max_length=64, unique=True)),
-                ('code', models.CharField(editable=False, max_length=16, unique=True)),
-                ('stamps', models.PositiveIntegerField(default=0)),
-                ('lifetime_stamps', models.IntegerField(default=0)),
-                ('cycles_completed', models.PositiveIntegerField(default=0)),
-                ('last_stamp_at', models.DateTimeField(blank=True, null=True)),
-                ('stamp_day', models.DateField(blank=True, null=True)),
-                ('stamps_on_day', models.PositiveIntegerField(default=0)),
-                ('version', models.PositiveBigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('business', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to='tenancy.business')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to='loyalty.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(editable=False, max_length=64, unique=True)),
+                ("code", models.CharField(editable=False, max_length=16, unique=True)),
+                ("stamps", models.PositiveIntegerField(default=0)),
+                ("lifetime_stamps", models.IntegerField(default=0)),
+                ("cycles_completed", models.PositiveIntegerField(default=0)),
+                ("last_stamp_at", models.DateTimeField(blank=True, null=True)),
+                ("stamp_day", models.DateField(blank=True, null=True)),
+                ("stamps_on_day", models.PositiveIntegerField(default=0)),
+                ("version", models.PositiveBigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "business",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cards",
+                        to="tenancy.business",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cards",
+                        to="loyalty.customer",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Program',
+            name="Program",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('archived', 'Archived')], default='draft', max_length=16)),
-                ('stamps_goal', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(50)], verbose_name='stamps to the goal')),
-                ('reward_kind', models.CharField(choices=[('simple', 'Reward ready'), ('smart_voucher', 'Smart Voucher'), ('lottery', 'Lottery')], default='simple', max_length=16)),
-                ('reward_title', models.CharField(max_length=120, verbose_name='reward')),
-                ('reward_description', models.TextField(blank=True, verbose_name='reward description')),
-                ('voucher_redemption', models.CharField(choices=[('self', 'Self-Redeem by the customer'), ('staff_scan', 'Staff-Scan'), ('redeem_code', 'Redeem Code')], default='staff_scan', max_length=16)),
-                ('voucher_code_display', models.CharField(choices=[('text', 'Text'), ('qr', 'QR code'), ('code128', 'Barcode (Code 128)')], default='qr', max_length=16)),
-                ('voucher_validity', models.CharField(choices=[('unlimited', 'Unlimited'), ('days', 'Days'), ('months', 'Months'), ('fixed_date', 'Until a date')], default='unlimited', max_length=16)),
-                ('voucher_validity_amount', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(3650)])),
-                ('voucher_valid_until', models.DateField(blank=True, null=True)),
-                ('allowed_sources', models.JSONField(default=stampcard.loyalty.models.all_stamp_sources, verbose_name='stamp workflows allowed')),
-                ('cooldown_seconds', models.PositiveIntegerField(default=0, verbose_name='cooldown per card (seconds)')),
-                ('max_stamps_per_visit', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)], verbose_name='most stamps per visit')),
-                ('max_stamps_per_day', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(1000)], verbose_name='most stamps per day')),
-                ('background_color', models.CharField(default='#1f2937', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use a colour like #1f2937.')])),
-                ('foreground_color', models.CharField(default='#ffffff', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use a colour like #1f2937.')])),
-                ('label_color', models.CharField(default='#d1d5db', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Use a colour like #1f2937.')])),
-                ('stamp_icon', models.CharField(default='cup', max_length=32)),
-                ('terms', models.TextField(blank=True, verbose_name='terms')),
-                ('design_version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('business', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='programs', to='tenancy.business')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("archived", "Archived"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "stamps_goal",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(50),
+                        ],
+                        verbose_name="stamps to the goal",
+                    ),
+                ),
+                (
+                    "reward_kind",
+                    models.CharField(
+                        choices=[
+                            ("simple", "Reward ready"),
+                            ("smart_voucher", "Smart Voucher"),
+                            ("lottery", "Lottery"),
+                        ],
+                        default="simple",
+                        max_length=16,
+                    ),
+                ),
+                ("reward_title", models.CharField(max_length=120, verbose_name="reward")),
+                (
+                    "reward_description",
+                    models.TextField(blank=True, verbose_name="reward description"),
+                ),
+                (
+                    "voucher_redemption",
+                    models.CharField(
+                        choices=[
+                            ("self", "Self-Redeem by the customer"),
+                            ("staff_scan", "Staff-Scan"),
+                            ("redeem_code", "Redeem Code"),
+                        ],
+                        default="staff_scan",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "voucher_code_display",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("qr", "QR code"),
+                            ("code128", "Barcode (Code 128)"),
+                        ],
+                        default="qr",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "voucher_validity",
+                    models.CharField(
+                        choices=[
+                            ("unlimited", "Unlimited"),
+                            ("days", "Days"),
+                            ("months", "Months"),
+                            ("fixed_date", "Until a date"),
+                        ],
+                        default="unlimited",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "voucher_validity_amount",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(3650)],
+                    ),
+                ),
+                ("voucher_valid_until", models.DateField(blank=True, null=True)),
+                (
+                    "allowed_sources",
+                    models.JSONField(
+                        default=stampcard.loyalty.models.all_stamp_sources,
+                        verbose_name="stamp workflows allowed",
+                    ),
+                ),
+                (
+                    "cooldown_seconds",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="cooldown per card (seconds)"
+                    ),
+                ),
+                (
+                    "max_stamps_per_visit",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                        verbose_name="most stamps per visit",
+                    ),
+                ),
+                (
+                    "max_stamps_per_day",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MaxValueValidator(1000)],
+                        verbose_name="most stamps per day",
+                    ),
+                ),
+                (
+                    "background_color",
+                    models.CharField(
+                        default="#1f2937",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Use a colour like #1f2937."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "foreground_color",
+                    models.CharField(
+                        default="#ffffff",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Use a colour like #1f2937."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "label_color",
+                    models.CharField(
+                        default="#d1d5db",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^#[0-9a-fA-F]{6}$", "Use a colour like #1f2937."
+                            )
+                        ],
+                    ),
+                ),
+                ("stamp_icon", models.CharField(default="cup", max_length=32)),
+                ("terms", models.TextField(blank=True, verbose_name="terms")),
+                ("design_version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "business",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="programs",
+                        to="tenancy.business",
+                    ),
+                ),
             ],
         ),
     ]

@@ -6,97 +6,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('loyalty', '0001_initial'),
-        ('tenancy', '0001_initial'),
-        ('vouchers', '0001_initial'),
+        ("loyalty", "0001_initial"),
+        ("tenancy", "0001_initial"),
+        ("vouchers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='voucher_code_pool',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='vouchers.codepool'),
+            model_name="program",
+            name="voucher_code_pool",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="vouchers.codepool",
+            ),
         ),
         migrations.AddField(
-            model_name='card',
-            name='program',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cards', to='loyalty.program'),
+            model_name="card",
+            name="program",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cards",
+                to="loyalty.program",
+            ),
         ),
         migrations.AddField(
-            model_name='reward',
-            name='business',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.business'),
+            model_name="reward",
+            name="business",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.business"
+            ),
         ),
         migrations.AddField(
-            model_name='reward',
-            name='card',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rewards', to='loyalty.card'),
+            model_name="reward",
+            name="card",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rewards",
+                to="loyalty.card",
+            ),
         ),
         migrations.AddField(
-            model_name='reward',
-            name='voucher',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reward', to='vouchers.voucher'),
+            model_name="reward",
+            name="voucher",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="reward",
+                to="vouchers.voucher",
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='actor_device',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenancy.device'),
+            model_name="stampevent",
+            name="actor_device",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="tenancy.device",
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='actor_user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="stampevent",
+            name="actor_user",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='business',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.business'),
+            model_name="stampevent",
+            name="business",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.business"
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='card',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='loyalty.card'),
+            model_name="stampevent",
+            name="card",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="loyalty.card",
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='location',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenancy.location'),
+            model_name="stampevent",
+            name="location",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="tenancy.location",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(condition=models.Q(('email', ''), _negated=True), fields=('business', 'email'), name='customer_email_unique_per_business'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("email", ""), _negated=True),
+                fields=("business", "email"),
+                name="customer_email_unique_per_business",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(condition=models.Q(('phone', ''), _negated=True), fields=('business', 'phone'), name='customer_phone_unique_per_business'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("phone", ""), _negated=True),
+                fields=("business", "phone"),
+                name="customer_phone_unique_per_business",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.CheckConstraint(condition=models.Q(('stamps_goal__gte', 1)), name='program_goal_positive'),
+            model_name="program",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stamps_goal__gte", 1)), name="program_goal_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.CheckConstraint(condition=models.Q(('max_stamps_per_visit__gte', 1)), name='program_visit_max_positive'),
+            model_name="program",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_stamps_per_visit__gte", 1)),
+                name="program_visit_max_positive",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='card',
-            constraint=models.UniqueConstraint(fields=('program', 'customer'), name='one_card_per_program'),
+            model_name="card",
+            constraint=models.UniqueConstraint(
+                fields=("program", "customer"), name="one_card_per_program"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reward',
-            constraint=models.UniqueConstraint(fields=('card', 'cycle'), name='one_reward_per_cycle'),
+            model_name="reward",
+            constraint=models.UniqueConstraint(
+                fields=("card", "cycle"), name="one_reward_per_cycle"
+            ),
         ),
         migrations.AddIndex(
-            model_name='stampevent',
-            index=models.Index(fields=['card', 'created_at'], name='loyalty_sta_card_id_22190b_idx'),
+            model_name="stampevent",
+            index=models.Index(
+                fields=["card", "created_at"], name="loyalty_sta_card_id_22190b_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stampevent',
-            constraint=models.CheckConstraint(condition=models.Q(('delta', 0), _negated=True), name='stamp_delta_nonzero'),
+            model_name="stampevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("delta", 0), _negated=True), name="stamp_delta_nonzero"
+            ),
         ),
     ]

@@ -4,45 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0002_initial'),
+        ("loyalty", "0002_initial"),
         # The goal voucher's settings and the reward links are copied to vouchers first.
-        ('vouchers', '0003_move_goal_voucher_settings'),
+        ("vouchers", "0003_move_goal_voucher_settings"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_code_display',
+            model_name="program",
+            name="voucher_code_display",
         ),
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_code_pool',
+            model_name="program",
+            name="voucher_code_pool",
         ),
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_redemption',
+            model_name="program",
+            name="voucher_redemption",
         ),
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_valid_until',
+            model_name="program",
+            name="voucher_valid_until",
         ),
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_validity',
+            model_name="program",
+            name="voucher_validity",
         ),
         migrations.RemoveField(
-            model_name='program',
-            name='voucher_validity_amount',
+            model_name="program",
+            name="voucher_validity_amount",
         ),
         migrations.RemoveField(
-            model_name='reward',
-            name='voucher',
+            model_name="reward",
+            name="voucher",
         ),
         migrations.AlterField(
-            model_name='program',
-            name='design_version',
+            model_name="program",
+            name="design_version",
             field=models.PositiveIntegerField(default=1, editable=False),
         ),
     ]

@@ -6,59 +6,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0003_goal_voucher_settings_moved'),
-        ('tenancy', '0001_initial'),
+        ("loyalty", "0003_goal_voucher_settings_moved"),
+        ("tenancy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Milestone',
+            name="Milestone",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stamps', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(49)], verbose_name='stamps')),
-                ('reward_kind', models.CharField(choices=[('simple', 'Reward ready'), ('smart_voucher', 'Smart Voucher'), ('lottery', 'Lottery')], default='simple', max_length=16)),
-                ('reward_title', models.CharField(max_length=120, verbose_name='reward')),
-                ('reward_description', models.TextField(blank=True, verbose_name='reward description')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stamps",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(49),
+                        ],
+                        verbose_name="stamps",
+                    ),
+                ),
+                (
+                    "reward_kind",
+                    models.CharField(
+                        choices=[
+                            ("simple", "Reward ready"),
+                            ("smart_voucher", "Smart Voucher"),
+                            ("lottery", "Lottery"),
+                        ],
+                        default="simple",
+                        max_length=16,
+                    ),
+                ),
+                ("reward_title", models.CharField(max_length=120, verbose_name="reward")),
+                (
+                    "reward_description",
+                    models.TextField(blank=True, verbose_name="reward description"),
+                ),
             ],
             options={
-                'ordering': ['stamps'],
+                "ordering": ["stamps"],
             },
         ),
         migrations.RemoveConstraint(
-            model_name='reward',
-            name='one_reward_per_cycle',
+            model_name="reward",
+            name="one_reward_per_cycle",
         ),
         migrations.AddField(
-            model_name='milestone',
-            name='business',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.business'),
+            model_name="milestone",
+            name="business",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tenancy.business"
+            ),
         ),
         migrations.AddField(
-            model_name='milestone',
-            name='program',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='milestones', to='loyalty.program'),
+            model_name="milestone",
+            name="program",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="milestones",
+                to="loyalty.program",
+            ),
         ),
         migrations.AddField(
-            model_name='reward',
-            name='milestone',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='rewards', to='loyalty.milestone'),
+            model_name="reward",
+            name="milestone",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="rewards",
+                to="loyalty.milestone",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reward',
-            constraint=models.UniqueConstraint(condition=models.Q(('milestone__isnull', True)), fields=('card', 'cycle'), name='one_goal_reward_per_cycle'),
+            model_name="reward",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("milestone__isnull", True)),
+                fields=("card", "cycle"),
+                name="one_goal_reward_per_cycle",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='reward',
-            constraint=models.UniqueConstraint(condition=models.Q(('milestone__isnull', False)), fields=('card', 'cycle', 'milestone'), name='one_milestone_reward_per_cycle'),
+            model_name="reward",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("milestone__isnull", False)),
+                fields=("card", "cycle", "milestone"),
+                name="one_milestone_reward_per_cycle",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.UniqueConstraint(fields=('program', 'stamps'), name='one_milestone_per_count'),
+            model_name="milestone",
+            constraint=models.UniqueConstraint(
+                fields=("program", "stamps"), name="one_milestone_per_count"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='milestone',
-            constraint=models.CheckConstraint(condition=models.Q(('stamps__gte', 1)), name='milestone_positive'),
+            model_name="milestone",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("stamps__gte", 1)), name="milestone_positive"
+            ),
         ),
     ]

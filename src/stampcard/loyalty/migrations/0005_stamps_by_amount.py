@@ -4,35 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0004_milestones'),
+        ("loyalty", "0004_milestones"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='amount_per_stamp',
-            field=models.PositiveBigIntegerField(blank=True, null=True, verbose_name='amount per stamp (minor units)'),
+            model_name="program",
+            name="amount_per_stamp",
+            field=models.PositiveBigIntegerField(
+                blank=True, null=True, verbose_name="amount per stamp (minor units)"
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='amount_rounding',
-            field=models.CharField(choices=[('down', 'Down: only whole stamps'), ('nearest', 'To the nearest stamp: half a stamp earns one'), ('up', 'Up: any part of a stamp earns one')], default='down', max_length=8, verbose_name='rounding'),
+            model_name="program",
+            name="amount_rounding",
+            field=models.CharField(
+                choices=[
+                    ("down", "Down: only whole stamps"),
+                    ("nearest", "To the nearest stamp: half a stamp earns one"),
+                    ("up", "Up: any part of a stamp earns one"),
+                ],
+                default="down",
+                max_length=8,
+                verbose_name="rounding",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='minimum_spend',
-            field=models.PositiveBigIntegerField(blank=True, null=True, verbose_name='minimum spend (minor units)'),
+            model_name="program",
+            name="minimum_spend",
+            field=models.PositiveBigIntegerField(
+                blank=True, null=True, verbose_name="minimum spend (minor units)"
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='stamp_rule',
-            field=models.CharField(choices=[('visit', 'One stamp per visit'), ('amount', 'Stamps by the amount spent')], default='visit', max_length=8, verbose_name='stamps are earned'),
+            model_name="program",
+            name="stamp_rule",
+            field=models.CharField(
+                choices=[
+                    ("visit", "One stamp per visit"),
+                    ("amount", "Stamps by the amount spent"),
+                ],
+                default="visit",
+                max_length=8,
+                verbose_name="stamps are earned",
+            ),
         ),
         migrations.AddField(
-            model_name='stampevent',
-            name='amount',
+            model_name="stampevent",
+            name="amount",
             field=models.BigIntegerField(blank=True, null=True),
         ),
     ]

@@ -4,40 +4,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0005_stamps_by_amount'),
+        ("loyalty", "0005_stamps_by_amount"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='join_birthday',
-            field=models.CharField(choices=[('off', 'Not asked'), ('optional', 'Optional'), ('required', 'Required')], default='off', max_length=8, verbose_name='birthday on joining'),
+            model_name="program",
+            name="join_birthday",
+            field=models.CharField(
+                choices=[("off", "Not asked"), ("optional", "Optional"), ("required", "Required")],
+                default="off",
+                max_length=8,
+                verbose_name="birthday on joining",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='join_email',
-            field=models.CharField(choices=[('off', 'Not asked'), ('optional', 'Optional'), ('required', 'Required')], default='optional', max_length=8, verbose_name='email on joining'),
+            model_name="program",
+            name="join_email",
+            field=models.CharField(
+                choices=[("off", "Not asked"), ("optional", "Optional"), ("required", "Required")],
+                default="optional",
+                max_length=8,
+                verbose_name="email on joining",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='join_marketing_consent',
-            field=models.CharField(choices=[('off', 'Not asked'), ('optional', 'Optional'), ('required', 'Required')], default='optional', max_length=8, verbose_name='marketing consent on joining'),
+            model_name="program",
+            name="join_marketing_consent",
+            field=models.CharField(
+                choices=[("off", "Not asked"), ("optional", "Optional"), ("required", "Required")],
+                default="optional",
+                max_length=8,
+                verbose_name="marketing consent on joining",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='join_name',
-            field=models.CharField(choices=[('off', 'Not asked'), ('optional', 'Optional'), ('required', 'Required')], default='optional', max_length=8, verbose_name='name on joining'),
+            model_name="program",
+            name="join_name",
+            field=models.CharField(
+                choices=[("off", "Not asked"), ("optional", "Optional"), ("required", "Required")],
+                default="optional",
+                max_length=8,
+                verbose_name="name on joining",
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='join_phone',
-            field=models.CharField(choices=[('off', 'Not asked'), ('optional', 'Optional'), ('required', 'Required')], default='off', max_length=8, verbose_name='phone on joining'),
+            model_name="program",
+            name="join_phone",
+            field=models.CharField(
+                choices=[("off", "Not asked"), ("optional", "Optional"), ("required", "Required")],
+                default="off",
+                max_length=8,
+                verbose_name="phone on joining",
+            ),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='join_channel',
-            field=models.CharField(choices=[('qr', 'Join QR code'), ('table_tent', 'Table tent'), ('poster', 'Poster'), ('window_sticker', 'Window sticker'), ('counter_card', 'Counter card'), ('receipt', 'Receipt'), ('bag', 'Bag or packaging'), ('flyer', 'Flyer'), ('website', 'Website'), ('social', 'Social media'), ('email', 'Email'), ('staff', 'Staff'), ('kiosk', 'Kiosk'), ('api', 'API'), ('import', 'Import')], default='qr', max_length=16),
+            model_name="customer",
+            name="join_channel",
+            field=models.CharField(
+                choices=[
+                    ("qr", "Join QR code"),
+                    ("table_tent", "Table tent"),
+                    ("poster", "Poster"),
+                    ("window_sticker", "Window sticker"),
+                    ("counter_card", "Counter card"),
+                    ("receipt", "Receipt"),
+                    ("bag", "Bag or packaging"),
+                    ("flyer", "Flyer"),
+                    ("website", "Website"),
+                    ("social", "Social media"),
+                    ("email", "Email"),
+                    ("staff", "Staff"),
+                    ("kiosk", "Kiosk"),
+                    ("api", "API"),
+                    ("import", "Import"),
+                ],
+                default="qr",
+                max_length=16,
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0005_stamps_by_amount'),
+        ("loyalty", "0005_stamps_by_amount"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='translations',
-            field=models.JSONField(blank=True, default=dict, verbose_name='translations'),
+            model_name="program",
+            name="translations",
+            field=models.JSONField(blank=True, default=dict, verbose_name="translations"),
         ),
     ]

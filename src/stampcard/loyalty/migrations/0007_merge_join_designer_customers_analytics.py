@@ -4,13 +4,11 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0006_analytics_indexes'),
-        ('loyalty', '0006_customer_search_indexes'),
-        ('loyalty', '0006_program_join_fields_and_channels'),
-        ('loyalty', '0006_program_translations'),
+        ("loyalty", "0006_analytics_indexes"),
+        ("loyalty", "0006_customer_search_indexes"),
+        ("loyalty", "0006_program_join_fields_and_channels"),
+        ("loyalty", "0006_program_translations"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0007_merge_join_designer_customers_analytics'),
+        ("loyalty", "0007_merge_join_designer_customers_analytics"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='logo',
-            field=models.ImageField(blank=True, max_length=200, upload_to='logos/', verbose_name='logo'),
+            model_name="program",
+            name="logo",
+            field=models.ImageField(
+                blank=True, max_length=200, upload_to="logos/", verbose_name="logo"
+            ),
         ),
     ]

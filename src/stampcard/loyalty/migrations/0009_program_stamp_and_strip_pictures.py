@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0008_program_logo'),
+        ("loyalty", "0008_program_logo"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='stamp_image',
-            field=models.ImageField(blank=True, max_length=200, upload_to='stamps/', verbose_name='stamp picture'),
+            model_name="program",
+            name="stamp_image",
+            field=models.ImageField(
+                blank=True, max_length=200, upload_to="stamps/", verbose_name="stamp picture"
+            ),
         ),
         migrations.AddField(
-            model_name='program',
-            name='strip_image',
-            field=models.ImageField(blank=True, max_length=200, upload_to='strips/', verbose_name='strip picture'),
+            model_name="program",
+            name="strip_image",
+            field=models.ImageField(
+                blank=True, max_length=200, upload_to="strips/", verbose_name="strip picture"
+            ),
         ),
     ]

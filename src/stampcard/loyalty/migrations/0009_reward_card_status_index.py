@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('loyalty', '0008_program_logo'),
-        ('tenancy', '0003_location_coordinate_ranges'),
+        ("loyalty", "0008_program_logo"),
+        ("tenancy", "0003_location_coordinate_ranges"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reward',
-            index=models.Index(fields=['card', 'status'], name='reward_card_status'),
+            model_name="reward",
+            index=models.Index(fields=["card", "status"], name="reward_card_status"),
         ),
     ]
