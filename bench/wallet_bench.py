@@ -36,7 +36,6 @@ import os
 import pstats
 import random
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench import serving
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -209,31 +210,8 @@ def measure_build(seeded: Seeded, seconds: float) -> tuple[Rate, Rate]:
 # --- 2. the PassKit web service after a change ---------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def start_gunicorn(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
-    process = subprocess.Popen(  # noqa: S603  # this interpreter, fixed arguments
-        [sys.executable, "-m", "gunicorn", *GUNICORN, "-b", f"127.0.0.1:{port}", app],
-        env=env,
-        cwd=PROJECT_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process, port
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn serving {app} did not start")
+    return serving.start_gunicorn(app, env, GUNICORN)
 
 
 def _client_process(
