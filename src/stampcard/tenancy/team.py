@@ -481,17 +481,7 @@ def remove_member(*, business: Business, actor: Actor, membership: Membership) -
         )
         if current.user_id == actor.user_id:
             raise NotYourself()
-        if _is_unlimited_owner(current):
-            _check_other_unlimited_owner(business, current)
-        record(
-            business=business,
-            actor=actor,
-            action="member.removed",
-            target=current,
-            user=current.user_id,
-            role=current.role,
-        )
-        current.delete()
+        _end_membership(business=business, actor=actor, membership=current, action="member.removed")
 
 
 def leave_business(*, business: Business, actor: Actor) -> None:
@@ -508,17 +498,25 @@ def leave_business(*, business: Business, actor: Actor) -> None:
         )
         if current is None:
             raise NotAllowed()
-        if _is_unlimited_owner(current):
-            _check_other_unlimited_owner(business, current)
-        record(
-            business=business,
-            actor=actor,
-            action="member.left",
-            target=current,
-            user=current.user_id,
-            role=current.role,
-        )
-        current.delete()
+        _end_membership(business=business, actor=actor, membership=current, action="member.left")
+
+
+def _end_membership(
+    *, business: Business, actor: Actor, membership: Membership, action: str
+) -> None:
+    """Delete a locked membership, audited as ``action``, unless it is the business's last
+    owner who works at every shop."""
+    if _is_unlimited_owner(membership):
+        _check_other_unlimited_owner(business, membership)
+    record(
+        business=business,
+        actor=actor,
+        action=action,
+        target=membership,
+        user=membership.user_id,
+        role=membership.role,
+    )
+    membership.delete()
 
 
 def display_name(user: AbstractBaseUser) -> str:
