@@ -114,6 +114,33 @@ def test_wallet_buttons(client, card):
     assert "Google Wallet is not set up for this business yet." in page
 
 
+def test_each_voucher_links_its_own_apple_wallet_pass(client, card, settings):
+    manager = factories.member_actor(card.business, role="manager")
+    voucher = issue_voucher(
+        business=card.business,
+        actor=manager,
+        card=card,
+        title="Free coffee",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+    )
+    pass_url = reverse("wallet:apple_voucher_pass", kwargs={"voucher_token": voucher.token})
+    for page_url in (card_url(card), card_url(card, "customer:voucher", voucher_id=voucher.pk)):
+        assert f'href="{pass_url}"' in client.get(page_url).content.decode()
+    download = client.get(pass_url)
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/vnd.apple.pkpass"
+
+    # A box that cannot sign Apple passes offers none and says so.
+    settings.LOCAL_BOX = False
+    settings.APPLE_PASS_CERT = settings.APPLE_PASS_KEY = settings.APPLE_WWDR_CERT = ""
+    page = client.get(card_url(card)).content.decode()
+    assert "pass.pkpass" not in page
+    assert "Apple Wallet is not set up for this business yet." in page
+    voucher_page = client.get(card_url(card, "customer:voucher", voucher_id=voucher.pk))
+    assert "pass.pkpass" not in voucher_page.content.decode()
+
+
 def test_with_google_wallet_set_up_the_card_offers_its_save_link(client, card, settings, tmp_path):
     standin = configured(settings, tmp_path, Signer())
     next(standin)

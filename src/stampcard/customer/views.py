@@ -188,6 +188,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         .exclude(valid_until__lte=now)
         .order_by("created_at")
     ]
+    apple_wallet = signing.can_sign()
     context: dict[str, Any] = {
         "card": card,
         "program": program,
@@ -197,8 +198,9 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "rewards": rewards,
         "vouchers": vouchers,
         "card_qr": _scalable(code_svg(card.code, CodeDisplay.QR)),
+        "apple_wallet": apple_wallet,
         "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
-        if apple_pass_available()
+        if apple_wallet
         else None,
         "google_save_url": save_link(card),
         "logo": images.logo_data_uri(program.logo.name) if program.logo else "",
@@ -222,15 +224,6 @@ def _scalable(svg: str) -> str:
     """The code's SVG (drawn here from the code alone) with a viewBox, so CSS can size it."""
     svg = _SVG_SIZE.sub(r'<svg width="\1" height="\2" viewBox="0 0 \1 \2"', svg.lstrip(), count=1)
     return mark_safe(svg)  # noqa: S308  # drawn by our code image helpers, no user markup
-
-
-def apple_pass_available() -> bool:
-    """Whether this box can sign an Apple Wallet pass (configured, or a local development chain)."""
-    try:
-        signing.signing_material()
-    except (ImproperlyConfigured, OSError, ValueError):
-        return False
-    return True
 
 
 def _theme_etag(request: HttpRequest, card_token: str) -> str:
@@ -428,6 +421,7 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
         ),
         "refusal": refusal,
         "code_image": _code_image(found),
+        "apple_wallet": signing.can_sign(),
     }
     response = render(request, "customer/voucher.html", context, status=status)
     response["Cache-Control"] = "no-store"

@@ -59,6 +59,15 @@ def signing_material() -> SigningMaterial:
     return _load(cert, key, wwdr, settings.APPLE_PASS_TYPE_ID, settings.APPLE_TEAM_ID)
 
 
+def can_sign() -> bool:
+    """Whether this box can sign Apple passes (configured, or a local development chain)."""
+    try:
+        signing_material()
+    except (ImproperlyConfigured, OSError, ValueError):
+        return False
+    return True
+
+
 def material_paths() -> tuple[str, str, str]:
     """The PEM files of the pass certificate, its key and the WWDR intermediate."""
     paths: tuple[str, ...] = (
