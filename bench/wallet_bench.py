@@ -21,8 +21,9 @@ pass registered on a device of its own, then:
    The worker's CPU per push and the stand-in's are reported apart.
 
 Then the PassKit endpoints go through Django's WSGI handler in this process under cProfile
-(``profile_passkit``): CPU per request and the functions that cost most. ``--only profile``
-or ``--only pushes`` runs one part and prints it, for a quick look while tuning.
+(``profile_passkit``): CPU per request and the functions that cost most. ``--only build``,
+``--only profile`` or ``--only pushes`` runs one part and prints it, for a quick look while
+tuning (``--only build`` also prints where a build's time goes, from cProfile).
 """
 
 import argparse
@@ -205,6 +206,38 @@ def measure_build(seeded: Seeded, seconds: float) -> tuple[Rate, Rate]:
             slices[name].done += measured.done
             slices[name].seconds += measured.seconds
     return slices["build"], slices["bare"]
+
+
+def build_only(seeded: Seeded, seconds: float, calls: int) -> str:
+    """The build measurement alone with the load average, then ``calls`` builds profiled."""
+    from django_scopes import scopes_disabled
+
+    from stampcard.loyalty.models import Card
+    from stampcard.wallet import apple
+
+    load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    build, bare = measure_build(seeded, seconds)
+    lines = [
+        f"load average at the start: {load_average}",
+        f"build {build.per_second:,.0f}/s ({1000 / build.per_second:.2f} ms),"
+        f" bare {bare.per_second:,.0f}/s ({1000 / bare.per_second:.2f} ms),"
+        f" ratio {build.per_second / bare.per_second:.2f}",
+    ]
+    with scopes_disabled():
+        cards = list(
+            Card.objects.select_related("program", "business", "customer").filter(
+                pk__in=seeded.card_ids[:10]
+            )
+        )
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(calls):
+            apple.build_pass(cards[i % len(cards)])
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+    lines.append(out.getvalue())
+    return "\n".join(lines)
 
 
 # --- 2. the PassKit web service after a change ---------------------------------------------
@@ -752,7 +785,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=("profile", "pushes"),
+        choices=("build", "profile", "pushes"),
         help="run one part and print it, writing nothing (for a quick look while tuning)",
     )
     parser.add_argument("--calls", type=int, default=PROFILE_CALLS, help="profiled requests")
@@ -769,7 +802,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.only:
         settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="stampcard-wallet-bench-"))
         seeded = seed(args.cards)
-        if args.only == "profile":
+        if args.only == "build":
+            print(build_only(seeded, args.seconds, args.calls))
+        elif args.only == "profile":
             print(profile_passkit(seeded, args.calls))
         else:
             print(measure_pushes(seeded, args.apns_delay))
