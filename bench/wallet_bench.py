@@ -8,7 +8,7 @@ pass registered on a device of its own, then:
 
 1. **build**: ``wallet.apple.build_pass`` (pass.json from the database, images from their
    caches, manifest, signature, zip) against a bare loop that only zips prepared bytes and
-   signs their manifest; the two take turns (build, bare, bare, build);
+   signs their manifest; the two take turns (build, bare, bare, build, twice);
 2. **PassKit after a change**: the program's design changes, the outbox consumer refreshes
    every card (timed), then 32 concurrent clients ask "serials updated since" (each a device
    of its own, expecting its one serial) and "latest pass" (the signed pass, from the cache
@@ -21,8 +21,9 @@ pass registered on a device of its own, then:
    The worker's CPU per push and the stand-in's are reported apart.
 
 Then the PassKit endpoints go through Django's WSGI handler in this process under cProfile
-(``profile_passkit``): CPU per request and the functions that cost most. ``--only profile``
-or ``--only pushes`` runs one part and prints it, for a quick look while tuning.
+(``profile_passkit``): CPU per request and the functions that cost most. ``--only build``,
+``--only profile`` or ``--only pushes`` runs one part and prints it, for a quick look while
+tuning (``--only build`` also prints where a build's time goes, from cProfile).
 """
 
 import argparse
@@ -70,6 +71,8 @@ class Rate:
     errors: int = 0
     p50_ms: float = 0.0
     p99_ms: float = 0.0
+    # This process's CPU over ``seconds`` (the build's wait on PostgreSQL is not in it).
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -165,11 +168,14 @@ def bare_package(files: dict[str, bytes]) -> bytes:
 def _loop(name: str, seconds: float, work: Any) -> Rate:
     done = 0
     started = time.perf_counter()
+    cpu_started = time.process_time()
     deadline = started + seconds
     while time.perf_counter() < deadline:
         work()
         done += 1
-    return Rate(name, done, time.perf_counter() - started)
+    return Rate(
+        name, done, time.perf_counter() - started, cpu_seconds=time.process_time() - cpu_started
+    )
 
 
 def measure_build(seeded: Seeded, seconds: float) -> tuple[Rate, Rate]:
@@ -199,12 +205,49 @@ def measure_build(seeded: Seeded, seconds: float) -> tuple[Rate, Rate]:
             apple.build_pass(cards[turn["i"] % len(cards)])
 
         slices = {"build": Rate("build", 0, 0.0), "bare": Rate("bare", 0, 0.0)}
-        for name in ("build", "bare", "bare", "build"):
+        # Twice build, bare, bare, build: a change of the machine's load weighs on both.
+        for name in ("build", "bare", "bare", "build") * 2:
             work = build if name == "build" else (lambda: bare_package(prepared))
-            measured = _loop(name, seconds / 4, work)
+            measured = _loop(name, seconds / 8, work)
             slices[name].done += measured.done
             slices[name].seconds += measured.seconds
+            slices[name].cpu_seconds += measured.cpu_seconds
     return slices["build"], slices["bare"]
+
+
+def build_only(seeded: Seeded, seconds: float, calls: int) -> str:
+    """The build measurement alone with the load average, then ``calls`` builds profiled."""
+    from django_scopes import scopes_disabled
+
+    from stampcard.loyalty.models import Card
+    from stampcard.wallet import apple
+
+    load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    build, bare = measure_build(seeded, seconds)
+    lines = [
+        f"load average at the start: {load_average}",
+        f"build {build.per_second:,.0f}/s ({1000 / build.per_second:.2f} ms),"
+        f" bare {bare.per_second:,.0f}/s ({1000 / bare.per_second:.2f} ms),"
+        f" ratio {build.per_second / bare.per_second:.2f}",
+        f"CPU of this process: build {1e6 * build.cpu_seconds / build.done:,.0f} µs,"
+        f" bare {1e6 * bare.cpu_seconds / bare.done:,.0f} µs,"
+        f" ratio {(bare.cpu_seconds / bare.done) / (build.cpu_seconds / build.done):.2f}",
+    ]
+    with scopes_disabled():
+        cards = list(
+            Card.objects.select_related("program", "business", "customer").filter(
+                pk__in=seeded.card_ids[:10]
+            )
+        )
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(calls):
+            apple.build_pass(cards[i % len(cards)])
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+    lines.append(out.getvalue())
+    return "\n".join(lines)
 
 
 # --- 2. the PassKit web service after a change ---------------------------------------------
@@ -752,7 +795,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument(
         "--only",
-        choices=("profile", "pushes"),
+        choices=("build", "profile", "pushes"),
         help="run one part and print it, writing nothing (for a quick look while tuning)",
     )
     parser.add_argument("--calls", type=int, default=PROFILE_CALLS, help="profiled requests")
@@ -769,7 +812,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.only:
         settings.DATA_DIR = Path(tempfile.mkdtemp(prefix="stampcard-wallet-bench-"))
         seeded = seed(args.cards)
-        if args.only == "profile":
+        if args.only == "build":
+            print(build_only(seeded, args.seconds, args.calls))
+        elif args.only == "profile":
             print(profile_passkit(seeded, args.calls))
         else:
             print(measure_pushes(seeded, args.apns_delay))

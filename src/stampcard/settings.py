@@ -440,6 +440,9 @@ APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)
 APNS_CONCURRENCY = env.int("APNS_CONCURRENCY", default=100)
+# HTTP/2 connections a process spreads a large batch of pushes over (1 to 16; checked by
+# the wallet.E002 system check).
+APNS_CONNECTIONS = env.int("APNS_CONNECTIONS", default=4)
 # Changes of one pass within this many seconds make one push (wallet.changes).
 WALLET_PUSH_DEBOUNCE_SECONDS = env.float("WALLET_PUSH_DEBOUNCE_SECONDS", default=2.0)
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
 from stampcard.outbox.models import OutboxMessage, Topic
-from stampcard.wallet import apns, changes
+from stampcard.wallet import apns, changes, checks
 from stampcard.wallet.consumers import PushFailed, push_card_changed, send_apple_pushes
 from stampcard.wallet.models import PassRegistration
 from tests import factories
@@ -327,6 +327,27 @@ def test_a_large_batch_spreads_over_a_few_connections(apns_on):
     assert server.connections == apns.CONNECTIONS
     # Each connection's first push went alone (Apple's rule for token auth), then the rest.
     assert len(server.requests) == 200
+
+
+def test_the_connections_are_a_setting(apns_on, settings):
+    server = apns_on(delay=0.02)
+    settings.APNS_CONNECTIONS = 2
+    apns.reset_client()
+    client = apns.client()
+    client.concurrency = 10
+    results = client.send_many([f"tok-{i}" for i in range(100)])
+    assert {r.outcome for r in results} == {apns.Outcome.OK}
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "errors"), [(1, 0), (4, 0), (16, 0), (0, 1), (17, 1), (-3, 1), ("4", 1), (True, 1)]
+)
+def test_the_connections_setting_is_checked(settings, value, errors):
+    settings.APNS_CONNECTIONS = value
+    found = checks.apns_connections()
+    assert len(found) == errors
+    assert all(error.id == "wallet.E002" for error in found)
 
 
 @pytest.mark.django_db

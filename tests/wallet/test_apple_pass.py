@@ -177,7 +177,8 @@ def test_signature_verifies_against_the_development_chain(files, data_dir, tmp_p
     folder = tmp_path_factory.mktemp("verify")
     good = openssl_verify(folder, files["manifest.json"], files["signature"], ca)
     assert good.returncode == 0, good.stderr
-    altered = files["manifest.json"].replace(b'"icon.png": "', b'"icon.png": "0')
+    altered = files["manifest.json"].replace(b'"icon.png":"', b'"icon.png":"0')
+    assert altered != files["manifest.json"]
     bad = openssl_verify(folder, altered, files["signature"], ca)
     assert bad.returncode != 0
     # The signature carries the pass certificate and the (development) WWDR intermediate.
@@ -200,7 +201,7 @@ def test_certificate_of_another_pass_type_is_refused(data_dir):
     folder = signing.dev_chain(data_dir)  # made for pass.local.stampcard
     paths = [str(folder / signing.DEV_FILES[name]) for name in ("cert", "key", "wwdr")]
     with pytest.raises(ImproperlyConfigured, match="not APPLE_PASS_TYPE_ID"):
-        signing._load(*paths, "pass.other.type", "LOCALTEAM1")
+        signing._load(*paths, "pass.other.type", "LOCALTEAM1", ())
 
 
 def test_qr_code_is_the_card_code_never_its_token(card, files):
@@ -386,3 +387,80 @@ def test_the_signed_pass_is_cached_per_card_version(card, data_dir, monkeypatch)
     # Another language for the customer is another pass.
     card.customer.language = "th"
     assert apple.card_pass(card) != second
+
+
+def test_each_build_hashes_only_its_pass_json(card, monkeypatch):
+    apple.build_pass(with_stamps(card, 3))  # the images and strings of this design, hashed
+    hashed = []
+    real_sha1 = apple._sha1
+    monkeypatch.setattr(apple, "_sha1", lambda data: hashed.append(data) or real_sha1(data))
+    files = unzip(apple.build_pass(card))
+    assert hashed == [files["pass.json"]]
+    manifest = json.loads(files["manifest.json"])
+    for name, data in files.items():
+        if name not in ("manifest.json", "signature"):
+            assert manifest[name] == hashlib.sha1(data, usedforsecurity=False).hexdigest(), name
+
+
+def test_the_kept_images_follow_the_stamps_and_the_design(card):
+    program = card.program
+    three = unzip(apple.build_pass(with_stamps(card, 3)))
+    four = unzip(apple.build_pass(with_stamps(card, 4)))
+    assert three["strip@2x.png"] == images.strip_png(program, 3, 2)
+    assert four["strip@2x.png"] == images.strip_png(program, 4, 2)
+    assert three["strip@2x.png"] != four["strip@2x.png"]
+    program.background_color = "#7c2d12"
+    program.save()  # a design change: a new design version
+    card.refresh_from_db()
+    redone = unzip(apple.build_pass(card))
+    assert redone["icon.png"] != four["icon.png"]
+    assert redone["strip@2x.png"] == images.strip_png(card.program, 4, 2)
+    assert redone["strip@2x.png"] != four["strip@2x.png"]
+    manifest = json.loads(redone["manifest.json"])
+    assert (
+        manifest["icon.png"] == hashlib.sha1(redone["icon.png"], usedforsecurity=False).hexdigest()
+    )
+
+
+def test_pass_json_and_manifest_are_compact(files):
+    for name in ("pass.json", "manifest.json"):
+        assert (
+            files[name]
+            == json.dumps(
+                json.loads(files[name]), ensure_ascii=False, separators=(",", ":")
+            ).encode()
+        )
+
+
+def test_a_renewed_certificate_signs_without_a_restart(
+    card, settings, data_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(signing, "RECHECK_SECONDS", 0.0)
+    issued = tmp_path / "issued"
+    first = signing.dev_chain(issued / "first")
+    second = signing.dev_chain(issued / "second")
+    settings.LOCAL_BOX = False
+    live = tmp_path / "live"
+    live.mkdir()
+    for name in ("cert", "key", "wwdr"):
+        (live / signing.DEV_FILES[name]).write_bytes((first / signing.DEV_FILES[name]).read_bytes())
+    settings.APPLE_PASS_CERT = str(live / signing.DEV_FILES["cert"])
+    settings.APPLE_PASS_KEY = str(live / signing.DEV_FILES["key"])
+    settings.APPLE_WWDR_CERT = str(live / signing.DEV_FILES["wwdr"])
+    old_ca = str(first / signing.DEV_FILES["wwdr"])
+    new_ca = str(second / signing.DEV_FILES["wwdr"])
+
+    def verifies(ca: str) -> bool:
+        files = unzip(apple.build_pass(card))
+        return (
+            openssl_verify(tmp_path, files["manifest.json"], files["signature"], ca).returncode == 0
+        )
+
+    assert verifies(old_ca)
+    assert not verifies(new_ca)
+    for name in ("cert", "key", "wwdr"):  # renewed in place, as a deployment does
+        draft = live / f"{signing.DEV_FILES[name]}.new"
+        draft.write_bytes((second / signing.DEV_FILES[name]).read_bytes())
+        draft.replace(live / signing.DEV_FILES[name])
+    assert verifies(new_ca)
+    assert not verifies(old_ca)

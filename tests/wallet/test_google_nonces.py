@@ -82,3 +82,23 @@ def test_the_purge_is_a_periodic_job():
     entry = django_settings.CELERY_BEAT_SCHEDULE["google-nonces-purge"]
     assert entry["task"] == "stampcard.wallet.tasks.purge_google_nonces"
     assert entry["schedule"] <= 24 * 3600
+
+
+def test_the_purge_finds_old_nonces_through_their_index(settings):
+    from django.db import connection
+
+    settings.GOOGLE_WALLET_NONCE_KEEP_DAYS = 7
+    now = timezone.now()
+    GoogleCallbackNonce.objects.bulk_create(
+        GoogleCallbackNonce(nonce=f"n-{i}", received_at=now - timedelta(days=i, minutes=1))
+        for i in range(50)
+    )
+    query = GoogleCallbackNonce.objects.filter(received_at__lt=now - timedelta(days=7))
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small is scanned
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "google_nonce_received" in plan
+    assert google_callbacks.purge_nonces(now=now) == 43  # 7 days and a minute, and older
+    assert GoogleCallbackNonce.objects.count() == 7

@@ -125,7 +125,8 @@ def test_signature_verifies_against_the_development_chain(voucher, data_dir, tmp
     folder = tmp_path_factory.mktemp("verify")
     good = openssl_verify(folder, files["manifest.json"], files["signature"], ca)
     assert good.returncode == 0, good.stderr
-    altered = files["manifest.json"].replace(b'"pass.json": "', b'"pass.json": "0')
+    altered = files["manifest.json"].replace(b'"pass.json":"', b'"pass.json":"0')
+    assert altered != files["manifest.json"]
     assert openssl_verify(folder, altered, files["signature"], ca).returncode != 0
 
 

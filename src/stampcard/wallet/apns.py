@@ -3,14 +3,14 @@
 One client per process, reused: Apple counts rapid connect/disconnect as abuse. A push is
 one stream of a long-lived HTTP/2 connection (``wallet.apns_http2``): a batch goes out as
 many streams at once, up to ``APNS_CONCURRENCY`` on a connection and no more than the
-server's ``SETTINGS_MAX_CONCURRENT_STREAMS``, spread over up to ``CONNECTIONS`` connections
-(Apple advises several for volume); each new connection sends its first push alone, since
-with token auth Apple allows one stream until a request succeeds. A sender that waited for
-each answer would manage one push per round trip. The connections live on an event loop in
-a thread of their own, so any thread can send. Auth is either a token (``APNS_KEY_FILE``,
-an ES256 JWT reused for ``APNS_TOKEN_REFRESH_SECONDS``) or TLS client auth with the pass
-certificate and key (``wallet.signing``). What a push costs in Python is h2's framing: the
-headers are built once per batch, and the results are plain objects.
+server's ``SETTINGS_MAX_CONCURRENT_STREAMS``, spread over up to ``APNS_CONNECTIONS``
+connections (Apple advises several for volume); each new connection sends its first push
+alone, since with token auth Apple allows one stream until a request succeeds. A sender
+that waited for each answer would manage one push per round trip. The connections live on
+an event loop in a thread of their own, so any thread can send. Auth is either a token
+(``APNS_KEY_FILE``, an ES256 JWT reused for ``APNS_TOKEN_REFRESH_SECONDS``) or TLS client
+auth with the pass certificate and key (``wallet.signing``). What a push costs in Python is
+h2's framing: the headers are built once per batch, and the results are plain objects.
 
 The request is Wallet's: ``POST /3/device/<token>``, ``apns-topic`` = the pass type id, body
 ``{}``. No ``apns-push-type`` header: Apple documents none for passes and the header's
@@ -41,9 +41,12 @@ T = TypeVar("T")
 _BODY = b"{}"
 # New connections one send may open when the server closes the one it uses.
 _CONNECTIONS_PER_SEND = 3
-# Connections a large batch is spread over: Apple advises several for volume, and each
-# stream costs h2 a little more the more are open on its connection.
+# Connections a large batch is spread over unless told (``APNS_CONNECTIONS``): Apple
+# advises several for volume, and each stream costs h2 a little more the more are open on
+# its connection.
 CONNECTIONS = 4
+# The most a process opens: Apple counts a crowd of connections from one sender as abuse.
+MAX_CONNECTIONS = 16
 
 
 class Outcome(StrEnum):
@@ -324,4 +327,5 @@ def _from_settings() -> ApnsClient:
         verify=verify,
         timeout=settings.APNS_TIMEOUT_SECONDS,
         concurrency=settings.APNS_CONCURRENCY,
+        connections=settings.APNS_CONNECTIONS,
     )

@@ -23,13 +23,15 @@ import tempfile
 import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
-from stampcard.loyalty.models import Card, Milestone, Program
+from stampcard.hot_path import hot_path_cursor
+from stampcard.loyalty.models import Card, Milestone, Program, Reward
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
@@ -72,11 +74,11 @@ def build_pass(card: Card, *, code128: bool = False) -> bytes:
     """The signed ``.pkpass`` of ``card``, built now. ``code128`` shows a Code 128 barcode
     where the device can, with the QR code after it for Apple Watch, which has no Code 128."""
     program = card.program
-    files = {"pass.json": _json(pass_json(card, code128=code128))}
-    files |= _images(
-        images.palette_of(program), strip=(program, card.stamps), logo=program.logo.name or ""
+    stamps = max(0, min(card.stamps, program.stamps_goal))
+    static = _card_files(
+        program, program.design_version, stamps, program.logo.name or "", str(settings.DATA_DIR)
     )
-    return package(files)
+    return package({"pass.json": _json(pass_json(card, code128=code128))}, static)
 
 
 def card_pass(card: Card) -> bytes:
@@ -140,33 +142,64 @@ def build_voucher_pass(voucher: Voucher) -> bytes:
         palette = images.palette_of(program)
     else:
         palette = images.Palette(voucher.business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
-    files = {"pass.json": _json(voucher_pass_json(voucher))}
-    files |= _images(palette, strip=None)
-    return package(files)
+    return package({"pass.json": _json(voucher_pass_json(voucher))}, _voucher_files(palette))
 
 
-def package(files: dict[str, bytes]) -> bytes:
-    """``files`` with the strings of every language, the manifest and its signature, zipped."""
-    files = {**files, **_all_pass_strings()}
-    # SHA-1 is what the manifest format names; the signature over it uses SHA-256.
-    manifest = _json(
-        {
-            name: hashlib.sha1(data, usedforsecurity=False).hexdigest()
-            for name, data in files.items()
-        }
+class StaticFiles(NamedTuple):
+    """The files of a pass that do not change from one card to the next (its images and the
+    strings of every language), with their manifest digests, in package order."""
+
+    files: tuple[tuple[str, bytes], ...]
+    digests: tuple[tuple[str, str], ...]
+
+
+def static_files(files: dict[str, bytes]) -> StaticFiles:
+    """``files`` with the strings of every language, and the SHA-1 of each."""
+    every = {**files, **_all_pass_strings()}
+    return StaticFiles(
+        tuple(every.items()),
+        tuple((name, _sha1(data)) for name, data in every.items()),
     )
-    files["manifest.json"] = manifest
-    files["signature"] = sign_manifest(manifest)
+
+
+def package(files: dict[str, bytes], static: StaticFiles) -> bytes:
+    """``files`` and ``static``, the manifest and its signature, zipped."""
+    # SHA-1 is what the manifest format names; the signature over it uses SHA-256. Only the
+    # files built for this pass are hashed: the static ones come with their digests.
+    digests = {name: _sha1(data) for name, data in files.items()}
+    digests.update(static.digests)
+    manifest = _json(digests)
     out = io.BytesIO()
     # The files at the archive's top level, no folder around them. PNGs are compressed
     # already: deflating them again costs time and saves nothing.
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
+        for name, data in (*files.items(), *static.files):
             stored = name.endswith(".png")
             archive.writestr(
                 name, data, compress_type=zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
             )
+        archive.writestr("manifest.json", manifest)
+        archive.writestr("signature", sign_manifest(manifest))
     return out.getvalue()
+
+
+# Every picture, colour and the logo are design fields: a new design is a new key. The
+# strip is clamped to the goal by the caller, so a program has goal + 1 of these. The data
+# folder is part of the key as it is of the strips' (images.strip_png).
+@functools.lru_cache(maxsize=256)
+def _card_files(
+    program: Program, design_version: int, stamps: int, logo: str, data_dir: str
+) -> StaticFiles:
+    return static_files(_images(images.palette_of(program), strip=(program, stamps), logo=logo))
+
+
+@functools.lru_cache(maxsize=64)
+def _voucher_files(palette: images.Palette) -> StaticFiles:
+    return static_files(_images(palette, strip=None))
+
+
+def _sha1(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 
 
 def _images(
@@ -238,7 +271,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                 {
                     "key": "earned",
                     "label": "label.earned",
-                    "value": card.rewards.count(),
+                    "value": _rewards_earned(card),
                     "changeMessage": "change.earned",
                     "textAlignment": "PKTextAlignmentRight",
                 },
@@ -386,6 +419,21 @@ def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
     return fields
 
 
+# The rewards a card has earned, of every status: the one query a pass build makes.
+_EARNED_SQL = (
+    f"SELECT count(*) FROM {Reward._meta.db_table}"  # noqa: S608  # the model's own table
+    " WHERE card_id = %s AND business_id = %s"
+)
+
+
+def _rewards_earned(card: Card) -> int:
+    """How many rewards ``card`` has earned, one prepared statement (``stampcard.hot_path``)."""
+    with hot_path_cursor(connections[Reward.objects.db]) as cursor:
+        cursor.execute(_EARNED_SQL, [card.pk, card.business_id])
+        (count,) = cursor.fetchone()
+    return int(count)
+
+
 def _known_milestones(program: Program) -> None:
     """Give ``program`` its milestones from this process's memory, as if prefetched.
 
@@ -461,4 +509,5 @@ def _escape(text: str) -> str:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=1).encode()
+    # Compact: Wallet reads the bytes, nobody else; json's C encoder writes them.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

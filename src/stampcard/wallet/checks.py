@@ -18,3 +18,21 @@ def web_service_url(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
     else:
         return []
     return [Error(f"WALLET_WEB_SERVICE_URL {problem}: {url!r}", id="wallet.E001")]
+
+
+@register()
+def apns_connections(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``APNS_CONNECTIONS``: a few connections, never none, never a crowd."""
+    from stampcard.wallet import apns  # the HTTP/2 client, loaded only here in a web process
+
+    value = settings.APNS_CONNECTIONS
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if whole and 1 <= value <= apns.MAX_CONNECTIONS:
+        return []
+    return [
+        Error(
+            f"APNS_CONNECTIONS must be a whole number from 1 to {apns.MAX_CONNECTIONS}: {value!r}",
+            hint="Apple advises a few long-lived connections; 4 is the default.",
+            id="wallet.E002",
+        )
+    ]

@@ -142,6 +142,10 @@ class GoogleCallbackNonce(models.Model):
     nonce = models.CharField(max_length=128, unique=True)
     received_at = models.DateTimeField()
 
+    class Meta:
+        # The hourly purge deletes the nonces received before a cutoff (google_callbacks).
+        indexes = [models.Index(fields=["received_at"], name="google_nonce_received")]
+
     def __str__(self) -> str:
         return self.nonce
 

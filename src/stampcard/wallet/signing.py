@@ -12,6 +12,7 @@ import functools
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,9 +55,47 @@ def sign_manifest(manifest: bytes) -> bytes:
     )
 
 
+# How long a process signs with what it read before looking at the files again.
+RECHECK_SECONDS = 1.0
+# (the settings naming the material, when the files were last looked at, the material)
+_current: tuple[tuple[str, ...], float, SigningMaterial] | None = None
+
+
 def signing_material() -> SigningMaterial:
+    """The material as the files hold it: read once, then again only when the settings
+    naming it change, or a file changed (looked at once a second: a renewed certificate is
+    picked up without a restart, and a build costs no file access)."""
+    global _current
+    named = (
+        settings.APPLE_PASS_CERT,
+        settings.APPLE_PASS_KEY,
+        settings.APPLE_WWDR_CERT,
+        settings.APPLE_PASS_TYPE_ID,
+        settings.APPLE_TEAM_ID,
+        str(settings.DATA_DIR),
+        str(settings.LOCAL_BOX),
+    )
+    now = time.monotonic()
+    known = _current
+    if known is not None and known[0] == named and now - known[1] < RECHECK_SECONDS:
+        return known[2]
     cert, key, wwdr = material_paths()
-    return _load(cert, key, wwdr, settings.APPLE_PASS_TYPE_ID, settings.APPLE_TEAM_ID)
+    material = _load(
+        cert,
+        key,
+        wwdr,
+        settings.APPLE_PASS_TYPE_ID,
+        settings.APPLE_TEAM_ID,
+        (_file_state(cert), _file_state(key), _file_state(wwdr)),
+    )
+    _current = (named, now, material)
+    return material
+
+
+def _file_state(path: str) -> tuple[int, int, int]:
+    """What moves when a file is replaced or rewritten: a stat, far cheaper than a read."""
+    found = os.stat(path)
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def can_sign() -> bool:
@@ -91,9 +130,16 @@ def material_paths() -> tuple[str, str, str]:
     return cert, key, wwdr
 
 
-# Read once per process: a renewed certificate at the same path takes a restart.
+# Keyed by the files' state too (signing_material): a changed file is a new key.
 @functools.lru_cache(maxsize=4)
-def _load(cert: str, key: str, wwdr: str, pass_type_id: str, team_id: str) -> SigningMaterial:
+def _load(
+    cert: str,
+    key: str,
+    wwdr: str,
+    pass_type_id: str,
+    team_id: str,
+    state: tuple[tuple[int, int, int], ...],
+) -> SigningMaterial:
     certificate = x509.load_pem_x509_certificate(Path(cert).read_bytes())
     private_key = serialization.load_pem_private_key(Path(key).read_bytes(), password=None)
     if not isinstance(private_key, rsa.RSAPrivateKey):
