@@ -1,15 +1,19 @@
 """The self-service kiosk in real Chromium, its camera fed a video of a real QR code.
 
 The customer shows their card: one stamp for the visit, their progress, and the screen
-returns to idle by itself. A Self-Redeem voucher shown is redeemed only after the same
-press-and-hold as on the web card; a revoked kiosk stops.
+returns to idle by itself. A Self-Redeem voucher shown is first shown back (its title,
+description and validity), and redeemed only after the same press-and-hold as on the web
+card; one that cannot be used here is explained as the engine words it; a revoked kiosk
+stops.
 """
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from stampcard.loyalty.models import StampEvent
@@ -76,8 +80,11 @@ def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to
 
 
 @pytest.mark.parametrize(
-    ("viewport", "locale", "hold_label"),
-    [((1024, 768), "en-US", "Hold to redeem"), ((390, 844), "th-TH", "กดค้างเพื่อใช้")],
+    ("viewport", "locale", "hold_label", "validity"),
+    [
+        ((1024, 768), "en-US", "Hold to redeem", "Valid with no end date."),
+        ((390, 844), "th-TH", "กดค้างเพื่อใช้", "ใช้ได้โดยไม่มีวันหมดอายุ"),
+    ],
 )
 def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idles(
     camera,
@@ -88,11 +95,13 @@ def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idle
     viewport,
     locale,
     hold_label,
+    validity,
 ):
     voucher = issue_voucher(
         business=business,
         actor=Actor(kind=ActorKind.ADMIN),
         title="Free cookie",
+        description="Any cookie from the jar.",
         origin=VoucherOrigin.MANUAL,
         redemption_method="self",
     )
@@ -105,8 +114,11 @@ def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idle
     )
     page.goto(f"{live_server.url}/device/kiosk/")
     root = page.locator("#kiosk")
-    # Seen by the camera, the voucher is only offered: nothing is used up yet.
+    # Seen by the camera, the voucher is only shown and offered: nothing is used up yet.
     expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#voucher-title")).to_have_text("Free cookie")
+    expect(page.locator("#voucher-description")).to_have_text("Any cookie from the jar.")
+    expect(page.locator("#voucher-validity")).to_have_text(validity)
     hold = page.locator("#hold")
     expect(hold).to_have_text(hold_label)
     expect(hold).to_be_focused()
@@ -136,6 +148,39 @@ def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idle
     expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
     expect(page.locator("#confirm")).to_be_hidden()
     only_this_server(page, live_server)
+
+
+@pytest.mark.parametrize(
+    ("method", "change", "says"),
+    [
+        ("self", {"valid_until": timezone.now() - timedelta(hours=1)}, "This voucher expired on "),
+        ("self", {"status": "redeemed", "redeemed_at": timezone.now()},
+         "This voucher was already redeemed on "),
+        ("staff_scan", {}, "A team member scans this voucher to redeem it."),
+    ],
+)  # fmt: skip
+def test_a_voucher_that_cannot_be_used_here_is_explained_without_a_hold(
+    camera, live_server, business, kiosk, method, change, says, tmp_path
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method=method,
+    )
+    Voucher.objects.filter(pk=voucher.pk).update(**change)
+    before = Voucher.objects.values("status", "redeemed_at").get(pk=voucher.pk)
+    page = camera(qr_image(voucher.token), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "refused", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_contain_text(says)
+    expect(page.locator("#confirm")).to_be_hidden()
+    # The holder's own voucher is named; a Staff-Scan one is only sent to the staff.
+    expect(page.locator("#voucher")).to_have_text("Free cookie" if method == "self" else "")
+    shoot(page, f"refused-{method}-{'-'.join(change) or 'staff'}", tmp_path)
+    assert Voucher.objects.values("status", "redeemed_at").get(pk=voucher.pk) == before
 
 
 def test_not_now_leaves_the_voucher_unused(camera, live_server, business, kiosk):

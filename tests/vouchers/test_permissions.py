@@ -9,6 +9,7 @@ from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Device, Membership
 from stampcard.vouchers.claims import claim_code, create_claim_batch
+from stampcard.vouchers.errors import StaffMustScan
 from stampcard.vouchers.models import ClaimBatch, ClaimCode, CodePool, PoolCode, Voucher
 from stampcard.vouchers.services import (
     create_code_pool,
@@ -67,11 +68,17 @@ def test_staff_may_not_issue_or_void_vouchers(business, bob_at_the_shop, staff_a
     assert written() == before
 
 
-@pytest.mark.parametrize("kind", ["autopilot", "kiosk"])
-def test_a_device_without_redeem_may_not_redeem_at_the_counter(business, shop, staff_actor, kind):
+@pytest.mark.parametrize(
+    ("kind", "refusal"),
+    # The customer at a kiosk is told that the staff scan it, not only "not allowed".
+    [("autopilot", NotAllowed), ("kiosk", StaffMustScan)],
+)
+def test_a_device_without_redeem_may_not_redeem_at_the_counter(
+    business, shop, staff_actor, kind, refusal
+):
     voucher = issue(business, staff_actor)
     before = written()
-    with pytest.raises(NotAllowed):
+    with pytest.raises(refusal):
         redeem_voucher(business=business, actor=device(business, kind, shop), token=voucher.token)
     assert written() == before
     scanner = device(business, "scanner", shop)

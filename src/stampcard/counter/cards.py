@@ -4,11 +4,12 @@ Contact details are masked for whoever may not see them (``tenancy.permissions``
 and a scanner device see ``j•••@example.org``, a manager the address.
 """
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q
 from django.utils import formats, timezone
+from django.utils.translation import gettext
 
 from stampcard.dashboard.templatetags.access import email_for, phone_for
 from stampcard.hot_path import hot_path_cursor
@@ -139,6 +140,25 @@ def voucher_answer(*, actor: Actor, token: str | None, code: str | None) -> dict
     return None if voucher is None else describe_voucher(voucher, actor=actor)
 
 
+def _local(when: datetime | None) -> str | None:
+    # The door opened the business's time zone.
+    if when is None:
+        return None
+    return formats.date_format(timezone.localtime(when), "SHORT_DATETIME_FORMAT")
+
+
+def validity(voucher: Voucher) -> str:
+    """The voucher's validity in a sentence, in the business's time zone."""
+    start, end = _local(voucher.valid_from), _local(voucher.valid_until)
+    if voucher.valid_from > timezone.now():
+        if end is None:
+            return gettext("Valid from %(start)s.") % {"start": start}
+        return gettext("Valid from %(start)s until %(end)s.") % {"start": start, "end": end}
+    if end is None:
+        return gettext("Valid with no end date.")
+    return gettext("Valid until %(end)s.") % {"end": end}
+
+
 def describe_voucher(voucher: Voucher, *, actor: Actor) -> dict[str, Any]:
     redeemed_at = voucher.redeemed_at
     where = voucher.redeemed_at_location
@@ -148,11 +168,11 @@ def describe_voucher(voucher: Voucher, *, actor: Actor) -> dict[str, Any]:
         "description": voucher.description,
         "status": voucher.status,
         "customer": customer.name if customer is not None else "",
-        "redeemed_at": None
-        if redeemed_at is None
-        # The door opened the business's time zone.
-        else formats.date_format(timezone.localtime(redeemed_at), "SHORT_DATETIME_FORMAT"),
+        "redeemed_at": _local(redeemed_at),
         "redeemed_where": where.name if where is not None else "",
+        "valid_from": _local(voucher.valid_from),
+        "valid_until": _local(voucher.valid_until),
+        "validity": validity(voucher),
     }
 
 

@@ -32,13 +32,20 @@ Actions:
   scanning one card at once stamp it once.
 - ``hand_over``: hand over the card's ready reward ``reward_id`` (``hand_over_reward``).
 - ``undo``: take back the stamp ``event_id`` that this actor just gave (``undo_stamp``).
+- ``look``: a voucher or a redeem code is only *looked at* (``look_at_voucher``): its title,
+  description and validity, and whether this actor could redeem it now (outcome ``looked``)
+  or the refusal redeeming it would meet (with the voucher, when this actor may redeem it).
+  Nothing is written, not even the nonce: the kiosk shows a Self-Redeem voucher this way
+  before it asks for the press-and-hold that redeems it (``stamp``). A card code is no
+  voucher here (``unknown_code``, or ``voucher_not_found`` when it could be a redeem code).
 
 Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 404, 409, 422,
 429)::
 
     {
       "ok": true,
-      "outcome": "shown" | "stamped" | "redeemed" | "handed_over" | "undone" | "refused",
+      "outcome": "shown" | "stamped" | "redeemed" | "handed_over" | "undone" | "looked"
+                 | "refused",
       "kind": "card" | "voucher" | "redeem_code" | null,
       "refusal": null | "cooldown" | "daily_limit" | "already_used" | …,   # stable codes
       "message": "2 stamps added.",   # in the user's language; show it as it is
@@ -49,7 +56,7 @@ Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 40
                "last_stamp": {"event_id", "added", "seconds_ago", "by_you"} | null} | null,
                                       # that row, when it is a stamp
       "voucher": {"title", "description", "status", "customer", "redeemed_at",
-                  "redeemed_where"} | null,
+                  "redeemed_where", "valid_from", "valid_until", "validity"} | null,
       "nonce": "3f1c…", "scanned_at": "…"
     }
 
@@ -96,14 +103,14 @@ from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors as voucher_errors
 from stampcard.vouchers.models import Voucher
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
-from stampcard.vouchers.services import redeem_voucher
+from stampcard.vouchers.services import look_at_voucher, redeem_voucher
 
 MAX_BODY = 4096
 MAX_AGE = timedelta(days=1)
 CLOCK_SKEW = timedelta(minutes=5)
 # A stamp by someone else this recent is "already handled", not something to do again.
 RECENT = timedelta(seconds=30)
-ACTIONS = ("scan", "stamp", "hand_over", "undo")
+ACTIONS = ("scan", "stamp", "hand_over", "undo", "look")
 _NONCE = re.compile(r"\A[A-Za-z0-9_.:-]{8,100}\Z")
 _VOUCHER_TOKEN = re.compile(r"\A[A-Za-z0-9_-]{32,100}\Z")
 _MAX_INT = 2**63 - 1
@@ -209,6 +216,8 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
     Never raises a refusal: a refused scan is an answer too (``ok`` false, its code and
     sentence, and the card when there is one to show).
     """
+    if scan.action == "look":
+        return _look_at_voucher(business=business, actor=actor, scan=scan)
     card_code = normalize_card_code(scan.code)
     try:
         if card_code is not None:
@@ -401,6 +410,35 @@ def _voucher(
         answer = _refused(refusal, scan=scan, voucher=getattr(refusal, "voucher", None))
         answer.body["kind"] = kind
         return answer
+
+
+def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
+    """``look``: the voucher and whether it can be redeemed here; writes nothing."""
+    token = _voucher_token(scan.code)
+    kind = "voucher" if token is not None else "redeem_code"
+    try:
+        if token is None and not POOL_CODE_PATTERN.match(scan.code):
+            raise errors.UnknownCode()
+        try:
+            look = look_at_voucher(
+                business=business, actor=actor, token=token, code=None if token else scan.code
+            )
+        except voucher_errors.VoucherNotFound:
+            if token is not None:
+                with scopes_disabled():
+                    if Voucher.objects.filter(token=token).exists():
+                        raise errors.VoucherOfAnotherBusiness() from None
+            raise
+    except Refusal as refusal:
+        answer = _refused(refusal, scan=scan)
+        answer.body["kind"] = kind
+        return answer
+    shown = cards.describe_voucher(look.voucher, actor=actor)
+    if look.refusal is not None:
+        answer = _refused(look.refusal, scan=scan, voucher=shown)
+        answer.body["kind"] = kind
+        return answer
+    return _done(scan, "looked", kind, gettext("This voucher can be redeemed now."), voucher=shown)
 
 
 def _once(

@@ -42,6 +42,16 @@ class WrongRedemptionMethod(Refusal):
     http_status = 403
 
 
+class StaffMustScan(Refusal):
+    """A Staff-Scan voucher shown to a self-service kiosk: only the staff's scanner takes it."""
+
+    code = "staff_scan_only"
+    default_message = _(
+        "A team member scans this voucher to redeem it. Please show it at the counter."
+    )
+    http_status = 403
+
+
 class InvalidVoucher(Refusal):
     code = "invalid_voucher"
     http_status = 400

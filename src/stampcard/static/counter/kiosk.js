@@ -1,6 +1,8 @@
 // The self-service kiosk: the customer shows their card (a stamp for this visit, and their
-// progress) or a Self-Redeem voucher to the camera; a voucher is used up only after the same
-// press-and-hold as on the web card (js/hold.js), never by being seen. The screen returns to
+// progress) or a Self-Redeem voucher to the camera. A voucher is first only looked at (action
+// "look": its title, description and validity, or why it cannot be used here, nothing
+// written), then used up only after the same press-and-hold as on the web card (js/hold.js),
+// never by being seen. The screen returns to
 // idle by itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
 // revoked device refused at once); the kiosk never chooses a count.
 //
@@ -45,9 +47,13 @@ function isVoucher(code) {
 let pending = "";
 const rearm = holdToConfirm($("hold"), () => send(pending), { holding: "holding", held: "held" });
 
-function confirmVoucher(code) {
+function confirmVoucher(code, voucher) {
   pending = code;
   rearm();
+  $("voucher-title").textContent = voucher.title;
+  $("voucher-description").textContent = voucher.description;
+  $("voucher-description").hidden = !voucher.description;
+  $("voucher-validity").textContent = voucher.validity;
   $("idle").hidden = true;
   $("last").hidden = true;
   $("confirm").hidden = false;
@@ -96,7 +102,8 @@ function show(answer) {
       rewards.append(item);
     }
   }
-  $("voucher").textContent = answer.voucher ? answer.voucher.description : "";
+  $("voucher").textContent = answer.voucher ? answer.voucher.title : "";
+  $("voucher-text").textContent = answer.voucher ? answer.voucher.description : "";
   clearTimeout(idleTimer);
   idleTimer = setTimeout(idle, IDLE_MS);
 }
@@ -106,16 +113,17 @@ function scanned(code) {
   if (busy || pending || (code === lastCode && now - lastAt < SAME_CODE_MS)) return;
   lastCode = code;
   lastAt = now;
-  if (isVoucher(code)) confirmVoucher(code);
-  else send(code);
+  send(code, isVoucher(code) ? "look" : "stamp");
 }
 
-async function send(code) {
+// "look": a voucher that can be used here is offered for the hold; "stamp": a card is
+// stamped, a voucher held until full is redeemed.
+async function send(code, action = "stamp") {
   if (busy) return;
   busy = true;
   pending = "";
   clearTimeout(idleTimer);
-  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action: "stamp" };
+  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
   try {
     const response = await fetch(root.dataset.scanUrl, {
       method: "POST",
@@ -126,6 +134,10 @@ async function send(code) {
     const answer = await response.json();
     if (answer.code === "device_revoked" || answer.code === "device_unknown") {
       switchOff(answer.message);
+      return;
+    }
+    if (answer.ok && answer.outcome === "looked") {
+      confirmVoucher(code, answer.voucher);
       return;
     }
     show(answer);

@@ -2,7 +2,8 @@
 
 Every consumption (a voucher redeemed, a pooled code handed out) is one conditional write
 that cannot succeed twice, whatever runs in parallel. Each module is one job: ``issuing``
-(by hand, or the reward at a card's goal), ``redeeming`` (and voiding) and ``code_pools``.
+(by hand, or the reward at a card's goal), ``redeeming`` (and voiding), ``looking`` (the
+same questions as redeeming, read only) and ``code_pools``.
 """
 
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
@@ -19,6 +20,7 @@ from stampcard.vouchers.services.issuing import (
     issue_manual_voucher,
     issue_voucher,
 )
+from stampcard.vouchers.services.looking import VoucherLook, look_at_voucher
 from stampcard.vouchers.services.redeeming import REDEEMERS, redeem_voucher, void_voucher
 from stampcard.vouchers.validity import MAX_VALIDITY, ValidityRule
 
@@ -30,12 +32,14 @@ __all__ = [
     "REDEEMERS",
     "ImportResult",
     "ValidityRule",
+    "VoucherLook",
     "create_code_pool",
     "generate_codes",
     "import_codes",
     "issue_goal_voucher",
     "issue_manual_voucher",
     "issue_voucher",
+    "look_at_voucher",
     "redeem_voucher",
     "void_voucher",
 ]

@@ -11,6 +11,7 @@ from stampcard.audit.services import record
 from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
+from stampcard.refusals import Refusal
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
@@ -51,12 +52,41 @@ def _fits(actor: Actor, method: str) -> bool:
     )
 
 
+def usable_at(now: datetime) -> Q:
+    """The vouchers that can be redeemed at ``now``: active and inside their validity. The
+    consuming UPDATE and a look at a voucher (``looking``) ask the same question."""
+    return Q(status=VoucherStatus.ACTIVE, valid_from__lte=now) & (
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now)
+    )
+
+
+def require_redeemer(*, business: Business, actor: Actor, voucher: Voucher) -> None:
+    """Refuse ``actor`` unless it fits the voucher's redemption method (``REDEEMERS``) and
+    has its permission (``REDEEM_PERMISSION``). A Staff-Scan voucher shown to a self-service
+    kiosk is told to be shown to the staff (``StaffMustScan``): the customer holding it is
+    the one reading the answer."""
+    if voucher.redemption_method == RedemptionMethod.STAFF_SCAN and (
+        actor.kind == ActorKind.DEVICE and actor.device_kind == DeviceKind.KIOSK
+    ):
+        raise errors.StaffMustScan()
+    if not _fits(actor, voucher.redemption_method):
+        raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
+    require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
+
+
+def require_any_redeem(*, business: Business, actor: Actor) -> None:
+    """Refuse an actor who may redeem nothing, before any voucher is looked up: it must not
+    learn from the answer which tokens or codes exist."""
+    if not any(allows(actor, p, business=business) for p in _ANY_REDEEM):
+        raise NotAllowed()
+
+
 def _local(when: datetime, business: Business) -> str:
     local = timezone.localtime(when, ZoneInfo(business.time_zone))
     return formats.date_format(local, "SHORT_DATETIME_FORMAT")
 
 
-def _find_voucher(*, business: Business, token: str | None, code: str | None) -> Voucher:
+def find_voucher(*, business: Business, token: str | None, code: str | None) -> Voucher:
     # Text that cannot be stored matches no voucher, and PostgreSQL would refuse the query.
     if not is_storable(token or "", code or ""):
         raise errors.VoucherNotFound()
@@ -94,10 +124,7 @@ def redeem_voucher(
     ``idempotency_key`` a retry of the successful call raises ``AlreadyDone``, also when it ran
     beside the first attempt. Audited.
     """
-    # Before the voucher is looked up: an actor who may redeem nothing must not learn from
-    # the answer which tokens or codes exist.
-    if not any(allows(actor, p, business=business) for p in _ANY_REDEEM):
-        raise NotAllowed()
+    require_any_redeem(business=business, actor=actor)
     request = IdempotentRequest.for_key(
         idempotency_key,
         business_id=business.pk,
@@ -109,28 +136,22 @@ def redeem_voucher(
     with transaction.atomic():
         if request is not None:
             replay_if_done(request)
-        voucher = _find_voucher(business=business, token=token, code=code)
-        if not _fits(actor, voucher.redemption_method):
-            raise errors.WrongRedemptionMethod(method=voucher.get_redemption_method_display())
-        require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
-        consumed = (
-            Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE, valid_from__lte=now)
-            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-            .update(
-                status=VoucherStatus.REDEEMED,
-                redeemed_at=now,
-                redeemed_by_kind=actor.kind,
-                redeemed_by_user_id=actor.user_id,
-                redeemed_by_device_id=actor.device_id,
-                redeemed_at_location_id=actor.location_id,
-            )
+        voucher = find_voucher(business=business, token=token, code=code)
+        require_redeemer(business=business, actor=actor, voucher=voucher)
+        consumed = Voucher.objects.filter(usable_at(now), pk=voucher.pk).update(
+            status=VoucherStatus.REDEEMED,
+            redeemed_at=now,
+            redeemed_by_kind=actor.kind,
+            redeemed_by_user_id=actor.user_id,
+            redeemed_by_device_id=actor.device_id,
+            redeemed_at_location_id=actor.location_id,
         )
         voucher.refresh_from_db()
         if consumed != 1:
             if request is not None:
                 # A retry that waited for its own first attempt finds that attempt's key now.
                 replay_if_done(request)
-            _explain_refusal(business=business, voucher=voucher, now=now)
+            raise why_not_usable(business=business, voucher=voucher, now=now)
         publish(
             business_id=business.pk,
             topic=Topic.VOUCHER_REDEEMED,
@@ -143,16 +164,17 @@ def redeem_voucher(
     return voucher
 
 
-def _explain_refusal(*, business: Business, voucher: Voucher, now: datetime) -> None:
+def why_not_usable(*, business: Business, voucher: Voucher, now: datetime) -> Refusal:
+    """The refusal that says why ``voucher`` (not ``usable_at(now)``) cannot be redeemed."""
     if voucher.status == VoucherStatus.REDEEMED and voucher.redeemed_at is not None:
-        raise errors.VoucherAlreadyRedeemed(when=_local(voucher.redeemed_at, business))
+        return errors.VoucherAlreadyRedeemed(when=_local(voucher.redeemed_at, business))
     if voucher.status == VoucherStatus.VOID:
-        raise errors.VoucherVoid()
+        return errors.VoucherVoid()
     if voucher.valid_until is not None and voucher.valid_until <= now:
-        raise errors.VoucherExpired(when=_local(voucher.valid_until, business))
+        return errors.VoucherExpired(when=_local(voucher.valid_until, business))
     if voucher.valid_from > now:
-        raise errors.VoucherNotYetValid(when=_local(voucher.valid_from, business))
-    raise errors.VoucherExpired(when=_local(voucher.valid_until or now, business))
+        return errors.VoucherNotYetValid(when=_local(voucher.valid_from, business))
+    return errors.VoucherExpired(when=_local(voucher.valid_until or now, business))
 
 
 def void_voucher(*, business: Business, actor: Actor, voucher: Voucher, reason: str) -> Voucher:
@@ -171,7 +193,7 @@ def void_voucher(*, business: Business, actor: Actor, voucher: Voucher, reason: 
             raise errors.VoucherNotFound()
         voucher = found
         if voided != 1:
-            _explain_refusal(business=business, voucher=voucher, now=timezone.now())
+            raise why_not_usable(business=business, voucher=voucher, now=timezone.now())
         publish(
             business_id=business.pk,
             topic=Topic.VOUCHER_VOIDED,
