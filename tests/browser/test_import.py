@@ -1,5 +1,6 @@
 """Importing an export through the dashboard in real Chromium: the page, a refused file in
-the owner's language, and the business filled; phone and desktop."""
+the owner's language, and the business filled (after onboarding made a shop and a draft
+card: the draft replaced, the shop merged by name); phone and desktop."""
 
 import os
 from pathlib import Path
@@ -7,8 +8,9 @@ from pathlib import Path
 import pytest
 from django_scopes import scopes_disabled
 
-from stampcard.loyalty.models import Card
+from stampcard.loyalty.models import Card, Program
 from stampcard.loyalty.services import add_stamps
+from stampcard.tenancy.models import Location
 from tests import factories
 from tests.browser.test_designer import DESKTOP, PHONE, logged_in
 from tests.test_portability import OPERATOR, exported, remove
@@ -46,9 +48,13 @@ def test_an_owner_imports_an_export_into_a_new_business(
 ):
     with scopes_disabled():
         card = factories.CardFactory(program=factories.ProgramFactory(business=other_business))
+        factories.LocationFactory(business=other_business, name="Riverside", address="1 Quay")
         add_stamps(business=other_business, actor=OPERATOR, source="staff", card_id=card.pk)
         data = exported(other_business)
         remove(other_business)
+        # What onboarding made here: the first shop and a draft card.
+        shop = factories.LocationFactory(business=business, name="Riverside")
+        draft = factories.ProgramFactory(business=business, status="draft")
     context, page = logged_in(browser, live_server, viewport, language)
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -69,5 +75,8 @@ def test_an_owner_imports_an_export_into_a_new_business(
     page.wait_for_url(f"{live_server.url}/b/{business.slug}/")
     with scopes_disabled():
         assert Card.objects.get(business=business).code == card.code
+        assert not Program.objects.filter(pk=draft.pk).exists()
+        (merged,) = Location.objects.filter(business=business)
+        assert (merged.pk, merged.address) == (shop.pk, "1 Quay")
     assert [e for e in errors if "Failed to load resource" not in e] == []
     context.close()

@@ -3,8 +3,8 @@ an export into a new business here.
 
 The export page says what the file holds and how another installation imports it; the
 button posts to the same address, which answers with the zip (``portability.exporting``).
-The import page takes that zip into the business while it is still empty
-(``portability.importing.import_into_business``).
+The import page takes that zip into the business while it holds no more than onboarding
+made (``portability.importing.import_into_business``).
 """
 
 import tempfile
@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from stampcard.portability.errors import ImportRefused
 from stampcard.portability.exporting import export_business
-from stampcard.portability.importing import business_is_fresh, import_into_business
+from stampcard.portability.importing import import_into_business, onboarding_only
 from stampcard.portability.tables import TABLES
 from stampcard.tenancy.decorators import requires
 from stampcard.tenancy.models import Business
@@ -52,7 +52,8 @@ MAX_IMPORT_UPLOAD_BYTES: int = settings.PORTABILITY_MAX_UPLOAD_BYTES
 
 @requires(Permission.MANAGE_BUSINESS)
 def import_page(request: HttpRequest, business_slug: str) -> HttpResponse:
-    """Fill a new, empty business with an export (``portability.importing``), owner only.
+    """Fill a new business with an export (``portability.importing``), owner only: its draft
+    programs are replaced and its shops merged by name.
 
     A request longer than ``MAX_IMPORT_UPLOAD_BYTES`` is refused before its body is read;
     a refused file leaves nothing behind (one transaction) and says why.
@@ -86,7 +87,7 @@ def import_page(request: HttpRequest, business_slug: str) -> HttpResponse:
                 )
                 return redirect("dashboard:business", business.slug)
     context = {
-        "fresh": business_is_fresh(business),
+        "fresh": onboarding_only(business),
         "error": error,
         "most_mb": MAX_IMPORT_UPLOAD_BYTES // (1024 * 1024),
         "tables": [name for name, _model in TABLES],

@@ -49,6 +49,6 @@ class BusinessNotFresh(ImportRefused):
     code = "business_not_fresh"
     http_status = 409
     default_message = _(
-        "This business already has shops, cards or customers. An export can only be "
-        "imported into a new, empty business."
+        "This business already has live cards, customers or vouchers. An export can only be "
+        "imported into a new business that holds no more than its shops and draft cards."
     )

@@ -19,7 +19,11 @@ What stays and what changes:
   ``portability.tables``: it is made again here, not copied.
 
 ``import_into_business`` fills a business the owner just made here (from the dashboard)
-instead of creating one.
+instead of creating one. The business may hold what onboarding makes and nothing more
+(``onboarding_only``): its draft programs are replaced by the export's programs, and its
+shops are merged with the export's by name (one shop of either side per name; the shop made
+here keeps its id, so a member limited to it stays limited to it, and takes the export's
+address, map point and lock-screen text where the export has them).
 
 Hostile or broken files are refused with a sentence that says why: not a zip, no export
 document, another format or a newer version, a document or archive past the size limits
@@ -46,7 +50,7 @@ from django_scopes import scopes_disabled
 
 from stampcard.audit.services import record
 from stampcard.loyalty.card_codes import normalize_card_code
-from stampcard.loyalty.models import Card, Milestone, Program
+from stampcard.loyalty.models import Card, Milestone, Program, ProgramStatus
 from stampcard.portability.errors import (
     BusinessExists,
     BusinessNotFresh,
@@ -67,10 +71,10 @@ from stampcard.portability.tables import (
     columns,
 )
 from stampcard.tenancy.actors import Actor
-from stampcard.tenancy.models import Business
+from stampcard.tenancy.models import Business, Location
 from stampcard.tenancy.permissions import Permission, require_within
 from stampcard.uploads import MAX_UPLOAD_BYTES, UnsafeImage, clean_image
-from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.models import Voucher, VoucherTemplate
 
 BATCH = 1000
 # What an import into a business made here takes from the export: not its name or address.
@@ -79,8 +83,11 @@ _FOLDERS = {"logo": "logos", "stamp_image": "stamps", "strip_image": "strips"}
 _PICTURE_NAME = re.compile(r"pictures/(logos|stamps|strips)/[0-9A-Za-z_-]{1,80}\.(png|jpg)")
 # What ``tokens.new_secret`` makes (the customer door accepts no other).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
-# Rows whose own checks (beyond each field's) run on import.
-_CLEANED = (Program, Milestone)
+# Rows whose own checks (beyond each field's) run on import: the same as in their forms.
+_CLEANED = (Program, Milestone, Location)
+# What onboarding makes (besides the business and its owner): an import may go over these.
+# (A voucher template is always a program's or a milestone's, so it goes with the drafts.)
+_ONBOARDING = (Location, Program, Milestone, VoucherTemplate)
 
 
 def _limit() -> int:
@@ -163,51 +170,85 @@ def import_business(
 
 
 def import_into_business(*, business: Business, actor: Actor, source: IO[bytes]) -> Business:
-    """Fill ``business``, new and empty, with the export ``source``, in one transaction.
+    """Fill ``business``, holding only what onboarding made, with the export ``source``, in
+    one transaction.
 
     The owner made the business here (its name and address stay); its settings (time zone,
-    country, currency, language, colour) and every row come from the export. Asks
-    MANAGE_BUSINESS for the whole business; locks the business row and refuses
-    (``BusinessNotFresh``) one that already has any row an export carries, so an import
-    never mixes with live data. Other refusals as ``import_business``; nothing is written
-    then. Recorded in the audit trail.
+    country, currency, language, colour) and every row come from the export. Its draft
+    programs (with their milestones and goal-voucher settings) are deleted and the export's
+    programs take their place; its shops are merged with the export's by name (module
+    docstring). Asks MANAGE_BUSINESS for the whole business; locks the business row and
+    refuses (``BusinessNotFresh``) one that holds more than onboarding makes (a live or
+    archived program, a customer, a card, a voucher, a code pool, …), so an import never
+    mixes with live data. Other refusals as ``import_business``; nothing is written then.
+    Recorded in the audit trail with the numbers of drafts replaced and shops merged.
     """
     require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
     document, pictures = read_archive(source)
     with scopes_disabled(), transaction.atomic():
         locked = Business.objects.select_for_update().get(pk=business.pk)
-        if not business_is_fresh(locked):
+        if not onboarding_only(locked):
             raise BusinessNotFresh()
+        _count, deleted = Program.objects.filter(business=locked).delete()
+        shops: dict[str, Location] = {}
+        for shop in Location.objects.filter(business=locked).order_by("pk"):
+            shops.setdefault(_shop_key(shop.name), shop)
         _take_settings(locked, document["business"])
-        _import_tables(locked, document, pictures)
-        record(business=locked, actor=actor, action="business.imported")
+        merged = _import_tables(locked, document, pictures, shops=shops)
+        record(
+            business=locked,
+            actor=actor,
+            action="business.imported",
+            drafts_replaced=deleted.get(Program._meta.label, 0),
+            shops_merged=merged,
+        )
     return locked
 
 
-def business_is_fresh(business: Business) -> bool:
-    """Whether ``business`` holds none of the rows an export carries (an import may fill it)."""
+def onboarding_only(business: Business) -> bool:
+    """Whether ``business`` holds no more than onboarding makes: shops, and draft programs
+    with their milestones and goal-voucher settings (an import may then fill it)."""
     with scopes_disabled():
+        if Program.objects.filter(business=business).exclude(status=ProgramStatus.DRAFT).exists():
+            return False
         return not any(
-            model._default_manager.filter(business=business).exists() for _t, model in TABLES
+            model._default_manager.filter(business=business).exists()
+            for _t, model in TABLES
+            if model not in _ONBOARDING
         )
 
 
+def _shop_key(name: str) -> str:
+    """Two shops are the same shop when their names are, ignoring case and outer spaces."""
+    return " ".join(name.split()).casefold()
+
+
 def _import_tables(
-    business: Business, document: dict[str, Any], pictures: dict[str, bytes]
-) -> None:
+    business: Business,
+    document: dict[str, Any],
+    pictures: dict[str, bytes],
+    *,
+    shops: dict[str, Location] | None = None,
+) -> int:
+    """Write every table of ``document``. ``shops`` are the business's own shops by
+    ``_shop_key``: an export's shop of the same name is merged into one of them instead of
+    being added. Returns how many were merged."""
     ids: dict[type[Model], dict[int, int]] = {}
+    unmerged = dict(shops or {})
     try:
         for table, model in TABLES:
             rows = document["tables"].get(table, [])
             if not isinstance(rows, list):
                 raise _bad(table, None, _("it is not a list of rows"))
-            ids[model] = _import_table(business, table, model, rows, ids)
+            merge = unmerged if model is Location else None
+            ids[model] = _import_table(business, table, model, rows, ids, merge=merge)
     except (IntegrityError, DataError) as error:
         raise ImportRefused(
             _("The rows of this export contradict each other (%(problem)s)."),
             problem=str(error).splitlines()[0][:200],
         ) from error
     _store_pictures(business, pictures)
+    return len(shops or {}) - len(unmerged)
 
 
 def _store_pictures(business: Business, pictures: dict[str, bytes]) -> None:
@@ -305,7 +346,11 @@ def _import_table(
     model: type[Model],
     rows: list[Any],
     ids: dict[type[Model], dict[int, int]],
+    *,
+    merge: dict[str, Location] | None = None,
 ) -> dict[int, int]:
+    """Write ``rows`` in batches; a row of a shop named as one in ``merge`` goes into that
+    shop instead (which then leaves ``merge``). Returns the new id of each old one."""
     fields = {field.name: field for field in columns(model)}
     mapped: dict[int, int] = {}
     for start in range(0, len(rows), BATCH):
@@ -320,6 +365,11 @@ def _import_table(
                 raise _bad(table, number, _("a value does not fit its column")) from error
             if old_id in mapped or old_id in old_ids:
                 raise _bad(table, number, _("the id %(id)s appears twice") % {"id": old_id})
+            if merge and isinstance(obj, Location):
+                shop = merge.pop(_shop_key(obj.name), None)
+                if shop is not None:
+                    mapped[old_id] = _merge_shop(shop, obj, row, table, number)
+                    continue
             batch.append(obj)
             old_ids.append(old_id)
             kept.append(times)
@@ -329,6 +379,27 @@ def _import_table(
             mapped[old_id] = obj.pk
         _restore_times(model, created, kept)
     return mapped
+
+
+def _merge_shop(shop: Location, obj: Location, row: dict[str, Any], table: str, number: int) -> int:
+    """``shop`` (made here) takes what the export's ``obj`` says of it beyond its name, where
+    the export says something; checked as the Shops form checks it. Returns its id."""
+    changed = {}
+    for field in columns(Location):
+        if field.name in ("id", "name") or field.name not in row:
+            continue
+        value = getattr(obj, field.attname)
+        if value not in (None, ""):
+            changed[field.attname] = value
+            setattr(shop, field.attname, value)
+    try:
+        shop.full_clean(exclude=["business"])
+    except ValidationError as error:
+        raise _bad(table, number, _messages(error)) from error
+    if changed:
+        # Not ``save``: the passes that list it are the export's, not yet issued here.
+        Location.objects.filter(pk=shop.pk).update(**changed)
+    return shop.pk
 
 
 def _build(
