@@ -245,18 +245,24 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
     ],
     "customer.joined": ["stampcard.wallet.google_consumers.sync_google_object"],
     "reward.earned": ["stampcard.wallet.google_consumers.sync_google_object"],
-    "voucher.issued": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "voucher.issued": [
+        "stampcard.wallet.google_consumers.sync_google_object",
+        "stampcard.wallet.google_consumers.sync_google_offer",
+    ],
     "voucher.redeemed": [
         "stampcard.wallet.consumers.push_voucher_changed",
         "stampcard.wallet.google_consumers.sync_google_object",
+        "stampcard.wallet.google_consumers.sync_google_offer",
     ],
     "voucher.voided": [
         "stampcard.wallet.consumers.push_voucher_changed",
         "stampcard.wallet.google_consumers.sync_google_object",
+        "stampcard.wallet.google_consumers.sync_google_offer",
     ],
     "voucher.expired": [
         "stampcard.wallet.consumers.push_voucher_changed",
         "stampcard.wallet.google_consumers.sync_google_object",
+        "stampcard.wallet.google_consumers.sync_google_offer",
     ],
     # stampcard.mail: e-mail is sent from here, never inside a request.
     "mail.send": ["stampcard.mail.deliver_mail"],

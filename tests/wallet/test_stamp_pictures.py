@@ -3,6 +3,8 @@ Google hero image and the web card: drawn, cached per design, changed with the d
 
 import hashlib
 import io
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.base import ContentFile
@@ -204,3 +206,73 @@ def test_the_web_card_theme_carries_the_icon_and_the_strip(client, card):
     assert '--card-strip:url("data:image/jpeg;base64,' in css
     page = client.get(reverse("customer:card", kwargs={"card_token": card.token}))
     assert page.status_code == 200
+
+
+def stamp_colours(png: bytes) -> set[Any]:
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return {color for _count, color in image.getcolors(image.width * image.height) or []}
+
+
+@pytest.mark.parametrize("scale", images.SCALES)
+def test_the_pass_icon_is_the_programs_stamp_on_the_card_colours(card, scale):
+    program = given(card.program, background_color="#1f2937", foreground_color="#ff0000")
+    card.refresh_from_db()
+    icon_png = unzip(apple.build_pass(card))["icon.png" if scale == 1 else f"icon@{scale}x.png"]
+    icon = Image.open(io.BytesIO(icon_png)).convert("RGB")
+    side = images.ICON_POINTS[0] * scale
+    assert icon.size == (side, side)
+    assert icon.getpixel((0, 0)) == images.rgb(program.background_color)
+    # The built-in cup in the foreground colour, as resvg draws it, in the middle.
+    inner = round(side * images.ICON_SHARE)
+    cup = stamp_icons.icon_image(program.stamp_icon, "#ff0000", inner)
+    offset = (side - inner) // 2
+    opaque = [(x, y) for x in range(inner) for y in range(inner) if cup.getpixel((x, y))[3] == 255]
+    assert opaque
+    assert all(icon.getpixel((offset + x, offset + y)) == RED for x, y in opaque)
+
+
+def test_the_icon_changes_with_the_stamp_icon_and_the_stamp_picture(card):
+    names = [f"icon{suffix}.png" for suffix in ("", "@2x", "@3x")]
+    cup = unzip(apple.build_pass(card))
+    card.program = given(card.program, stamp_icon="scissors")
+    scissors = unzip(apple.build_pass(card))
+    card.program = given(card.program, stamp_image=picture(diamond(), "stamps"))
+    pictured = unzip(apple.build_pass(card))
+    for name in names:
+        assert len({cup[name], scissors[name], pictured[name]}) == 3, name
+    # The owner's picture is the stamp: its red diamond sits on the card's colour.
+    icon = Image.open(io.BytesIO(pictured["icon@3x.png"])).convert("RGB")
+    middle = icon.width // 2
+    assert icon.getpixel((middle, middle)) == RED
+    assert icon.getpixel((0, 0)) == images.rgb(card.program.background_color)
+
+
+def test_a_voucher_shows_its_programs_stamp_and_one_without_a_plain_one(
+    business, staff_actor, card
+):
+    from tests.wallet.test_voucher_pass import issue
+
+    with_program = issue(business, staff_actor, card=card, program=card.program)
+    files = unzip(apple.build_voucher_pass(with_program))
+    palette = images.palette_of(card.program)
+    assert files["icon@2x.png"] == images.icon_png(palette, 2, card.program.stamp_icon)
+    voucher = issue(business, staff_actor)
+    assert voucher.program is None
+    files = unzip(apple.build_voucher_pass(voucher))
+    palette = images.Palette(business.brand_color, apple.VOUCHER_FOREGROUND, apple.VOUCHER_LABEL)
+    assert files["icon@2x.png"] == images.icon_png(palette, 2)
+
+
+def test_the_google_logo_without_an_uploaded_one_is_the_stamp_and_follows_it(client, card):
+    program = card.program
+    first = client.get(urlsplit(google.logo_url(program)).path)
+    assert first.status_code == 200
+    assert first["Content-Type"] == "image/png"
+    logo = Image.open(io.BytesIO(first.content)).convert("RGB")
+    assert logo.size == (images.GOOGLE_LOGO_SIDE, images.GOOGLE_LOGO_SIDE)
+    assert logo.getpixel((5, 5)) == images.rgb(program.background_color)
+    assert images.rgb(program.foreground_color) in stamp_colours(first.content)
+    program = given(program, stamp_icon="heart")
+    second = client.get(urlsplit(google.logo_url(program)).path)
+    assert second.status_code == 200
+    assert second.content != first.content

@@ -38,6 +38,7 @@ from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.vouchers.services import redeem_voucher
 from stampcard.wallet import images, signing
+from stampcard.wallet.google import enabled as google_enabled
 from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
@@ -422,6 +423,13 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
         "refusal": refusal,
         "code_image": _code_image(found),
         "apple_wallet": signing.can_sign(),
+        # Written to Google (if it is not yet) when the customer follows it.
+        "google_save_url": reverse(
+            "wallet:google_card_voucher_save",
+            kwargs={"card_token": card.token, "voucher_id": found.pk},
+        )
+        if google_enabled()
+        else None,
     }
     response = render(request, "customer/voucher.html", context, status=status)
     response["Cache-Control"] = "no-store"

@@ -142,7 +142,8 @@ def build_voucher_pass(voucher: Voucher) -> bytes:
         palette = images.palette_of(program)
     else:
         palette = images.Palette(voucher.business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
-    return package({"pass.json": _json(voucher_pass_json(voucher))}, _voucher_files(palette))
+    static = _voucher_files(palette, _stamp_of(program), str(settings.DATA_DIR))
+    return package({"pass.json": _json(voucher_pass_json(voucher))}, static)
 
 
 class StaticFiles(NamedTuple):
@@ -190,12 +191,22 @@ def package(files: dict[str, bytes], static: StaticFiles) -> bytes:
 def _card_files(
     program: Program, design_version: int, stamps: int, logo: str, data_dir: str
 ) -> StaticFiles:
-    return static_files(_images(images.palette_of(program), strip=(program, stamps), logo=logo))
+    stamp = _stamp_of(program)
+    palette = images.palette_of(program)
+    return static_files(_images(palette, stamp, strip=(program, stamps), logo=logo))
 
 
 @functools.lru_cache(maxsize=64)
-def _voucher_files(palette: images.Palette) -> StaticFiles:
-    return static_files(_images(palette, strip=None))
+def _voucher_files(palette: images.Palette, stamp: tuple[str, str], data_dir: str) -> StaticFiles:
+    return static_files(_images(palette, stamp, strip=None))
+
+
+def _stamp_of(program: Program | None) -> tuple[str, str]:
+    """The built-in icon and the uploaded stamp picture the pass's icon shows; none for a
+    voucher without a program."""
+    if program is None:
+        return ("", "")
+    return (program.stamp_icon, program.stamp_image.name or "")
 
 
 def _sha1(data: bytes) -> str:
@@ -203,13 +214,19 @@ def _sha1(data: bytes) -> str:
 
 
 def _images(
-    palette: images.Palette, *, strip: tuple[Program, int] | None, logo: str = ""
+    palette: images.Palette,
+    stamp: tuple[str, str],
+    *,
+    strip: tuple[Program, int] | None,
+    logo: str = "",
 ) -> dict[str, bytes]:
-    """The pass's images; ``logo`` names the program's uploaded logo, drawn when empty."""
+    """The pass's images; ``stamp`` is what its icon shows (``_stamp_of``), ``logo`` names the
+    program's uploaded logo, drawn when empty."""
+    icon, picture = stamp
     files = {}
     for scale in images.SCALES:
         suffix = "" if scale == 1 else f"@{scale}x"
-        files[f"icon{suffix}.png"] = images.icon_png(palette, scale)
+        files[f"icon{suffix}.png"] = images.icon_png(palette, scale, icon, picture)
         files[f"logo{suffix}.png"] = (
             images.uploaded_logo_png(logo, scale) if logo else images.logo_png(palette, scale)
         )

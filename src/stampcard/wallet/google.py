@@ -1,4 +1,6 @@
-"""Google Wallet loyalty passes: a class per program, an object per card (wallet.md C).
+"""Google Wallet passes: a loyalty class per program and an object per card (wallet.md C);
+an offer class per program (and one per business for vouchers issued by hand without a
+program) and an offer object per Smart Voucher.
 
 The client speaks Google's REST API as the configured service account: google-auth signs the
 JWT bearer grant and refreshes the access token, one pooled httpx client carries every call.
@@ -32,7 +34,8 @@ from google.oauth2 import service_account
 
 from stampcard.loyalty.models import Card, Program, ProgramStatus, RewardStatus
 from stampcard.loyalty.progress import progress_of
-from stampcard.vouchers.models import Voucher, VoucherStatus
+from stampcard.tenancy.models import Business
+from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,22 @@ def class_id(program: Program) -> str:
 def object_id(card: Card) -> str:
     # The card code, as the Apple pass's serial: short, unique, already printed in the barcode.
     return f"{settings.GOOGLE_WALLET_ISSUER_ID}.card-{card.code}"
+
+
+def offer_class_id(voucher: Voucher) -> str:
+    """The offer class of the voucher's program, or of its business without one."""
+    return _offer_class_id(voucher.business_id, voucher.program_id)
+
+
+def _offer_class_id(business_id: int, program_id: int | None) -> str:
+    issuer = settings.GOOGLE_WALLET_ISSUER_ID
+    if program_id is not None:
+        return f"{issuer}.offer-program-{program_id}"
+    return f"{issuer}.offer-business-{business_id}"
+
+
+def offer_object_id(voucher: Voucher) -> str:
+    return f"{settings.GOOGLE_WALLET_ISSUER_ID}.voucher-{voucher.pk}"
 
 
 def card_code_of(object_id_: str) -> str | None:
@@ -179,6 +198,93 @@ def _vouchers_text(card: Card) -> str:
     return listed + "\n" + ngettext("and %(n)d more", "and %(n)d more", more) % {"n": more}
 
 
+def offer_class(business: Business, program: Program | None) -> dict[str, Any]:
+    """The offer class of ``program``'s vouchers (named after it, in its colour and logo,
+    with its terms), or of ``business``'s vouchers without a program."""
+    body: dict[str, Any] = {
+        "id": _offer_class_id(business.pk, program.pk if program is not None else None),
+        "issuerName": business.name,
+        "provider": business.name,
+        "redemptionChannel": "INSTORE",
+        "reviewStatus": "UNDER_REVIEW",
+    }
+    if program is not None:
+        body["title"] = program.name
+        body["hexBackgroundColor"] = program.background_color
+        body["titleImage"] = {"sourceUri": {"uri": logo_url(program)}}
+        if program.terms:
+            body["finePrint"] = program.terms
+    else:
+        body["title"] = business.name
+        body["hexBackgroundColor"] = business.brand_color
+    return body
+
+
+def offer_state(voucher: Voucher, *, now: Any = None) -> str:
+    """ACTIVE while it can be used; COMPLETED once redeemed, INACTIVE once voided, EXPIRED
+    past its validity (Google moves all but ACTIVE to "Expired passes")."""
+    if voucher.status == VoucherStatus.REDEEMED:
+        return "COMPLETED"
+    if voucher.status == VoucherStatus.VOID:
+        return "INACTIVE"
+    if voucher.status == VoucherStatus.EXPIRED:
+        return "EXPIRED"
+    if voucher.valid_until is not None and voucher.valid_until <= (now or timezone.now()):
+        return "EXPIRED"
+    return "ACTIVE"
+
+
+def offer_object(voucher: Voucher) -> dict[str, Any]:
+    """The offer object of ``voucher``, in its customer's language (the business's without a
+    card): its title and details, its state, its validity, and the code the counter scans
+    (the redeem code, or for a staff-scanned voucher without one its token, as on the
+    Apple coupon)."""
+    card = voucher.card
+    language = card.customer.language if card is not None else voucher.business.default_language
+    with translation.override(language):
+        modules = [{"id": "voucher", "header": _("Voucher"), "body": voucher.title}]
+        if voucher.description:
+            modules.append({"id": "details", "header": _("Details"), "body": voucher.description})
+        if voucher.code:
+            modules.append({"id": "code", "header": _("Code"), "body": voucher.code})
+    body: dict[str, Any] = {
+        "id": offer_object_id(voucher),
+        "classId": offer_class_id(voucher),
+        "state": offer_state(voucher),
+        "textModulesData": modules,
+    }
+    barcode = _offer_barcode(voucher)
+    if barcode is not None:
+        body["barcode"] = barcode
+    interval: dict[str, Any] = {"start": {"date": voucher.valid_from.isoformat()}}
+    if voucher.valid_until is not None:
+        interval["end"] = {"date": voucher.valid_until.isoformat()}
+    body["validTimeInterval"] = interval
+    return body
+
+
+def _offer_barcode(voucher: Voucher) -> dict[str, Any] | None:
+    if voucher.code:
+        if voucher.code_display == CodeDisplay.TEXT:
+            return None  # shown as text only, in the code's module
+        kind = "CODE_128" if voucher.code_display == CodeDisplay.CODE128 else "QR_CODE"
+        return {"type": kind, "value": voucher.code, "alternateText": voucher.code}
+    if voucher.redemption_method == RedemptionMethod.STAFF_SCAN:
+        # No alternate text: the token is a secret, not something to read out.
+        return {"type": "QR_CODE", "value": voucher.token}
+    return None
+
+
+def voucher_save_link(voucher: Voucher) -> str | None:
+    """The "Save to Google Wallet" link of ``voucher``'s offer object, or None when Google
+    Wallet is not set up: a skinny JWT naming the object and its class (``save_link``)."""
+    if not enabled():
+        return None
+    return _save_link(
+        {"offerObjects": [{"id": offer_object_id(voucher), "classId": offer_class_id(voucher)}]}
+    )
+
+
 def save_link(card: Card) -> str | None:
     """The "Save to Google Wallet" link of ``card``, or None when Google Wallet is not set up.
 
@@ -187,6 +293,12 @@ def save_link(card: Card) -> str | None:
     """
     if not enabled():
         return None
+    return _save_link(
+        {"loyaltyObjects": [{"id": object_id(card), "classId": class_id(card.program)}]}
+    )
+
+
+def _save_link(payload: dict[str, Any]) -> str:
     credentials = client().credentials
     claims = {
         "iss": credentials.service_account_email,
@@ -194,7 +306,7 @@ def save_link(card: Card) -> str | None:
         "typ": "savetowallet",
         "iat": int(time.time()),
         "origins": [settings.PUBLIC_BASE_URL],
-        "payload": {"loyaltyObjects": [{"id": object_id(card), "classId": class_id(card.program)}]},
+        "payload": payload,
     }
     token = google_jwt.encode(credentials.signer, claims)
     return SAVE_URL + token.decode("ascii")
@@ -353,6 +465,16 @@ class GoogleWalletClient:
 
     def upsert_object(self, card: Card) -> None:
         self.upsert("loyaltyObject", object_id(card), loyalty_object(card))
+
+    def upsert_offer_class(self, business: Business, program: Program | None) -> None:
+        body = offer_class(business, program)
+        self.upsert("offerClass", body["id"], body)
+
+    def upsert_offer(self, voucher: Voucher) -> None:
+        """The voucher's offer class, then its object: both created when Google has neither
+        (a voucher issued before offers were written), patched to their state otherwise."""
+        self.upsert_offer_class(voucher.business, voucher.program)
+        self.upsert("offerObject", offer_object_id(voucher), offer_object(voucher))
 
     def add_message(
         self, card: Card, *, message_id: str, header: str, body: str, notify: bool

@@ -2,8 +2,9 @@
 
 Registered in ``settings.OUTBOX_CONSUMERS`` for every topic that changes what a card's pass
 shows: ``card.changed`` (stamps, corrections, a reward handed over), ``customer.joined`` (the
-object is written before its save link is used), ``reward.earned`` and ``voucher.*``. Runs
-outside any transaction (it calls Google); the outbox retries it when it raises.
+object is written before its save link is used), ``reward.earned`` and ``voucher.*``; and
+for ``voucher.*`` the voucher's own offer object (``sync_google_offer``). Runs outside any
+transaction (it calls Google); the outbox retries it when it raises.
 """
 
 import logging
@@ -85,6 +86,31 @@ def sync_google_object(message: OutboxMessage) -> None:
     )
 
 
+def sync_google_offer(message: OutboxMessage) -> None:
+    """``voucher.issued`` / ``redeemed`` / ``voided`` / ``expired``: write the voucher's offer
+    object (and its class) as the voucher stands now. Silent (no message, no notification:
+    the card's loyalty object tells of a new voucher) and harmless to repeat; Google
+    unavailable raises to be retried, any other refusal is logged."""
+    if not google.enabled():
+        return
+    voucher_id = message.payload.get("voucher_id")
+    if voucher_id is None:
+        return
+    voucher = (
+        Voucher.objects.select_related("business", "program", "card__customer")
+        .filter(pk=voucher_id, business_id=message.required_business_id)
+        .first()
+    )
+    if voucher is None:
+        return
+    try:
+        google.client().upsert_offer(voucher)
+    except google.GoogleWalletUnavailable:
+        raise
+    except google.GoogleWalletError as refused:
+        log.warning("Google Wallet refused voucher %s: %s", voucher.pk, refused)
+
+
 def sync_google_program(message: OutboxMessage) -> None:
     """``wallet.passes_changed`` (wallet.changes): a program, business or location change.
 
@@ -103,6 +129,17 @@ def sync_google_program(message: OutboxMessage) -> None:
     try:
         for program in programs.select_related("business"):
             _sync_class(client, program)
+            # The offer class of its vouchers shows its name, colour, logo and terms.
+            if Voucher.objects.filter(program=program).exists():
+                client.upsert_offer_class(program.business, program)
+        if message.payload.get("program_id") is None:
+            # A business change: the class of its vouchers without a program too.
+            vouchers = Voucher.objects.filter(
+                business_id=message.required_business_id, program__isnull=True
+            )
+            first = vouchers.select_related("business").first()
+            if first is not None:
+                client.upsert_offer_class(first.business, None)
         saved = (
             Card.objects.filter(program__in=programs, google_install__saved=True)
             .select_related("business", "program", "customer")

@@ -3,10 +3,9 @@
 None of these URLs belongs to a business door: Google is not a customer holding a card's
 token. The callback is recognised by its signature (wallet.google_callbacks opens the card's
 business scope itself); the images are public by nature, named by program, design version
-and stamp count, and show nothing but the program's colours, stamp grid and uploaded logo.
+and stamp count, and show nothing but the program's colours, stamp, stamp grid and logo.
 """
 
-import io
 import logging
 import re
 
@@ -14,7 +13,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
-from PIL import Image
 
 from stampcard.loyalty.models import Program
 from stampcard.wallet import images
@@ -22,8 +20,6 @@ from stampcard.wallet.google_callbacks import MAX_BODY_BYTES, CallbackRefused, t
 
 log = logging.getLogger(__name__)
 
-# Google asks for a square logo of at least 660 px: the icon's 29 points drawn 23 times over.
-LOGO_SCALE = 23
 _HERO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})-(\d{1,3})")
 _LOGO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})")
 # The address changes with the design and the stamps, so an image never changes under it.
@@ -67,26 +63,30 @@ def google_hero(request: HttpRequest, name: str) -> HttpResponse:
     stamps = int(found[3])
     if stamps > program.stamps_goal:
         raise Http404
-    response = HttpResponse(images.hero_png(program, stamps), content_type="image/png")
-    response["Cache-Control"] = IMMUTABLE
-    return response
+    return _png(images.hero_png(program, stamps))
 
 
 @require_GET
 def google_logo(request: HttpRequest, name: str) -> HttpResponse:
+    """The program's logo as Google shows it: a square of at least 660 px, cut to a circle."""
     found = _LOGO_NAME.fullmatch(name)
     if found is None:
         raise Http404
     program = _program(found[1], found[2])
     if program.logo:
-        data = images.square_logo_png(program.logo.name, program.background_color)
-        return _png(Image.open(io.BytesIO(data)))
-    return _png(Image.open(io.BytesIO(images.icon_png(images.palette_of(program), LOGO_SCALE))))
+        return _png(images.square_logo_png(program.logo.name, program.background_color))
+    # No logo of the owner's: the card's stamp on its colours, as the pass's icon.
+    return _png(
+        images.stamp_square_png(
+            images.palette_of(program),
+            images.GOOGLE_LOGO_SIDE,
+            program.stamp_icon,
+            program.stamp_image.name or "",
+        )
+    )
 
 
-def _png(image: Image.Image) -> HttpResponse:
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    response = HttpResponse(out.getvalue(), content_type="image/png")
+def _png(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/png")
     response["Cache-Control"] = IMMUTABLE
     return response

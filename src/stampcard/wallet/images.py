@@ -7,8 +7,10 @@ picture. A program has only goal + 1 strips per design, so each is kept on disk 
 build reads it instead of drawing again, and the last ones read stay in this process's
 memory. Every picture and icon is a design field (``Program.DESIGN_FIELDS``), so changing one
 moves the design version, which names new files, and re-dates every pass (wallet.changes).
-The pass's icon and drawn logo depend on the colours alone (a ``Palette``), so they are drawn
-once per palette and scale in each process.
+The pass's icon shows the program's stamp (its icon or the owner's stamp picture) on the
+card's colours, as does Google's logo when the owner uploaded none; the drawn logo depends
+on the colours alone. Each is drawn once per palette, stamp and size in each process (and
+every one of them is a design field: a pass build keeps them per design version).
 
 A program with an uploaded logo (``Program.logo``, stored under its content hash by the
 designer after ``uploads.clean_image`` drew it again) shows it instead of the drawn one:
@@ -34,6 +36,8 @@ from stampcard.wallet import stamp_grid, stamp_icons
 
 SCALES = (1, 2, 3)
 ICON_POINTS = (29, 29)
+# The stamp's share of the icon's side: inside the circle Google cuts its logo to.
+ICON_SHARE = 0.62
 LOGO_POINTS = (50, 50)
 # The most room Apple gives a logo; an uploaded one is fitted into it.
 UPLOADED_LOGO_POINTS = (160, 50)
@@ -69,11 +73,25 @@ def palette_of(program: Program) -> Palette:
     return Palette(program.background_color, program.foreground_color, program.label_color)
 
 
+def icon_png(palette: Palette, scale: int, icon: str = "", picture: str = "") -> bytes:
+    """The pass's icon, 29 points square at ``scale`` (see ``stamp_square_png``)."""
+    return stamp_square_png(palette, ICON_POINTS[0] * scale, icon, picture)
+
+
 @functools.lru_cache(maxsize=256)
-def icon_png(palette: Palette, scale: int) -> bytes:
-    side = ICON_POINTS[0] * scale
+def stamp_square_png(palette: Palette, side: int, icon: str = "", picture: str = "") -> bytes:
+    """The program's stamp on a ``side`` pixels square of its background colour: the owner's
+    stamp ``picture`` (a storage name) when there is one, else the built-in ``icon`` in the
+    foreground colour, as the stamps show them; without either (a voucher of no program) a
+    plain round stamp. The pass's icon, and Google's logo when the owner uploaded none."""
     image = Image.new("RGB", (side, side), rgb(palette.background))
-    _stamp(ImageDraw.Draw(image), side / 2, side / 2, side * 0.3, palette, filled=True)
+    if icon or picture:
+        inner = round(side * ICON_SHARE)
+        stamp = stamp_image(icon, picture, palette.foreground, inner)
+        offset = (side - inner) // 2
+        image.paste(stamp, (offset, offset), stamp)
+    else:
+        _stamp(ImageDraw.Draw(image), side / 2, side / 2, side * 0.3, palette, filled=True)
     return _png(image)
 
 
@@ -189,16 +207,19 @@ def draw_hero(program: Program, stamps: int) -> bytes:
 
 @functools.lru_cache(maxsize=128)
 def stamp_icon_png(icon: str, picture: str, color: str, side: int) -> bytes:
-    """A filled stamp's icon for the web card, ``side`` pixels square on transparency: the
-    owner's ``picture`` (a storage name) when there is one, else the built-in ``icon`` in
-    ``color``."""
+    """A filled stamp's icon for the web card, ``side`` pixels square on transparency."""
+    return _png(stamp_image(icon, picture, color, side))
+
+
+def stamp_image(icon: str, picture: str, color: str, side: int) -> Image.Image:
+    """A filled stamp, ``side`` pixels square on transparency: the owner's ``picture`` (a
+    storage name) when there is one, else the built-in ``icon`` in ``color``. May be shared:
+    copy it before drawing on it."""
     if picture:
-        image = ImageOps.pad(
+        return ImageOps.pad(
             stored_picture(picture), (side, side), Image.Resampling.LANCZOS, (0, 0, 0, 0)
         )
-    else:
-        image = stamp_icons.icon_image(icon, color, side)
-    return _png(image)
+    return stamp_icons.icon_image(icon, color, side)
 
 
 @functools.lru_cache(maxsize=64)

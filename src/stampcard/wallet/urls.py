@@ -12,4 +12,10 @@ urlpatterns = [
     path("wallet/google/hero/<str:name>.png", google_views.google_hero, name="google_hero"),
     path("wallet/google/logo/<str:name>.png", google_views.google_logo, name="google_logo"),
     path("v/<str:voucher_token>/pass.pkpass", views.apple_voucher_pass, name="apple_voucher_pass"),
+    path("v/<str:voucher_token>/google", views.google_voucher_save, name="google_voucher_save"),
+    path(
+        "c/<str:card_token>/v/<int:voucher_id>/google",
+        views.google_card_voucher_save,
+        name="google_card_voucher_save",
+    ),
 ]

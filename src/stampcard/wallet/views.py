@@ -1,13 +1,19 @@
 """Wallet passes downloaded by the customer, through the customer door (the card's or the
 voucher's token)."""
 
-from django.http import HttpRequest, HttpResponse
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import http_date
 from django.views.decorators.http import require_GET
 
 from stampcard.loyalty.models import Card
 from stampcard.vouchers.models import Voucher
+from stampcard.wallet import google
 from stampcard.wallet.apple import PKPASS_TYPE, build_voucher_pass, card_pass
+
+log = logging.getLogger(__name__)
+_MAX_ID = 2**63 - 1
 
 
 @require_GET
@@ -22,6 +28,43 @@ def apple_pass(request: HttpRequest, card_token: str) -> HttpResponse:
 def apple_voucher_pass(request: HttpRequest, voucher_token: str) -> HttpResponse:
     voucher: Voucher = request.voucher  # type: ignore[attr-defined]  # set by the customer door
     return _download(build_voucher_pass(voucher), "voucher.pkpass")
+
+
+@require_GET
+def google_voucher_save(request: HttpRequest, voucher_token: str) -> HttpResponse:
+    voucher: Voucher = request.voucher  # type: ignore[attr-defined]  # set by the customer door
+    return _save_offer(voucher)
+
+
+@require_GET
+def google_card_voucher_save(
+    request: HttpRequest, card_token: str, voucher_id: int
+) -> HttpResponse:
+    """A voucher of the card's, saved from the card's pages (they never show its token)."""
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    if not 0 < voucher_id <= _MAX_ID:
+        raise Http404
+    voucher = Voucher.objects.filter(card=card, pk=voucher_id).select_related("program").first()
+    if voucher is None:
+        raise Http404
+    return _save_offer(voucher)
+
+
+def _save_offer(voucher: Voucher) -> HttpResponse:
+    """To Google's save page for the voucher's offer object, written first: the outbox writes
+    it when the voucher changes, but a voucher issued before offers existed has none yet.
+    Writing is a patch (or an insert when Google has none), harmless to repeat."""
+    link = google.voucher_save_link(voucher)
+    if link is None:
+        raise Http404
+    try:
+        google.client().upsert_offer(voucher)
+    except google.GoogleWalletError as refused:
+        # The outbox's copy, if Google has one, is still the one to save.
+        log.warning("Google Wallet refused voucher %s: %s", voucher.pk, refused)
+    response = HttpResponseRedirect(link)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _download(data: bytes, filename: str) -> HttpResponse:
