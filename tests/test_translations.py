@@ -34,6 +34,7 @@ SAMPLE_PARAMS = {
     "given": "USD",
     "digits": 2,
     "ago": "2 seconds",
+    "url": "https://example.org/k/shop/",
 }
 
 # Refusals kept outside an app's errors.py, imported here so that none is missed.

@@ -183,6 +183,28 @@ def test_a_voucher_that_cannot_be_used_here_is_explained_without_a_hold(
     assert Voucher.objects.values("status", "redeemed_at").get(pk=voucher.pk) == before
 
 
+def test_a_claim_code_shown_to_the_kiosk_is_sent_to_the_phone(
+    camera, live_server, business, staff_actor, program, kiosk, tmp_path
+):
+    from stampcard.loyalty.links import claim_url
+    from stampcard.vouchers.claims import create_claim_batch
+    from stampcard.vouchers.models import ClaimCode
+
+    printed = create_claim_batch(
+        business=business, actor=staff_actor, program=program, count=1
+    ).codes.get()
+    page = camera(
+        qr_image(claim_url(business, printed.code)), live_server=live_server, cookie=kiosk.token
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "refused", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_contain_text("Codes from receipts are claimed on a phone")
+    shoot(page, "claim-code", tmp_path)
+    assert ClaimCode.objects.get().claimed_at is None
+    assert not StampEvent.objects.exists()
+
+
 def test_not_now_leaves_the_voucher_unused(camera, live_server, business, kiosk):
     voucher = issue_voucher(
         business=business,

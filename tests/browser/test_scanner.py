@@ -143,3 +143,55 @@ def test_a_member_logs_in_and_redeems_a_staff_scan_voucher_by_its_qr_code(
     expect(page.locator("#message")).to_have_text("แลกคูปองแล้ว: Birthday cake")
     assert Voucher.objects.get(pk=voucher.pk).redeemed_by_user_id == owner.pk
     only_this_server(page, live_server)
+
+
+def test_a_claim_code_on_the_camera_asks_for_the_card_then_one_tap_claims_it(
+    camera, live_server, business, shop, staff_actor, program, card, tmp_path
+):
+    from stampcard.loyalty.links import claim_url
+    from stampcard.vouchers.claims import create_claim_batch
+    from stampcard.vouchers.models import ClaimCode
+
+    program.max_stamps_per_visit = 2
+    program.save(update_fields=["max_stamps_per_visit"])
+    batch = create_claim_batch(
+        business=business, actor=staff_actor, program=program, count=1, stamps_per_code=2
+    )
+    printed = batch.codes.get()
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = camera(
+        qr_image(claim_url(business, printed.code)), live_server=live_server, cookie=scanner.token
+    )
+    page.goto(f"{live_server.url}/device/scanner/")
+    result = page.locator("#result")
+    # No card on screen: the code asks for the customer's card first.
+    expect(result).to_have_attribute("data-refusal", "card_first", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text("Scan the customer's card first, then this code.")
+    # The customer's card typed in; the code still in front of the camera is offered for it.
+    page.locator("#code").fill(card.code)
+    page.locator("#typed button").click()
+    claim = page.locator("#claim")
+    expect(claim).to_be_visible(timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text("A code for 2 stamps.")
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    expect(page.locator("#stamp")).to_be_hidden()
+    page.screenshot(path=str(_shots(tmp_path) / "scanner-claim-offered.png"), full_page=True)
+    assert StampEvent.objects.count() == 0  # offered, not claimed
+    claim.click()
+    expect(result).to_have_attribute("data-outcome", "claimed")
+    expect(page.locator("#message")).to_have_text("2 stamps added.")
+    expect(page.locator("#stamps-text")).to_have_text("2 of 10 stamps")
+    expect(claim).to_be_hidden()
+    page.screenshot(path=str(_shots(tmp_path) / "scanner-claimed.png"), full_page=True)
+    assert ClaimCode.objects.get().claimed_by_id == card.pk
+    assert list(StampEvent.objects.values_list("card_id", "delta")) == [(card.pk, 2)]
+    only_this_server(page, live_server)
+
+
+def _shots(tmp_path):
+    import os
+    from pathlib import Path
+
+    return Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)

@@ -53,3 +53,51 @@ def test_two_tills_that_saw_the_same_card_stamp_it_once(staff_actor, business):
     assert outcomes == ["refused"] * 5 + ["stamped"]
     assert {r.json()["refusal"] for r in responses if r.status_code != 200} == {"already_stamped"}
     assert StampEvent.objects.filter(card=card).count() == 1
+
+
+@pytest.mark.parametrize("kind", ["claim_code", "receipt"])
+def test_one_printed_code_claimed_by_six_tills_at_once_is_claimed_once(staff_actor, business, kind):
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from stampcard.vouchers.claims import create_claim_batch
+    from stampcard.vouchers.models import ClaimCode, ClaimedReceipt
+    from stampcard.vouchers.receipts import create_receipt_key, sign_stamp_receipt
+
+    program = factories.ProgramFactory(business=business, max_stamps_per_visit=2)
+    cards = [factories.CardFactory(program=program) for _ in range(6)]
+    if kind == "claim_code":
+        batch = create_claim_batch(
+            business=business, actor=staff_actor, program=program, count=1, stamps_per_code=2
+        )
+        code = batch.codes.get().code
+    else:
+        key = create_receipt_key(business=business, actor=staff_actor)
+        issued = timezone.localdate(timezone=ZoneInfo(business.time_zone)) - timedelta(days=1)
+        code = sign_stamp_receipt(
+            business=business, key=key, order_id="RUSH-1", stamps=2, issued=issued
+        )
+    tills = [
+        pair_device(business=business, actor=staff_actor, name=f"Till {n}", kind="scanner")
+        for n in range(6)
+    ]
+
+    # Six tills, each with its own customer's card on screen, claim the same code at once.
+    responses = run_in_parallel(
+        lambda i: post(tills[i].token, body(code, action="claim", card=cards[i].code)),
+        6,
+        workers=6,
+    )
+
+    outcomes = sorted(r.json()["outcome"] for r in responses)
+    assert outcomes == ["claimed"] + ["refused"] * 5
+    assert {r.json()["refusal"] for r in responses if r.status_code != 200} == {"already_used"}
+    assert StampEvent.objects.count() == 1
+    (winner,) = [cards[i] for i, r in enumerate(responses) if r.status_code == 200]
+    assert list(StampEvent.objects.values_list("card_id", "delta")) == [(winner.pk, 2)]
+    if kind == "claim_code":
+        assert ClaimCode.objects.get().claimed_by_id == winner.pk
+    else:
+        assert ClaimedReceipt.objects.get().card_id == winner.pk

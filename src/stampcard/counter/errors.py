@@ -48,3 +48,23 @@ class UnknownLocation(Refusal):
     code = "unknown_location"
     default_message = _("Choose one of the business's locations first.")
     http_status = 400
+
+
+class CardFirst(Refusal):
+    """A claim or receipt code scanned with no card on screen to claim it onto."""
+
+    code = "card_first"
+    default_message = _("Scan the customer's card first, then this code.")
+    http_status = 409
+
+
+class ClaimOnPhone(Refusal):
+    """A claim or receipt code shown to a kiosk or an Autopilot station: it is claimed on
+    the customer's phone (only the staff's scanner claims it onto a card)."""
+
+    code = "claim_on_phone"
+    default_message = _(
+        "Codes from receipts are claimed on a phone: scan the code's QR code with the phone's "
+        "camera, or open %(url)s and type the code."
+    )
+    http_status = 403

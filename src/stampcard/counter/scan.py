@@ -93,24 +93,33 @@ from stampcard.idempotency.services import (
 )
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.card_codes import normalize_card_code
+from stampcard.loyalty.links import claim_start_url, read_claim_link
 from stampcard.loyalty.models import Card, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services import add_stamps, hand_over_reward
 from stampcard.loyalty.services.corrections import undo_stamp
 from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business, DeviceKind
-from stampcard.tenancy.permissions import Permission, require
+from stampcard.tenancy.permissions import Permission, allows, require
 from stampcard.vouchers import errors as voucher_errors
-from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.models import ClaimCode, Voucher
+from stampcard.vouchers.receipts import is_receipt_code
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN
 from stampcard.vouchers.services import look_at_voucher, redeem_voucher
+from stampcard.vouchers.services.claiming import (
+    Claimable,
+    claim_code_shape,
+    claim_printed_code,
+    find_claimable,
+)
 
 MAX_BODY = 4096
 MAX_AGE = timedelta(days=1)
 CLOCK_SKEW = timedelta(minutes=5)
 # A stamp by someone else this recent is "already handled", not something to do again.
 RECENT = timedelta(seconds=30)
-ACTIONS = ("scan", "stamp", "hand_over", "undo", "look")
+ACTIONS = ("scan", "stamp", "hand_over", "undo", "look", "claim")
 _NONCE = re.compile(r"\A[A-Za-z0-9_.:-]{8,100}\Z")
 _VOUCHER_TOKEN = re.compile(r"\A[A-Za-z0-9_-]{32,100}\Z")
 _MAX_INT = 2**63 - 1
@@ -152,6 +161,7 @@ class Scan:
     event_id: int | None = None
     seen_event: int | None = None
     location: int | None = None
+    card: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +208,18 @@ def parse_scan(raw: bytes, *, now: datetime | None = None) -> Scan:
         event_id=_optional_int(data, "event_id"),
         seen_event=_optional_int(data, "seen_event", least=0),
         location=_optional_int(data, "location"),
+        card=_card_on_screen(data),
     )
+
+
+def _card_on_screen(data: dict[str, Any]) -> str | None:
+    """The ``card`` field: the code of the card on screen, canonical (None: none is)."""
+    value = data.get("card")
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        raise errors.InvalidScan()
+    return normalize_card_code(value)
 
 
 def _optional_int(data: dict[str, Any], name: str, *, least: int = 1) -> int | None:
@@ -218,6 +239,8 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
     """
     if scan.action == "look":
         return _look_at_voucher(business=business, actor=actor, scan=scan)
+    if scan.action == "claim":
+        return _claim_onto_card(business=business, actor=actor, scan=scan)
     card_code = normalize_card_code(scan.code)
     try:
         if card_code is not None:
@@ -235,6 +258,9 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
                     raise loyalty_errors.CardNotFound() from None
         if scan.action not in ("scan", "stamp"):
             raise errors.UnknownCode()
+        printed = _printed_code(business=business, actor=actor, text=scan.code)
+        if printed is not None:
+            return _show_printed_code(business=business, actor=actor, scan=scan, code=printed)
         token = _voucher_token(scan.code)
         if token is not None:
             return _voucher(business=business, actor=actor, scan=scan, token=token)
@@ -439,6 +465,112 @@ def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
         answer.body["kind"] = kind
         return answer
     return _done(scan, "looked", kind, gettext("This voucher can be redeemed now."), voucher=shown)
+
+
+def _printed_code(*, business: Business, actor: Actor, text: str) -> str | None:
+    """The claim code or receipt code ``text`` carries (a claim page's link, a receipt code,
+    a claim code typed), else None; a link to another business's claim page is refused.
+
+    A link and a receipt code are told by their shape; a typed claim code only by being one
+    of the business's, so it is looked up only for who may claim codes."""
+    link = read_claim_link(text)
+    if link is not None:
+        slug, code = link
+        if slug != business.slug:
+            # Said from the link alone: nothing about the other business's codes is looked up.
+            raise voucher_errors.ClaimCodeOtherBusiness()
+        return code
+    if is_receipt_code(text):
+        return text
+    if not allows(actor, Permission.CLAIM_CODES, business=business):
+        return None
+    code = claim_code_shape(text)
+    if code and ClaimCode.objects.filter(business=business, code=code).exists():
+        return code
+    return None
+
+
+def _refuse_if_not_at_the_till(actor: Actor, *, business: Business) -> None:
+    """A kiosk and an Autopilot station only explain: the customer claims on their phone."""
+    if actor.kind == ActorKind.DEVICE and actor.device_kind != DeviceKind.SCANNER:
+        raise errors.ClaimOnPhone(url=claim_start_url(business))
+
+
+def _show_printed_code(*, business: Business, actor: Actor, scan: Scan, code: str) -> Answer:
+    """A claim or receipt code scanned (``scan``, ``stamp``): what it gives, and with a card on
+    screen the offer to claim it there (action ``claim``); nothing is written."""
+    try:
+        _refuse_if_not_at_the_till(actor, business=business)
+        require(actor, Permission.CLAIM_CODES, business=business)
+        found = find_claimable(business=business, code=code)
+        if found.claimed:
+            raise voucher_errors.ClaimCodeUsed()
+        if found.expired:
+            raise voucher_errors.ClaimCodeExpired()
+    except Refusal as refusal:
+        answer = _refused(refusal, scan=scan)
+        answer.body["kind"] = "claim_code"
+        return answer
+    what = _what_it_gives(found)
+    card = None
+    if scan.card is not None:
+        card = cards.card_answer(business_id=business.pk, actor=actor, code=scan.card)
+    if card is None:
+        answer = _refused(errors.CardFirst(), scan=scan)
+    else:
+        answer = _done(scan, "shown", "claim_code", what, card=card)
+    answer.body["kind"] = "claim_code"
+    answer.body["claim"] = {"code": found.code, "receipt": found.receipt, "gives": what}
+    return answer
+
+
+def _what_it_gives(found: Claimable) -> str:
+    if found.stamps is None:
+        return gettext("A receipt code: its stamps follow the amount spent.")
+    return ngettext("A code for %(n)d stamp.", "A code for %(n)d stamps.", found.stamps) % {
+        "n": found.stamps
+    }
+
+
+def _claim_onto_card(*, business: Business, actor: Actor, scan: Scan) -> Answer:
+    """``claim``: the claim or receipt code ``code`` is claimed onto the card on screen
+    (``card``), once per nonce, through the claim page's own service."""
+    try:
+        if normalize_card_code(scan.code) is not None:
+            raise voucher_errors.ClaimCodeNotFound()
+        printed = _printed_code(business=business, actor=actor, text=scan.code)
+        _refuse_if_not_at_the_till(actor, business=business)
+        if printed is None:
+            raise voucher_errors.ClaimCodeNotFound()
+        if scan.card is None:
+            raise errors.CardFirst()
+        card_code = scan.card
+
+        def write() -> Answer:
+            card = Card.objects.filter(business=business, code=card_code).first()
+            if card is None:
+                raise loyalty_errors.CardNotFound()
+            try:
+                outcome = claim_printed_code(
+                    business=business, actor=actor, code=printed, card=card
+                )
+            except loyalty_errors.StampRefused as refusal:
+                _attach_card(refusal, business=business, actor=actor, code=card_code)
+                raise
+            message = ngettext("%(n)d stamp added.", "%(n)d stamps added.", outcome.added) % {
+                "n": outcome.added
+            }
+            shown = cards.card_answer(business_id=business.pk, actor=actor, code=card_code)
+            return _done(scan, "claimed", "claim_code", message, card=shown)
+
+        return _once(business=business, actor=actor, scan=scan, kind="claim_code", write=write)
+    except Refusal as refusal:
+        card = getattr(refusal, "card", None)
+        if card is None and scan.card is not None and not isinstance(refusal, NotAllowed):
+            card = cards.card_answer(business_id=business.pk, actor=actor, code=scan.card)
+        answer = _refused(refusal, scan=scan, card=card)
+        answer.body["kind"] = "claim_code"
+        return answer
 
 
 def _once(

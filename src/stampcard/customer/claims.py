@@ -17,12 +17,11 @@ With a card, one tap claims onto it; without one, the join form comes first (the
 app's form and service). A returning customer proves the card is theirs by e-mail, as on the
 join page: the e-mailed link (or code) remembers the claim, and following it opens the card
 and claims the code onto it (``finish_claim``), without the code being opened again.
-Claiming is ``vouchers.claims.claim_code`` or ``vouchers.receipts.claim_receipt`` with the
-customer's actor, so the engine's rules and refusals apply and a code is used once whatever
-races.
+Finding and claiming are ``vouchers.services.claiming`` (``claim_code`` or ``claim_receipt``,
+as the staff scanner claims too) with the customer's actor, so the engine's rules and
+refusals apply and a code is used once whatever races.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 from axes.helpers import get_client_ip_address
@@ -31,7 +30,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
@@ -43,20 +42,16 @@ from stampcard.customer.forms import CodeForm, JoinForm
 from stampcard.customer.remembered import remember_card, remembered_card
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, ProgramStatus
-from stampcard.loyalty.services import StampOutcome
 from stampcard.refusals import Refusal
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business
 from stampcard.vouchers import errors, receipts
-from stampcard.vouchers.claims import claim_code
-from stampcard.vouchers.models import ClaimCode, ClaimedReceipt
-from stampcard.vouchers.redeem_codes import UNAMBIGUOUS_ALPHABET, normalize_code
+from stampcard.vouchers.services.claiming import Claimable, claim_printed_code, find_claimable
 
 # Codes not found, per caller and per business, within the window; then only "try later".
 MISSES_PER_IP = 10
 MISSES_PER_BUSINESS = 200
 MISS_WINDOW_SECONDS = 15 * 60
-_MAX_TYPED = 64
 # A receipt code typed with spaces between groups is longer than its printed form.
 _MAX_TYPED_RECEIPT = 2 * receipts.MAX_CODE
 
@@ -65,19 +60,6 @@ class TooManyTries(Refusal):
     code = "too_many_tries"
     default_message = _("Too many codes were tried here. Please wait a few minutes and try again.")
     http_status = 429
-
-
-@dataclass(frozen=True, slots=True)
-class Claimable:
-    """A printed code that was found: a batch's claim code or a verified receipt code."""
-
-    code: str  # as the claim page's URL carries it
-    receipt: bool
-    stamps: int | None  # what it gives; None: a receipt's amount decides on the card
-    program_id: int | None  # a claim code's program; None: any of the business's
-    claimed_by_id: int | None
-    claimed: bool
-    expired: bool
 
 
 def _keys(request: HttpRequest, business: Business) -> tuple[str, str]:
@@ -101,64 +83,15 @@ def _count_miss(request: HttpRequest, business: Business) -> None:
             cache.add(key, 1, MISS_WINDOW_SECONDS)
 
 
-def _clean(typed: object) -> str:
-    """A typed or scanned claim code as stored, or "" when it cannot be one."""
-    if not isinstance(typed, str) or len(typed) > _MAX_TYPED or not typed.isascii():
-        return ""
-    code = normalize_code(typed)
-    return code if code and all(c in UNAMBIGUOUS_ALPHABET for c in code) else ""
-
-
 def _find(request: HttpRequest, business: Business, typed: object) -> Claimable:
     """The business's claim code or receipt code, counting a miss; refusals as
     ``vouchers.errors`` words them."""
     _check_tries(request, business)
     try:
-        if receipts.is_receipt_code(typed):
-            return _receipt(business, typed)
-        return _claim_code(business, typed)
+        return find_claimable(business=business, code=typed)
     except (errors.ClaimCodeNotFound, errors.ClaimCodeOtherBusiness):
         _count_miss(request, business)
         raise
-
-
-def _claim_code(business: Business, typed: object) -> Claimable:
-    code = _clean(typed)
-    found = (
-        ClaimCode.objects.filter(business=business, code=code).select_related("batch").first()
-        if code
-        else None
-    )
-    if found is None:
-        raise errors.ClaimCodeNotFound()
-    expires_at = found.batch.expires_at
-    return Claimable(
-        code=found.code,
-        receipt=False,
-        stamps=found.batch.stamps_per_code,
-        program_id=found.batch.program_id,
-        claimed_by_id=found.claimed_by_id,
-        claimed=found.claimed_at is not None,
-        expired=expires_at is not None and expires_at <= timezone.now(),
-    )
-
-
-def _receipt(business: Business, typed: object) -> Claimable:
-    checked = receipts.check_receipt(business=business, code=typed)
-    used = (
-        ClaimedReceipt.objects.filter(business=business, receipt_id=checked.code.receipt_id)
-        .values("card_id")
-        .first()
-    )
-    return Claimable(
-        code=checked.code.text,
-        receipt=True,
-        stamps=checked.code.stamps,
-        program_id=None,
-        claimed_by_id=used["card_id"] if used else None,
-        claimed=used is not None,
-        expired=checked.expired,
-    )
 
 
 def _business(slug: str) -> Business:
@@ -288,12 +221,6 @@ def finish_claim(request: HttpRequest, program: Program, card: Card, code: str) 
     return _claim_onto(request, program, code, card)
 
 
-def _claim(program: Program, actor: Any, code: str, card: Card) -> StampOutcome:
-    if receipts.is_receipt_code(code):
-        return receipts.claim_receipt(business=program.business, actor=actor, code=code, card=card)
-    return claim_code(business=program.business, actor=actor, code=code, card=card)
-
-
 def _claim_onto(
     request: HttpRequest,
     program: Program,
@@ -303,7 +230,12 @@ def _claim_onto(
     found: Claimable | None = None,
 ) -> HttpResponse:
     try:
-        outcome = _claim(program, request.actor, code, card)  # type: ignore[attr-defined]
+        outcome = claim_printed_code(
+            business=program.business,
+            actor=request.actor,  # type: ignore[attr-defined]
+            code=code,
+            card=card,
+        )
     except (Refusal, NotAllowed) as refused:
         message = (
             refused.message

@@ -4,7 +4,8 @@ One place for their shape: the join page serves it, posters and table tents prin
 claim page serves a claim code's, receipts, stickers and bag inserts print it.
 """
 
-from urllib.parse import urlencode
+import re
+from urllib.parse import unquote, urlencode, urlsplit
 
 from django.conf import settings
 
@@ -31,3 +32,28 @@ def claim_path(business: Business, code: str) -> str:
 def claim_url(business: Business, code: str) -> str:
     """The absolute claim URL a printed claim code's QR carries (``PUBLIC_BASE_URL`` + path)."""
     return settings.PUBLIC_BASE_URL.rstrip("/") + claim_path(business, code)
+
+
+def claim_start_url(business: Business) -> str:
+    """The absolute address of the business's claim page where a code is typed."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + f"/k/{business.slug}/"
+
+
+# A claim page's path as ``claim_path`` makes it, also under a join page
+# (``/j/<slug>/<program id>/k/<code>/``, where the claim page sends the browser on).
+_CLAIM_PATH = re.compile(r"(?:\A|/)(?:k/([-\w]+)|j/([-\w]+)/\d+/k)/([^/]+)/?\Z", re.ASCII)
+
+
+def read_claim_link(text: str) -> tuple[str, str] | None:
+    """The business slug and the code of a claim page's link (a claim code's QR), or None.
+
+    Read by its path only: the host is whatever the QR was printed with (``PUBLIC_BASE_URL``
+    may have changed since).
+    """
+    if "/" not in text or len(text) > 500:
+        return None
+    found = _CLAIM_PATH.search(urlsplit(text.strip()).path)
+    if found is None:
+        return None
+    slug = found.group(1) or found.group(2)
+    return slug, unquote(found.group(3))

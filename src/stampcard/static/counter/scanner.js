@@ -1,5 +1,7 @@
 // The staff scanner: camera (QR + Code 128, our own WebAssembly decoder), typed codes and
 // the card search all end in one POST to the scan endpoint (counter/scan.py documents it).
+// A claim or receipt code scanned while a card is on screen is offered for that card: one
+// tap claims it (action "claim"); with no card on screen the answer asks for the card first.
 import { startCamera } from "./camera.js";
 import { createQueue, nonce } from "./offline-queue.js";
 
@@ -17,6 +19,8 @@ let busy = false;
 let lastCode = "";
 let lastAt = 0;
 let current = null; // the code whose answer the screen shows, as it was sent
+let cardCode = null; // the card on screen: what stamp, hand over, undo and claim act on
+let claimCode = null; // the claim or receipt code offered for that card
 let seenEvent = null;
 let undoEvent = null;
 let count = 1;
@@ -57,14 +61,15 @@ async function send(code, action = "scan", extra = {}) {
   root.setAttribute("aria-busy", "true");
   const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action, ...extra };
   if (locationSelect && locationSelect.value) body.location = Number(locationSelect.value);
+  if (action === "scan" && cardCode) body.card = cardCode;
   if (action === "stamp") {
     try {
       const answer = await queue.send(body);
       if (answer.queued) {
-        show({ ok: true, outcome: "queued", message: text.queued }, code);
+        show({ ok: true, outcome: "queued", message: text.queued }, code, action);
         $("card-view").hidden = true;
       } else {
-        show(answer, code);
+        show(answer, code, action);
       }
     } finally {
       busy = false;
@@ -95,9 +100,9 @@ async function send(code, action = "scan", extra = {}) {
     } catch {
       answer = { ok: false, outcome: "refused", message: response.statusText || text.offline };
     }
-    show(answer, code);
+    show(answer, code, action);
   } catch {
-    show({ ok: false, outcome: "refused", refusal: "offline", message: text.offline }, code);
+    show({ ok: false, outcome: "refused", refusal: "offline", message: text.offline }, code, action);
   } finally {
     busy = false;
     root.removeAttribute("aria-busy");
@@ -105,7 +110,7 @@ async function send(code, action = "scan", extra = {}) {
 }
 
 // ---- what the screen shows ----
-function show(answer, code) {
+function show(answer, code, action = "scan") {
   result.hidden = false;
   result.dataset.outcome = answer.outcome || "refused";
   result.dataset.refusal = answer.refusal || "";
@@ -121,7 +126,13 @@ function show(answer, code) {
   const card = answer.card;
   $("card-view").hidden = !card;
   $("voucher-view").hidden = !answer.voucher;
-  current = code;
+  // What the camera sees now is on screen: the code scanned, not the card acted on.
+  if (action === "scan") current = code;
+  cardCode = card ? card.code : null;
+  const claim = answer.kind === "claim_code";
+  claimCode = claim && answer.ok && answer.outcome === "shown" && card ? code : null;
+  $("claim-row").hidden = claimCode === null;
+  $("stamp-row").hidden = claimCode !== null;
   if (card) showCard(card, answer);
   if (answer.voucher) showVoucher(answer.voucher);
   if (answer.ok && answer.outcome !== "shown") navigator.vibrate?.(60);
@@ -157,7 +168,7 @@ function showCard(card, answer) {
     button.type = "button";
     button.className = "big primary";
     button.textContent = text.hand_over;
-    button.addEventListener("click", () => send(current, "hand_over", { reward_id: reward.id }));
+    button.addEventListener("click", () => send(cardCode, "hand_over", { reward_id: reward.id }));
     item.append(label, button);
     rewards.append(item);
   }
@@ -175,16 +186,21 @@ function showVoucher(voucher) {
 function reset() {
   result.hidden = true;
   current = null;
+  cardCode = null;
+  claimCode = null;
   lastCode = "";
   count = 1;
   $("code").focus({ preventScroll: true });
 }
 
 $("stamp").addEventListener("click", () => {
-  if (current) send(current, "stamp", { count, seen_event: seenEvent ?? 0 });
+  if (cardCode) send(cardCode, "stamp", { count, seen_event: seenEvent ?? 0 });
 });
 $("undo").addEventListener("click", () => {
-  if (current && undoEvent) send(current, "undo", { event_id: undoEvent });
+  if (cardCode && undoEvent) send(cardCode, "undo", { event_id: undoEvent });
+});
+$("claim").addEventListener("click", () => {
+  if (cardCode && claimCode) send(claimCode, "claim", { card: cardCode });
 });
 $("more").addEventListener("click", () => {
   count = Math.min(count + 1, maxPerVisit);
@@ -236,10 +252,14 @@ $("search").addEventListener("submit", async (event) => {
 });
 
 // ---- the camera ----
+const bare = (code) => code.replace(/[\s-]/g, "").toUpperCase();
+
 function detected(code) {
   const now = Date.now();
   // The code on screen stays there until "Scan next": the camera sees it on every frame.
+  // So does the card on screen while a code typed for it is offered (a receipt code).
   if (busy || code === current || (code === lastCode && now - lastAt < DEBOUNCE_MS)) return;
+  if (cardCode && bare(code) === bare(cardCode)) return;
   lastCode = code;
   lastAt = now;
   send(code);
