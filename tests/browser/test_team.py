@@ -1,9 +1,7 @@
 """An owner invites a new person by e-mail, in real Chromium with a real SMTP server; the person
 joins from the mail's link, works with staff rights only, is limited to one shop, then removed."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -15,14 +13,6 @@ from tests.mail_server import deliver_mail, smtp_inbox
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: SCREENSHOT_DIR to keep them, else the test's own directory."""
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def log_in(page, base, username, password):
