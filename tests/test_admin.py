@@ -63,3 +63,47 @@ def test_operators_add_a_milestone_to_a_program_in_the_admin(client, program):
     assert response.status_code == 302, response.context["adminform"].form.errors
     milestone = Milestone.objects.get(program=program)
     assert (milestone.stamps, milestone.business_id) == (4, program.business_id)
+
+
+def test_invitations_are_shown_read_only_and_never_their_token(
+    client, operator, business, owner, shop
+):
+    from stampcard.tenancy import team
+    from stampcard.tenancy.models import Invitation, Membership
+
+    issued = team.invite_member(
+        business=business,
+        actor=Actor.for_member(Membership.objects.get(business=business, user=owner)),
+        email="nok@example.org",
+        role="staff",
+        location_ids=[shop.pk],
+    )
+    invitation = Invitation.objects.get(pk=issued.invitation.pk)
+    client.force_login(operator)
+    listing = client.get(reverse("admin:tenancy_invitation_changelist"), {"q": "nok"})
+    assert listing.status_code == 200
+    page = client.get(reverse("admin:tenancy_invitation_change", args=[invitation.pk]))
+    assert page.status_code == 200
+    for shown in (listing, page):
+        body = shown.content.decode()
+        assert "nok@example.org" in body
+        assert issued.token not in body
+        assert invitation.token_hash not in body
+    assert "Riverside" in page.content.decode()
+    # Looked at only: nothing is added, changed or deleted here.
+    assert client.get(reverse("admin:tenancy_invitation_add")).status_code == 403
+    posted = client.post(
+        reverse("admin:tenancy_invitation_change", args=[invitation.pk]),
+        {"email": "other@example.org", "role": "owner"},
+    )
+    assert posted.status_code == 403
+    deleted = client.post(
+        reverse("admin:tenancy_invitation_delete", args=[invitation.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 403
+    invitation.refresh_from_db()
+    assert (invitation.email, invitation.role, invitation.cancelled_at) == (
+        "nok@example.org",
+        "staff",
+        None,
+    )

@@ -374,3 +374,97 @@ def test_logging_in_from_the_page_keeps_the_invitation(client, business, owner):
     assert "Join Corner Cafe" in client.get(ACCEPT).content.decode()
     assert client.post(ACCEPT).status_code == 302
     assert Membership.objects.filter(user__username="nok@example.org").exists()
+
+
+# --- An owner limited to some shops ------------------------------------------------------
+
+
+def person(business, name, role, locations=(), full_name=""):
+    user = User.objects.create_user(f"{name}@example.org", email=f"{name}@example.org")
+    user.first_name = full_name
+    user.save()
+    return factories.MembershipFactory(
+        business=business, user=user, role=role, locations=list(locations)
+    )
+
+
+@pytest.fixture
+def limited_owner_s_team(business, owner, bob, shop, other_shop):
+    """Dao owns Corner Cafe at Riverside only. Alice owns every shop; Bob works at Riverside;
+    Fay at both shops; Eve at Old Town only."""
+    team_of = {
+        "dao": person(business, "dao", "owner", [shop], "Dao Limited"),
+        "alice": Membership.objects.get(user=owner),
+        "bob": Membership.objects.get(user=bob),
+        "fay": person(business, "fay", "staff", [shop, other_shop], "Fay Both"),
+        "eve": person(business, "eve", "manager", [other_shop], "Eve Oldtown"),
+    }
+    invite(business, owner, email="riverside@example.org", location_ids=[shop.pk])
+    invite(business, owner, email="oldtown@example.org", location_ids=[other_shop.pk])
+    invite(business, owner, email="everywhere@example.org", role="manager")
+    return team_of
+
+
+def test_an_owner_limited_to_a_shop_sees_in_full_only_whom_she_manages(
+    client, limited_owner_s_team
+):
+    members = limited_owner_s_team
+    client.force_login(members["dao"].user)
+    page = client.get(TEAM).content.decode()
+    # Herself and Bob (Riverside only) in full: address, link to change.
+    for full in ("dao", "bob"):
+        assert member_url(members[full]) in page
+    assert "dao@example.org" in page
+    # Alice (every shop) and Fay (Riverside and Old Town) by name only: no link, no address.
+    assert "Fay Both" in page
+    assert "fay@example.org" not in page
+    for name_only in ("alice", "fay", "eve"):
+        assert member_url(members[name_only]) not in page
+    assert page.count("Also works at shops you do not manage.") == 2
+    # Eve works only at Old Town: not there. Old Town itself is nowhere on the page.
+    assert "Eve Oldtown" not in page
+    assert "eve@example.org" not in page
+    assert "Old Town" not in page
+    assert "4 members" in page
+    # Only the invitation she may resend or cancel.
+    assert "riverside@example.org" in page
+    assert "oldtown@example.org" not in page
+    assert "everywhere@example.org" not in page
+
+
+def test_an_owner_of_every_shop_still_sees_the_whole_team(client, limited_owner_s_team):
+    members = limited_owner_s_team
+    client.force_login(members["alice"].user)
+    page = client.get(TEAM).content.decode()
+    for membership in members.values():
+        assert member_url(membership) in page
+    assert "Old Town" in page
+    assert "Also works at shops you do not manage." not in page
+    assert "oldtown@example.org" in page
+    assert "everywhere@example.org" in page
+
+
+@pytest.mark.parametrize("who", ["alice", "fay", "eve"])
+def test_a_member_a_limited_owner_may_not_see_in_full_is_not_found(
+    client, limited_owner_s_team, who
+):
+    members = limited_owner_s_team
+    client.force_login(members["dao"].user)
+    url = member_url(members[who])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"remove": "1"}).status_code == 404
+    assert client.post(url, {"save": "1", "role": "staff"}).status_code == 404
+    assert Membership.objects.filter(pk=members[who].pk, role=members[who].role).exists()
+    assert not AuditEntry.objects.filter(action__startswith="member.").exists()
+
+
+def test_a_limited_owner_opens_her_own_page_and_bob_s(client, limited_owner_s_team):
+    members = limited_owner_s_team
+    client.force_login(members["dao"].user)
+    assert client.get(member_url(members["dao"])).status_code == 200
+    page = client.get(member_url(members["bob"])).content.decode()
+    assert "Riverside" in page
+    assert "Old Town" not in page
+    response = client.post(member_url(members["bob"]), {"remove": "1"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=members["bob"].pk).exists()

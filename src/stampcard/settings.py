@@ -314,6 +314,14 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=1
 # Not also per username: axes has one limit for every combination, so a username lockout would
 # let anyone lock a victim out in AXES_FAILURE_LIMIT tries (README, LOGIN_FAILURE_LIMIT).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Sign-ups (accounts.signup): accounts started from one client address, and sign-ups of one
+# e-mail address, within the window; more are refused until it has passed.
+SIGNUPS_PER_ADDRESS = env.int("SIGNUPS_PER_ADDRESS", default=10)
+SIGNUPS_PER_EMAIL = env.int("SIGNUPS_PER_EMAIL", default=3)
+SIGNUP_WINDOW_SECONDS = env.int("SIGNUP_WINDOW_SECONDS", default=60 * 60)
+for _name in ("SIGNUPS_PER_ADDRESS", "SIGNUPS_PER_EMAIL", "SIGNUP_WINDOW_SECONDS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "stampcard.accounts.views.locked_out"
 # No banner on every command; a refused login is still logged with its username and address.

@@ -1,6 +1,8 @@
 """Real Chromium (Debian's), driven by Playwright; no browser download needed."""
 
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -33,3 +35,13 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where a test's screenshots go: ``SCREENSHOT_DIR`` (or ``STAMPCARD_SCREENSHOTS``) to keep
+    and look at them, else the test's own temporary directory."""
+    named = os.environ.get("SCREENSHOT_DIR") or os.environ.get("STAMPCARD_SCREENSHOTS")
+    where = Path(named) if named else tmp_path / "shots"
+    where.mkdir(parents=True, exist_ok=True)
+    return where

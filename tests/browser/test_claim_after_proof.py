@@ -2,9 +2,7 @@
 e-mail, they follow the mailed link (real mail, an SMTP server on loopback) and the stamps
 land on their card, without opening the code again. Screenshots in English and Thai."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -16,13 +14,6 @@ from tests import factories
 from tests.mail_server import deliver_mail, smtp_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize(

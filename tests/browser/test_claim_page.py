@@ -1,9 +1,7 @@
 """A customer claims printed codes on a phone in Chromium: joining first, then with the card
 this browser holds. Screenshots are kept (``STAMPCARD_SCREENSHOTS``) for people to look at."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -17,13 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 (lower case, spaces), it opens the claim; with two cards on offer, the customer picks one.
 Screenshots on a phone and a desktop, in English and Thai."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,13 +13,6 @@ from stampcard.vouchers.receipts import create_receipt_key, sign_stamp_receipt
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,6 @@
 """The customers pages in real Chromium: search, filters, a profile, a CSV import with bad
 rows, and the pages at phone and desktop size in English and Thai."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
@@ -17,13 +14,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

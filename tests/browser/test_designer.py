@@ -1,9 +1,6 @@
 """The program designer in real Chromium: the preview follows what the owner types, the
 pages read well in Thai and Kazakh, at phone and desktop size."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
@@ -14,13 +11,6 @@ from tests import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def logged_in(browser, live_server, viewport, language="en"):

@@ -2,9 +2,6 @@
 the owner's language, and the business filled (after onboarding made a shop and a draft
 card: the draft replaced, the shop merged by name); phone and desktop."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django_scopes import scopes_disabled
 
@@ -16,13 +13,6 @@ from tests.browser.test_designer import DESKTOP, PHONE, logged_in
 from tests.test_portability import OPERATOR, exported, remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,7 @@ and without a customer, and the pages at phone and desktop size in English and T
 
 import base64
 import io
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pillow_heif
 import pytest
@@ -30,14 +28,6 @@ SVG = (
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: SCREENSHOT_DIR when set (to look at them), else a temp dir."""
-    folder = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def picture(kind: str) -> tuple[str, bytes, str]:

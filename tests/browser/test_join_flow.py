@@ -5,9 +5,7 @@ folder to keep them in, else the test's temporary folder) for people to look at.
 """
 
 import io
-import os
 import re
-from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -22,13 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The Shops page in real Chromium at phone size: add a shop, give it a map point and a
 lock-screen text, see a refusal for a wrong coordinate, remove it; English and Thai."""
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,13 +13,6 @@ from tests import factories
 from tests.browser.test_designer import PHONE, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 """A new owner, from nothing to a printed join QR, in real Chromium with a real SMTP server."""
 
-import os
 import re
 from pathlib import Path
 
@@ -14,14 +13,6 @@ from tests.pdf_images import font_names, qr_texts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: SCREENSHOT_DIR to keep them, else the test's own directory."""
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def test_owner_signs_up_and_prints_a_poster_whose_qr_opens_the_join_page(

@@ -2,8 +2,6 @@
 saved, a file that is not a picture is refused in the owner's language, phone and desktop."""
 
 import io
-import os
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -13,13 +11,6 @@ from stampcard.loyalty.models import Program
 from tests.browser.test_designer import DESKTOP, PHONE, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.fixture(autouse=True)

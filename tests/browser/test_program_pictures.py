@@ -2,8 +2,6 @@
 shows them before they are saved, and the web card shows them after; phone and desktop."""
 
 import io
-import os
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
@@ -15,13 +13,6 @@ from tests import factories
 from tests.browser.test_designer import DESKTOP, PHONE, logged_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def shots(tmp_path):
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.fixture(autouse=True)

@@ -1,27 +1,18 @@
 """An owner invites a new person by e-mail, in real Chromium with a real SMTP server; the person
 joins from the mail's link, works with staff rights only, is limited to one shop, then removed."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django_scopes import scopes_disabled
 
 from stampcard.tenancy.models import Membership
+from tests import factories
 from tests.mail_server import deliver_mail, smtp_inbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: SCREENSHOT_DIR to keep them, else the test's own directory."""
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 def log_in(page, base, username, password):
@@ -137,3 +128,36 @@ def test_owner_invites_a_new_person_who_joins_works_and_is_removed(
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
     theirs.close()
     owners.close()
+
+
+@pytest.mark.parametrize("language", ["en", "th"])
+def test_an_owner_limited_to_a_shop_sees_her_part_of_the_team(
+    browser, live_server, django_user_model, business, owner, bob, shop, other_shop, shots, language
+):
+    with scopes_disabled():
+        dao = django_user_model.objects.create_user(
+            "dao@example.org", email="dao@example.org", password="pw-dao-12345", first_name="Dao"
+        )
+        factories.MembershipFactory(business=business, user=dao, role="owner", locations=[shop])
+        eve = django_user_model.objects.create_user("eve@example.org", first_name="Eve Oldtown")
+        factories.MembershipFactory(
+            business=business, user=eve, role="staff", locations=[other_shop]
+        )
+    context = browser.new_context(viewport=DESKTOP, locale="th-TH" if language == "th" else "en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.locator("input[name=username]").fill("dao@example.org")
+    page.locator("input[name=password]").fill("pw-dao-12345")
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/b/{business.slug}/")
+    page.goto(f"{live_server.url}/b/{business.slug}/team/")
+    items = page.locator("ul.team-list > li")
+    assert items.count() == 3  # Dao herself, Alice (every shop) by name, Bob (Riverside)
+    body = page.locator("main").inner_text()
+    assert "Eve Oldtown" not in body
+    assert "Old Town" not in body
+    both_sizes(page, shots / f"team-limited-{{size}}-{language}.png")
+    assert [e for e in errors if "Failed to load resource" not in e] == []
+    context.close()

@@ -1,8 +1,6 @@
 """An expired Self-Redeem voucher in a real Chromium: it says so, and offers nothing to hold."""
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -19,14 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 EXPIRED = {"en-US": "This voucher expired on", "th-TH": "คูปองนี้หมดอายุแล้วเมื่อ"}
-
-
-@pytest.fixture
-def shots(tmp_path):
-    """Where screenshots go: SCREENSHOT_DIR to keep them, else the test's own directory."""
-    where = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
-    where.mkdir(parents=True, exist_ok=True)
-    return where
 
 
 @pytest.mark.parametrize("locale", ["en-US", "th-TH"])

@@ -1,8 +1,13 @@
 """The program designer: the service's guarantees, the page's answers, hostile input."""
 
+import io
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.models import Milestone, Program
@@ -14,7 +19,7 @@ from stampcard.loyalty.services.programs import (
 from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.vouchers.models import CodePool, VoucherTemplate
-from stampcard.wallet import changes
+from stampcard.wallet import changes, stamp_grid
 from stampcard.wallet.consumers import refresh_passes
 from tests import factories
 
@@ -301,3 +306,68 @@ def test_preview_draws_what_was_typed_and_saves_nothing(client, owner, business)
     assert hostile.status_code == 200
     assert b"<script>" not in hostile.content
     assert client.get(url).status_code == 200  # a new card's defaults
+
+
+@pytest.fixture
+def drawings(settings, monkeypatch):
+    """Every stamp grid the preview draws (the real drawing still runs), with a cache of this
+    test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "designer-preview-test",
+        }
+    }
+    drawn: list[int] = []
+    real = stamp_grid.draw_grid
+
+    def counted(*args, **kwargs):
+        drawn.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stamp_grid, "draw_grid", counted)
+    return drawn
+
+
+def png(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", size, (200, 40, 40, 255)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def pictures_in(response) -> list[str]:
+    return re.findall(r"data:image/[a-z]+;base64,[A-Za-z0-9+/=]+", response.content.decode())
+
+
+def test_typing_text_draws_no_picture_but_a_change_of_look_does(
+    client, owner, business, drawings, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    first = client.post(url, form(name="C"))
+    assert len(drawings) == 2  # Apple's strip and Google's hero
+    for typed in ("Co", "Cof", "Coffee card"):
+        again = client.post(url, form(name=typed, reward_title=typed, terms=typed))
+        assert typed in again.content.decode()
+        assert pictures_in(again) == pictures_in(first)
+    assert len(drawings) == 2
+    # Each thing the pictures show draws them anew, once.
+    looks = [
+        {"background_color": "#7c2d12"},
+        {"foreground_color": "#000000"},
+        {"label_color": "#000000"},
+        {"stamp_icon": "heart"},
+        {"stamps_goal": "9"},
+        {"ms-0-stamps": "4", "ms-0-reward_title": "Cookie"},
+        {"strip_image_file": lambda: SimpleUploadedFile("s.png", png((600, 200)))},
+        {"stamp_image_file": lambda: SimpleUploadedFile("t.png", png((64, 64)))},
+    ]
+    for look in looks:
+        before = len(drawings)
+        for typed in ("Tea", "Tea card"):
+            data = form(name=typed, **{k: v() if callable(v) else v for k, v in look.items()})
+            changed = client.post(url, data)
+            assert changed.status_code == 200
+            assert pictures_in(changed) != pictures_in(first), look
+        assert len(drawings) == before + 2, look

@@ -7,8 +7,9 @@ account's activity: it works once (activating changes what it was made from) and
 that address a note instead, and the page says the same either way, so the form does not
 tell strangers who has an account.
 
-Sign-ups are limited per client address and per e-mail address (``SIGNUPS_PER_ADDRESS``,
-``SIGNUPS_PER_EMAIL`` in ``SIGNUP_WINDOW_SECONDS``, counted in the cache), so the form cannot
+Sign-ups are limited per client address and per e-mail address (the settings
+``SIGNUPS_PER_ADDRESS``, ``SIGNUPS_PER_EMAIL`` in ``SIGNUP_WINDOW_SECONDS``, read from the
+environment, counted in the cache), so the form cannot
 be used to flood someone's inbox or fill the user table. The e-mail is kept in the cache only
 as a hash.
 """
@@ -38,10 +39,6 @@ from django.views.decorators.http import require_http_methods
 from stampcard import mail
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-# Enough for a family or an office behind one router, too few to flood an inbox.
-SIGNUPS_PER_ADDRESS = 10
-SIGNUPS_PER_EMAIL = 3
-SIGNUP_WINDOW_SECONDS = 60 * 60
 THROTTLE_PREFIX = "signup"
 
 
@@ -109,19 +106,20 @@ def _throttled(request: HttpRequest, email: str) -> str:
     """Why this sign-up is refused for now ("" when it is not); counts it when it is not."""
     by_address, by_email = _throttle_keys(request, email)
     counts = cache.get_many([by_address, by_email])
-    if counts.get(by_address, 0) >= SIGNUPS_PER_ADDRESS:
-        return gettext("Too many accounts were started from here. Please try again in an hour.")
-    if counts.get(by_email, 0) >= SIGNUPS_PER_EMAIL:
+    window = settings.SIGNUP_WINDOW_SECONDS
+    if counts.get(by_address, 0) >= settings.SIGNUPS_PER_ADDRESS:
+        return gettext("Too many accounts were started from here. Please try again later.")
+    if counts.get(by_email, 0) >= settings.SIGNUPS_PER_EMAIL:
         return gettext(
             "Too many sign-ups for this e-mail address. Check its inbox for our message, "
-            "or try again in an hour."
+            "or try again later."
         )
     for key in (by_address, by_email):
-        cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+        cache.add(key, 0, window)
         try:
             cache.incr(key)
         except ValueError:  # expired between add and incr
-            cache.add(key, 1, SIGNUP_WINDOW_SECONDS)
+            cache.add(key, 1, window)
     return ""
 
 

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, password_validation
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -145,8 +145,8 @@ def team(request: HttpRequest, business_slug: str) -> HttpResponse:
         request,
         "dashboard/team/list.html",
         {
-            "members": _members(),
-            "invitations": _open_invitations(),
+            "lines": service.team_as_seen_by(actor, business, _members()),
+            "invitations": service.invitations_seen_by(actor, business, _open_invitations()),
             "form": form,
             "error": error,
             "now": timezone.now(),
@@ -159,10 +159,14 @@ def team(request: HttpRequest, business_slug: str) -> HttpResponse:
 @requires(Permission.MANAGE_STAFF)
 def member(request: HttpRequest, business_slug: str, member_id: int) -> HttpResponse:
     """One member: change their role and shops (POST ``save``), remove them (POST ``remove``),
-    or, on one's own line, leave the business (POST ``leave``)."""
+    or, on one's own line, leave the business (POST ``leave``). Not found for a member the
+    actor does not see in full (``tenancy.team.sees_in_full``)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
     business: Business = request.business  # type: ignore[attr-defined]
     membership = get_object_or_404(_members(), pk=member_id)
+    shops = [shop.pk for shop in membership.locations.all()]
+    if not service.sees_in_full(actor, business, membership, shops):
+        raise Http404  # a member an owner limited to some shops does not manage
     yourself = membership.user_id == actor.user_id
     form = MemberForm(
         actor=actor,

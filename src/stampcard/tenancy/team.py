@@ -13,6 +13,13 @@
   of another business's shop is refused (``ForeignLocation``).
 - A business always keeps an owner who works at every shop: the last one is never removed,
   demoted, limited to shops, and cannot leave (``LastOwner``).
+- What the team page shows an actor limited to some shops (``team_as_seen_by``): in full,
+  itself and the members it may change (the rules above); by name only, the members who
+  also work at one of its shops but whom it may not change (a member of every shop, one who
+  works at other shops too); not at all, the members who work only at shops it is not
+  limited to; and only the open invitations it may resend or cancel. A member's page is
+  there only for those it sees in full (``sees_in_full``). An actor limited to no shop sees
+  the whole team.
 - Nobody changes or removes themselves from the list by accident (``NotYourself``):
   ``leave_business`` is the deliberate way out.
 - An e-mail that is already a member is refused (``AlreadyMember``); so is a second open
@@ -58,7 +65,7 @@ from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business, Invitation, Location, Membership, Role
-from stampcard.tenancy.permissions import Permission, require_within
+from stampcard.tenancy.permissions import Permission, allows_within, require_within
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATIONS_PER_HOUR = 30
@@ -535,6 +542,68 @@ def normalized_email(email: str) -> str:
     except ValidationError as invalid:
         raise InvalidEmail() from invalid
     return email
+
+
+# --- what the team page shows ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TeamLine:
+    """A member as the team page shows them to one actor: ``in_full`` with their address,
+    role, shops and dates and a link to change them, or else by name only."""
+
+    membership: Membership
+    in_full: bool
+
+
+def team_as_seen_by(
+    actor: Actor, business: Business, members: Iterable[Membership]
+) -> list[TeamLine]:
+    """The lines of ``members`` (their shops prefetched) that ``actor`` sees, in their order
+    (module docstring). Decides from the actor as its door built it: no query per member."""
+    lines = []
+    for membership in members:
+        shops = {shop.pk for shop in membership.locations.all()}
+        if sees_in_full(actor, business, membership, shops):
+            lines.append(TeamLine(membership=membership, in_full=True))
+        elif not actor.location_ids or not shops or shops & actor.location_ids:
+            lines.append(TeamLine(membership=membership, in_full=False))
+    return lines
+
+
+def sees_in_full(
+    actor: Actor, business: Business, membership: Membership, location_ids: Iterable[int]
+) -> bool:
+    """Whether ``actor`` sees ``membership`` (working at ``location_ids``, none: every shop) in
+    full, on the team page and on the member's own page: its own, or one it may change."""
+    if membership.user_id == actor.user_id and actor.user_id is not None:
+        return True
+    return _may_manage(actor, business, role=membership.role, location_ids=list(location_ids))
+
+
+def invitations_seen_by(
+    actor: Actor, business: Business, invitations: Iterable[Invitation]
+) -> list[Invitation]:
+    """The open ``invitations`` (their shops prefetched) ``actor`` may resend or cancel."""
+    return [
+        invitation
+        for invitation in invitations
+        if _may_manage(
+            actor,
+            business,
+            role=invitation.role,
+            location_ids=[shop.pk for shop in invitation.locations.all()],
+        )
+    ]
+
+
+def _may_manage(actor: Actor, business: Business, *, role: str, location_ids: list[int]) -> bool:
+    """``_check_may_manage`` as a question, judged from the actor as the door saw it."""
+    if not allows_within(
+        actor, Permission.MANAGE_STAFF, business=business, location_ids=location_ids
+    ):
+        return False
+    return role != Role.OWNER or _role_of(actor, business) == Role.OWNER
 
 
 # --- the rules' parts ------------------------------------------------------------------------
