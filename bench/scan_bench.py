@@ -366,10 +366,11 @@ def settle() -> None:
 
 
 def profile_django(seeded: Seeded, calls: int) -> str:
-    """``calls`` scans through Django's WSGI handler in this process, under cProfile."""
-    from django.core.handlers.wsgi import WSGIHandler
+    """``calls`` scans through the server's WSGI handler (``stampcard.wsgi``) in this process,
+    under cProfile."""
+    from stampcard.machine_requests import MachineRequestsHandler
 
-    handler = WSGIHandler()
+    handler = MachineRequestsHandler()
     pick = random.Random(7)
 
     def one() -> None:
@@ -413,36 +414,44 @@ def profile_django(seeded: Seeded, calls: int) -> str:
     top = "\n".join(line for line in text.getvalue().splitlines() if line.strip())
     return (
         f"In-process, no server: **{cpu_us:,.0f} µs CPU per scan**, {queries} SQL round trips"
-        " (BEGIN/COMMIT and Django's connection health check included)."
+        " (BEGIN/COMMIT included, and Django's connection health check when it runs)."
         f" Then {calls} more under cProfile (CPU clock), top functions by cumulative time:"
         f"\n\n```\n{top}\n```\n"
     )
 
 
 def _queries(one: Any) -> int:
-    """Statements one scan sends: through Django's cursor (BEGIN/COMMIT/SAVEPOINT and its
-    connection health check included) and on the hot-path cursor (``stampcard.hot_path``)."""
+    """Statements one scan sends: through Django's cursor (BEGIN/COMMIT/SAVEPOINT included),
+    on the hot-path cursor (``stampcard.hot_path``) and Django's connection health check."""
     from unittest import mock
 
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connection, connections
     from django.test.utils import CaptureQueriesContext
 
     from stampcard.hot_path import _PreparingCursor
 
-    prepared = 0
+    sent = 0
     execute = _PreparingCursor.execute
+    wrapper = type(connections[DEFAULT_DB_ALIAS])
+    is_usable = wrapper.is_usable
 
     def counting(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        nonlocal prepared
-        prepared += 1
+        nonlocal sent
+        sent += 1
         return execute(self, query, params, **kwargs)
+
+    def checking(self: Any) -> bool:
+        nonlocal sent
+        sent += 1
+        return is_usable(self)
 
     with (
         CaptureQueriesContext(connection) as captured,
         mock.patch.object(_PreparingCursor, "execute", counting),
+        mock.patch.object(wrapper, "is_usable", checking),
     ):
         one()
-    return len(captured.captured_queries) + prepared
+    return len(captured.captured_queries) + sent
 
 
 def write_section(section: str, output: Path) -> None:

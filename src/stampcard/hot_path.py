@@ -10,8 +10,12 @@ statements are written out once, as module constants, with ``%s`` placeholders; 
 
 Raw SQL is not guarded by django-scopes: every statement that reads or writes a tenant's
 rows names the business in its WHERE clause.
+
+The connection's health is checked here, without Django's ``SELECT 1`` round trip where
+nothing can have gone wrong (``ready_connection``).
 """
 
+import select
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -19,6 +23,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from psycopg import pq
 
 M = TypeVar("M", bound=Model)
 
@@ -31,9 +36,37 @@ def hot_path_cursor(db: BaseDatabaseWrapper | None = None) -> Any:
     """
     db = db or connections[DEFAULT_DB_ALIAS]
     if db.vendor == "postgresql":
-        db.ensure_connection()
+        ready_connection(db)
         return _PreparingCursor(db.connection)
     return db.cursor()
+
+
+def ready_connection(db: BaseDatabaseWrapper) -> None:
+    """Connect, or check the kept connection once per request as ``CONN_HEALTH_CHECKS`` asks.
+
+    Django checks with a ``SELECT 1`` round trip before a request's first query. A kept
+    connection that is idle and whose socket has nothing to read is healthy as far as that
+    round trip could tell: a server that ended the session (restart, ``pg_terminate_backend``,
+    ``idle_session_timeout``) sends its last message and closes the socket, which then reads
+    as ready. Only then does Django's check run, and it replaces the connection that fails it.
+    A hot-path statement runs on psycopg's own cursor, whose errors Django does not see, so
+    without this a dropped connection would be used again until ``CONN_MAX_AGE``.
+    """
+    kept: Any = db  # the health check's state is not in Django's type stubs
+    if kept.connection is not None and kept.health_check_enabled and not kept.health_check_done:
+        if _quiet(kept.connection):
+            kept.health_check_done = True
+        else:
+            kept.close_if_health_check_failed()
+    db.ensure_connection()
+
+
+def _quiet(connection: psycopg.Connection[Any]) -> bool:
+    if connection.closed or connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poll = select.poll()
+    poll.register(connection.fileno(), select.POLLIN)
+    return not poll.poll(0)
 
 
 class _PreparingCursor(psycopg.Cursor[Any]):

@@ -9,14 +9,24 @@ short chain of their own: the security headers, the caller's language (only wher
 has sentences), and the door that decides their business (``tenancy.middleware``), then the
 view. A view here that a browser also calls with a cookie checks CSRF itself
 (``counter.views``).
+
+``MachineRequestsHandler`` is the WSGI handler the server runs (``stampcard.wsgi``): Django's
+own, except that a request for the device scan's URL (``counter:scan``, every Autopilot,
+kiosk and scanner stamp) is handed straight to that short chain, with the URL resolved once
+when the server starts, instead of walking ``MIDDLEWARE`` and the URL resolver first. Every
+other request takes Django's whole way. Both ways build the request, send Django's request
+signals (the database connections' upkeep), log errors and write the answer with the same
+code, and the short chain is the one built here: the same door, view and answers, also for a
+wrong method, a refusal or an error.
 """
 
 from collections.abc import Callable
 from typing import Any
 
 from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.module_loading import import_string
 
 # By URL name, so that moving a URL cannot silently move it back to the long chain. The
@@ -55,6 +65,25 @@ class MachineRequestsMiddleware:
         if match.view_name in SILENT_URLS or SILENT_NAMESPACES.intersection(match.namespaces):
             return self.silent(request)
         return self.get_response(request)
+
+
+class MachineRequestsHandler(WSGIHandler):
+    """Django's WSGI handler; the device scan skips the resolver and ``MIDDLEWARE``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scan_path = reverse("counter:scan")
+        self.scan_match = resolve(self.scan_path)
+        self.scan_chain = _chain(SPOKEN_MIDDLEWARE)
+        # Django's get_response runs this, with its own logging and clean-up around it.
+        self.whole_chain: Handler = self._middleware_chain  # type: ignore[has-type]
+        self._middleware_chain = self._choose_chain
+
+    def _choose_chain(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == self.scan_path:
+            request.resolver_match = self.scan_match
+            return self.scan_chain(request)
+        return self.whole_chain(request)
 
 
 def _chain(middleware: tuple[str, ...]) -> Handler:

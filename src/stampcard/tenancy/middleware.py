@@ -189,7 +189,8 @@ def remember_device(response: HttpResponse, token: str) -> None:
 
 def _device_token(request: HttpRequest) -> str | None:
     """The token from ``Authorization: Device <token>``, else from the cookie; None if malformed."""
-    header = request.headers.get("Authorization")
+    # Read from META: ``request.headers`` would first copy every header of the request.
+    header = request.META.get("HTTP_AUTHORIZATION")
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "device":
