@@ -281,7 +281,9 @@ def seed(slug: str, customers: int, events_per_customer: int) -> Seeded:
             params,
         )
         analyze(["loyalty_customer", "loyalty_card", "loyalty_stampevent"])
-        # A reward per ten stamps on the cards that earned them; two thirds handed over.
+        # A reward each time a card's stamps first reach another ten (its running sum of
+        # the ledger, corrections included, past its highest so far), so no card holds
+        # more than its goal; two thirds handed over.
         insert_select(
             Reward,
             {
@@ -296,10 +298,12 @@ def seed(slug: str, customers: int, events_per_customer: int) -> Seeded:
                 " ELSE least(r.t + interval '3 days', now()) END",
                 "milestone_id": "NULL",
             },
-            """(SELECT card_id, t, row_number() OVER (PARTITION BY card_id ORDER BY t) AS k
-            FROM (SELECT card_id, created_at AS t, row_number() OVER (PARTITION BY card_id
-                ORDER BY id) AS i FROM loyalty_stampevent WHERE business_id = %(b)s) x
-            WHERE i %% 10 = 0) r ORDER BY r.t""",
+            """(SELECT card_id, t, k FROM (SELECT card_id, t, floor(m / 10)::int AS k,
+                floor(coalesce(lag(m) OVER (PARTITION BY card_id ORDER BY id), 0) / 10)::int
+                AS reached FROM (SELECT card_id, id, t, max(s) OVER (PARTITION BY card_id
+                ORDER BY id) AS m FROM (SELECT card_id, id, created_at AS t, sum(delta)
+                OVER (PARTITION BY card_id ORDER BY id) AS s FROM loyalty_stampevent
+                WHERE business_id = %(b)s) x) y) z WHERE k > reached) r ORDER BY r.t""",
             params,
         )
         analyze(["loyalty_reward"])
@@ -403,6 +407,48 @@ def seed(slug: str, customers: int, events_per_customer: int) -> Seeded:
     )
 
 
+def seeded_before(slug: str) -> Seeded | None:
+    """What an earlier run seeded for ``slug`` (``None``: nothing)."""
+    from django.db import connection
+    from django_scopes import scopes_disabled
+
+    from stampcard.loyalty.models import Program
+    from stampcard.tenancy.models import Business, Location
+
+    with scopes_disabled():
+        business = Business.objects.filter(slug=slug).first()
+        if business is None:
+            return None
+        program = Program.objects.filter(business=business).order_by("pk").first()
+        location = Location.objects.filter(business=business).order_by("pk").first()
+        if program is None or location is None:
+            return None
+    params = {"b": business.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.code, c.customer_id FROM loyalty_card c
+            WHERE c.business_id = %(b)s ORDER BY c.lifetime_stamps DESC, c.id LIMIT 1""",
+            params,
+        )
+        code, customer_id = cursor.fetchone()
+        cursor.execute(
+            "SELECT id FROM vouchers_voucher WHERE business_id = %(b)s ORDER BY id"
+            " OFFSET (SELECT count(*) / 2 FROM vouchers_voucher WHERE business_id = %(b)s)"
+            " LIMIT 1",
+            params,
+        )
+        (voucher_id,) = cursor.fetchone()
+    return Seeded(
+        slug=slug,
+        business_id=int(business.pk),
+        program_id=int(program.pk),
+        customer_id=int(customer_id),
+        card_code=str(code),
+        voucher_id=int(voucher_id),
+        location_id=int(location.pk),
+    )
+
+
 TAIL_STAMPS = 50
 
 
@@ -476,10 +522,19 @@ def logged_in_client() -> Any:
     return client
 
 
-def time_pages(businesses: dict[str, Seeded], repeat: int) -> list[Timing]:
+def chosen(only: list[str] | None) -> tuple[tuple[str, Callable[[Seeded], str]], ...]:
+    """The pages whose name contains one of ``only`` (every page when empty)."""
+    if not only:
+        return PAGES
+    return tuple(page for page in PAGES if any(part in page[0] for part in only))
+
+
+def time_pages(
+    businesses: dict[str, Seeded], repeat: int, only: list[str] | None = None
+) -> list[Timing]:
     client = logged_in_client()
     found: dict[tuple[str, str], float] = {}
-    for name, path in PAGES:
+    for name, path in chosen(only):
         for size, seeded in businesses.items():
             url = url_of(seeded, path)
             response = client.get(url)  # warm-up (and a check)
@@ -495,7 +550,9 @@ def time_pages(businesses: dict[str, Seeded], repeat: int) -> list[Timing]:
             f"{name}: {found[('small', name)]:.1f} ms / {found[('large', name)]:.1f} ms",
             flush=True,
         )
-    return [Timing(name, found[("small", name)], found[("large", name)]) for name, _ in PAGES]
+    return [
+        Timing(name, found[("small", name)], found[("large", name)]) for name, _ in chosen(only)
+    ]
 
 
 @dataclass
@@ -506,14 +563,14 @@ class Plan:
     scans: str
 
 
-def explain_pages(seeded: Seeded, most: int) -> list[Plan]:
+def explain_pages(seeded: Seeded, most: int, only: list[str] | None = None) -> list[Plan]:
     """Every SELECT of every page for ``seeded``, EXPLAIN ANALYZE'd; the ``most`` slowest."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     client = logged_in_client()
     plans = []
-    for name, path in PAGES:
+    for name, path in chosen(only):
         with CaptureQueriesContext(connection) as captured:
             client.get(url_of(seeded, path))
         for query in captured.captured_queries:
@@ -633,6 +690,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--explain", type=int, default=12, help="the slowest queries shown")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--no-migrate", action="store_true", help="the database is migrated")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the businesses an earlier run seeded in this database (DATABASE_URL of a"
+        " server kept running) instead of seeding them again; rolls up what is new",
+    )
+    parser.add_argument(
+        "--rebuild-rollups", action="store_true", help="with --reuse: roll everything up again"
+    )
+    parser.add_argument(
+        "--page",
+        action="append",
+        dest="pages",
+        help="only the pages whose name contains this (repeatable); nothing is written",
+    )
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -641,28 +713,35 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from stampcard.stats.rollup import roll_up
+    from stampcard.stats.rollup import rebuild, roll_up
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit("this bench needs PostgreSQL: run it inside scripts/with-services.sh")
     if not args.no_migrate:
         call_command("migrate", interactive=False, verbosity=0)
-    print(f"Seeding {args.small:,} and {args.large:,} customers …", flush=True)
-    small = seed("bench-small", args.small, args.events_per_customer)
-    large = seed("bench-large", args.large, args.events_per_customer)
-    vacuum()
+    small_before, large_before = seeded_before("bench-small"), seeded_before("bench-large")
+    if args.reuse and small_before is not None and large_before is not None:
+        small, large = small_before, large_before
+        print("Reusing the seeded businesses", flush=True)
+    else:
+        print(f"Seeding {args.small:,} and {args.large:,} customers …", flush=True)
+        small = seed("bench-small", args.small, args.events_per_customer)
+        large = seed("bench-large", args.large, args.events_per_customer)
+        vacuum()
     rolling = time.perf_counter()
     # As the periodic job would once the lag has passed (the seed's last rows are "now").
-    roll_up(until=timezone.now())
+    (rebuild if args.rebuild_rollups else roll_up)(until=timezone.now())
     rollup_s = time.perf_counter() - rolling
     print(f"Rolled up in {rollup_s:.1f} s", flush=True)
     vacuum()
     for seeded in (small, large):
         stamp_tail(seeded, TAIL_STAMPS)
-    timings = time_pages({"small": small, "large": large}, args.repeat)
-    plans = explain_pages(large, args.explain)
+    timings = time_pages({"small": small, "large": large}, args.repeat, args.pages)
+    plans = explain_pages(large, args.explain, args.pages)
     for plan in plans:
         print(f"  {plan.ms:8.1f} ms  {plan.page}: {plan.scans}", flush=True)
+    if args.pages:
+        return
     write_section(
         section(timings, plans, args, time.monotonic() - started, rollup_s, machine()),
         args.output,

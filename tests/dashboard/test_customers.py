@@ -102,7 +102,24 @@ def test_filters(client, owner, business, people, shop, other_shop):
         stamps_used=10,
         created_at=timezone.now(),
     )
+    # A reward handed over is not waiting.
+    Reward.objects.create(
+        business=business,
+        card=anna,
+        kind="simple",
+        status=RewardStatus.REDEEMED,
+        cycle=1,
+        stamps_used=10,
+        created_at=timezone.now(),
+        settled_at=timezone.now(),
+    )
     client.force_login(owner)
+    rows = client.get(url(business)).context["page"].rows
+    assert {row.name: row.rewards_waiting for row in rows} == {
+        "Anna Smith": False,
+        "Boris Ivanov": False,
+        "Chai Wong": True,
+    }
     get = lambda **q: names(client.get(url(business), q))  # noqa: E731
     assert get(last_visit="30") == {"Anna Smith"}
     assert get(last_visit="-30") == {"Boris Ivanov", "Chai Wong"}

@@ -1,7 +1,13 @@
 """The business pages show what a member may see; staff do not see the audit trail."""
 
+import re
+
+from django.utils import timezone
+
 from stampcard.loyalty.models import StampSource
 from stampcard.loyalty.services import add_stamps, correct_stamps
+from stampcard.stats.models import ProgramDay, RollupState
+from stampcard.stats.rollup import roll_up
 from stampcard.tenancy.actors import Actor, ActorKind
 from tests import factories
 
@@ -70,3 +76,52 @@ def test_hostile_search_and_card_urls_get_a_clear_answer(client, owner, card):
     assert client.get("/b/corner-cafe/", {"q": "a\x00b" * 500}).status_code == 200
     assert client.get("/b/corner-cafe/cards/AB%00CD/").status_code == 404
     assert client.get(f"/b/corner-cafe/cards/{card.code.lower()}/").status_code == 200
+
+
+def _figures_pages(client, business, *programs):
+    """The overview and the programs' pages, without the per-response CSRF tokens."""
+    urls = [f"/b/{business.slug}/", *(f"/b/{business.slug}/programs/{p.pk}/" for p in programs)]
+    return [
+        re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", client.get(u).content.decode())
+        for u in urls
+    ]
+
+
+def test_program_figures_are_the_same_from_the_rollup_the_tail_and_the_ledger(
+    client, owner, business, staff_actor
+):
+    coffee = factories.ProgramFactory(business=business, name="Coffee card", stamps_goal=10)
+    tea = factories.ProgramFactory(business=business, name="Tea card", stamps_goal=10)
+    cards = [factories.CardFactory(program=coffee) for _ in range(3)]
+    cards.append(factories.CardFactory(program=tea))
+    stamp = lambda card: add_stamps(  # noqa: E731
+        business=business, actor=staff_actor, source=StampSource.STAFF, card_id=card.pk
+    )
+    for _ in range(12):
+        stamp(cards[0])  # a reward, and 2 stamps towards the next
+    stamp(cards[1])
+    correct_stamps(business=business, actor=staff_actor, card=cards[1], delta=-1, reason="twice")
+    stamp(cards[3])
+    client.force_login(owner)
+    live = _figures_pages(client, business, coffee, tea)
+    # Coffee: 3 cards, 12 + 1 - 1 stamps, 1 reward; tea: 1 card, 1 stamp, no reward.
+    assert re.search(r"Coffee card</a></td>.*>3</td><td [^>]*>12</td></tr>", live[0])
+    assert re.search(r"Tea card</a></td>.*>1</td><td [^>]*>1</td></tr>", live[0])
+    assert "<dt>Customers</dt><dd>3</dd>" in live[1]
+    assert "<dt>Rewards earned</dt><dd>1</dd>" in live[1]
+    assert "<dt>Rewards earned</dt><dd>0</dd>" in live[2]
+
+    roll_up(until=timezone.now())
+    assert ProgramDay.objects.filter(business=business).exists()
+    assert _figures_pages(client, business, coffee, tea) == live
+
+    # A live tail after the rollup: a new card, stamps and a reward.
+    cards.append(factories.CardFactory(program=tea))
+    for _ in range(10):
+        stamp(cards[4])
+    tail = _figures_pages(client, business, coffee, tea)
+    assert re.search(r"Tea card</a></td>.*>2</td><td [^>]*>11</td></tr>", tail[0])
+    assert "<dt>Rewards earned</dt><dd>1</dd>" in tail[2]
+    # The same as counted from the ledger alone (no rollup yet).
+    RollupState.objects.update(rolled_until=None)
+    assert _figures_pages(client, business, coffee, tea) == tail

@@ -1,8 +1,8 @@
 """Random ledgers for the rollup tests, written straight to the tables (seeded, repeatable).
 
 Stamps and corrections (undos) at random shops, workflows and staff members, many of them
-within minutes of a business's midnight; customers joining; rewards earned, some handed
-over; reward vouchers, some redeemed. Every row gets the time it is given.
+within minutes of a business's midnight; customers joining, some on two programs; rewards
+earned, some handed over; reward vouchers, some redeemed. Every row gets the time it is given.
 """
 
 import random
@@ -70,16 +70,22 @@ def add_history(
     business = shop.business
     for _ in range(customers):
         customer = Customer.objects.create(business=business, name="x", join_channel="qr")
-        Customer.objects.filter(pk=customer.pk).update(created_at=moment(rng, shop, start, end))
-        shop.cards.append(
-            Card.objects.create(
+        joined = moment(rng, shop, start, end)
+        Customer.objects.filter(pk=customer.pk).update(created_at=joined)
+        # One customer in four has a second card, taken up to a month later.
+        programs = rng.sample(shop.programs, 2 if rng.random() < 0.25 else 1)
+        for n, program in enumerate(programs):
+            card = Card.objects.create(
                 business=business,
-                program=rng.choice(shop.programs),
+                program=program,
                 customer=customer,
                 token=tokens.new_secret(),
                 code=new_card_code(),
             )
-        )
+            taken = min(joined + timedelta(days=30 * rng.random() * n), end - timedelta(seconds=1))
+            Card.objects.filter(pk=card.pk).update(created_at=taken)
+            card.created_at = taken
+            shop.cards.append(card)
     for _ in range(events):
         card = rng.choice(shop.cards)
         correction = rng.random() < 0.15

@@ -6,15 +6,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from stampcard.loyalty.models import Customer, StampEvent
+from stampcard.loyalty.models import Card, Customer, Reward, StampEvent
 from stampcard.loyalty.services import analytics as ledger
 from stampcard.loyalty.services.analytics import Grain, Period
 from stampcard.loyalty.services.customers import erase_customer
 from stampcard.stats import analytics as rolled
-from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay, VisitingSnapshot
+from stampcard.stats.models import (
+    DayCount,
+    ProgramDay,
+    RollupState,
+    StampDay,
+    VisitDay,
+    VisitingSnapshot,
+)
+from stampcard.stats.programs import ProgramTotals, program_totals
 from stampcard.stats.rollup import rebuild, roll_up
 from tests import factories
 from tests.stats.history import Shop, add_history, make_shop, settle_some
@@ -35,8 +43,24 @@ def periods(shop: Shop, today_at: datetime) -> list[Period]:
     return found
 
 
+def program_totals_from_the_ledger(shop: Shop) -> dict[int, ProgramTotals]:
+    """Each program's cards counted, its ledger summed and its rewards counted."""
+    found: dict[int, dict[str, int]] = {}
+    for figure, rows in (
+        ("cards", Card.objects.values_list("program_id").annotate(n=Count("pk"))),
+        ("stamps", StampEvent.objects.values_list("card__program_id").annotate(n=Sum("delta"))),
+        ("rewards", Reward.objects.values_list("card__program_id").annotate(n=Count("pk"))),
+    ):
+        for program, n in rows.filter(business=shop.business).order_by():
+            found.setdefault(program, {})[figure] = n
+    return {program: ProgramTotals(**figures) for program, figures in found.items()}
+
+
 def assert_same_as_the_ledger(shops: list[Shop], now: datetime) -> None:
     for shop in shops:
+        expected_totals = program_totals_from_the_ledger(shop)
+        assert set(expected_totals) == {program.pk for program in shop.programs}
+        assert program_totals(business=shop.business) == expected_totals, shop.business.slug
         for period in periods(shop, now):
             expected = ledger.business_analytics(business=shop.business, period=period)
             assert rolled.business_analytics(business=shop.business, period=period) == expected, (
@@ -57,6 +81,9 @@ def rollup_rows() -> dict[str, list[tuple]]:
         "counts": sorted(DayCount.objects.values_list("business_id", "day", "figure", "count")),
         "visits": sorted(
             VisitDay.objects.values_list("business_id", "day", "customer_id", "joined_on")
+        ),
+        "programs": sorted(
+            ProgramDay.objects.values_list("business_id", "day", "program_id", "figure", "count")
         ),
     }
 
@@ -158,6 +185,10 @@ def test_a_stamp_written_after_the_rollup_is_read_live(business, staff_actor):
     figures = rolled.business_analytics(business=business, period=period)
     assert (figures.totals.stamps, figures.totals.customers_visiting) == (1, 1)
     assert StampDay.objects.count() == 0  # nothing rolled up: it is the tail's
+    assert program_totals(business=business) == {
+        card.program_id: ProgramTotals(cards=1, stamps=1, rewards=0)
+    }
+    assert ProgramDay.objects.filter(figure="stamps").count() == 0
 
 
 def test_the_command_rolls_up_and_rebuilds(business, capsys):

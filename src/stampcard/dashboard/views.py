@@ -8,17 +8,20 @@ rows (``tenancy.selectors.at_actors_locations``).
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.card_codes import normalize_card_code
-from stampcard.loyalty.models import Card, Program, Reward, StampEvent
-from stampcard.loyalty.selectors import card_search as _card_search
+from stampcard.loyalty.models import Card, Customer, Program, Reward, StampEvent
+from stampcard.loyalty.selectors import customer_search, searched_card_code
+from stampcard.stats.programs import ProgramTotals, program_totals
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.decorators import requires
+from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission
 from stampcard.tenancy.selectors import at_actors_locations, memberships_of
 from stampcard.vouchers.code_images import code_svg
@@ -37,20 +40,34 @@ def home(request: HttpRequest) -> HttpResponse:
 @requires(Permission.VIEW)
 def business(request: HttpRequest, business_slug: str) -> HttpResponse:
     actor = _actor(request)
-    programs = Program.objects.annotate(
-        card_count=Count("cards", distinct=True),
-        stamps_given=Sum("cards__lifetime_stamps"),
-    ).order_by("status", "name")
+    business: Business = request.business  # type: ignore[attr-defined]
+    totals = program_totals(business=business)
+    programs = list(Program.objects.order_by("status", "name"))
+    for program in programs:
+        counted = totals.get(program.pk, ProgramTotals())
+        program.card_count, program.stamps_given = counted.cards, counted.stamps  # type: ignore[attr-defined]
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     cards = (
         Card.objects.select_related("customer", "program")
         .prefetch_related("program__milestones")
-        # Every reward, milestones too: a cycle may earn several.
-        .annotate(reward_count=Count("rewards"))
-        .order_by("-updated_at")
+        # Every reward, milestones too: a cycle may earn several. Counted per card shown
+        # (the index on the reward's card), not grouped over every card.
+        .annotate(reward_count=_reward_count())
+        # The newest cards first, read backwards from the index (business, created_at, id).
+        .order_by("-created_at", "-pk")
     )
     if query:
-        cards = cards.filter(_card_search(query, actor, request.business))  # type: ignore[attr-defined]
+        # The cards of the 50 newest customers found, and the card with the code: the
+        # customers through their trigram indexes (``+ 0``: not by walking every customer
+        # newest first until 50 match), so a search costs what it finds.
+        # Their ids as constants, so their cards are looked up by customer, not filtered
+        # out of every card newest first.
+        found = list(
+            Customer.objects.filter(customer_search(query, actor, business))
+            .order_by((F("pk") + 0).desc())
+            .values_list("pk", flat=True)[:50]
+        )
+        cards = cards.filter(Q(customer__in=found) | Q(code=searched_card_code(query)))
     events = StampEvent.objects.select_related("card__customer").order_by("-created_at")
     return render(
         request,
@@ -67,14 +84,15 @@ def business(request: HttpRequest, business_slug: str) -> HttpResponse:
 @requires(Permission.VIEW)
 def program_detail(request: HttpRequest, business_slug: str, program_id: int) -> HttpResponse:
     program = get_object_or_404(Program, pk=program_id)
+    counted = program_totals(business=request.business).get(program.pk, ProgramTotals())  # type: ignore[attr-defined]
     vouchers = _vouchers(request).filter(program=program).order_by("-created_at")
     return render(
         request,
         "dashboard/program.html",
         {
             "program": program,
-            "card_count": program.cards.count(),
-            "rewards": Reward.objects.filter(card__program=program).count(),
+            "card_count": counted.cards,
+            "rewards": counted.rewards,
             "vouchers": vouchers[:20],
         },
     )
@@ -126,6 +144,17 @@ def audit_trail(request: HttpRequest, business_slug: str) -> HttpResponse:
     ).order_by("-created_at")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "dashboard/audit.html", {"page": page})
+
+
+def _reward_count() -> Coalesce:
+    per_card = (
+        Reward.objects.filter(card=OuterRef("pk"))
+        .order_by()
+        .values("card")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(per_card, output_field=IntegerField()), 0)
 
 
 def _actor(request: HttpRequest) -> Actor:

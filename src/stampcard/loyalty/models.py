@@ -449,6 +449,12 @@ class Card(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "customer"], name="one_card_per_program"),
         ]
+        indexes = [
+            # The dashboard's newest cards, and the cards the stats rollup has not reached.
+            # Not on updated_at: every stamp changes it, and an index on it would make every
+            # stamp's update of the card a non-HOT one.
+            models.Index(fields=["business", "created_at", "id"], name="card_business_created"),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -51,13 +51,13 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
 
     On PostgreSQL the reads share one snapshot (REPEATABLE READ), so a rollup committed
     meanwhile is counted neither twice nor not at all."""
-    with _one_snapshot():
+    with one_snapshot():
         state = RollupState.objects.filter(pk=1).first()
         return _figures(business, period, state=state)
 
 
 @contextmanager
-def _one_snapshot() -> Iterator[None]:
+def one_snapshot() -> Iterator[None]:
     # SQLite's transactions here take the write lock at BEGIN (settings): its reads stay
     # in autocommit, where a rollup committing between two of them is the one gap.
     if connection.vendor != "postgresql" or connection.in_atomic_block:
@@ -83,6 +83,7 @@ def _live_windows(business: Business, period: Period, state: RollupState | None)
         customer=state.last_customer_id,
         reward=state.last_reward_id,
         voucher=state.last_voucher_id,
+        card=state.last_card_id,
     )
     end = min(rolled_until, period.end)
     windows.append(Window(business.pk, period.time_zone, period.start, end, newer_than=ids))

@@ -19,8 +19,15 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
-from stampcard.loyalty.models import Customer, Reward, RewardStatus, StampEvent, StampEventKind
-from stampcard.stats.models import DayFigure
+from stampcard.loyalty.models import (
+    Card,
+    Customer,
+    Reward,
+    RewardStatus,
+    StampEvent,
+    StampEventKind,
+)
+from stampcard.stats.models import DayFigure, ProgramFigure
 from stampcard.vouchers.models import Voucher, VoucherStatus
 
 Rows = QuerySet[Any, Any]
@@ -34,24 +41,27 @@ class Ids:
     customer: int
     reward: int
     voucher: int
+    card: int
 
 
 @dataclass(frozen=True)
 class Window:
-    """One business's rows created in ``[start, end)`` (``start`` empty: from the first),
-    cut into days in ``zone``; only those with ids up to ``up_to``, or only those with ids
-    past ``newer_than``, when given."""
+    """One business's rows created in ``[start, end)`` (``start`` empty: from the first;
+    ``end`` empty: to the last), cut into days in ``zone``; only those with ids up to
+    ``up_to``, or only those with ids past ``newer_than``, when given."""
 
     business_id: int
     zone: ZoneInfo
     start: datetime | None
-    end: datetime
+    end: datetime | None
     up_to: Ids | None = None
     newer_than: Ids | None = None
 
     def rows(self, rows: QuerySet[Any], field: str, table: str) -> QuerySet[Any]:
         """``rows`` of this window, by the time in ``field`` and the ids of ``table``."""
-        rows = rows.filter(business_id=self.business_id, **{f"{field}__lt": self.end})
+        rows = rows.filter(business_id=self.business_id)
+        if self.end is not None:
+            rows = rows.filter(**{f"{field}__lt": self.end})
         if self.start is not None:
             rows = rows.filter(**{f"{field}__gte": self.start})
         if self.up_to is not None:
@@ -116,5 +126,28 @@ def count_rows(window: Window) -> dict[DayFigure, Rows]:
             Voucher.objects.filter(reward__isnull=False, status=VoucherStatus.REDEEMED),
             "redeemed_at",
             "voucher",
+        ),
+    }
+
+
+def program_rows(window: Window) -> dict[ProgramFigure, Rows]:
+    """Per figure, one row per day and program (``of_program``): ``count`` cards issued,
+    the sum of the ledger's rows (stamps and corrections), rewards earned."""
+
+    def per_day(rows: QuerySet[Any], table: str, program: str, count: Any) -> Rows:
+        return (
+            window.rows(rows, "created_at", table)
+            .annotate(day=TruncDate("created_at", tzinfo=window.zone), of_program=F(program))
+            .values("day", "of_program")
+            .annotate(count=count)
+        )
+
+    return {
+        ProgramFigure.CARDS: per_day(Card.objects.all(), "card", "program_id", Count("pk")),
+        ProgramFigure.STAMPS: per_day(
+            StampEvent.objects.all(), "event", "card__program_id", Sum("delta")
+        ),
+        ProgramFigure.REWARDS: per_day(
+            Reward.objects.all(), "reward", "card__program_id", Count("pk")
         ),
     }

@@ -29,6 +29,7 @@ class RollupState(models.Model):
     last_customer_id = models.BigIntegerField(default=0)
     last_reward_id = models.BigIntegerField(default=0)
     last_voucher_id = models.BigIntegerField(default=0)
+    last_card_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -84,6 +85,38 @@ class DayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.figure}: {self.count}"
+
+
+class ProgramFigure(models.TextChoices):
+    CARDS = "cards"
+    STAMPS = "stamps"
+    REWARDS = "rewards"
+
+
+class ProgramDay(models.Model):
+    """A program's day: cards issued (``cards``), the net change of its cards' stamps
+    (``stamps``: every ledger row, corrections too, so the days add up to the cards'
+    lifetime stamps) and rewards earned (``rewards``). Summed over all days: the program's
+    totals on the dashboard, without counting its cards."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    program_id = models.BigIntegerField()
+    figure = models.CharField(max_length=16, choices=ProgramFigure.choices)
+    count = models.BigIntegerField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "day", "program_id", "figure"],
+                name="programday_one_per_figure",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} program {self.program_id} {self.figure}: {self.count}"
 
 
 class VisitDay(models.Model):

@@ -7,7 +7,7 @@ it. Each run, in one transaction holding the ``RollupState`` row:
 1. picks ``until`` = now minus ``STATS_ROLLUP_LAG_SECONDS``, so a transaction that wrote a
    row a moment ago and has not committed yet is not passed over;
 2. finds, per business, the span of times touched since the last run: ledger rows,
-   customers, rewards and vouchers with an id past the last one rolled up (this also finds
+   customers, cards, rewards and vouchers with an id past the last one rolled up (this also finds
    rows written with an earlier time, as an import's), rewards handed over and reward
    vouchers redeemed since the last run;
 3. for each business, recomputes the whole local days of its span from the ledger (rows
@@ -30,10 +30,25 @@ from django.db.models import Max, Min, Model, QuerySet
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from stampcard.loyalty.models import Customer, Reward, RewardStatus, StampEvent
+from stampcard.loyalty.models import Card, Customer, Reward, RewardStatus, StampEvent
 from stampcard.loyalty.services.analytics import PERIOD_DAYS
-from stampcard.stats.ledger import Ids, Rows, Window, count_rows, stamp_rows, visit_rows
-from stampcard.stats.models import DayCount, RollupState, StampDay, VisitDay, VisitingSnapshot
+from stampcard.stats.ledger import (
+    Ids,
+    Rows,
+    Window,
+    count_rows,
+    program_rows,
+    stamp_rows,
+    visit_rows,
+)
+from stampcard.stats.models import (
+    DayCount,
+    ProgramDay,
+    RollupState,
+    StampDay,
+    VisitDay,
+    VisitingSnapshot,
+)
 from stampcard.stats.visiting import refresh_snapshots
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import Voucher, VoucherStatus
@@ -71,6 +86,7 @@ def roll_up(*, until: datetime | None = None) -> RollupRun | None:
                 Reward, state.last_reward_id, until, spans, "created_at", "settled_at"
             ),
             voucher=_new_rows(Voucher, state.last_voucher_id, until, spans, "redeemed_at"),
+            card=_new_rows(Card, state.last_card_id, until, spans, "created_at"),
         )
         # Rows looked at before, changed since: rewards handed over, vouchers redeemed.
         _add_spans(
@@ -104,6 +120,7 @@ def roll_up(*, until: datetime | None = None) -> RollupRun | None:
         state.rolled_until = until
         state.last_event_id, state.last_customer_id = ids.event, ids.customer
         state.last_reward_id, state.last_voucher_id = ids.reward, ids.voucher
+        state.last_card_id = ids.card
         state.save()
     log.info("stats rollup to %s: %d businesses, %d days", until, len(spans), days)
     return RollupRun(until=until, businesses=len(spans), days=days)
@@ -147,14 +164,15 @@ def rebuild(*, until: datetime | None = None) -> RollupRun | None:
             last_customer_id=0,
             last_reward_id=0,
             last_voucher_id=0,
+            last_card_id=0,
         )
-        for model in (StampDay, DayCount, VisitDay, VisitingSnapshot):
+        for model in (StampDay, DayCount, VisitDay, ProgramDay, VisitingSnapshot):
             model.objects.all().delete()
         return roll_up(until=until)
 
 
 def _new_rows(
-    model: type[Customer] | type[Reward] | type[StampEvent] | type[Voucher],
+    model: type[Card] | type[Customer] | type[Reward] | type[StampEvent] | type[Voucher],
     last_id: int,
     until: datetime,
     spans: dict[int, Span],
@@ -197,7 +215,7 @@ def recompute_days(
     ledger holds for them, counting rows created before ``until`` with ids up to ``ids``."""
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = min(datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone), until)
-    for model in (StampDay, DayCount, VisitDay):
+    for model in (StampDay, DayCount, VisitDay, ProgramDay):
         model.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
     window = Window(business_id=business_id, zone=zone, start=start, end=end, up_to=ids)
     _insert(
@@ -216,6 +234,15 @@ def recompute_days(
     )
     for figure, rows in count_rows(window).items():
         _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
+    for program_figure, rows in program_rows(window).items():
+        _insert(
+            ProgramDay,
+            ["day", "program_id", "count", "figure"],
+            ["day", "of_program", "count"],
+            rows,
+            business_id,
+            program_figure,
+        )
 
 
 def _insert(

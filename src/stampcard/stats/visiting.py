@@ -83,7 +83,7 @@ def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot
         returning=snapshot.returning,
         groups=dict(zip(FREQUENCY_GROUPS, snapshot.groups, strict=True)),
     )
-    unseen = Ids(event=snapshot.last_event_id, customer=0, reward=0, voucher=0)
+    unseen = Ids(event=snapshot.last_event_id, customer=0, reward=0, voucher=0, card=0)
     windows = [
         Window(business.pk, period.time_zone, max(snapshot.rolled_until, period.start), period.end)
     ]
@@ -100,7 +100,7 @@ def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot
     changed = {
         row["customer"]
         for window in windows
-        if window.start is not None and window.start < window.end
+        if window.start is not None and window.end is not None and window.start < window.end
         for row in visit_rows(window)
     }
     if not changed:
