@@ -292,3 +292,17 @@ def test_a_voucher_without_a_card_is_saved_through_its_own_token(
     assert claims["payload"]["offerObjects"][0]["id"] == f"{ISSUER}.voucher-{voucher.pk}"
     assert offer_object(google_on, voucher)["classId"] == f"{ISSUER}.offer-business-{business.pk}"
     assert client.get(url.replace(voucher.token, "x" * len(voucher.token))).status_code == 404
+
+
+def test_the_card_page_offers_each_vouchers_save_link_when_google_is_set_up(
+    google_on, voucher, client, settings
+):
+    card = voucher.card
+    page = reverse("customer:card", kwargs={"card_token": card.token})
+    save = reverse(
+        "wallet:google_card_voucher_save",
+        kwargs={"card_token": card.token, "voucher_id": voucher.pk},
+    )
+    assert f'href="{save}"' in client.get(page).content.decode()
+    settings.GOOGLE_WALLET_ISSUER_ID = ""
+    assert f'href="{save}"' not in client.get(page).content.decode()

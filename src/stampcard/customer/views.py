@@ -204,6 +204,8 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         if apple_wallet
         else None,
         "google_save_url": save_link(card),
+        # Each voucher's own offer in Google Wallet (wallet:google_card_voucher_save).
+        "google_vouchers": google_enabled(),
         "logo": images.logo_data_uri(program.logo.name) if program.logo else "",
     }
     response = render(request, "customer/card.html", context)
