@@ -18,7 +18,8 @@ Request: ``POST``, ``Content-Type: application/json``, at most 4 KiB::
       "reward_id": 17,                # "hand_over": the ready reward to hand over
       "event_id": 8812,               # "undo": the stamp to take back
       "seen_event": 8810,             # "stamp": the card's last ledger row this screen saw
-      "location": 3                   # members only: where they stand (a device has its own)
+      "location": 3,                  # members only: where they stand (a device has its own)
+      "card": "7K4Q-9XW2H"            # "scan", "claim": the card on screen, for a claim code
     }
 
 Actions:
@@ -38,6 +39,13 @@ Actions:
   Nothing is written, not even the nonce: the kiosk shows a Self-Redeem voucher this way
   before it asks for the press-and-hold that redeems it (``stamp``). A card code is no
   voucher here (``unknown_code``, or ``voucher_not_found`` when it could be a redeem code).
+- ``claim``: the claim code or receipt code ``code`` (a claim page's link as its QR carries
+  it, a claim code typed, an ``R1``/``R2`` receipt code) is claimed onto the card on screen
+  (``card``) through the claim page's own service (``vouchers.services.claiming``), once per
+  nonce. Scanned with ``scan`` or ``stamp``, such a code is only shown (outcome ``shown``,
+  kind ``claim_code``, ``claim``: what it gives), with the card on screen to claim it onto,
+  or refused as ``card_first`` without one. A kiosk and an Autopilot station never claim:
+  they answer ``claim_on_phone`` (the customer claims it on their phone).
 
 Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 404, 409, 422,
 429)::
@@ -45,8 +53,8 @@ Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 40
     {
       "ok": true,
       "outcome": "shown" | "stamped" | "redeemed" | "handed_over" | "undone" | "looked"
-                 | "refused",
-      "kind": "card" | "voucher" | "redeem_code" | null,
+                 | "claimed" | "refused",
+      "kind": "card" | "voucher" | "redeem_code" | "claim_code" | null,
       "refusal": null | "cooldown" | "daily_limit" | "already_used" | …,   # stable codes
       "message": "2 stamps added.",   # in the user's language; show it as it is
       "card": {"code", "customer", "email", "phone", "program", "stamps", "goal",

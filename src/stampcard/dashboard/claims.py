@@ -18,11 +18,17 @@ from django.utils.translation import gettext_lazy as _
 from stampcard.loyalty.models import Program, ProgramStatus
 from stampcard.refusals import Refusal
 from stampcard.tenancy.decorators import requires
-from stampcard.tenancy.permissions import Permission
+from stampcard.tenancy.permissions import Permission, allows
 from stampcard.vouchers import claim_sheets
 from stampcard.vouchers.claims import MAX_BATCH, create_claim_batch
 from stampcard.vouchers.models import ClaimBatch, ReceiptKey
-from stampcard.vouchers.receipts import create_receipt_key, revoke_receipt_key
+from stampcard.vouchers.receipts import (
+    MAX_VALID_DAYS,
+    MIN_VALID_DAYS,
+    create_receipt_key,
+    revoke_receipt_key,
+    set_receipt_key_validity,
+)
 
 
 class BatchForm(forms.Form):
@@ -133,21 +139,44 @@ def receipt_keys(request: HttpRequest, business_slug: str) -> HttpResponse:
     business = request.business  # type: ignore[attr-defined]
     actor = request.actor  # type: ignore[attr-defined]
     new_key = None
+    refusal = ""
+    status = 200
     if request.method == "POST":
-        if request.POST.get("action") == "create":
+        action = request.POST.get("action")
+        if action == "create":
             new_key = create_receipt_key(business=business, actor=actor)
-        elif request.POST.get("action") == "revoke":
+        elif action in ("revoke", "validity"):
             key = ReceiptKey.objects.filter(key_id=str(request.POST.get("key_id", ""))[:8]).first()
             if key is None:
                 raise Http404
-            revoke_receipt_key(business=business, actor=actor, key=key)
-            return redirect(request.path)
+            if action == "revoke":
+                revoke_receipt_key(business=business, actor=actor, key=key)
+                return redirect(request.path)
+            try:
+                set_receipt_key_validity(
+                    business=business, actor=actor, key=key, days=_whole_number(request)
+                )
+            except Refusal as refused:
+                refusal, status = refused.message, refused.http_status
+            else:
+                return redirect(f"{request.path}?saved={key.key_id}")
     context = {
         "keys": ReceiptKey.objects.order_by("-created_at").only(
             "key_id", "created_at", "revoked_at", "valid_days"
         ),
         "new_key": new_key,
+        "refusal": refusal,
+        "saved": request.GET.get("saved", "")[:8],
+        "can_set_validity": allows(actor, Permission.MANAGE_BUSINESS, business=business),
+        "least": MIN_VALID_DAYS,
+        "most": MAX_VALID_DAYS,
     }
-    response = render(request, "dashboard/claims/receipt_keys.html", context)
+    response = render(request, "dashboard/claims/receipt_keys.html", context, status=status)
     response["Cache-Control"] = "no-store"  # the new secret is on it
     return response
+
+
+def _whole_number(request: HttpRequest) -> int | None:
+    """The typed number of days, or None when it is no whole number (the service says so)."""
+    typed = str(request.POST.get("valid_days", "")).strip()
+    return int(typed) if typed.isascii() and typed.isdigit() and len(typed) <= 6 else None

@@ -57,6 +57,13 @@ class InvalidVoucher(Refusal):
     http_status = 400
 
 
+class InvalidReceiptKey(Refusal):
+    """A change to a receipt key that cannot be made: the sentence says why."""
+
+    code = "invalid_receipt_key"
+    http_status = 400
+
+
 class PoolExhausted(Refusal):
     code = "pool_exhausted"
     default_message = _("The code pool “%(pool)s” has no codes left. Import or generate more.")

@@ -91,6 +91,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from stampcard.audit.services import record
@@ -108,6 +109,9 @@ from stampcard.vouchers.models import ClaimedReceipt, ReceiptKey
 from stampcard.vouchers.redeem_codes import UNAMBIGUOUS_ALPHABET, new_code
 
 KEY_ID_LENGTH = 6
+# How long a version 2 code may stay claimable after its issue date, in days (a leap year).
+MIN_VALID_DAYS = 1
+MAX_VALID_DAYS = 366
 MAX_RECEIPT_ID = 32
 SIGNATURE_BYTES = 10
 SIGNATURE_LENGTH = 16
@@ -341,6 +345,49 @@ def create_receipt_key(*, business: Business, actor: Actor) -> ReceiptKey:
         key = ReceiptKey.objects.create(business=business, key_id=key_id, secret=new_secret())
         record(business=business, actor=actor, action="receipt_key.created", target=key)
     return key
+
+
+def set_receipt_key_validity(
+    *, business: Business, actor: Actor, key: ReceiptKey, days: object
+) -> ReceiptKey:
+    """Set how many days after its issue date a version 2 code signed with ``key`` stays
+    claimable (``valid_days``); codes already printed follow the new number at once.
+
+    Owner only (``MANAGE_BUSINESS``): it decides how long printed receipts are worth stamps.
+    Refuses a number outside ``MIN_VALID_DAYS``..``MAX_VALID_DAYS`` (or no whole number at
+    all) and a revoked key as ``InvalidReceiptKey``, changing nothing. The key's row is
+    locked, and the change is audited with the old and the new number (never the secret).
+    """
+    require(actor, Permission.MANAGE_BUSINESS, business=business)
+    if isinstance(days, bool) or not isinstance(days, int):
+        days = None
+    if days is None or not MIN_VALID_DAYS <= days <= MAX_VALID_DAYS:
+        raise errors.InvalidReceiptKey(
+            _("A receipt code stays valid for %(least)d to %(most)d days: type a whole number."),
+            least=MIN_VALID_DAYS,
+            most=MAX_VALID_DAYS,
+        )
+    with transaction.atomic():
+        locked = ReceiptKey.objects.select_for_update().filter(business=business, pk=key.pk).first()
+        if locked is None:
+            raise errors.InvalidReceiptKey(_("This receipt key does not exist."))
+        if locked.revoked_at is not None:
+            raise errors.InvalidReceiptKey(
+                _("This key is revoked: codes signed with it no longer verify.")
+            )
+        before = locked.valid_days
+        if before != days:
+            ReceiptKey.objects.filter(pk=locked.pk).update(valid_days=days)
+            locked.valid_days = days
+            record(
+                business=business,
+                actor=actor,
+                action="receipt_key.validity_changed",
+                target=locked,
+                before=before,
+                after=days,
+            )
+    return locked
 
 
 def revoke_receipt_key(*, business: Business, actor: Actor, key: ReceiptKey) -> None:
