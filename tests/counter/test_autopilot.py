@@ -83,3 +83,16 @@ def test_autopilot_stamps_once_per_nonce_with_its_own_source(
     assert again.json() == first.json()
     assert again["Idempotent-Replayed"] == "true"
     assert list(StampEvent.objects.values_list("source", "delta")) == [("autopilot", 1)]
+
+
+def test_an_unknown_card_code_at_autopilot_is_an_unknown_card(business, staff_actor, shop, scan):
+    """A well-formed code no card has is not tried as a redeem code by a station that
+    redeems nothing: the cashier reads "card not found", not "not allowed"."""
+    from stampcard.loyalty.card_codes import check_symbol
+
+    station = paired(business, staff_actor, shop, "autopilot")
+    code = "ZZZZZZZZ" + check_symbol("ZZZZZZZZ")
+    refused = scan(code, token=station.token, action="stamp")
+    assert refused.status_code == 404
+    assert refused.json()["refusal"] == "card_not_found"
+    assert not StampEvent.objects.exists()

@@ -170,3 +170,15 @@ def test_kiosk_and_autopilot_say_the_code_is_claimed_on_the_phone(
             )
     assert ClaimCode.objects.get().claimed_at is None
     assert stamps_of(card) == 0
+
+
+def test_a_claim_nonce_sent_again_for_another_card_is_refused(
+    scan, business, card, printed, program
+):
+    other = factories.CardFactory(program=program)
+    done = scan(printed.code, action="claim", card=card.code, nonce="claim-nonce-9")
+    assert done.json()["outcome"] == "claimed"
+    moved = scan(printed.code, action="claim", card=other.code, nonce="claim-nonce-9")
+    assert moved.status_code == 422
+    assert moved.json()["refusal"] == "idempotency_key_reused"
+    assert (stamps_of(card), stamps_of(other)) == (2, 0)

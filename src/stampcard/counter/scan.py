@@ -121,6 +121,7 @@ from stampcard.vouchers.services.claiming import (
     claim_printed_code,
     find_claimable,
 )
+from stampcard.vouchers.services.redeeming import may_redeem_any
 
 MAX_BODY = 4096
 MAX_AGE = timedelta(days=1)
@@ -255,8 +256,13 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
             try:
                 return _card(business=business, actor=actor, scan=scan, code=card_code)
             except loyalty_errors.CardNotFound:
-                # A pooled redeem code may happen to look like a card code.
-                if scan.action not in ("scan", "stamp") or not POOL_CODE_PATTERN.match(scan.code):
+                # A pooled redeem code may happen to look like a card code; for a station
+                # that redeems nothing (Autopilot) it stays an unknown card.
+                if (
+                    scan.action not in ("scan", "stamp")
+                    or not POOL_CODE_PATTERN.match(scan.code)
+                    or not may_redeem_any(business=business, actor=actor)
+                ):
                     raise
                 try:
                     return _voucher(
@@ -595,6 +601,8 @@ def _once(
         reward_id=scan.reward_id,
         event_id=scan.event_id,
         location=actor.location_id,
+        # A claim is bound to the card on screen; scans naming no card keep their fingerprints.
+        **({"card": scan.card} if scan.card is not None else {}),
     )
     assert request is not None
     try:

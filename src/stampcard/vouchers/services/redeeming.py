@@ -74,10 +74,15 @@ def require_redeemer(*, business: Business, actor: Actor, voucher: Voucher) -> N
     require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
 
 
+def may_redeem_any(*, business: Business, actor: Actor) -> bool:
+    """Whether ``actor`` may redeem vouchers of at least one redemption method."""
+    return any(allows(actor, p, business=business) for p in _ANY_REDEEM)
+
+
 def require_any_redeem(*, business: Business, actor: Actor) -> None:
     """Refuse an actor who may redeem nothing, before any voucher is looked up: it must not
     learn from the answer which tokens or codes exist."""
-    if not any(allows(actor, p, business=business) for p in _ANY_REDEEM):
+    if not may_redeem_any(business=business, actor=actor):
         raise NotAllowed()
 
 
