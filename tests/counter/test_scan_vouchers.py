@@ -36,6 +36,7 @@ def test_a_staff_scan_voucher_is_redeemed_once_with_when_and_where(scan, busines
     assert again.status_code == 409
     assert again.json()["refusal"] == "already_used"
     assert again.json()["message"].startswith("This voucher was already redeemed on ")
+    assert again.json()["message"].endswith((" a.m.", " p.m.", "noon.", "midnight."))
     assert again.json()["voucher"]["redeemed_where"] == "Riverside"
     assert Voucher.objects.get().status == "redeemed"
 

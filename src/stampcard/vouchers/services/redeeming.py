@@ -88,7 +88,8 @@ def require_any_redeem(*, business: Business, actor: Actor) -> None:
 
 def _local(when: datetime, business: Business) -> str:
     local = timezone.localtime(when, ZoneInfo(business.time_zone))
-    return formats.date_format(local, "SHORT_DATETIME_FORMAT")
+    # The sentences end with their own full stop; English times end with "a.m." / "p.m.".
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT").rstrip(".")
 
 
 def find_voucher(*, business: Business, token: str | None, code: str | None) -> Voucher:
