@@ -1,9 +1,6 @@
 """The owner sets how long a receipt key's stamp codes stay valid, on the receipt keys page,
 on a phone and on a desktop; a number out of range is refused in their language."""
 
-import os
-from pathlib import Path
-
 import pytest
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
@@ -22,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
     ],
 )
 def test_the_owner_sets_the_days_a_code_stays_valid(
-    browser, live_server, owner, business, staff_actor, viewport, locale, refused, tmp_path
+    browser, live_server, owner, business, staff_actor, viewport, locale, refused, shots
 ):
     with scopes_disabled():
         key = create_receipt_key(business=business, actor=staff_actor)
@@ -30,7 +27,6 @@ def test_the_owner_sets_the_days_a_code_stays_valid(
         viewport={"width": viewport[0], "height": viewport[1]}, locale=locale
     )
     page = context.new_page()
-    shots = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
     page.goto(f"{live_server.url}/accounts/login/")
     page.locator("input[name=username]").fill("owner")
     page.locator("input[name=password]").fill("pw-owner-1234")
