@@ -5,6 +5,7 @@ import contextlib
 import contextvars
 import io
 import json
+import select
 import sys
 import time
 
@@ -125,9 +126,9 @@ def connections_kept():
         signals.request_finished.connect(close_old_connections)
 
 
-def call(app, method="POST", path="/device/scan", body=b"", **extra):
-    """One request through a WSGI ``app``, from an empty context as a server sends it: its
-    status, its headers in order and its body."""
+def call(app, method="POST", path="/device/scan", body=b"", context=None, **extra):
+    """One request through a WSGI ``app``, from an empty context as a server sends it (or in
+    ``context``): its status, its headers in order and its body."""
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -153,7 +154,7 @@ def call(app, method="POST", path="/device/scan", body=b"", **extra):
         finally:
             answer.close()
 
-    content = contextvars.Context().run(run)
+    content = (context or contextvars.Context()).run(run)
     return started[0][0], started[0][1], content
 
 
@@ -292,57 +293,72 @@ def test_every_other_url_takes_djangos_whole_way(device):
 # The connection a scan finds: Django's health check, without its round trip when quiet.
 
 
-def backend_gone(pid):
-    """Wait (on a connection of its own) until PostgreSQL's backend ``pid`` has exited."""
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
+def server_connection():
+    """A context for a server's requests, and the database connection they use in it: the
+    test's own, except while an event loop is running in this thread (left by the browser
+    tests' Playwright), when Django keeps one connection per context."""
+    served = contextvars.Context()
+    return served, served.run(lambda: connections[DEFAULT_DB_ALIAS])
+
+
+def backend_gone(db):
+    """End the PostgreSQL backend of ``db`` (from a connection of its own to the same
+    database) and wait until it has exited and its goodbye has reached ``db``'s socket."""
+    pid = db.connection.info.backend_pid
+    other = db.copy()
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             for _ in range(500):
                 cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
                 if cursor.fetchone()[0] == 0:
-                    return
+                    break
                 time.sleep(0.01)
-        raise AssertionError(f"backend {pid} still running")
+            else:
+                raise AssertionError(f"backend {pid} still running")
     finally:
         other.close()
+    poll = select.poll()
+    poll.register(db.connection.fileno(), select.POLLIN)
+    assert poll.poll(5000), f"backend {pid} gone, but its connection has heard nothing"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dropped_connection_is_replaced_before_the_next_scan(device, card):
     server = MachineRequestsHandler()
+    served, db = server_connection()
     stamp = scan_request(device.token, body(card.code, action="stamp"))
-    assert call(server, **stamp)[0] == "200 OK"
-    assert connection.connection is not None  # kept for the next request (CONN_MAX_AGE)
-    pid = connection.connection.info.backend_pid
-    backend_gone(pid)
+    assert call(server, context=served, **stamp)[0] == "200 OK"
+    assert db.connection is not None  # kept for the next request (CONN_MAX_AGE)
+    pid = db.connection.info.backend_pid
+    backend_gone(db)
     try:
         status, _, content = call(
-            server, **scan_request(device.token, body(card.code, action="stamp"))
+            server, context=served, **scan_request(device.token, body(card.code, action="stamp"))
         )
         assert status == "200 OK", content
-        assert connection.connection.info.backend_pid != pid
+        assert db.connection.info.backend_pid != pid
         assert StampEvent.objects.filter(card=card).count() == 2
     finally:
-        connection.close()  # whatever happened, the next test starts on a live connection
+        db.close()  # whatever happened, the next test starts on a live connection
+        connection.close()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_quiet_kept_connection_is_used_without_a_health_round_trip(device, card, monkeypatch):
     server = MachineRequestsHandler()
-    assert call(server, **scan_request(device.token, body(card.code, action="stamp")))[0] == (
-        "200 OK"
-    )
+    served, db = server_connection()
+    stamp = scan_request(device.token, body(card.code, action="stamp"))
+    assert call(server, context=served, **stamp)[0] == "200 OK"
     checks = []
     wrapper = type(connections[DEFAULT_DB_ALIAS])
     is_usable = wrapper.is_usable
     monkeypatch.setattr(wrapper, "is_usable", lambda db: checks.append(db) or is_usable(db))
-    pid = connection.connection.info.backend_pid
-    assert call(server, **scan_request(device.token, body(card.code, action="stamp")))[0] == (
-        "200 OK"
-    )
+    pid = db.connection.info.backend_pid
+    stamp = scan_request(device.token, body(card.code, action="stamp"))
+    assert call(server, context=served, **stamp)[0] == "200 OK"
     assert checks == []
-    assert connection.connection.info.backend_pid == pid
+    assert db.connection.info.backend_pid == pid
     # Elsewhere a request's first query keeps Django's own check.
     signals.request_started.send(sender=WSGIHandler, environ={})
     with connection.cursor() as cursor:
