@@ -426,10 +426,7 @@ def _voucher(
                 code=None if token is not None else scan.code,
             )
         except voucher_errors.VoucherNotFound:
-            if token is not None:
-                with scopes_disabled():
-                    if Voucher.objects.filter(token=token).exists():
-                        raise errors.VoucherOfAnotherBusiness() from None
+            _refuse_if_elsewhere(token)
             raise
         except _SAYS_WHEN as refusal:
             # Only to who may redeem it: the refusal already told them the voucher exists.
@@ -452,6 +449,14 @@ def _voucher(
         return answer
 
 
+def _refuse_if_elsewhere(token: str | None) -> None:
+    """A voucher token this business does not know, but another does, is refused as such."""
+    if token is not None:
+        with scopes_disabled():
+            if Voucher.objects.filter(token=token).exists():
+                raise errors.VoucherOfAnotherBusiness() from None
+
+
 def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
     """``look``: the voucher and whether it can be redeemed here; writes nothing."""
     token = _voucher_token(scan.code)
@@ -464,10 +469,7 @@ def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
                 business=business, actor=actor, token=token, code=None if token else scan.code
             )
         except voucher_errors.VoucherNotFound:
-            if token is not None:
-                with scopes_disabled():
-                    if Voucher.objects.filter(token=token).exists():
-                        raise errors.VoucherOfAnotherBusiness() from None
+            _refuse_if_elsewhere(token)
             raise
     except Refusal as refusal:
         answer = _refused(refusal, scan=scan)
