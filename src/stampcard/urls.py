@@ -8,12 +8,13 @@ from stampcard import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Early: Apple Wallet's calls are frequent, and resolving walks the list in order.
+    path("passkit/", include("stampcard.wallet.passkit_urls")),
     path(settings.ADMIN_PATH, admin.site.urls),
     path("accounts/", include("stampcard.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("stampcard.counter.entry_urls")),
     path("device/", include("stampcard.counter.urls")),
-    path("passkit/", include("stampcard.wallet.passkit_urls")),
     path("", include("stampcard.wallet.urls")),
     path("", include("stampcard.customer.urls")),
     path("", include("stampcard.dashboard.urls")),

@@ -83,7 +83,7 @@ def build_pass(card: Card, *, code128: bool = False) -> bytes:
 
 def card_pass(card: Card) -> bytes:
     """The signed pass of ``card`` as it is now: from the cache when this version was built."""
-    path = _cached_path(card)
+    path = Path(_cached_path(card, card.program.design_version, card.customer.language))
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -101,29 +101,32 @@ def card_pass(card: Card) -> bytes:
     return data
 
 
-def cached_card_pass(card: Card) -> bytes | None:
-    """The signed pass of ``card`` as it is now if the cache has it, else None. Reads only
-    what the cache is keyed by (the PassKit web service passes a card read with no more)."""
+def cached_card_pass(card: Card, design_version: int, language: str) -> bytes | None:
+    """The signed pass of ``card`` as it is now if the cache has it, else None. Needs no more
+    of the card than its own fields, its program's ``design_version`` and its customer's
+    ``language`` (the PassKit web service's door reads no more)."""
     try:
-        return _cached_path(card).read_bytes()
+        with open(_cached_path(card, design_version, language), "rb") as cached:
+            return cached.read()
     except FileNotFoundError:
         return None
 
 
-def _cached_path(card: Card) -> Path:
+def _cached_path(card: Card, design_version: int, language: str) -> str:
     """Where the cache keeps this version of the card's pass.
 
     The key holds everything the pass shows that can change without the card's version or
     ``updated_at`` moving (the customer's language, the signing and web service settings);
-    a program, business or location change moves the cards' ``updated_at`` (wallet.changes).
+    a program, business or location change moves the cards' ``updated_at`` (wallet.changes),
+    and the program's ``design_version`` at once, before the outbox has moved them.
     """
     key = hashlib.sha256(
         "|".join(
             (
                 str(card.version),
                 str(passkit.tag_of(card.updated_at)),
-                str(card.program.design_version),
-                card.customer.language,
+                str(design_version),
+                language,
                 passkit.authentication_token(card),
                 settings.WALLET_WEB_SERVICE_URL,
                 settings.APPLE_PASS_TYPE_ID,
@@ -131,7 +134,7 @@ def _cached_path(card: Card) -> Path:
             )
         ).encode()
     ).hexdigest()[:32]
-    return Path(settings.DATA_DIR) / "cache" / "passes" / str(card.pk) / f"{key}.pkpass"
+    return os.path.join(settings.DATA_DIR, "cache", "passes", str(card.pk), f"{key}.pkpass")
 
 
 def build_voucher_pass(voucher: Voucher) -> bytes:

@@ -26,6 +26,7 @@
 
 import functools
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -49,6 +50,10 @@ _VOUCHER_SERIAL = re.compile(r"v([1-9][0-9]{0,14})")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 _LAST_TAG = (datetime(9999, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+
+# The door's card carries these two values of its program and customer (``_LOOKUPS``).
+DOOR_DESIGN_VERSION = "door_design_version"
+DOOR_LANGUAGE = "door_language"
 
 # What a pass is a view of.
 PassOwner = Card | Voucher
@@ -125,51 +130,79 @@ def full_pass(owner: Owner) -> Owner:
         return type(owner).objects.select_related(*related).get(pk=owner.pk)
 
 
-# What authenticated_pass reads: the model's fields, and the fields of each related object
-# (by its foreign key), all in one statement. Fields of one model in the model's own order,
-# as Model.from_db takes them.
-_LOOKUPS: dict[type[Card | Voucher], tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]]] = {
-    Card: (
-        "code",
-        ("id", "business_id", "program_id", "customer_id", "token", "version", "updated_at"),
-        {
-            "business": ("id", "time_zone"),
-            "program": ("id", "design_version"),
-            "customer": ("id", "language"),
+@dataclass(frozen=True)
+class _Lookup:
+    """What authenticated_pass reads of a model, in one statement."""
+
+    key: str  # the field a serial names
+    fields: tuple[str, ...]  # the model's own, in the model's field order (Model.from_db)
+    related: dict[str, tuple[str, ...]]  # the related objects built, by foreign key
+    # Related values kept as plain attributes of the owner (attribute: (foreign key, field)):
+    # the cached pass's key needs them, and building whole objects for them would cost more.
+    values: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+_LOOKUPS: dict[type[Card | Voucher], _Lookup] = {
+    Card: _Lookup(
+        key="code",
+        fields=("id", "business_id", "program_id", "customer_id", "token", "version", "updated_at"),
+        related={"business": ("id", "time_zone")},
+        values={
+            DOOR_DESIGN_VERSION: ("program", "design_version"),
+            DOOR_LANGUAGE: ("customer", "language"),
         },
     ),
-    Voucher: (
-        "id",
-        ("id", "business_id", "token", "created_at", "redeemed_at"),
-        {"business": ("id", "time_zone")},
+    Voucher: _Lookup(
+        key="id",
+        fields=("id", "business_id", "token", "created_at", "redeemed_at"),
+        related={"business": ("id", "time_zone")},
     ),
 }
 
 
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # Per object built (None: the model itself, else the foreign key to it), its fields in
+    # column order; then the attributes of ``values``, in column order.
+    objects: list[tuple[Any, list[str]]]
+    attributes: list[str]
+
+
 @functools.cache
-def _lookup(model: type[Card | Voucher]) -> tuple[str, list[tuple[Any, list[str]]]]:
-    """The SQL of ``_LOOKUPS[model]`` and, per model it reads (None: ``model`` itself, else
-    the foreign key to it), the fields in column order."""
-    key, fields, related = _LOOKUPS[model]
-    names, columns = _columns(model, fields, "o")
-    parts: list[tuple[Any, list[str]]] = [(None, names)]
+def _lookup(model: type[Card | Voucher]) -> _Statement:
+    """The SQL of ``_LOOKUPS[model]`` and how its row is read."""
+    lookup = _LOOKUPS[model]
+    names, columns = _columns(model, lookup.fields, "o")
+    objects: list[tuple[Any, list[str]]] = [(None, names)]
     joins = []
-    for n, (relation, wanted) in enumerate(related.items()):
+    aliases: dict[str, str] = {}
+
+    def join(relation: str) -> tuple[Any, str]:
         foreign_key = cast(models.ForeignKey[Any, Any], model._meta.get_field(relation))
         target = foreign_key.related_model
-        names, more = _columns(target, wanted, f"r{n}")
-        parts.append((foreign_key, names))
+        if relation not in aliases:
+            alias = aliases[relation] = f"r{len(aliases)}"
+            joins.append(
+                f" JOIN {target._meta.db_table} {alias} ON {alias}.{target._meta.pk.column}"
+                f" = o.{foreign_key.column}"
+            )
+        return foreign_key, aliases[relation]
+
+    for relation, wanted in lookup.related.items():
+        foreign_key, alias = join(relation)
+        names, more = _columns(foreign_key.related_model, wanted, alias)
+        objects.append((foreign_key, names))
         columns += more
-        joins.append(
-            f" JOIN {target._meta.db_table} r{n} ON r{n}.{target._meta.pk.column}"
-            f" = o.{foreign_key.column}"
-        )
-    (column,) = _columns(model, (key,), "o")[1]
+    for relation, wanted_field in lookup.values.values():
+        foreign_key, alias = join(relation)
+        columns.append(f"{alias}.{foreign_key.related_model._meta.get_field(wanted_field).column}")
+    (column,) = _columns(model, (lookup.key,), "o")[1]
     sql = (
         f"SELECT {', '.join(columns)} FROM {model._meta.db_table} o{''.join(joins)}"  # noqa: S608
         f" WHERE {column} = %s"
     )
-    return sql, parts
+    return _Statement(sql, objects, list(lookup.values))
 
 
 def _columns(model: Any, wanted: tuple[str, ...], alias: str) -> tuple[list[str], list[str]]:
@@ -179,10 +212,10 @@ def _columns(model: Any, wanted: tuple[str, ...], alias: str) -> tuple[list[str]
 
 
 def _read(model: type[Card | Voucher], key: str | int) -> PassOwner | None:
-    sql, parts = _lookup(model)
+    statement = _lookup(model)
     db = connections[model.objects.db]
     with hot_path_cursor(db) as cursor:
-        cursor.execute(sql, [key])
+        cursor.execute(statement.sql, [key])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -190,15 +223,23 @@ def _read(model: type[Card | Voucher], key: str | int) -> PassOwner | None:
     values = [_aware(value) if isinstance(value, datetime) else value for value in row]
     start = 0
     owner: Any = None
-    for field, names in parts:
-        target = model if field is None else field.related_model
+    for foreign_key, names in statement.objects:
+        target = model if foreign_key is None else foreign_key.related_model
         instance = target.from_db(db.alias, names, values[start : start + len(names)])
         start += len(names)
-        if field is None:
+        if foreign_key is None:
             owner = instance
         else:
-            field.set_cached_value(owner, instance)
+            foreign_key.set_cached_value(owner, instance)
+    for attribute, value in zip(statement.attributes, values[start:], strict=True):
+        setattr(owner, attribute, value)
     return cast(PassOwner, owner)
+
+
+def door_pass_key(card: Card) -> tuple[int, str]:
+    """What the cached pass of a card the door read is keyed by beyond the card itself: its
+    program's design version and its customer's language (read as plain values)."""
+    return getattr(card, DOOR_DESIGN_VERSION), getattr(card, DOOR_LANGUAGE)
 
 
 def authenticated_card(serial_number: str, authorization: str | None) -> Card | None:

@@ -133,7 +133,7 @@ def _pass_of(owner: passkit.PassOwner) -> bytes:
     card; a voucher's, rarely asked for, built. The door read only part of them."""
     if isinstance(owner, Voucher):
         return build_voucher_pass(passkit.full_pass(owner))
-    cached = cached_card_pass(owner)
+    cached = cached_card_pass(owner, *passkit.door_pass_key(owner))
     return cached if cached is not None else card_pass(passkit.full_pass(owner))
 
 
