@@ -164,6 +164,12 @@ class Voucher(models.Model):
                 condition=models.Q(status="active", valid_until__isnull=False),
                 name="voucher_active_until",
             ),
+            # The analytics' redemptions by day: a range of one business's redeemed vouchers.
+            models.Index(
+                fields=["business", "redeemed_at"],
+                condition=models.Q(status="redeemed"),
+                name="voucher_business_redeemed",
+            ),
         ]
 
     def __str__(self) -> str:
