@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from django.conf import settings
 from django.db import connections, models
 from django.db.models import Max
 from django.utils import timezone
