@@ -187,6 +187,9 @@ def test_redeemed_and_void_vouchers_are_voided_passes(business, staff_actor, car
         document = apple.voucher_pass_json(voucher)
         assert document["voided"] is True
         assert "locations" not in document
+        # Redeeming, voiding or expiring is no milestone: the lock screen says nothing.
+        fields = [f for group in document["coupon"].values() for f in group]
+        assert [f for f in fields if "changeMessage" in f] == []
 
 
 @pytest.mark.django_db

@@ -36,6 +36,7 @@ from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.wallet import images, passkit
+from stampcard.wallet.models import AppleAnnouncement
 from stampcard.wallet.signing import sign_manifest
 
 PKPASS_TYPE = "application/vnd.apple.pkpass"
@@ -63,10 +64,10 @@ STRINGS = {
     "label.details": gettext_noop("Details"),
     "label.earned": gettext_noop("Rewards earned"),
     # %@ is Wallet's placeholder for the field's new value. Only milestones speak on the lock
-    # screen (the notification budget, wallet.notifications): the count of rewards earned
-    # only ever grows, and only when one is earned; stamps and the next reward update silently.
+    # screen, within the notification budget (wallet.changes.announce_milestone): the count
+    # of rewards earned only when a milestone's push was allowed to; everything else (stamps,
+    # the next reward, a voucher redeemed, voided or expired) updates silently.
     "change.earned": gettext_noop("You earned a reward! Rewards earned: %@"),
-    "change.status": gettext_noop("Voucher: %@"),
 }
 
 
@@ -288,13 +289,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                     "label": "label.next",
                     "value": progress.next_reward,
                 },
-                {
-                    "key": "earned",
-                    "label": "label.earned",
-                    "value": _rewards_earned(card),
-                    "changeMessage": "change.earned",
-                    "textAlignment": "PKTextAlignmentRight",
-                },
+                _earned_field(card),
             ],
             "auxiliaryFields": [
                 {"key": "card", "label": "label.card", "value": program.name},
@@ -327,14 +322,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         colors = images.Palette(business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
     coupon: dict[str, Any] = {
         "primaryFields": [{"key": "offer", "label": "label.voucher", "value": voucher.title}],
-        "secondaryFields": [
-            {
-                "key": "status",
-                "label": "label.status",
-                "value": status_text,
-                "changeMessage": "change.status",
-            }
-        ],
+        "secondaryFields": [{"key": "status", "label": "label.status", "value": status_text}],
         "auxiliaryFields": [],
         "backFields": [],
     }
@@ -439,19 +427,32 @@ def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
     return fields
 
 
-# The rewards a card has earned, of every status: the one query a pass build makes.
+# The rewards a card has earned, of every status, and the count its pass announces: the one
+# query a pass build makes.
 _EARNED_SQL = (
-    f"SELECT count(*) FROM {Reward._meta.db_table}"  # noqa: S608  # the model's own table
+    f"SELECT count(*), (SELECT rewards_earned FROM {AppleAnnouncement._meta.db_table}"  # noqa: S608  # the models' own tables
+    " WHERE card_id = %s)"
+    f" FROM {Reward._meta.db_table}"
     " WHERE card_id = %s AND business_id = %s"
 )
 
 
-def _rewards_earned(card: Card) -> int:
-    """How many rewards ``card`` has earned, one prepared statement (``stampcard.hot_path``)."""
+def _earned_field(card: Card) -> dict[str, Any]:
+    """The count of rewards earned; it speaks on the lock screen only for the count a
+    milestone was allowed to announce (``AppleAnnouncement``), one prepared statement
+    (``stampcard.hot_path``)."""
     with hot_path_cursor(connections[Reward.objects.db]) as cursor:
-        cursor.execute(_EARNED_SQL, [card.pk, card.business_id])
-        (count,) = cursor.fetchone()
-    return int(count)
+        cursor.execute(_EARNED_SQL, [card.pk, card.pk, card.business_id])
+        count, announced = cursor.fetchone()
+    field: dict[str, Any] = {
+        "key": "earned",
+        "label": "label.earned",
+        "value": int(count),
+        "textAlignment": "PKTextAlignmentRight",
+    }
+    if announced is not None and int(announced) == int(count):
+        field["changeMessage"] = "change.earned"
+    return field
 
 
 def _known_milestones(program: Program) -> None:
