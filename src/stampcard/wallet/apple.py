@@ -24,6 +24,7 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
@@ -331,7 +332,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
             {
                 "key": "valid_until",
                 "label": "label.valid_until",
-                "value": voucher.valid_until.isoformat(),
+                "value": _w3c_date(voucher.valid_until, business.time_zone),
                 "dateStyle": "PKDateStyleMedium",
                 "timeStyle": "PKDateStyleShort",
                 "textAlignment": "PKTextAlignmentRight",
@@ -365,7 +366,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
     if voucher.status in (VoucherStatus.REDEEMED, VoucherStatus.VOID):
         document["voided"] = True
     if voucher.valid_until is not None:
-        document["expirationDate"] = voucher.valid_until.isoformat()
+        document["expirationDate"] = _w3c_date(voucher.valid_until, business.time_zone)
     locations = _locations(voucher.business_id)
     if locations and not document.get("voided"):
         document["locations"] = locations
@@ -518,6 +519,12 @@ def _locations(business_id: int) -> list[dict[str, Any]]:
             entry["relevantText"] = shop.relevant_text
         found.append(entry)
     return found
+
+
+def _w3c_date(moment: datetime, time_zone: str) -> str:
+    """A date as pass.json takes it: W3C/ISO 8601 in whole seconds with the offset of the
+    business's time zone (2026-12-01T10:00:00+07:00); Wallet does not read fractions."""
+    return moment.astimezone(ZoneInfo(time_zone)).replace(microsecond=0).isoformat()
 
 
 def _rgb(hex_color: str) -> str:
