@@ -16,6 +16,8 @@ from tests.wallet.test_apple_pass import unzip
 
 pytestmark = pytest.mark.django_db
 
+EARNED = "You earned a reward! Rewards earned: %@"
+
 
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):
@@ -71,7 +73,7 @@ def test_a_reward_is_announced_once_recorded_as_notified_and_pushed(registered):
     before = apple.card_pass(card)
     earn_reward(card)
     document = json.loads(unzip(apple.card_pass(card))["pass.json"])
-    assert speaking(document) == {"earned": "change.earned"}
+    assert speaking(document) == {"earned": EARNED}
     assert document["storeCard"]["secondaryFields"][1]["value"] == 1
     assert apple.card_pass(card) != before
     (send,) = PassSend.objects.filter(wallet=Wallet.APPLE)
@@ -83,7 +85,7 @@ def test_past_the_budget_the_reward_is_silent(registered):
     card = registered
     for _reward in range(NOTIFY_LIMIT):
         earn_reward(card)
-    assert speaking(apple.pass_json(card)) == {"earned": "change.earned"}
+    assert speaking(apple.pass_json(card)) == {"earned": EARNED}
     earn_reward(card)
     assert speaking(apple.pass_json(card)) == {}
     sends = PassSend.objects.filter(wallet=Wallet.APPLE).order_by("pk")

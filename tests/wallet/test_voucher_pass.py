@@ -113,7 +113,8 @@ def test_package_has_every_key_image_and_string(voucher):
             assert image.size == (width * scale, height * scale)
     for language in LANGUAGES:
         text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
-        assert '"label.voucher" = "' in text
+        assert '"Voucher" = "' in text
+    assert document["coupon"]["primaryFields"][0]["label"] == "Voucher"
     manifest = json.loads(files["manifest.json"])
     assert set(manifest) == set(files) - {"manifest.json", "signature"}
     for name, digest in manifest.items():

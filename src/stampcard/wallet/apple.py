@@ -50,8 +50,10 @@ LOCATIONS_KEPT = timedelta(seconds=60)
 VOUCHER_FOREGROUND = "#ffffff"
 VOUCHER_LABEL = "#e5e7eb"
 
-# The lookup keys pass.json holds for text Wallet shows, and their English source in the
-# Django catalogue; every .lproj/pass.strings maps them to that language.
+# Text Wallet shows in the device's language, by name, in English (the Django catalogue's
+# source). pass.json holds the English itself, which is also its key in every
+# .lproj/pass.strings: a device in a language the pass does not carry shows English, never a
+# key (``wallet_text``).
 STRINGS = {
     "label.stamps": gettext_noop("Stamps"),
     "label.next": gettext_noop("Next reward"),
@@ -70,6 +72,11 @@ STRINGS = {
     # the next reward, a voucher redeemed, voided or expired) updates silently.
     "change.earned": gettext_noop("You earned a reward! Rewards earned: %@"),
 }
+
+
+def wallet_text(name: str) -> str:
+    """What pass.json holds for the text ``name`` of ``STRINGS``: its English, looked up."""
+    return STRINGS[name]
 
 
 def build_pass(card: Card, *, code128: bool = False) -> bytes:
@@ -277,7 +284,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "headerFields": [
                 {
                     "key": "stamps",
-                    "label": "label.stamps",
+                    "label": wallet_text("label.stamps"),
                     "value": f"{progress.stamps}/{progress.goal}",
                     "textAlignment": "PKTextAlignmentRight",
                 }
@@ -287,16 +294,16 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "secondaryFields": [
                 {
                     "key": "next",
-                    "label": "label.next",
+                    "label": wallet_text("label.next"),
                     "value": progress.next_reward,
                 },
                 _earned_field(card),
             ],
             "auxiliaryFields": [
-                {"key": "card", "label": "label.card", "value": program.name},
+                {"key": "card", "label": wallet_text("label.card"), "value": program.name},
                 {
                     "key": "code",
-                    "label": "label.code",
+                    "label": wallet_text("label.code"),
                     "value": card.display_code,
                     "textAlignment": "PKTextAlignmentRight",
                 },
@@ -322,8 +329,12 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
     else:
         colors = images.Palette(business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
     coupon: dict[str, Any] = {
-        "primaryFields": [{"key": "offer", "label": "label.voucher", "value": voucher.title}],
-        "secondaryFields": [{"key": "status", "label": "label.status", "value": status_text}],
+        "primaryFields": [
+            {"key": "offer", "label": wallet_text("label.voucher"), "value": voucher.title}
+        ],
+        "secondaryFields": [
+            {"key": "status", "label": wallet_text("label.status"), "value": status_text}
+        ],
         "auxiliaryFields": [],
         "backFields": [],
     }
@@ -331,7 +342,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         coupon["secondaryFields"].append(
             {
                 "key": "valid_until",
-                "label": "label.valid_until",
+                "label": wallet_text("label.valid_until"),
                 "value": _w3c_date(voucher.valid_until, business.time_zone),
                 "dateStyle": "PKDateStyleMedium",
                 "timeStyle": "PKDateStyleShort",
@@ -340,11 +351,11 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         )
     if voucher.code:
         coupon["auxiliaryFields"].append(
-            {"key": "code", "label": "label.code", "value": voucher.code}
+            {"key": "code", "label": wallet_text("label.code"), "value": voucher.code}
         )
     if voucher.description:
         coupon["backFields"].append(
-            {"key": "details", "label": "label.details", "value": voucher.description}
+            {"key": "details", "label": wallet_text("label.details"), "value": voucher.description}
         )
     document: dict[str, Any] = {
         "formatVersion": 1,
@@ -411,7 +422,7 @@ def _voucher_language(voucher: Voucher) -> str:
 def pass_strings(language: str) -> bytes:
     """``xx.lproj/pass.strings``: UTF-16 with its byte-order mark, as Apple's tools write it."""
     with translation.override(language):
-        lines = [f'"{key}" = "{_escape(gettext(text))}";' for key, text in STRINGS.items()]
+        lines = [f'"{_escape(text)}" = "{_escape(gettext(text))}";' for text in STRINGS.values()]
     return ("\n".join(lines) + "\n").encode("utf-16")
 
 
@@ -420,11 +431,11 @@ def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
     if program.reward_description:
         reward = f"{reward}\n{program.reward_description}"
     fields = [
-        {"key": "progress", "label": "label.next", "value": progress_text},
-        {"key": "reward", "label": "label.reward", "value": reward},
+        {"key": "progress", "label": wallet_text("label.next"), "value": progress_text},
+        {"key": "reward", "label": wallet_text("label.reward"), "value": reward},
     ]
     if program.terms:
-        fields.append({"key": "terms", "label": "label.terms", "value": program.terms})
+        fields.append({"key": "terms", "label": wallet_text("label.terms"), "value": program.terms})
     return fields
 
 
@@ -447,12 +458,12 @@ def _earned_field(card: Card) -> dict[str, Any]:
         count, announced = cursor.fetchone()
     field: dict[str, Any] = {
         "key": "earned",
-        "label": "label.earned",
+        "label": wallet_text("label.earned"),
         "value": int(count),
         "textAlignment": "PKTextAlignmentRight",
     }
     if announced is not None and int(announced) == int(count):
-        field["changeMessage"] = "change.earned"
+        field["changeMessage"] = wallet_text("change.earned")
     return field
 
 
