@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from stampcard.loyalty.models import RewardKind
 from stampcard.loyalty.services import add_stamps
 from stampcard.outbox.dispatch import deliver
 from stampcard.outbox.models import MessageStatus, OutboxMessage, Topic
@@ -39,7 +40,10 @@ def earn_reward(card):
     """One stamp that completes a one-stamp reward; the reward's outbox messages delivered."""
     owner = factories.member_actor(card.business)
     add_stamps(business=card.business, actor=owner, source="staff", card_id=card.pk)
-    for message in OutboxMessage.objects.filter(topic=Topic.REWARD_EARNED, attempts=0):
+    milestones = OutboxMessage.objects.filter(
+        topic__in=(Topic.REWARD_EARNED, Topic.VOUCHER_ISSUED), attempts=0
+    )
+    for message in milestones.order_by("pk"):
         assert deliver(message.pk) == MessageStatus.DELIVERED
     card.refresh_from_db()
 
@@ -98,3 +102,28 @@ def test_without_an_apple_pass_the_budget_is_kept(card):
     earn_reward(card)
     assert not PassSend.objects.filter(wallet=Wallet.APPLE).exists()
     assert speaking(apple.pass_json(card)) == {}
+
+
+def test_a_voucher_issued_by_hand_leaves_the_card_pass_and_the_budget_alone(
+    registered, staff_actor
+):
+    from tests.wallet.test_voucher_pass import issue
+
+    card = registered
+    issue(card.business, staff_actor, card=card)
+    message = OutboxMessage.objects.get(topic=Topic.VOUCHER_ISSUED)
+    assert deliver(message.pk) == MessageStatus.DELIVERED
+    assert not PassSend.objects.filter(wallet=Wallet.APPLE).exists()
+    assert speaking(apple.pass_json(card)) == {}
+
+
+def test_a_smart_voucher_reward_is_announced_once_by_its_voucher(registered):
+    card = registered
+    type(card.program).objects.filter(pk=card.program_id).update(
+        reward_kind=RewardKind.SMART_VOUCHER
+    )
+    card.program.refresh_from_db()
+    earn_reward(card)
+    assert speaking(apple.pass_json(card)) == {"earned": EARNED}
+    (send,) = PassSend.objects.filter(wallet=Wallet.APPLE)
+    assert (send.notified, send.reason) == (True, Why.VOUCHER_ISSUED)

@@ -151,6 +151,10 @@ def announce_milestone(message: OutboxMessage) -> None:
     card_id = message.payload.get("card_id")
     if milestone is None or card_id is None:
         return
+    if milestone.why == Why.VOUCHER_ISSUED and not (
+        Voucher.objects.filter(pk=milestone.object_id, reward__isnull=False).exists()
+    ):
+        return  # not a reward's: the card's pass, which counts rewards, does not change
     registrations = PassRegistration.objects.filter(card_id=card_id)
     if not registrations.exists() or already_sent(message, card_id, Wallet.APPLE):
         return
