@@ -134,7 +134,7 @@ class AppleAnnouncement(models.Model):
     objects = ScopedManager(business="business")
 
     def __str__(self) -> str:
-        return f"{self.card_id} {self.rewards_earned}"
+        return f"{self.pk} {self.rewards_earned}"
 
 
 class GoogleInstall(models.Model):
