@@ -244,8 +244,12 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
         "stampcard.wallet.google_consumers.sync_google_object",
     ],
     "customer.joined": ["stampcard.wallet.google_consumers.sync_google_object"],
-    "reward.earned": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "reward.earned": [
+        "stampcard.wallet.consumers.announce_milestone",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
     "voucher.issued": [
+        "stampcard.wallet.consumers.announce_milestone",
         "stampcard.wallet.google_consumers.sync_google_object",
         "stampcard.wallet.google_consumers.sync_google_offer",
     ],

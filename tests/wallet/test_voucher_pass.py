@@ -4,7 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import zxingcpp
@@ -102,7 +102,9 @@ def test_package_has_every_key_image_and_string(voucher):
     assert set(document) >= REQUIRED_KEYS
     assert document["serialNumber"] == f"v{voucher.pk}"
     assert document["coupon"]["primaryFields"][0]["value"] == "Free coffee"
-    assert document["expirationDate"] == voucher.valid_until.isoformat()
+    assert datetime.fromisoformat(document["expirationDate"]) == voucher.valid_until.replace(
+        microsecond=0
+    )
     assert "voided" not in document
     for name, (width, height) in IMAGE_POINTS.items():
         for scale in (1, 2, 3):
@@ -111,7 +113,8 @@ def test_package_has_every_key_image_and_string(voucher):
             assert image.size == (width * scale, height * scale)
     for language in LANGUAGES:
         text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
-        assert '"label.voucher" = "' in text
+        assert '"Voucher" = "' in text
+    assert document["coupon"]["primaryFields"][0]["label"] == "Voucher"
     manifest = json.loads(files["manifest.json"])
     assert set(manifest) == set(files) - {"manifest.json", "signature"}
     for name, digest in manifest.items():
@@ -187,6 +190,9 @@ def test_redeemed_and_void_vouchers_are_voided_passes(business, staff_actor, car
         document = apple.voucher_pass_json(voucher)
         assert document["voided"] is True
         assert "locations" not in document
+        # Redeeming, voiding or expiring is no milestone: the lock screen says nothing.
+        fields = [f for group in document["coupon"].values() for f in group]
+        assert [f for f in fields if "changeMessage" in f] == []
 
 
 @pytest.mark.django_db
@@ -197,8 +203,21 @@ def test_an_expired_voucher_has_its_expiration_date_passed(business, staff_actor
     )
     voucher.refresh_from_db()
     document = apple.voucher_pass_json(voucher)
-    assert document["expirationDate"] == voucher.valid_until.isoformat()
-    assert document["expirationDate"] < timezone.now().isoformat()
+    assert datetime.fromisoformat(document["expirationDate"]) < timezone.now()
+
+
+@pytest.mark.django_db
+def test_dates_are_w3c_in_whole_seconds_in_the_business_time_zone(business, staff_actor, card):
+    business.time_zone = "Asia/Bangkok"
+    business.save()
+    voucher = issue(business, staff_actor, card=card)
+    until = datetime(2026, 12, 1, 3, 0, 0, 123456, tzinfo=UTC)
+    Voucher.objects.filter(pk=voucher.pk).update(valid_until=until)
+    voucher.refresh_from_db()
+    document = apple.voucher_pass_json(voucher)
+    assert document["expirationDate"] == "2026-12-01T10:00:00+07:00"
+    (field,) = [f for f in document["coupon"]["secondaryFields"] if f["key"] == "valid_until"]
+    assert field["value"] == "2026-12-01T10:00:00+07:00"
 
 
 @pytest.mark.django_db

@@ -39,7 +39,6 @@ from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, Vo
 from stampcard.vouchers.services import redeem_voucher
 from stampcard.wallet import images, signing
 from stampcard.wallet.google import enabled as google_enabled
-from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 # The card this browser joined with, per program: its join page offers it again.
@@ -203,7 +202,10 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
         if apple_wallet
         else None,
-        "google_save_url": save_link(card),
+        # Through our redirect, which writes the object before Google's save page opens.
+        "google_save_url": reverse("wallet:google_card_save", kwargs={"card_token": card.token})
+        if google_enabled()
+        else None,
         # Each voucher's own offer in Google Wallet (wallet:google_card_voucher_save).
         "google_vouchers": google_enabled(),
         "logo": images.logo_data_uri(program.logo.name) if program.logo else "",

@@ -7,6 +7,7 @@ from stampcard.wallet import google_views, views
 app_name = "wallet"
 urlpatterns = [
     path("c/<str:card_token>/pass.pkpass", views.apple_pass, name="apple_pass"),
+    path("c/<str:card_token>/google", views.google_card_save, name="google_card_save"),
     # Google Wallet's calls: signed callbacks, and the images its passes show.
     path("wallet/google/callback", google_views.google_callback, name="google_callback"),
     path("wallet/google/hero/<str:name>.png", google_views.google_hero, name="google_hero"),
