@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,20 +50,52 @@ def test_sign_up_sends_a_link_that_confirms_once(client, inbox):
     refused = client.post(reverse("login"), {"username": "new@example.org", "password": PASSWORD})
     assert refused.status_code == 200
     assert "_auth_user_id" not in client.session
-    opened = client.get(link)
-    assert opened.status_code == 302
-    assert opened["Location"] == reverse("dashboard:start")
+    confirmed = client.post(link)
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == reverse("dashboard:start")
     user.refresh_from_db()
     assert user.is_active
     assert client.get(reverse("dashboard:start")).status_code == 200
     # The link works once.
     client.logout()
     assert client.get(link).status_code == 400
+    assert client.post(link).status_code == 400
+
+
+def test_opening_the_link_only_shows_a_button(client, inbox):
+    # Mail scanners open links: a GET, however often, confirms nothing.
+    sign_up(client)
+    link = link_in(inbox.body())
+    for _ in range(2):
+        page = client.get(link)
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "Confirm my e-mail" in body
+        assert 'method="post"' in body
+        assert "csrfmiddlewaretoken" in body
+    assert not get_user_model().objects.get(username="new@example.org").is_active
+    assert "_auth_user_id" not in client.session
+    assert client.post(link).status_code == 302
+    assert get_user_model().objects.get(username="new@example.org").is_active
+
+
+def test_the_button_is_protected_against_forged_posts(client, inbox):
+    guarded = Client(enforce_csrf_checks=True)
+    sign_up(client)
+    link = link_in(inbox.body())
+    assert guarded.post(link).status_code == 403  # from another site: no CSRF token
+    assert not get_user_model().objects.get(username="new@example.org").is_active
+    page = guarded.get(link).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    confirmed = guarded.post(link, {"csrfmiddlewaretoken": token.group(1)})
+    assert confirmed.status_code == 302
+    assert get_user_model().objects.get(username="new@example.org").is_active
 
 
 def test_signing_up_again_tells_nothing_to_strangers(client, inbox):
     sign_up(client)
-    client.get(link_in(inbox.body()))
+    client.post(link_in(inbox.body()))
     client.logout()
     inbox.messages.clear()
     again = sign_up(client, "NEW@example.org", "another-long-password-2")
@@ -88,8 +121,8 @@ def test_an_unconfirmed_address_is_not_squatted(client, inbox):
     user = get_user_model().objects.get(username="owner@example.org")
     assert not user.is_active  # nothing happens before the mailbox's owner confirms
     # The earlier link stopped working; the new one confirms with the owner's password.
-    assert client.get(squatters_link).status_code == 400
-    assert client.get(owners_link).status_code == 302
+    assert client.post(squatters_link).status_code == 400
+    assert client.post(owners_link).status_code == 302
     user.refresh_from_db()
     assert user.is_active
     assert user.check_password("owners-long-password-2")
@@ -108,7 +141,7 @@ def test_an_unconfirmed_account_older_than_its_link_is_replaced(client, inbox, s
     replacement = get_user_model().objects.get(username="late@example.org")
     assert replacement.pk != first.pk
     assert not replacement.is_active
-    assert client.get(link_in(inbox.body())).status_code == 302
+    assert client.post(link_in(inbox.body())).status_code == 302
     replacement.refresh_from_db()
     assert replacement.is_active
     assert replacement.check_password("second-long-password-2")
@@ -167,14 +200,15 @@ def test_hostile_sign_ups_are_refused_clearly(client, inbox, data, refusal):
 )
 def test_forged_links_are_refused(client, db, path):
     get_user_model().objects.create_user("x@example.org", is_active=False)
-    response = client.get(path)
-    assert response.status_code == 400
-    assert b"not valid" in response.content
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 400
+        assert b"not valid" in response.content
+    assert not get_user_model().objects.get(username="x@example.org").is_active
 
 
 def test_onboarding_creates_business_shop_and_a_draft_card(client, inbox):
     sign_up(client)
-    client.get(link_in(inbox.body()))
+    client.post(link_in(inbox.body()))
     response = client.post(
         reverse("dashboard:start"),
         {

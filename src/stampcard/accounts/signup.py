@@ -1,6 +1,7 @@
 """Signing up: an e-mail address and a password, confirmed by a link sent to that address.
 
-The account is inactive until the link is opened, so nobody can sign in with an address
+The account is inactive until the link's page is confirmed with its button (a POST, so a
+mail scanner that opens the link confirms nothing), so nobody can sign in with an address
 that is not theirs. The link's token is Django's password-reset token keyed on the
 account's activity: it works once (activating changes what it was made from) and only for
 ``PASSWORD_RESET_TIMEOUT``. Signing up with an address that already has an account sends
@@ -192,8 +193,10 @@ def _send(request: HttpRequest, email: str, template: str, context: dict[str, An
     )
 
 
+@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    """Open the link: activate the account, sign in, and go on to set up the business."""
+    """The link shows a button; only its POST activates the account, signs in, and goes on to
+    set up the business (mail scanners that open links must not use the link up)."""
     user = _user_of(uidb64)
     if (
         user is None
@@ -202,6 +205,8 @@ def confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
         or not confirmation_tokens.check_token(user, token)
     ):
         return render(request, "accounts/signup_invalid.html", status=400)
+    if request.method != "POST":
+        return render(request, "accounts/signup_confirm.html", {"email": user.email})
     user.is_active = True
     user.save(update_fields=["is_active"])
     login(request, user, backend=MODEL_BACKEND)
