@@ -371,6 +371,8 @@ LANGUAGES = [
     ("ru", _("Russian")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Kazakh dates and numbers (Django ships no formats for kk); the others keep Django's.
+FORMAT_MODULE_PATH = ["stampcard.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
