@@ -397,3 +397,20 @@ def test_a_voucher_without_picture_or_with_a_name_not_ours_has_no_strip(
     files = unzip(apple.build_voucher_pass(voucher))
     assert not any(name.startswith("strip") for name in files)
     assert "icon.png" in files
+
+
+@pytest.mark.django_db
+def test_a_cut_out_picture_stands_on_the_pass_colour(business, staff_actor, media):
+    from stampcard.uploads import clean_image
+    from stampcard.wallet.images import rgb
+
+    out = io.BytesIO()
+    cut_out = Image.new("RGBA", (300, 600), (0, 0, 0, 0))
+    cut_out.paste((240, 140, 30, 255), (50, 100, 250, 500))
+    cut_out.save(out, format="PNG")
+    voucher = issue(business, staff_actor, image=clean_image(out.getvalue()))
+    strip = Image.open(io.BytesIO(unzip(apple.build_voucher_pass(voucher))["strip@2x.png"]))
+    strip = strip.convert("RGB")
+    # Reduced to 256 colours: within a step or two of each.
+    for spot, colour in (((5, 144), rgb(business.brand_color)), ((375, 144), (240, 140, 30))):
+        assert max(abs(a - b) for a, b in zip(strip.getpixel(spot), colour, strict=True)) <= 3

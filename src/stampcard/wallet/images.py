@@ -246,16 +246,22 @@ def voucher_picture_png(name: str, background: str, size: tuple[int, int]) -> by
 
 def fill(picture: Image.Image, size: tuple[int, int], background: str) -> Image.Image:
     """``picture`` on ``background`` filling ``size``: scaled and cropped to it, as Wallet
-    does, when its shape is near; else whole, centred on a blurred, washed copy of itself."""
+    does, when its shape is near; else whole, centred on a blurred, washed copy of itself
+    (on plain ``background`` when it has transparency: a cut-out or a logo)."""
+    picture = picture.convert("RGBA")
     flat = Image.new("RGBA", picture.size, (*rgb(background), 255))
-    flat.alpha_composite(picture.convert("RGBA"))
+    flat.alpha_composite(picture)
     flat_rgb = flat.convert("RGB")
     slot = size[0] / size[1]
     if flat.width / flat.height * CROP_TOLERANCE >= slot:
         return ImageOps.fit(flat_rgb, size, Image.Resampling.LANCZOS)
-    backdrop = ImageOps.fit(flat_rgb, size, Image.Resampling.BILINEAR)
-    backdrop = backdrop.filter(ImageFilter.GaussianBlur(size[1] / 16))
-    backdrop = Image.blend(backdrop, Image.new("RGB", size, rgb(background)), stamp_grid.SCRIM)
+    plain = Image.new("RGB", size, rgb(background))
+    if picture.getextrema()[3][0] < 255:
+        backdrop = plain
+    else:
+        backdrop = ImageOps.fit(flat_rgb, size, Image.Resampling.BILINEAR)
+        backdrop = backdrop.filter(ImageFilter.GaussianBlur(size[1] / 16))
+        backdrop = Image.blend(backdrop, plain, stamp_grid.SCRIM)
     whole = ImageOps.contain(flat_rgb, size, Image.Resampling.LANCZOS)
     backdrop.paste(whole, ((size[0] - whole.width) // 2, (size[1] - whole.height) // 2))
     return backdrop
