@@ -256,7 +256,7 @@ def fill(picture: Image.Image, size: tuple[int, int], background: str) -> Image.
     if flat.width / flat.height * CROP_TOLERANCE >= slot:
         return ImageOps.fit(flat_rgb, size, Image.Resampling.LANCZOS)
     plain = Image.new("RGB", size, rgb(background))
-    if picture.getextrema()[3][0] < 255:
+    if picture.getchannel("A").getextrema() != (255, 255):
         backdrop = plain
     else:
         backdrop = ImageOps.fit(flat_rgb, size, Image.Resampling.BILINEAR)
