@@ -148,13 +148,15 @@ def _cached_path(card: Card, design_version: int, language: str) -> str:
 
 def build_voucher_pass(voucher: Voucher) -> bytes:
     """The signed ``coupon`` pass of ``voucher``: voided once redeemed or void, dated to
-    expire with the voucher's validity."""
+    expire with the voucher's validity, its picture (if any) as the coupon's strip."""
     program = voucher.program
     if program is not None:
         palette = images.palette_of(program)
     else:
         palette = images.Palette(voucher.business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
-    static = _voucher_files(palette, _stamp_of(program), str(settings.DATA_DIR))
+    static = _voucher_files(
+        palette, _stamp_of(program), voucher.picture_name, str(settings.DATA_DIR)
+    )
     return package({"pass.json": _json(voucher_pass_json(voucher))}, static)
 
 
@@ -208,9 +210,23 @@ def _card_files(
     return static_files(_images(palette, stamp, strip=(program, stamps), logo=logo))
 
 
+# A voucher's picture is stored under a new name each time: its name is its content.
 @functools.lru_cache(maxsize=64)
-def _voucher_files(palette: images.Palette, stamp: tuple[str, str], data_dir: str) -> StaticFiles:
-    return static_files(_images(palette, stamp, strip=None))
+def _voucher_files(
+    palette: images.Palette, stamp: tuple[str, str], picture: str, data_dir: str
+) -> StaticFiles:
+    files = _images(palette, stamp, strip=None)
+    if picture:
+        try:
+            for scale in images.SCALES:
+                suffix = "" if scale == 1 else f"@{scale}x"
+                files[f"strip{suffix}.png"] = images.coupon_strip_png(
+                    picture, palette.background, scale
+                )
+        except OSError:
+            # The stored picture is gone or unreadable: the coupon goes out without it.
+            files = {name: data for name, data in files.items() if not name.startswith("strip")}
+    return static_files(files)
 
 
 def _stamp_of(program: Program | None) -> tuple[str, str]:
