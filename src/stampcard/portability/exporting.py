@@ -7,8 +7,10 @@ strip) and the vouchers' pictures under their stored names. ``csv/<table>.csv`` 
 same rows for a spreadsheet, each cell made safe against formula injection
 (``csv_safety``), so those are for people, not for import.
 
-The archive is written row by row from server-side cursors into a file, so an export of a
-large business never holds its tables in memory.
+The archive is written row by row from server-side cursors, so an export of a large business
+never holds its tables in memory: into a file (``export_business``), or sent while it is
+being made (``export_pieces``), so a download of a large business starts at once and keeps
+flowing instead of waiting minutes for the whole file (and a proxy's read timeout).
 """
 
 import csv
@@ -25,6 +27,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils.encoding import is_protected_type
+from django_scopes import scope
 
 from stampcard.audit import services as audit
 from stampcard.csv_safety import safe_row
@@ -80,9 +83,66 @@ def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> N
     personal data. Then reads in one repeatable-read snapshot where the database has one,
     so the document and its CSVs show the same moment even while stamps go on.
     """
+    _allow_and_record(business, actor)
+    for _progress in _write_archive(business, target):
+        pass
+
+
+def export_pieces(*, business: Business, actor: Actor) -> Iterator[bytes]:
+    """``business``'s export as the pieces of the zip come out, for a streamed download.
+
+    The permission is checked and the export audited before this returns; the pieces are
+    written when iterated, inside the business's scope and one snapshot as above (a stream
+    is read after the view has returned, outside the request's scope).
+    """
+    _allow_and_record(business, actor)
+    return _pieces(business)
+
+
+def _pieces(business: Business) -> Iterator[bytes]:
+    pipe = _Pipe()
+    with scope(business=business):
+        for _progress in _write_archive(business, pipe):
+            if piece := pipe.take():
+                yield piece
+    if piece := pipe.take():
+        yield piece
+
+
+class _Pipe(io.RawIOBase):
+    """A write-only stream whose bytes are taken out as they arrive (zipfile writes to an
+    unseekable stream with data descriptors)."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.buffer += data
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def take(self) -> bytes:
+        piece = bytes(self.buffer)
+        self.buffer.clear()
+        return piece
+
+
+def _allow_and_record(business: Business, actor: Actor) -> None:
     require_within(actor, Permission.EXPORT_DATA, business=business, location_ids=None)
     with transaction.atomic():
         audit.record(business=business, actor=actor, action="business.exported")
+
+
+def _write_archive(business: Business, target: IO[bytes]) -> Iterator[None]:
+    """Write the zip to ``target``, yielding every ``CHUNK`` rows so a reader can take what
+    has been written so far."""
     encoder = ExportEncoder(ensure_ascii=False)
     outermost = not connection.in_atomic_block
     with transaction.atomic(), zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -103,20 +163,26 @@ def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> N
                 out.write(f'{", " if index else ""}"{name}": [')
                 for number, row in enumerate(_rows(business, model)):
                     out.write((",\n" if number else "\n") + encoder.encode(row))
+                    if number % CHUNK == CHUNK - 1:
+                        yield
                 out.write("]")
             out.write("}}\n")
             out.flush()
             out.detach()
         _write_pictures(business, archive)
+        yield
         for name, model in TABLES:
             with archive.open(f"csv/{name}.csv", "w", force_zip64=True) as raw:
                 text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
                 writer = csv.writer(text)
                 writer.writerow([field.name for field in columns(model)])
-                for row in _rows(business, model):
+                for number, row in enumerate(_rows(business, model)):
                     writer.writerow(safe_row(_csv_value(value) for value in row.values()))
+                    if number % CHUNK == CHUNK - 1:
+                        yield
                 text.flush()
                 text.detach()
+    yield
 
 
 def _write_pictures(business: Business, archive: zipfile.ZipFile) -> None:
