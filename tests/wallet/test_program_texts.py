@@ -7,7 +7,9 @@ import zipfile
 
 import pytest
 
-from stampcard.vouchers.models import RedemptionMethod, VoucherOrigin
+from stampcard.loyalty.models import StampSource
+from stampcard.loyalty.services import add_stamps
+from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from stampcard.wallet import apple, google
 from tests import factories
@@ -101,6 +103,28 @@ def test_passes_in_two_languages_share_their_images(data_dir, program):
     assert thai_strip == english_strip
 
 
+def goal_voucher(program, staff_actor, language):
+    """The Smart Voucher a customer speaking ``language`` earns at the program's goal."""
+    type(program).objects.filter(pk=program.pk).update(stamps_goal=1, reward_kind="smart_voucher")
+    program.refresh_from_db()
+    card = card_of(program, language)
+    add_stamps(
+        business=program.business, actor=staff_actor, source=StampSource.STAFF, card_id=card.pk
+    )
+    return Voucher.objects.get(card=card)
+
+
+def test_a_thai_customers_goal_voucher_pass_is_in_thai(data_dir, program, staff_actor):
+    voucher = goal_voucher(program, staff_actor, "th")
+    with zipfile.ZipFile(io.BytesIO(apple.build_voucher_pass(voucher))) as archive:
+        document = json.loads(archive.read("pass.json"))
+    coupon = document["coupon"]
+    assert coupon["primaryFields"][0]["value"] == THAI["reward_title"]
+    assert {"key": "details", "label": "label.details", "value": THAI["reward_description"]} in (
+        coupon["backFields"]
+    )
+
+
 # --- Google --------------------------------------------------------------------------------
 
 
@@ -167,6 +191,15 @@ def test_the_loyalty_object_is_in_the_cards_customers_language(google_on, progra
         body = google_on.resources[("loyaltyObject", f"{ISSUER}.card-{card.code}")]
         (following,) = [m for m in body["textModulesData"] if m["id"] == "next"]
         assert following["body"].endswith(reward)
+
+
+def test_a_thai_customers_goal_voucher_offer_is_in_thai(google_on, program, staff_actor):
+    voucher = goal_voucher(program, staff_actor, "th")
+    google.client().upsert_offer(voucher)
+    body = google_on.resources[("offerObject", f"{ISSUER}.voucher-{voucher.pk}")]
+    modules = {module["id"]: module["body"] for module in body["textModulesData"]}
+    assert modules["voucher"] == THAI["reward_title"]
+    assert modules["details"] == THAI["reward_description"]
 
 
 def test_the_offer_class_has_the_name_and_terms_of_every_language(google_on, program, staff_actor):
