@@ -53,7 +53,7 @@ class Seeded:
 
 
 # (name, path after /b/<slug>/ built from what was seeded). A page added to the dashboard
-# gets a line here; a team page from another branch belongs here as ("team", …).
+# gets a line here.
 PAGES: tuple[tuple[str, Callable[[Seeded], str]], ...] = (
     ("home (all businesses)", lambda s: "/"),
     ("business overview", lambda s: ""),
@@ -94,6 +94,13 @@ PAGES: tuple[tuple[str, Callable[[Seeded], str]], ...] = (
     ("audit trail", lambda s: "audit/"),
     ("audit trail, page 100", lambda s: "audit/?page=100"),
     ("export page", lambda s: "export/"),
+    ("import page", lambda s: "import/"),
+    ("customers CSV import page", lambda s: "customers/import/"),
+    ("stamp correction (busiest)", lambda s: f"customers/{s.customer_id}/correct/"),
+    ("erase customer (busiest)", lambda s: f"customers/{s.customer_id}/erase/"),
+    ("void voucher", lambda s: f"vouchers/{s.voucher_id}/void/"),
+    ("new program", lambda s: "programs/new/"),
+    ("team", lambda s: "team/"),
     ("staff scanner", lambda s: "scanner/"),
 )
 

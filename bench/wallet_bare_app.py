@@ -5,11 +5,11 @@ requests as ``wallet.passkit_views`` with the same SQL, and no Django.
   serials of the device's passes changed since the tag (cards and vouchers, the two queries
   the view runs), as the same JSON;
 - ``GET /passkit/v1/passes/<type>/<serial>``: the card found by its code, the
-  ``ApplePass`` token checked by the same HMAC, and the signed pass read from the same
+  ``ApplePass`` token checked as the view checks it, and the signed pass read from the same
   on-disk cache the Django view fills (``wallet.apple.card_pass``).
 
 Run by gunicorn exactly like the Django app (``bench.wallet_bench``); configured by the
-environment: ``DATABASE_URL``, ``SECRET_KEY``, ``STAMPCARD_DATA_DIR``.
+environment: ``DATABASE_URL``, ``STAMPCARD_DATA_DIR``.
 """
 
 import hashlib
@@ -51,9 +51,8 @@ def _connection() -> psycopg.Connection[Any]:
 
 
 def _token(card_id: int, token: str) -> str:
-    # Django's salted_hmac with sha256: the key is sha256(salt + secret).
-    key = hashlib.sha256((_SALT + os.environ["SECRET_KEY"]).encode()).digest()
-    return hmac.new(key, f"{card_id}:{token}".encode(), hashlib.sha256).hexdigest()
+    # As wallet.passkit.authentication_token derives it.
+    return hashlib.sha256(f"{_SALT}:card:{card_id}:{token}".encode()).hexdigest()
 
 
 def _tag(moment: Any) -> int:

@@ -12,8 +12,11 @@ import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.db.models import Model
+from PIL import Image
 
 from stampcard.audit.models import AuditEntry
 from stampcard.loyalty.models import Card, Reward, StampEvent
@@ -25,6 +28,7 @@ from stampcard.portability.tables import DOCUMENT, MODELS, TABLES, columns
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.tenancy.models import Business, Membership
+from stampcard.uploads import clean_image
 from stampcard.vouchers.models import (
     CodePool,
     CodePoolKind,
@@ -39,10 +43,24 @@ from tests.dashboard.analytics_history import make_history
 OPERATOR = Actor(kind=ActorKind.ADMIN)
 
 
+def picture(size=(600, 200), color=(0, 0, 255, 255), kind="PNG"):
+    """A voucher picture as the issuing stores it (drawn again by ``clean_image``)."""
+    out = io.BytesIO()
+    Image.new("RGBA", size, color).save(out, format=kind)
+    return clean_image(out.getvalue())
+
+
 @pytest.fixture
-def rich_business(business, shop, owner, maria, staff_actor):
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def rich_business(business, shop, owner, maria, staff_actor, media):
     """Corner Cafe with a history, a smart-voucher card with a milestone, a code pool,
-    vouchers by hand and at the goal, and text a spreadsheet would run."""
+    vouchers by hand (one with a picture) and at the goal, and text a spreadsheet would run."""
     history = make_history(business=business, shop=shop, owner=owner, manager=maria)
     pool = CodePool.objects.create(business=business, name="POS codes", kind=CodePoolKind.GENERATED)
     generate_codes(business=business, actor=staff_actor, pool=pool, count=5)
@@ -72,6 +90,7 @@ def rich_business(business, shop, owner, maria, staff_actor):
         title="Printed flyer",
         origin=VoucherOrigin.MANUAL,
         redemption_method="self",
+        image=picture(),
     )
     assert Voucher.objects.filter(business=business, reward__isnull=False).count() == 1
     assert history.program.cards.count() == 3
@@ -148,11 +167,24 @@ def test_export_import_export_is_the_same_business(rich_business):
         "claim_codes": 0,
     }
     codes = sorted(Card.objects.filter(business=rich_business).values_list("code", "token"))
+    flyer = Voucher.objects.get(business=rich_business, title="Printed flyer").image.name
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert f"pictures/{flyer}" in archive.namelist()
     remove(rich_business)
+    default_storage.delete(flyer)  # as on an installation it was never on
 
     moved = import_business(source=io.BytesIO(first), slug="corner-cafe-moved")
 
     again = document_of(exported(moved))
+    # The voucher's picture came across, drawn again under a new name of its own.
+    imported = Voucher.objects.get(business=moved, title="Printed flyer")
+    assert imported.picture_name
+    assert imported.image.name != flyer
+    with imported.image.open("rb") as stored:
+        assert Image.open(stored).convert("RGB").getpixel((10, 10)) == (0, 0, 255)
+    for document in (again, before):
+        for row in document["tables"]["vouchers"]:
+            row["image"] = "(picture)" if row["image"] else ""
     assert without_ids(again)["business"] == without_ids(before)["business"]
     assert without_ids(again) == without_ids(before)
     # Printed codes and wallet links work after the move: the same codes and tokens.
@@ -168,10 +200,49 @@ def test_export_import_export_is_the_same_business(rich_business):
 def test_the_zip_has_a_safe_csv_per_table(rich_business):
     with zipfile.ZipFile(io.BytesIO(exported(rich_business))) as archive:
         names = set(archive.namelist())
-        assert names == {DOCUMENT} | {f"csv/{name}.csv" for name, _model in TABLES}
+        flyer = Voucher.objects.get(business=rich_business, title="Printed flyer").image.name
+        assert names == {DOCUMENT, f"pictures/{flyer}"} | {
+            f"csv/{name}.csv" for name, _model in TABLES
+        }
         customers = list(csv.DictReader(io.StringIO(archive.read("csv/customers.csv").decode())))
     assert "'=HYPERLINK(evil)" in {row["name"] for row in customers}
     assert "'+66812345678" in {row["phone"] for row in customers}  # shown as text
+
+
+def test_voucher_pictures_are_drawn_again_and_names_from_elsewhere_never_looked_up(
+    rich_business,
+):
+    document = document_of(exported(rich_business))
+    remove(rich_business)
+    # A file of this installation a crafted export names without carrying it.
+    secret = default_storage.save("logos/secret.png", ContentFile(picture().data))
+    with_script = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100">'
+        b'<rect width="300" height="100" fill="#0a0"/><script>alert(1)</script></svg>'
+    )
+    rows = sorted(document["tables"]["vouchers"], key=lambda row: row["id"])
+    rows[0]["image"] = secret
+    rows[1]["image"] = "vouchers/evil.png"
+    rows[2]["image"] = "../../../etc/passwd"
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(DOCUMENT, json.dumps(document))
+        archive.writestr("pictures/vouchers/evil.png", with_script)
+    target.seek(0)
+
+    moved = import_business(source=target, slug="crafted")
+
+    names = dict(Voucher.objects.filter(business=moved).values_list("token", "image"))
+    assert names[rows[0]["token"]] == ""
+    assert names[rows[2]["token"]] == ""
+    drawn = Voucher.objects.get(token=rows[1]["token"])
+    assert drawn.picture_name
+    assert drawn.image.name != "vouchers/evil.png"
+    with drawn.image.open("rb") as stored:
+        data = stored.read()
+    assert data.startswith(b"\x89PNG")
+    assert b"script" not in data
+    assert default_storage.exists(secret)  # untouched, and named by no voucher
 
 
 def test_columns_are_found_by_introspection():

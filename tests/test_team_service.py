@@ -270,6 +270,19 @@ def test_an_existing_account_must_log_in_instead(business, alice_acts):
     assert User.objects.filter(email="nok@example.org").count() == 1
 
 
+def test_an_unconfirmed_account_is_confirmed_by_the_invitation(business, alice_acts):
+    User.objects.create_user(
+        "Nok@example.org", email="nok@example.org", password="p-123456789", is_active=False
+    )
+    issued = invite(business, alice_acts)
+    assert not team.account_exists("nok@example.org")
+    joined = team.accept_with_new_account(token=issued.token, name="Nok", password="x-long-pass-42")
+    assert joined.user.is_active
+    assert joined.user.check_password("x-long-pass-42")
+    assert User.objects.filter(email__iexact="nok@example.org").count() == 1
+    assert team.account_exists("nok@example.org")
+
+
 def test_a_refusal_after_the_account_was_made_leaves_no_account(business, alice_acts, owner):
     # The inviter is gone: the account made in the same transaction must vanish too.
     issued = invite(business, alice_acts)

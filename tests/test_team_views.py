@@ -279,6 +279,30 @@ def test_someone_with_an_account_is_asked_to_log_in(client, business, owner):
     assert Invitation.objects.get().is_open
 
 
+def test_an_unconfirmed_sign_up_with_the_address_does_not_block_the_invitation(
+    client, business, owner
+):
+    # Someone signed up with the invited address and never confirmed it.
+    squatted = User.objects.create_user(
+        "nok@example.org", email="nok@example.org", password="squatters-pass-1", is_active=False
+    )
+    issued = invite(business, owner)
+    page = open_link(client, issued.token)
+    assert page.status_code == 200
+    assert "Create your account for nok@example.org" in page.content.decode()
+    response = client.post(ACCEPT, {"name": "Nok", "password": "kaffee-und-kuchen-42"})
+    assert response.status_code == 302
+    assert response["Location"] == "/b/corner-cafe/"
+    user = User.objects.get(username="nok@example.org")
+    assert user.pk == squatted.pk
+    assert user.is_active
+    assert user.first_name == "Nok"
+    assert user.check_password("kaffee-und-kuchen-42")
+    assert not user.check_password("squatters-pass-1")
+    assert Membership.objects.get(business=business, user=user).role == "staff"
+    assert client.get("/b/corner-cafe/").status_code == 200
+
+
 def test_a_different_user_is_told_so(client, business, owner, stranger):
     issued = invite(business, owner)
     client.force_login(stranger)

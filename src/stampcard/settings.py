@@ -244,8 +244,12 @@ OUTBOX_CONSUMERS: dict[str, list[str]] = {
         "stampcard.wallet.google_consumers.sync_google_object",
     ],
     "customer.joined": ["stampcard.wallet.google_consumers.sync_google_object"],
-    "reward.earned": ["stampcard.wallet.google_consumers.sync_google_object"],
+    "reward.earned": [
+        "stampcard.wallet.consumers.announce_milestone",
+        "stampcard.wallet.google_consumers.sync_google_object",
+    ],
     "voucher.issued": [
+        "stampcard.wallet.consumers.announce_milestone",
         "stampcard.wallet.google_consumers.sync_google_object",
         "stampcard.wallet.google_consumers.sync_google_offer",
     ],
@@ -367,6 +371,8 @@ LANGUAGES = [
     ("ru", _("Russian")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Kazakh dates and numbers (Django ships no formats for kk); the others keep Django's.
+FORMAT_MODULE_PATH = ["stampcard.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

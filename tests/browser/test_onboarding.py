@@ -38,6 +38,8 @@ def test_owner_signs_up_and_prints_a_poster_whose_qr_opens_the_join_page(
         link = re.search(r"http\S+/accounts/signup/confirm/\S+/", inbox.body())
         assert link is not None
     page.goto(link.group(0))
+    page.get_by_role("heading", name="Confirm your e-mail").wait_for()
+    page.get_by_role("button", name="Confirm my e-mail").click()
 
     page.get_by_role("heading", name="Your business").wait_for()
     page.get_by_label("Business name").fill("Baan Kafe")

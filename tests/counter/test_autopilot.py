@@ -36,6 +36,26 @@ def test_each_kind_opens_its_own_page_and_is_refused_the_others(
         assert f'href="{page}"' in refused.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("kind", "page"),
+    [
+        ("scanner", "/device/scanner/"),
+        ("kiosk", "/device/kiosk/"),
+        ("autopilot", "/device/autopilot/"),
+    ],
+)
+def test_the_installed_app_opens_each_kind_of_device_on_its_own_screen(
+    client, business, staff_actor, shop, kind, page
+):
+    """The counter app's manifest starts at /scanner/: a kiosk or an Autopilot station that
+    was sent on to the scanner page would meet "wrong device" there."""
+    device = paired(business, staff_actor, shop, kind)
+    client.cookies[DEVICE_COOKIE] = device.token
+    assert client.get("/scanner/")["Location"] == page
+    revoke_device(business=business, actor=staff_actor, device=device.device)
+    assert client.get("/scanner/")["Location"] == "/device/pair/"
+
+
 def test_autopilot_page_needs_no_webassembly_and_the_kiosk_does(
     client, business, staff_actor, shop
 ):

@@ -80,3 +80,58 @@ def test_a_void_voucher_is_explained_in_the_customers_language(client, card):
     response = client.post(url(card, voucher), {"held": "1"}, HTTP_ACCEPT_LANGUAGE="uk")
     assert response.status_code == 409
     assert "Цей ваучер анульовано." in response.content.decode()
+
+
+SVG_PICTURE = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100">'
+    b'<rect width="300" height="100" fill="#0a0"/><script>alert(1)</script></svg>'
+)
+
+
+def picture_url(card, voucher):
+    return reverse(
+        "customer:voucher_picture", kwargs={"card_token": card.token, "voucher_id": voucher.pk}
+    )
+
+
+def test_the_voucher_page_and_the_card_show_the_picture_as_drawn_again(
+    client, card, settings, tmp_path
+):
+    from stampcard.uploads import clean_image
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    voucher = give(card, image=clean_image(SVG_PICTURE))
+    staff_scan = give(card, method="staff_scan", image=clean_image(SVG_PICTURE))
+    plain = give(card)
+    here = picture_url(card, voucher)
+    assert f'<img class="c-voucher-picture" src="{here}"' in client.get(url(card, voucher)).text
+    page = client.get(reverse("customer:card", kwargs={"card_token": card.token})).text
+    assert here in page
+    assert picture_url(card, staff_scan) in page
+    assert picture_url(card, plain) not in page
+    # The rasterised picture, never the SVG that was uploaded.
+    response = client.get(here)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG")
+    assert b"<svg" not in response.content
+    assert b"script" not in response.content
+    assert response["Cache-Control"].startswith("private")
+    assert client.get(picture_url(card, plain)).status_code == 404
+    # Behind the card's door: another card's token finds nothing.
+    other = factories.CardFactory(program=card.program)
+    assert client.get(picture_url(other, voucher)).status_code == 404
+
+
+def test_a_picture_name_that_is_not_a_vouchers_picture_is_never_served(
+    client, card, settings, tmp_path
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    secret = default_storage.save("logos/secret.png", ContentFile(b"\x89PNG\r\n\x1a\nsecret"))
+    voucher = give(card)
+    Voucher.objects.filter(pk=voucher.pk).update(image=secret)
+    assert picture_url(card, voucher) not in client.get(url(card, voucher)).text
+    assert client.get(picture_url(card, voucher)).status_code == 404

@@ -230,7 +230,8 @@ def test_import_all_good_rows(client, owner, business, program, people):
         url(business, "customers_import"), {"program": program.pk, "file": upload(text)}
     )
     assert response.status_code == 200
-    assert "2 new customers, 1 already known" in response.content.decode()
+    assert "Imported: 2 new customers." in response.content.decode()
+    assert "1 customer was already known." in response.content.decode()
     dina = Customer.objects.get(email="dina@example.org")
     assert (dina.language, dina.marketing_consent, dina.join_channel) == ("th", True, "import")
     assert dina.cards.get().program == program

@@ -107,6 +107,20 @@ def test_an_svg_is_served_as_png_never_as_svg(client, owner, business):
     assert b"script" not in served.content
 
 
+def test_a_name_that_is_not_a_vouchers_picture_is_never_served(client, owner, business):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    client.force_login(owner)
+    assert issue(client, business).status_code == 302
+    voucher = Voucher.objects.get()
+    # Another file of the installation (an imported row named it before imports checked).
+    secret = default_storage.save("logos/secret.png", ContentFile(picture("PNG")))
+    Voucher.objects.filter(pk=voucher.pk).update(image=secret)
+    served = client.get(url(business, "voucher_image", voucher_id=voucher.pk))
+    assert served.status_code == 404
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

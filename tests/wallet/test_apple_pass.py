@@ -84,10 +84,10 @@ def test_pass_json_has_every_required_key(card, files):
     assert len(store["secondaryFields"]) + len(store["auxiliaryFields"]) <= 4
     assert store["headerFields"][0]["value"] == "0/10"
     assert store["secondaryFields"][0]["value"] == "Free coffee"
-    # Only a milestone speaks on the lock screen: stamps and the next reward change silently.
+    # Only a milestone the budget allowed speaks on the lock screen
+    # (tests/wallet/test_apple_announcements.py): a new pass says nothing.
     speaking = [f for group in FIELD_GROUPS for f in store[group] if "changeMessage" in f]
-    assert [f["key"] for f in speaking] == ["earned"]
-    assert speaking[0]["value"] == 0
+    assert speaking == []
     assert "%@" in apple.STRINGS["change.earned"]
     # The PassKit web service (tests/wallet/test_passkit.py).
     assert document["webServiceURL"].endswith("/passkit/")
@@ -131,10 +131,29 @@ def test_every_image_at_every_scale(files):
 def test_each_language_has_its_strings(files):
     for language in LANGUAGES:
         text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
-        for key in apple.STRINGS:
-            assert f'"{key}" = "' in text
-    assert '"label.stamps" = "Stamps";' in files["en.lproj/pass.strings"].decode("utf-16")
-    assert '"label.stamps" = "Stamps";' not in files["ru.lproj/pass.strings"].decode("utf-16")
+        for english in apple.STRINGS.values():
+            assert f'"{english}" = "' in text
+    assert '"Stamps" = "Stamps";' in files["en.lproj/pass.strings"].decode("utf-16")
+    assert '"Stamps" = "Stamps";' not in files["ru.lproj/pass.strings"].decode("utf-16")
+    # The change message keeps Wallet's placeholder in every language.
+    for language in LANGUAGES:
+        text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
+        line = next(x for x in text.splitlines() if x.startswith('"You earned a reward!'))
+        assert line.count("%@") == 2, (language, line)
+
+
+def test_labels_are_english_that_every_language_looks_up(card, files):
+    """A device in a language the pass does not carry shows the label as pass.json holds it:
+    English, never a lookup key."""
+    store = json.loads(files["pass.json"])["storeCard"]
+    labels = {f["label"] for group in FIELD_GROUPS for f in store[group] if "label" in f}
+    assert {"Stamps", "Next reward", "Rewards earned", "Card", "Code"} <= labels
+    keys = set(apple.STRINGS.values())
+    assert labels <= keys
+    for language in LANGUAGES:
+        text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
+        for label in labels:
+            assert f'"{label}" = "' in text, (language, label)
 
 
 def test_manifest_covers_every_file(files):

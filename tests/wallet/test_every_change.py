@@ -8,7 +8,7 @@ request writes messages only, and delivering them patches the stand-in for Googl
 the Apple passes a push.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings as django_settings
@@ -215,7 +215,7 @@ def test_an_expired_voucher_pass_is_dated_and_pushed(google_on, saved, owner_act
 
     voucher.refresh_from_db()
     document = voucher_pass_json(voucher)
-    assert document["expirationDate"] < timezone.now().isoformat()
+    assert datetime.fromisoformat(document["expirationDate"]) < timezone.now()
     status = next(f for f in document["coupon"]["secondaryFields"] if f["key"] == "status")
     assert status["value"] == "Expired"
 

@@ -402,3 +402,35 @@ def test_publish_of_a_join_leads_to_an_object(google_on, business):
         )["id"]
         == f"{ISSUER}.card-{card.code}"
     )
+
+
+def test_the_cards_save_button_writes_the_class_and_object_before_googles_save_page(
+    google_on, card, client
+):
+    """A card the outbox never wrote (made before Google was set up, or followed at once),
+    or wrote under an older design, is saved as it stands now."""
+    save = f"/c/{card.token}/google"
+    page = client.get(f"/c/{card.token}/").content.decode()
+    assert f'href="{save}"' in page
+    assert google_on.resources == {}
+    response = client.get(save)
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://pay.google.com/gp/v/save/")
+    assert response["Cache-Control"] == "no-store"
+    token = jwt.decode(response["Location"].rsplit("/", 1)[1], options={"verify_signature": False})
+    (named,) = token["payload"]["loyaltyObjects"]
+    obj = google_on.resources[("loyaltyObject", named["id"])]
+    assert ("loyaltyClass", named["classId"]) in google_on.resources
+    # A new design: the object's hero image of the old one is gone; following the button
+    # again writes the current one.
+    program = card.program
+    program.background_color = "#0000aa"
+    program.save()
+    program.refresh_from_db()
+    assert client.get(save).status_code == 302
+    obj = google_on.resources[("loyaltyObject", named["id"])]
+    assert obj["heroImage"]["sourceUri"]["uri"].endswith(f"-{program.design_version}-0.png")
+
+
+def test_without_google_the_cards_save_button_is_not_found(card, client):
+    assert client.get(f"/c/{card.token}/google").status_code == 404

@@ -306,3 +306,54 @@ def test_the_card_page_offers_each_vouchers_save_link_when_google_is_set_up(
     assert f'href="{save}"' in client.get(page).content.decode()
     settings.GOOGLE_WALLET_ISSUER_ID = ""
     assert f'href="{save}"' not in client.get(page).content.decode()
+
+
+def picture(size=(900, 300), color=(30, 160, 60)):
+    """A voucher picture as the issuing stores it (drawn again by ``clean_image``)."""
+    import io
+
+    from PIL import Image
+
+    from stampcard.uploads import clean_image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="JPEG")
+    return clean_image(out.getvalue())
+
+
+def test_the_vouchers_picture_is_the_offers_hero_image_at_a_public_address_of_ours(
+    google_on, business, staff_actor, card, client, settings, tmp_path
+):
+    import io
+
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    voucher = issue(business, staff_actor, card=card, program=card.program, image=picture())
+    sync_google_offer(told(voucher, Topic.VOUCHER_ISSUED))
+    body = offer_object(google_on, voucher)
+    uri = body["heroImage"]["sourceUri"]["uri"]
+    assert uri.startswith("https://cards.example.org/wallet/google/voucher/")
+    # The address names nothing secret: not the voucher's token, not its stored file.
+    assert voucher.token not in uri
+    assert voucher.image.name.split("/")[-1].split(".")[0] not in uri
+    path = urlsplit(uri).path
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "immutable" in response["Cache-Control"]
+    hero = Image.open(io.BytesIO(response.content)).convert("RGB")
+    assert hero.size == (1032, 336)
+    green = hero.getpixel((516, 168))
+    assert green[1] > 120
+    assert green[0] < 80
+    # Another voucher's id, or a digest that is not this picture's, shows nothing.
+    other = issue(business, staff_actor, card=card, image=picture(color=(0, 0, 255)))
+    digest = path.rsplit("-", 1)[1]
+    assert client.get(f"/wallet/google/voucher/{other.pk}-{digest}").status_code == 404
+    assert client.get(path.replace(digest[:4], "0000")).status_code == 404
+
+
+def test_a_voucher_without_a_picture_has_no_hero_image(google_on, voucher):
+    sync_google_offer(told(voucher, Topic.VOUCHER_ISSUED))
+    assert "heroImage" not in offer_object(google_on, voucher)

@@ -87,3 +87,18 @@ def test_one_refused_object_does_not_stop_the_others(google_on, program, saved_c
         if kind == "loyaltyObject" and body["heroImage"]["sourceUri"]["uri"].endswith(current)
     ]
     assert len(written) == CARDS - 1
+
+
+def test_a_business_rename_rewrites_the_class_it_shows(google_on, program, saved_cards):
+    """The class was written for this design already; a rename leaves the design alone."""
+    design = program.design_version
+    business = program.business
+    business.name = "Corner Cafe & Bakery"
+    business.save()
+    message = OutboxMessage.objects.filter(topic=changes.PASSES_CHANGED).latest("pk")
+    assert message.payload.get("program_id") is None
+    sync_google_program(message)
+    program.refresh_from_db()
+    assert program.design_version == design
+    body = google_on.resources[("loyaltyClass", f"{ISSUER}.program-{program.pk}")]
+    assert body["issuerName"] == "Corner Cafe & Bakery"

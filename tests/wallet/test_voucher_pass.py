@@ -4,7 +4,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import zxingcpp
@@ -102,7 +102,9 @@ def test_package_has_every_key_image_and_string(voucher):
     assert set(document) >= REQUIRED_KEYS
     assert document["serialNumber"] == f"v{voucher.pk}"
     assert document["coupon"]["primaryFields"][0]["value"] == "Free coffee"
-    assert document["expirationDate"] == voucher.valid_until.isoformat()
+    assert datetime.fromisoformat(document["expirationDate"]) == voucher.valid_until.replace(
+        microsecond=0
+    )
     assert "voided" not in document
     for name, (width, height) in IMAGE_POINTS.items():
         for scale in (1, 2, 3):
@@ -111,7 +113,8 @@ def test_package_has_every_key_image_and_string(voucher):
             assert image.size == (width * scale, height * scale)
     for language in LANGUAGES:
         text = files[f"{language}.lproj/pass.strings"].decode("utf-16")
-        assert '"label.voucher" = "' in text
+        assert '"Voucher" = "' in text
+    assert document["coupon"]["primaryFields"][0]["label"] == "Voucher"
     manifest = json.loads(files["manifest.json"])
     assert set(manifest) == set(files) - {"manifest.json", "signature"}
     for name, digest in manifest.items():
@@ -187,6 +190,9 @@ def test_redeemed_and_void_vouchers_are_voided_passes(business, staff_actor, car
         document = apple.voucher_pass_json(voucher)
         assert document["voided"] is True
         assert "locations" not in document
+        # Redeeming, voiding or expiring is no milestone: the lock screen says nothing.
+        fields = [f for group in document["coupon"].values() for f in group]
+        assert [f for f in fields if "changeMessage" in f] == []
 
 
 @pytest.mark.django_db
@@ -197,8 +203,21 @@ def test_an_expired_voucher_has_its_expiration_date_passed(business, staff_actor
     )
     voucher.refresh_from_db()
     document = apple.voucher_pass_json(voucher)
-    assert document["expirationDate"] == voucher.valid_until.isoformat()
-    assert document["expirationDate"] < timezone.now().isoformat()
+    assert datetime.fromisoformat(document["expirationDate"]) < timezone.now()
+
+
+@pytest.mark.django_db
+def test_dates_are_w3c_in_whole_seconds_in_the_business_time_zone(business, staff_actor, card):
+    business.time_zone = "Asia/Bangkok"
+    business.save()
+    voucher = issue(business, staff_actor, card=card)
+    until = datetime(2026, 12, 1, 3, 0, 0, 123456, tzinfo=UTC)
+    Voucher.objects.filter(pk=voucher.pk).update(valid_until=until)
+    voucher.refresh_from_db()
+    document = apple.voucher_pass_json(voucher)
+    assert document["expirationDate"] == "2026-12-01T10:00:00+07:00"
+    (field,) = [f for f in document["coupon"]["secondaryFields"] if f["key"] == "valid_until"]
+    assert field["value"] == "2026-12-01T10:00:00+07:00"
 
 
 @pytest.mark.django_db
@@ -315,3 +334,102 @@ def test_redeeming_dates_the_pass_lists_it_and_owes_a_push(
     assert listed.json()["serialNumbers"] == [f"v{voucher.pk}"]
     fetched = client.get(pass_url(voucher), **auth(voucher))
     assert json.loads(unzip(fetched.content)["pass.json"])["voided"] is True
+
+
+def picture(size, color=(200, 40, 40), kind="JPEG"):
+    """A voucher picture as the issuing stores it (drawn again by ``clean_image``)."""
+    from stampcard.uploads import clean_image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format=kind)
+    return clean_image(out.getvalue())
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return tmp_path / "media"
+
+
+@pytest.mark.django_db
+def test_the_vouchers_picture_is_the_coupons_strip_at_every_scale(
+    business, staff_actor, card, media, monkeypatch
+):
+    voucher = issue(
+        business, staff_actor, card=card, program=card.program, image=picture((900, 300))
+    )
+    files = unzip(apple.build_voucher_pass(voucher))
+    for scale in (1, 2, 3):
+        suffix = "" if scale == 1 else f"@{scale}x"
+        strip = Image.open(io.BytesIO(files[f"strip{suffix}.png"])).convert("RGB")
+        # A coupon's strip: 375x144 points (Apple's size for coupons and gift cards).
+        assert strip.size == (375 * scale, 144 * scale)
+        red, green, blue = strip.getpixel((strip.width // 2, strip.height // 2))
+        assert red > 150
+        assert green < 90
+        assert blue < 90
+        assert f"icon{suffix}.png" in files
+    manifest = json.loads(files["manifest.json"])
+    assert "strip@2x.png" in manifest
+    # Rendered once: a later build (another process) reads the renditions kept on disk.
+    assert len(list((media.parent / "cache" / "vouchers").glob("*.png"))) == 3
+    apple._voucher_files.cache_clear()
+    images_module = apple.images
+    images_module.voucher_picture_png.cache_clear()
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(images_module, "fill", no_drawing)
+    again = unzip(apple.build_voucher_pass(voucher))
+    assert again["strip@2x.png"] == files["strip@2x.png"]
+
+
+@pytest.mark.django_db
+def test_a_tall_picture_is_shown_whole_not_cut_to_a_sliver(business, staff_actor, card, media):
+    voucher = issue(business, staff_actor, card=card, image=picture((300, 600), (200, 40, 40)))
+    strip = Image.open(io.BytesIO(unzip(apple.build_voucher_pass(voucher))["strip@2x.png"]))
+    strip = strip.convert("RGB")
+    assert strip.size == (750, 288)
+    # Its whole height shows in the middle; the sides are a blurred, washed copy of it.
+    top = strip.getpixel((375, 2))
+    assert top[0] > 150
+    assert top[1] < 90
+    side = strip.getpixel((5, 144))
+    assert side != top
+
+
+@pytest.mark.django_db
+def test_a_voucher_without_picture_or_with_a_name_not_ours_has_no_strip(
+    business, staff_actor, card, media, voucher
+):
+    assert not any(name.startswith("strip") for name in unzip(apple.build_voucher_pass(voucher)))
+    # A name that is not a picture the issuing stored (another file here) is never drawn.
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    out = io.BytesIO()
+    Image.new("RGB", (400, 200), (0, 0, 255)).save(out, format="PNG")
+    secret = default_storage.save("logos/secret.png", ContentFile(out.getvalue()))
+    Voucher.objects.filter(pk=voucher.pk).update(image=secret)
+    voucher.refresh_from_db()
+    files = unzip(apple.build_voucher_pass(voucher))
+    assert not any(name.startswith("strip") for name in files)
+    assert "icon.png" in files
+
+
+@pytest.mark.django_db
+def test_a_cut_out_picture_stands_on_the_pass_colour(business, staff_actor, media):
+    from stampcard.uploads import clean_image
+    from stampcard.wallet.images import rgb
+
+    out = io.BytesIO()
+    cut_out = Image.new("RGBA", (300, 600), (0, 0, 0, 0))
+    cut_out.paste((240, 140, 30, 255), (50, 100, 250, 500))
+    cut_out.save(out, format="PNG")
+    voucher = issue(business, staff_actor, image=clean_image(out.getvalue()))
+    strip = Image.open(io.BytesIO(unzip(apple.build_voucher_pass(voucher))["strip@2x.png"]))
+    strip = strip.convert("RGB")
+    # Reduced to 256 colours: within a step or two of each.
+    for spot, colour in (((5, 144), rgb(business.brand_color)), ((375, 144), (240, 140, 30))):
+        assert max(abs(a - b) for a, b in zip(strip.getpixel(spot), colour, strict=True)) <= 3

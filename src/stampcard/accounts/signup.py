@@ -1,11 +1,17 @@
 """Signing up: an e-mail address and a password, confirmed by a link sent to that address.
 
-The account is inactive until the link is opened, so nobody can sign in with an address
+The account is inactive until the link's page is confirmed with its button (a POST, so a
+mail scanner that opens the link confirms nothing), so nobody can sign in with an address
 that is not theirs. The link's token is Django's password-reset token keyed on the
 account's activity: it works once (activating changes what it was made from) and only for
 ``PASSWORD_RESET_TIMEOUT``. Signing up with an address that already has an account sends
 that address a note instead, and the page says the same either way, so the form does not
 tell strangers who has an account.
+
+An account that was never confirmed holds its address for nobody: signing up again sends
+that address a fresh link and the new password replaces the old one (which also ends the
+earlier link, as the token is made from the password), and one older than the link's
+lifetime is replaced by a new account. Nothing is active until the mailbox's owner confirms.
 
 Sign-ups are limited per client address and per e-mail address (the settings
 ``SIGNUPS_PER_ADDRESS``, ``SIGNUPS_PER_EMAIL`` in ``SIGNUP_WINDOW_SECONDS``, read from the
@@ -30,6 +36,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext
@@ -127,21 +134,37 @@ def signup_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup_sent.html")
 
 
+def is_unconfirmed(user: Any) -> bool:
+    """Whether ``user`` is a sign-up whose link was never used: inactive and never signed in
+    (an account switched off by an administrator has signed in before)."""
+    return not user.is_active and user.last_login is None
+
+
 def _start_account(request: HttpRequest, email: str, password: str) -> None:
-    """Make the inactive account and record its e-mail, in one transaction: the e-mail is
-    sent from the outbox after commit (``stampcard.mail``), never from this request."""
+    """Make the inactive account (or renew an unconfirmed one) and record its e-mail, in one
+    transaction: the e-mail is sent from the outbox after commit (``stampcard.mail``), never
+    from this request."""
     users = get_user_model()
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                if users.objects.filter(username__iexact=email).exists():
-                    raise IntegrityError
-                user = users(username=email, email=email, is_active=False)
-                user.set_password(password)
-                user.save()
-        except IntegrityError:
+        user = users.objects.select_for_update().filter(username__iexact=email).first()
+        if user is not None and not is_unconfirmed(user):
             _send(request, email, "accounts/email/already_signed_up.txt", {"email": email})
             return
+        if user is not None and _outlived_its_link(user):
+            user.delete()
+            user = None
+        if user is None:
+            try:
+                with transaction.atomic():
+                    user = users(username=email, email=email, is_active=False)
+                    user.set_password(password)
+                    user.save()
+            except IntegrityError:  # started at the same moment by another request
+                _send(request, email, "accounts/email/already_signed_up.txt", {"email": email})
+                return
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
         link = request.build_absolute_uri(
             reverse(
                 "signup_confirm",
@@ -152,6 +175,11 @@ def _start_account(request: HttpRequest, email: str, password: str) -> None:
             )
         )
         _send(request, email, "accounts/email/confirm.txt", {"link": link})
+
+
+def _outlived_its_link(user: Any) -> bool:
+    age = timezone.now() - user.date_joined
+    return age > timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
 
 
 def _send(request: HttpRequest, email: str, template: str, context: dict[str, Any]) -> None:
@@ -165,16 +193,20 @@ def _send(request: HttpRequest, email: str, template: str, context: dict[str, An
     )
 
 
+@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
-    """Open the link: activate the account, sign in, and go on to set up the business."""
+    """The link shows a button; only its POST activates the account, signs in, and goes on to
+    set up the business (mail scanners that open links must not use the link up)."""
     user = _user_of(uidb64)
     if (
         user is None
-        or user.is_active
+        or not is_unconfirmed(user)
         or len(token) > 100
         or not confirmation_tokens.check_token(user, token)
     ):
         return render(request, "accounts/signup_invalid.html", status=400)
+    if request.method != "POST":
+        return render(request, "accounts/signup_confirm.html", {"email": user.email})
     user.is_active = True
     user.save(update_fields=["is_active"])
     login(request, user, backend=MODEL_BACKEND)

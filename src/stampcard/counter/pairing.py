@@ -39,7 +39,7 @@ from stampcard.counter.views import page_for
 from stampcard.refusals import Refusal
 from stampcard.tenancy.middleware import DEVICE_COOKIE, remember_device
 from stampcard.tenancy.selectors import memberships_of
-from stampcard.tenancy.services import pair_with_code
+from stampcard.tenancy.services import find_device, pair_with_code
 
 
 class PairForm(forms.Form):
@@ -84,9 +84,11 @@ def pair(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def start(request: HttpRequest) -> HttpResponse:
-    """Where the installed scanner app opens: the paired device's scanner, or the member's."""
-    if request.COOKIES.get(DEVICE_COOKIE):
-        return redirect("counter:scanner")
+    """Where the installed counter app opens: the paired device's own screen (scanner, kiosk
+    or Autopilot), else the member's scanner, else pairing."""
+    device = find_device(request.COOKIES.get(DEVICE_COOKIE, ""))
+    if device is not None and device.is_active:
+        return redirect(page_for(device.kind))
     memberships = memberships_of(request.user)
     if memberships:
         return redirect("dashboard:scanner", business_slug=memberships[0].business.slug)

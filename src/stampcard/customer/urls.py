@@ -16,6 +16,11 @@ urlpatterns = [
     ),
     path("c/<str:card_token>/", views.card, name="card"),
     path("c/<str:card_token>/v/<int:voucher_id>/", views.voucher, name="voucher"),
+    path(
+        "c/<str:card_token>/v/<int:voucher_id>/picture",
+        views.voucher_picture,
+        name="voucher_picture",
+    ),
     path("c/<str:card_token>/theme.css", views.theme, name="theme"),
     path("c/<str:card_token>/manifest.webmanifest", views.manifest, name="manifest"),
     path("c/<str:card_token>/sw.js", views.service_worker, name="service_worker"),

@@ -39,7 +39,6 @@ from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, Vo
 from stampcard.vouchers.services import redeem_voucher
 from stampcard.wallet import images, signing
 from stampcard.wallet.google import enabled as google_enabled
-from stampcard.wallet.google import save_link
 
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
 # The card this browser joined with, per program: its join page offers it again.
@@ -192,7 +191,11 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     ]
     now = timezone.now()
     vouchers = [
-        {"voucher": voucher, "image": _code_image(voucher)}
+        {
+            "voucher": voucher,
+            "image": _code_image(voucher),
+            "picture": _picture_url(card, voucher),
+        }
         for voucher in Voucher.objects.filter(card=card, status=VoucherStatus.ACTIVE)
         .exclude(valid_until__lte=now)
         .order_by("created_at")
@@ -212,7 +215,10 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "apple_pass_url": reverse("wallet:apple_pass", kwargs={"card_token": card.token})
         if apple_wallet
         else None,
-        "google_save_url": save_link(card),
+        # Through our redirect, which writes the object before Google's save page opens.
+        "google_save_url": reverse("wallet:google_card_save", kwargs={"card_token": card.token})
+        if google_enabled()
+        else None,
         # Each voucher's own offer in Google Wallet (wallet:google_card_voucher_save).
         "google_vouchers": google_enabled(),
         "logo": images.logo_data_uri(program.logo.name) if program.logo else "",
@@ -227,6 +233,15 @@ def _code_image(voucher: Voucher) -> str:
     if not voucher.code or voucher.code_display == CodeDisplay.TEXT:
         return ""
     return _scalable(code_svg(voucher.code, voucher.code_display))
+
+
+def _picture_url(card: Card, voucher: Voucher) -> str:
+    """Where the card's page shows the voucher's picture (``voucher_picture``), or ""."""
+    if not voucher.picture_name:
+        return ""
+    return reverse(
+        "customer:voucher_picture", kwargs={"card_token": card.token, "voucher_id": voucher.pk}
+    )
 
 
 _SVG_SIZE = re.compile(r'^<svg width="(\d+)" height="(\d+)"')
@@ -435,6 +450,7 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
         ),
         "refusal": refusal,
         "code_image": _code_image(found),
+        "picture": _picture_url(card, found),
         "apple_wallet": signing.can_sign(),
         # Written to Google (if it is not yet) when the customer follows it.
         "google_save_url": reverse(
@@ -446,6 +462,27 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
     }
     response = render(request, "customer/voucher.html", context, status=status)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def voucher_picture(request: HttpRequest, card_token: str, voucher_id: int) -> HttpResponse:
+    """The picture of a voucher of this card, as the issuing drew it again (a PNG or JPEG,
+    never an upload as it came, never another stored file)."""
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    if not 0 < voucher_id <= _MAX_ID:
+        raise Http404
+    found = Voucher.objects.filter(card=card, pk=voucher_id).only("image").first()
+    name = found.picture_name if found is not None else ""
+    if not name:
+        raise Http404
+    try:
+        data, kind = images.voucher_picture(name)
+    except OSError:
+        raise Http404 from None
+    response = HttpResponse(data, content_type=kind)
+    # A picture is never replaced under its voucher; only this customer's browser keeps it.
+    response["Cache-Control"] = "private, max-age=86400"
     return response
 
 

@@ -216,7 +216,7 @@ def customer_choices(request: HttpRequest, business_slug: str) -> HttpResponse:
 def voucher_image(request: HttpRequest, business_slug: str, voucher_id: int) -> HttpResponse:
     """The voucher's picture as we drew it (never the upload itself)."""
     voucher = get_object_or_404(_visible(request), pk=voucher_id)
-    if not voucher.image:
+    if not voucher.picture_name:  # none, or a name that is not a picture the issuing stored
         raise Http404
     kind = "image/png" if (voucher.image.name or "").endswith(".png") else "image/jpeg"
     with voucher.image.open("rb") as stored:  # at most a few hundred kB: drawn by uploads
@@ -236,7 +236,7 @@ def voucher_printable(request: HttpRequest, business_slug: str, voucher_id: int)
         return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
     image = ""
-    if voucher.image:
+    if voucher.picture_name:
         with voucher.image.open("rb") as stored:
             kind = "image/png" if (voucher.image.name or "").endswith(".png") else "image/jpeg"
             image = data_uri(stored.read(), kind)

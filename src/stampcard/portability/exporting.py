@@ -3,9 +3,9 @@
 ``business.json`` is the export proper (the one an import reads): its ``format`` and
 ``version``, the business, and every table's rows with their ids, foreign keys as the ids of
 rows in the same document; ``pictures/…`` the programs' uploaded pictures (logo, stamp,
-strip) under their stored names. ``csv/<table>.csv`` holds the same rows for a spreadsheet, each
-cell made safe against formula injection (``csv_safety``), so those are for people, not
-for import.
+strip) and the vouchers' pictures under their stored names. ``csv/<table>.csv`` holds the
+same rows for a spreadsheet, each cell made safe against formula injection
+(``csv_safety``), so those are for people, not for import.
 
 The archive is written row by row from server-side cursors into a file, so an export of a
 large business never holds its tables in memory.
@@ -42,6 +42,7 @@ from stampcard.portability.tables import (
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, require_within
+from stampcard.vouchers.models import VOUCHER_PICTURE_NAME, Voucher
 
 CHUNK = 2000
 
@@ -119,11 +120,18 @@ def export_business(*, business: Business, actor: Actor, target: IO[bytes]) -> N
 
 
 def _write_pictures(business: Business, archive: zipfile.ZipFile) -> None:
-    """The programs' stored pictures, as ``pictures/<stored name>``; a missing file is left out
-    (the import then clears the name)."""
+    """The programs' and vouchers' stored pictures, as ``pictures/<stored name>``; a missing
+    file is left out (the import then clears the name), as is a voucher's name that is not
+    one of the pictures the issuing stored."""
     names = set()
     for values in Program.objects.filter(business=business).values(*PICTURE_FIELDS):
         names |= {name for name in values.values() if name}
+    vouchers = Voucher.objects.filter(business=business).exclude(image="")
+    names |= {
+        name
+        for name in vouchers.values_list("image", flat=True).iterator(chunk_size=CHUNK)
+        if VOUCHER_PICTURE_NAME.fullmatch(name)
+    }
     for name in sorted(names):
         try:
             with default_storage.open(name) as file:

@@ -13,7 +13,8 @@ What stays and what changes:
   those references are left empty; the rows themselves are kept;
 - the business's slug may be chosen anew (``slug=``); a slug taken here is refused;
 - the programs' pictures come from the zip's ``pictures/`` and are drawn again
-  (``uploads.clean_image``) and stored under their own hash; a picture name the zip does
+  (``uploads.clean_image``) and stored under their own hash; the vouchers' pictures too,
+  stored under new random names as the issuing stores them; a picture name the zip does
   not carry, or that is not a picture, is cleared, never looked up in this storage;
 - what an export never carries (staff, devices, receipt keys, …) is listed in
   ``portability.tables``: it is made again here, not copied.
@@ -73,6 +74,7 @@ from stampcard.portability.tables import (
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Location
 from stampcard.tenancy.permissions import Permission, require_within
+from stampcard.tokens import new_secret
 from stampcard.uploads import MAX_UPLOAD_BYTES, UnsafeImage, clean_image
 from stampcard.vouchers.models import Voucher, VoucherTemplate
 
@@ -80,7 +82,12 @@ BATCH = 1000
 # What an import into a business made here takes from the export: not its name or address.
 _SETTINGS = ("time_zone", "country", "currency", "default_language", "brand_color")
 _FOLDERS = {"logo": "logos", "stamp_image": "stamps", "strip_image": "strips"}
-_PICTURE_NAME = re.compile(r"pictures/(logos|stamps|strips)/[0-9A-Za-z_-]{1,80}\.(png|jpg)")
+_PICTURE_NAME = re.compile(
+    r"pictures/(logos|stamps|strips|vouchers)/[0-9A-Za-z_-]{1,100}\.(png|jpg)"
+)
+# The files a zip may list: the document, a CSV per table, and the pictures (a voucher each
+# at most); the central directory is read whole, so it is bounded.
+MAX_ENTRIES = 100_000
 # What ``tokens.new_secret`` makes (the customer door accepts no other).
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,100}")
 # Rows whose own checks (beyond each field's) run on import: the same as in their forms.
@@ -113,17 +120,22 @@ def read_archive(source: IO[bytes]) -> tuple[dict[str, Any], dict[str, bytes]]:
             info = archive.getinfo(DOCUMENT)
         except KeyError as error:
             raise NotAnExport() from error
-        if info.file_size > limit or len(archive.infolist()) > 100:
+        if info.file_size > limit or len(archive.infolist()) > MAX_ENTRIES:
             raise ExportTooBig()
         try:
             with archive.open(info) as member:
                 # The declared size may lie: read at most one byte past the limit.
                 data = member.read(limit + 1)
+            # Pictures and document together stay under the limit however many there are.
+            room = limit - len(data)
             for entry in archive.infolist():
                 if not _PICTURE_NAME.fullmatch(entry.filename):
                     continue
                 with archive.open(entry) as member:
-                    picture = member.read(MAX_UPLOAD_BYTES + 1)
+                    picture = member.read(min(MAX_UPLOAD_BYTES, max(room, 0)) + 1)
+                room -= len(picture)
+                if room < 0:
+                    raise ExportTooBig()
                 if len(picture) <= MAX_UPLOAD_BYTES:
                     pictures[entry.filename.removeprefix(PICTURES)] = picture
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as e:
@@ -248,6 +260,7 @@ def _import_tables(
             problem=str(error).splitlines()[0][:200],
         ) from error
     _store_pictures(business, pictures)
+    _store_voucher_pictures(business, pictures)
     return len(shops or {}) - len(unmerged)
 
 
@@ -270,6 +283,32 @@ def _store_pictures(business: Business, pictures: dict[str, bytes]) -> None:
             Program.objects.filter(pk=program.pk).update(
                 **{field: getattr(program, field).name for field in changed}
             )
+
+
+def _store_voucher_pictures(business: Business, pictures: dict[str, bytes]) -> None:
+    """Each voucher's picture the export carries, drawn again and stored under a new random
+    name (as ``issue_voucher`` stores one); a name without its file in the zip, or whose file
+    is not a picture, is cleared: the import never points a voucher at a file already here."""
+    stored: dict[str, str] = {}
+    named = Voucher.objects.filter(business=business).exclude(image="")
+    for voucher_id, name in named.values_list("pk", "image").iterator(chunk_size=BATCH):
+        if name not in stored:
+            stored[name] = _stored_voucher_picture(pictures.get(name))
+        Voucher.objects.filter(pk=voucher_id).update(image=stored[name])
+
+
+def _stored_voucher_picture(data: bytes | None) -> str:
+    if data is None:
+        return ""
+    try:
+        image = clean_image(data)
+    except UnsafeImage:
+        return ""
+    return str(
+        default_storage.save(
+            f"vouchers/{new_secret(12)}.{image.extension}", ContentFile(image.data)
+        )
+    )
 
 
 def _stored_picture(field: str, data: bytes | None) -> str:

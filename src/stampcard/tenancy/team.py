@@ -59,6 +59,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from stampcard import mail, tokens
+from stampcard.accounts import signup
 from stampcard.audit.models import AuditEntry
 from stampcard.audit.services import record
 from stampcard.refusals import Refusal
@@ -342,7 +343,10 @@ def is_for(invitation: Invitation, user: AbstractBaseUser | AnonymousUser) -> bo
 
 
 def account_exists(email: str) -> bool:
-    return _account_for(email) is not None
+    """Whether the address has an account to log in with (an unconfirmed sign-up is none:
+    the invited person makes theirs through the invitation instead)."""
+    account = _account_for(email)
+    return account is not None and not signup.is_unconfirmed(account)
 
 
 def accept_invitation(*, token: str, user: User) -> Membership:
@@ -364,21 +368,22 @@ def accept_invitation(*, token: str, user: User) -> Membership:
 def accept_with_new_account(*, token: str, name: str, password: str) -> Membership:
     """Make the invited person's account (confirmed: the link proved the address) and join.
 
+    An unconfirmed sign-up with that address becomes this account, with this name and
+    password: the invitation's link proves the mailbox as the sign-up's link would.
     The password was checked by the caller against Django's validators. Refused like
     ``accept_invitation``, and with ``AccountExists`` when the address has an account (then
     they log in and accept). Nothing is kept when a refusal comes after the account was made.
     """
     with scopes_disabled(), transaction.atomic():
         invitation = _usable_invitation(token)
-        if _account_for(invitation.email) is not None:
-            raise AccountExists()
         users = get_user_model()
-        user = users(
-            username=invitation.email,
-            email=invitation.email,
-            first_name=name.strip()[:150],
-            is_active=True,
-        )
+        user = _account_for(invitation.email, for_update=True)
+        if user is not None and not signup.is_unconfirmed(user):
+            raise AccountExists()
+        if user is None:
+            user = users(username=invitation.email, email=invitation.email)
+        user.first_name = name.strip()[:150]
+        user.is_active = True
         user.set_password(password)
         try:
             with transaction.atomic():
@@ -771,11 +776,12 @@ def _member_with_email(business: Business, email: str) -> bool:
         ).exists()
 
 
-def _account_for(email: str) -> User | None:
+def _account_for(email: str, *, for_update: bool = False) -> User | None:
     users = get_user_model()
-    found: User | None = users.objects.filter(
-        Q(email__iexact=email) | Q(username__iexact=email)
-    ).first()
+    accounts = users.objects.filter(Q(email__iexact=email) | Q(username__iexact=email))
+    if for_update:
+        accounts = accounts.select_for_update()
+    found: User | None = accounts.first()
     return found
 
 

@@ -4,6 +4,7 @@ Everything here is scarce and consumed at most once; ``vouchers.services`` does 
 consumption as one conditional write.
 """
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +27,11 @@ __all__ = ["Validity"]  # re-exported: the choices of every voucher field live i
 valid_redeem_code = RegexValidator(
     POOL_CODE_PATTERN, _("A redeem code uses only letters, digits, - and _.")
 )
+
+
+# The only names a voucher's picture is served, rendered or exported from: one the issuing
+# stored after ``uploads.clean_image`` drew it again, never another file of the installation.
+VOUCHER_PICTURE_NAME = re.compile(r"vouchers/[A-Za-z0-9_-]{1,100}\.(png|jpg)")
 
 
 class RedemptionMethod(models.TextChoices):
@@ -174,6 +180,12 @@ class Voucher(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def picture_name(self) -> str:
+        """The storage name of the voucher's picture as we drew it, or "" for none."""
+        name = self.image.name or ""
+        return name if VOUCHER_PICTURE_NAME.fullmatch(name) else ""
 
 
 class VoucherTemplate(models.Model):

@@ -24,6 +24,7 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
@@ -36,6 +37,7 @@ from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.wallet import images, passkit
+from stampcard.wallet.models import AppleAnnouncement
 from stampcard.wallet.signing import sign_manifest
 
 PKPASS_TYPE = "application/vnd.apple.pkpass"
@@ -48,8 +50,10 @@ LOCATIONS_KEPT = timedelta(seconds=60)
 VOUCHER_FOREGROUND = "#ffffff"
 VOUCHER_LABEL = "#e5e7eb"
 
-# The lookup keys pass.json holds for text Wallet shows, and their English source in the
-# Django catalogue; every .lproj/pass.strings maps them to that language.
+# Text Wallet shows in the device's language, by name, in English (the Django catalogue's
+# source). pass.json holds the English itself, which is also its key in every
+# .lproj/pass.strings: a device in a language the pass does not carry shows English, never a
+# key (``wallet_text``).
 STRINGS = {
     "label.stamps": gettext_noop("Stamps"),
     "label.next": gettext_noop("Next reward"),
@@ -63,11 +67,16 @@ STRINGS = {
     "label.details": gettext_noop("Details"),
     "label.earned": gettext_noop("Rewards earned"),
     # %@ is Wallet's placeholder for the field's new value. Only milestones speak on the lock
-    # screen (the notification budget, wallet.notifications): the count of rewards earned
-    # only ever grows, and only when one is earned; stamps and the next reward update silently.
+    # screen, within the notification budget (wallet.changes.announce_milestone): the count
+    # of rewards earned only when a milestone's push was allowed to; everything else (stamps,
+    # the next reward, a voucher redeemed, voided or expired) updates silently.
     "change.earned": gettext_noop("You earned a reward! Rewards earned: %@"),
-    "change.status": gettext_noop("Voucher: %@"),
 }
+
+
+def wallet_text(name: str) -> str:
+    """What pass.json holds for the text ``name`` of ``STRINGS``: its English, looked up."""
+    return STRINGS[name]
 
 
 def build_pass(card: Card, *, code128: bool = False) -> bytes:
@@ -139,13 +148,15 @@ def _cached_path(card: Card, design_version: int, language: str) -> str:
 
 def build_voucher_pass(voucher: Voucher) -> bytes:
     """The signed ``coupon`` pass of ``voucher``: voided once redeemed or void, dated to
-    expire with the voucher's validity."""
+    expire with the voucher's validity, its picture (if any) as the coupon's strip."""
     program = voucher.program
     if program is not None:
         palette = images.palette_of(program)
     else:
         palette = images.Palette(voucher.business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
-    static = _voucher_files(palette, _stamp_of(program), str(settings.DATA_DIR))
+    static = _voucher_files(
+        palette, _stamp_of(program), voucher.picture_name, str(settings.DATA_DIR)
+    )
     return package({"pass.json": _json(voucher_pass_json(voucher))}, static)
 
 
@@ -199,9 +210,23 @@ def _card_files(
     return static_files(_images(palette, stamp, strip=(program, stamps), logo=logo))
 
 
+# A voucher's picture is stored under a new name each time: its name is its content.
 @functools.lru_cache(maxsize=64)
-def _voucher_files(palette: images.Palette, stamp: tuple[str, str], data_dir: str) -> StaticFiles:
-    return static_files(_images(palette, stamp, strip=None))
+def _voucher_files(
+    palette: images.Palette, stamp: tuple[str, str], picture: str, data_dir: str
+) -> StaticFiles:
+    files = _images(palette, stamp, strip=None)
+    if picture:
+        try:
+            for scale in images.SCALES:
+                suffix = "" if scale == 1 else f"@{scale}x"
+                files[f"strip{suffix}.png"] = images.coupon_strip_png(
+                    picture, palette.background, scale
+                )
+        except OSError:
+            # The stored picture is gone or unreadable: the coupon goes out without it.
+            files = {name: data for name, data in files.items() if not name.startswith("strip")}
+    return static_files(files)
 
 
 def _stamp_of(program: Program | None) -> tuple[str, str]:
@@ -277,7 +302,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "headerFields": [
                 {
                     "key": "stamps",
-                    "label": "label.stamps",
+                    "label": wallet_text("label.stamps"),
                     "value": f"{progress.stamps}/{progress.goal}",
                     "textAlignment": "PKTextAlignmentRight",
                 }
@@ -287,22 +312,16 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
             "secondaryFields": [
                 {
                     "key": "next",
-                    "label": "label.next",
+                    "label": wallet_text("label.next"),
                     "value": progress.next_reward,
                 },
-                {
-                    "key": "earned",
-                    "label": "label.earned",
-                    "value": _rewards_earned(card),
-                    "changeMessage": "change.earned",
-                    "textAlignment": "PKTextAlignmentRight",
-                },
+                _earned_field(card),
             ],
             "auxiliaryFields": [
-                {"key": "card", "label": "label.card", "value": texts["name"]},
+                {"key": "card", "label": wallet_text("label.card"), "value": texts["name"]},
                 {
                     "key": "code",
-                    "label": "label.code",
+                    "label": wallet_text("label.code"),
                     "value": card.display_code,
                     "textAlignment": "PKTextAlignmentRight",
                 },
@@ -328,14 +347,11 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
     else:
         colors = images.Palette(business.brand_color, VOUCHER_FOREGROUND, VOUCHER_LABEL)
     coupon: dict[str, Any] = {
-        "primaryFields": [{"key": "offer", "label": "label.voucher", "value": voucher.title}],
+        "primaryFields": [
+            {"key": "offer", "label": wallet_text("label.voucher"), "value": voucher.title}
+        ],
         "secondaryFields": [
-            {
-                "key": "status",
-                "label": "label.status",
-                "value": status_text,
-                "changeMessage": "change.status",
-            }
+            {"key": "status", "label": wallet_text("label.status"), "value": status_text}
         ],
         "auxiliaryFields": [],
         "backFields": [],
@@ -344,8 +360,8 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         coupon["secondaryFields"].append(
             {
                 "key": "valid_until",
-                "label": "label.valid_until",
-                "value": voucher.valid_until.isoformat(),
+                "label": wallet_text("label.valid_until"),
+                "value": _w3c_date(voucher.valid_until, business.time_zone),
                 "dateStyle": "PKDateStyleMedium",
                 "timeStyle": "PKDateStyleShort",
                 "textAlignment": "PKTextAlignmentRight",
@@ -353,11 +369,11 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         )
     if voucher.code:
         coupon["auxiliaryFields"].append(
-            {"key": "code", "label": "label.code", "value": voucher.code}
+            {"key": "code", "label": wallet_text("label.code"), "value": voucher.code}
         )
     if voucher.description:
         coupon["backFields"].append(
-            {"key": "details", "label": "label.details", "value": voucher.description}
+            {"key": "details", "label": wallet_text("label.details"), "value": voucher.description}
         )
     document: dict[str, Any] = {
         "formatVersion": 1,
@@ -379,7 +395,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
     if voucher.status in (VoucherStatus.REDEEMED, VoucherStatus.VOID):
         document["voided"] = True
     if voucher.valid_until is not None:
-        document["expirationDate"] = voucher.valid_until.isoformat()
+        document["expirationDate"] = _w3c_date(voucher.valid_until, business.time_zone)
     locations = _locations(voucher.business_id)
     if locations and not document.get("voided"):
         document["locations"] = locations
@@ -424,7 +440,7 @@ def _voucher_language(voucher: Voucher) -> str:
 def pass_strings(language: str) -> bytes:
     """``xx.lproj/pass.strings``: UTF-16 with its byte-order mark, as Apple's tools write it."""
     with translation.override(language):
-        lines = [f'"{key}" = "{_escape(gettext(text))}";' for key, text in STRINGS.items()]
+        lines = [f'"{_escape(text)}" = "{_escape(gettext(text))}";' for text in STRINGS.values()]
     return ("\n".join(lines) + "\n").encode("utf-16")
 
 
@@ -434,27 +450,42 @@ def _back_fields(texts: dict[str, str], progress_text: str) -> list[dict[str, An
     if texts["reward_description"]:
         reward = f"{reward}\n{texts['reward_description']}"
     fields = [
-        {"key": "progress", "label": "label.next", "value": progress_text},
-        {"key": "reward", "label": "label.reward", "value": reward},
+        {"key": "progress", "label": wallet_text("label.next"), "value": progress_text},
+        {"key": "reward", "label": wallet_text("label.reward"), "value": reward},
     ]
     if texts["terms"]:
-        fields.append({"key": "terms", "label": "label.terms", "value": texts["terms"]})
+        fields.append(
+            {"key": "terms", "label": wallet_text("label.terms"), "value": texts["terms"]}
+        )
     return fields
 
 
-# The rewards a card has earned, of every status: the one query a pass build makes.
+# The rewards a card has earned, of every status, and the count its pass announces: the one
+# query a pass build makes.
 _EARNED_SQL = (
-    f"SELECT count(*) FROM {Reward._meta.db_table}"  # noqa: S608  # the model's own table
+    f"SELECT count(*), (SELECT rewards_earned FROM {AppleAnnouncement._meta.db_table}"  # noqa: S608  # the models' own tables
+    " WHERE card_id = %s)"
+    f" FROM {Reward._meta.db_table}"
     " WHERE card_id = %s AND business_id = %s"
 )
 
 
-def _rewards_earned(card: Card) -> int:
-    """How many rewards ``card`` has earned, one prepared statement (``stampcard.hot_path``)."""
+def _earned_field(card: Card) -> dict[str, Any]:
+    """The count of rewards earned; it speaks on the lock screen only for the count a
+    milestone was allowed to announce (``AppleAnnouncement``), one prepared statement
+    (``stampcard.hot_path``)."""
     with hot_path_cursor(connections[Reward.objects.db]) as cursor:
-        cursor.execute(_EARNED_SQL, [card.pk, card.business_id])
-        (count,) = cursor.fetchone()
-    return int(count)
+        cursor.execute(_EARNED_SQL, [card.pk, card.pk, card.business_id])
+        count, announced = cursor.fetchone()
+    field: dict[str, Any] = {
+        "key": "earned",
+        "label": wallet_text("label.earned"),
+        "value": int(count),
+        "textAlignment": "PKTextAlignmentRight",
+    }
+    if announced is not None and int(announced) == int(count):
+        field["changeMessage"] = wallet_text("change.earned")
+    return field
 
 
 def _known_milestones(program: Program) -> None:
@@ -520,6 +551,12 @@ def _locations(business_id: int) -> list[dict[str, Any]]:
             entry["relevantText"] = shop.relevant_text
         found.append(entry)
     return found
+
+
+def _w3c_date(moment: datetime, time_zone: str) -> str:
+    """A date as pass.json takes it: W3C/ISO 8601 in whole seconds with the offset of the
+    business's time zone (2026-12-01T10:00:00+07:00); Wallet does not read fractions."""
+    return moment.astimezone(ZoneInfo(time_zone)).replace(microsecond=0).isoformat()
 
 
 def _rgb(hex_color: str) -> str:

@@ -42,13 +42,21 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from stampcard.loyalty.models import Card, Program
+from stampcard.loyalty.models import Card, Program, Reward
 from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet import apns
-from stampcard.wallet.models import PassRegistration
-from stampcard.wallet.notifications import record_apple_batch, record_apple_pushes
+from stampcard.wallet.models import AppleAnnouncement, PassRegistration, Wallet
+from stampcard.wallet.notifications import (
+    Why,
+    already_sent,
+    milestone_of,
+    record_apple_batch,
+    record_apple_pushes,
+    record_send,
+    reserve_notification,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +136,48 @@ def refresh_passes(*, business_id: int, program_id: int | None) -> int:
 
 def card_changed(*, business_id: int, card_id: int) -> None:
     owe_pushes(PassRegistration.objects.filter(card_id=card_id), business_id=business_id, now=None)
+
+
+def announce_milestone(message: OutboxMessage) -> None:
+    """A milestone of a card (reward ready, voucher issued) reaches its Apple pass.
+
+    Decided here, where its push is owed, within the pass's notification budget: allowed, the
+    pass announces the card's present count of rewards earned (``AppleAnnouncement``, read by
+    the pass build) and the send is recorded as notified; over the budget it is recorded
+    silent and the pass updates without a word. The card's ``updated_at`` moves, so the pass
+    cached for its version is rebuilt with the decision and devices list it as updated.
+    """
+    milestone = milestone_of(message.topic, message.payload)
+    card_id = message.payload.get("card_id")
+    if milestone is None or card_id is None:
+        return
+    if milestone.why == Why.VOUCHER_ISSUED and not (
+        Voucher.objects.filter(pk=milestone.object_id, reward__isnull=False).exists()
+    ):
+        return  # not a reward's: the card's pass, which counts rewards, does not change
+    registrations = PassRegistration.objects.filter(card_id=card_id)
+    if not registrations.exists() or already_sent(message, card_id, Wallet.APPLE):
+        return
+    now = timezone.now()
+    business_id = message.required_business_id
+    if reserve_notification(
+        message=message, card_id=card_id, wallet=Wallet.APPLE, why=milestone.why, now=now
+    ):
+        earned = Reward.objects.filter(card_id=card_id, business_id=business_id).count()
+        AppleAnnouncement.objects.update_or_create(
+            card_id=card_id, defaults={"business_id": business_id, "rewards_earned": earned}
+        )
+        Card.objects.filter(pk=card_id).update(updated_at=now)
+    else:
+        record_send(
+            message=message,
+            card_id=card_id,
+            wallet=Wallet.APPLE,
+            notified=False,
+            why=Why.OVER_BUDGET,
+            now=now,
+        )
+    owe_pushes(registrations, business_id=business_id, now=now)
 
 
 def voucher_changed(*, business_id: int, voucher_id: int) -> None:

@@ -22,6 +22,13 @@ def push_card_changed(message: OutboxMessage) -> None:
 
 
 @in_receipt_transaction
+def announce_milestone(message: OutboxMessage) -> None:
+    """``reward.earned`` / ``voucher.issued``: a milestone reaches the card's Apple pass,
+    announced on the lock screen when the notification budget allows."""
+    changes.announce_milestone(message)
+
+
+@in_receipt_transaction
 def push_voucher_changed(message: OutboxMessage) -> None:
     """``voucher.redeemed`` / ``voucher.voided`` / ``voucher.expired``: the voucher's coupon
     pass is voided or expired, dated now and pushed."""

@@ -11,6 +11,7 @@ Objects are written ahead (the outbox consumer, ``wallet.google_consumers``), so
 is a skinny JWT naming only the object and class ids: short, and always the current state.
 """
 
+import hashlib
 import json
 import logging
 import threading
@@ -112,6 +113,21 @@ def hero_url(program: Program, stamps: int) -> str:
 def logo_url(program: Program) -> str:
     name = f"{program.pk}-{program.design_version}"
     return _public(reverse("wallet:google_logo", kwargs={"name": name}))
+
+
+def voucher_hero_url(voucher: Voucher) -> str | None:
+    """The public address of the voucher's picture as the offer's hero image, or None
+    without one. Named by the voucher and a digest of the picture's stored name (random,
+    new for every picture): never guessable from the voucher's id, never its token."""
+    name = voucher.picture_name
+    if not name:
+        return None
+    hero = f"{voucher.pk}-{picture_digest(name)}"
+    return _public(reverse("wallet:google_voucher_hero", kwargs={"name": hero}))
+
+
+def picture_digest(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 def callback_url() -> str:
@@ -338,6 +354,9 @@ def offer_object(voucher: Voucher) -> dict[str, Any]:
         "state": offer_state(voucher),
         "textModulesData": modules,
     }
+    hero = voucher_hero_url(voucher)
+    if hero is not None:
+        body["heroImage"] = {"sourceUri": {"uri": hero}}
     barcode = _offer_barcode(voucher)
     if barcode is not None:
         body["barcode"] = barcode

@@ -128,7 +128,8 @@ def sync_google_program(message: OutboxMessage) -> None:
     client = google.client()
     try:
         for program in programs.select_related("business"):
-            _sync_class(client, program)
+            # Always: a business or location change leaves design_version where it was.
+            _sync_class(client, program, always=True)
             # The offer class of its vouchers shows its name, colour, logo and terms.
             if Voucher.objects.filter(program=program).exists():
                 client.upsert_offer_class(program.business, program)
@@ -159,13 +160,16 @@ def sync_google_program(message: OutboxMessage) -> None:
         log.warning("Google Wallet refused a program update: %s", refused)
 
 
-def _sync_class(client: google.GoogleWalletClient, program: Program) -> None:
+def _sync_class(
+    client: google.GoogleWalletClient, program: Program, *, always: bool = False
+) -> None:
+    """Write the program's class when its design moved on since last written, or ``always``."""
     written = (
         GoogleClassState.objects.filter(program=program)
         .values_list("design_version", flat=True)
         .first()
     )
-    if written is not None and written >= program.design_version:
+    if not always and written is not None and written >= program.design_version:
         return
     client.upsert_class(program)
     GoogleClassState.objects.update_or_create(

@@ -3,9 +3,12 @@
 None of these URLs belongs to a business door: Google is not a customer holding a card's
 token. The callback is recognised by its signature (wallet.google_callbacks opens the card's
 business scope itself); the images are public by nature, named by program, design version
-and stamp count, and show nothing but the program's colours, stamp, stamp grid and logo.
+and stamp count, and show nothing but the program's colours, stamp, stamp grid and logo. A
+voucher's hero image is named by the voucher and a digest of its picture's random stored
+name, and shows nothing but that picture.
 """
 
+import hmac
 import logging
 import re
 
@@ -15,13 +18,18 @@ from django.views.decorators.http import require_GET, require_POST
 from django_scopes import scopes_disabled
 
 from stampcard.loyalty.models import Program
-from stampcard.wallet import images
+from stampcard.vouchers.models import Voucher
+from stampcard.wallet import google, images
 from stampcard.wallet.google_callbacks import MAX_BODY_BYTES, CallbackRefused, take_callback
 
 log = logging.getLogger(__name__)
 
 _HERO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})-(\d{1,3})")
 _LOGO_NAME = re.compile(r"(\d{1,12})-(\d{1,9})")
+_VOUCHER_HERO_NAME = re.compile(r"(\d{1,18})-([0-9a-f]{32})")
+# What shows through a voucher picture's transparency on Google: the same for every pass,
+# so the image under an address never changes with a colour.
+VOUCHER_HERO_BACKGROUND = "#ffffff"
 # The address changes with the design and the stamps, so an image never changes under it.
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -84,6 +92,23 @@ def google_logo(request: HttpRequest, name: str) -> HttpResponse:
             program.stamp_image.name or "",
         )
     )
+
+
+@require_GET
+def google_voucher_hero(request: HttpRequest, name: str) -> HttpResponse:
+    """The voucher's picture at Google's hero size (1032x336), drawn like the coupon's strip."""
+    found = _VOUCHER_HERO_NAME.fullmatch(name)
+    if found is None:
+        raise Http404
+    with scopes_disabled():
+        voucher = Voucher.objects.filter(pk=int(found[1])).only("image").first()
+    picture = voucher.picture_name if voucher is not None else ""
+    if not picture or not hmac.compare_digest(google.picture_digest(picture), found[2]):
+        raise Http404
+    try:
+        return _png(images.voucher_hero_png(picture, VOUCHER_HERO_BACKGROUND))
+    except OSError:
+        raise Http404 from None
 
 
 def _png(data: bytes) -> HttpResponse:

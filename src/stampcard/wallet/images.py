@@ -17,10 +17,16 @@ designer after ``uploads.clean_image`` drew it again) shows it instead of the dr
 fitted into Apple's 160x50 points on transparent padding, and on a square of the card's
 colour for Google and the web. Its name changes with its content, so the renditions are
 kept per name and scale.
+
+A voucher's picture (``Voucher.picture_name``, stored under a new random name by the issuing
+after ``uploads.clean_image`` drew it again) is the coupon's strip and the offer's hero
+image: a name never changes what it shows, so each rendition is kept on disk under
+``STAMPCARD_DATA_DIR/cache/vouchers/`` by (name, background, size) and in memory.
 """
 
 import base64
 import functools
+import hashlib
 import io
 import os
 import tempfile
@@ -29,9 +35,10 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from stampcard.loyalty.models import Program
+from stampcard.uploads import sniff
 from stampcard.wallet import stamp_grid, stamp_icons
 
 SCALES = (1, 2, 3)
@@ -53,6 +60,13 @@ STRIP_BOX = stamp_grid.Box(*STRIP_POINTS, safe_height=SAFE_HEIGHT)
 HERO_BOX = stamp_grid.Box(344, 112, safe_height=100)
 HERO_SCALE = 3
 WEB_STRIP_SIZE = (750, 288)
+# A coupon's strip: Apple gives gift cards and coupons 375x144 points (wallet.md A6).
+COUPON_STRIP_POINTS = (375, 144)
+# Google's hero image in pixels (wallet.md C2).
+HERO_SIZE = (1032, 336)
+# A voucher picture this much narrower than its slot is shown whole on a blurred copy of
+# itself rather than cropped to a sliver (a square product shot, a portrait, a logo).
+CROP_TOLERANCE = 1.5
 # Part of the strips' cache names: a new way of drawing them is a new name, so strips drawn
 # by an older release are not served after an upgrade.
 RENDERING = 2
@@ -185,12 +199,83 @@ def _cached(filename: str, program: Program, stamps: int, scale: int) -> bytes:
     except FileNotFoundError:
         pass
     data = draw_strip(program, stamps, scale) if scale else draw_hero(program, stamps)
+    _keep(path, data)
+    return data
+
+
+def _keep(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed, so a parallel build never reads half a file.
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as draft:
         draft.write(data)
     os.replace(draft.name, path)
+
+
+def coupon_strip_png(name: str, background: str, scale: int) -> bytes:
+    """The voucher picture ``name`` as a coupon's strip (375x144 points) at ``scale``."""
+    width, height = COUPON_STRIP_POINTS
+    return voucher_picture_png(name, background, (width * scale, height * scale))
+
+
+def voucher_hero_png(name: str, background: str) -> bytes:
+    """The voucher picture ``name`` as Google's hero image (1032x336 pixels)."""
+    return voucher_picture_png(name, background, HERO_SIZE)
+
+
+# Keyed by the picture's name, which never changes what it shows.
+@functools.lru_cache(maxsize=128)
+def voucher_picture_png(name: str, background: str, size: tuple[int, int]) -> bytes:
+    """The voucher picture ``name`` filling ``size`` pixels on ``background`` (what shows
+    through its transparency), cached on disk and in memory."""
+    key = hashlib.sha256(name.encode()).hexdigest()[:32]
+    colour = background.lstrip("#").lower()
+    path = (
+        Path(settings.DATA_DIR)
+        / "cache"
+        / "vouchers"
+        / f"{key}-{colour}-r{RENDERING}-{size[0]}x{size[1]}.png"
+    )
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data = stamp_grid.encode(fill(_uploaded(name), size, background), photo=True)
+    _keep(path, data)
     return data
+
+
+def fill(picture: Image.Image, size: tuple[int, int], background: str) -> Image.Image:
+    """``picture`` on ``background`` filling ``size``: scaled and cropped to it, as Wallet
+    does, when its shape is near; else whole, centred on a blurred, washed copy of itself
+    (on plain ``background`` when it has transparency: a cut-out or a logo)."""
+    picture = picture.convert("RGBA")
+    flat = Image.new("RGBA", picture.size, (*rgb(background), 255))
+    flat.alpha_composite(picture)
+    flat_rgb = flat.convert("RGB")
+    slot = size[0] / size[1]
+    if flat.width / flat.height * CROP_TOLERANCE >= slot:
+        return ImageOps.fit(flat_rgb, size, Image.Resampling.LANCZOS)
+    plain = Image.new("RGB", size, rgb(background))
+    if picture.getchannel("A").getextrema() != (255, 255):
+        backdrop = plain
+    else:
+        backdrop = ImageOps.fit(flat_rgb, size, Image.Resampling.BILINEAR)
+        backdrop = backdrop.filter(ImageFilter.GaussianBlur(size[1] / 16))
+        backdrop = Image.blend(backdrop, plain, stamp_grid.SCRIM)
+    whole = ImageOps.contain(flat_rgb, size, Image.Resampling.LANCZOS)
+    backdrop.paste(whole, ((size[0] - whole.width) // 2, (size[1] - whole.height) // 2))
+    return backdrop
+
+
+def voucher_picture(name: str) -> tuple[bytes, str]:
+    """The stored voucher picture ``name`` as it is kept (a PNG or JPEG we drew) and its
+    content type; ``FileNotFoundError`` when it is gone or is not such a picture."""
+    with default_storage.open(name) as file:
+        data = file.read()
+    kind = sniff(data)
+    if kind not in ("png", "jpeg"):
+        raise FileNotFoundError(name)
+    return data, f"image/{kind}"
 
 
 def draw_strip(program: Program, stamps: int, scale: int) -> bytes:

@@ -119,6 +119,24 @@ class PassSend(models.Model):
         return f"{self.wallet} {self.card_id} {self.topic}"
 
 
+class AppleAnnouncement(models.Model):
+    """The count of rewards earned that a card's Apple pass announces on the lock screen.
+
+    The pass's ``earned`` field carries its ``changeMessage`` only while it shows this count:
+    a milestone the notification budget allowed (wallet.changes.announce_milestone), so the
+    device alerts once for it; any other change of the count updates silently.
+    """
+
+    card = models.OneToOneField(Card, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    rewards_earned = models.PositiveIntegerField()
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.rewards_earned}"
+
+
 class GoogleInstall(models.Model):
     """What Google's last save/delete callback said of a card's object (true install state)."""
 

@@ -6,7 +6,10 @@ of at once: a reward ready, a voucher issued. Even then a pass notifies at most
 phone buzzing more often than that is spam anyway): past it, the update is silent.
 
 Every send to a pass is recorded as a ``PassSend`` with whether it notified and why, once per
-outbox message: the row is the consumer's dedupe.
+outbox message: the row is the consumer's dedupe. Google is told through a message on the
+object (``wallet.google_consumers``); Apple through the ``changeMessage`` of the card pass's
+count of rewards, which the pass carries only for a milestone the budget allowed
+(``wallet.changes.announce_milestone``).
 """
 
 from collections.abc import Iterable

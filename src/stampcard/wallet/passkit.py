@@ -2,10 +2,11 @@
 
 - **Serial numbers**: a card's pass has the card code (Crockford symbols, upper case); a
   voucher's coupon pass has ``v`` and the voucher's id, which no card code can be.
-- **authenticationToken** is derived, not stored: an HMAC of the card's (voucher's) id and
-  its secret token, keyed by ``SECRET_KEY``. It needs no column and changes with
-  ``SECRET_KEY``; tokens made with a key in ``SECRET_KEY_FALLBACKS`` are still accepted
-  while a new key rolls out, and the next pass a device downloads carries the new one.
+- **authenticationToken** is derived, not stored: a SHA-256 of the card's (voucher's) id and
+  its own random token, which never changes. Apple lets an update change anything but the
+  serial number and this token, so it must stay the same for the pass's whole life: it does
+  not depend on ``SECRET_KEY``, whose rotation would otherwise lock every installed pass out
+  of its updates. Knowing it takes the card's token, which is already the key to its web card.
 - **The update tag** is the card's ``updated_at`` in whole epoch microseconds (exact: the
   database compares the moment it stands for), compared strictly greater. ``updated_at``
   moves with every counter change (loyalty.services bump it with ``version``, which is per
@@ -25,16 +26,16 @@
 """
 
 import functools
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from django.conf import settings
 from django.db import connections, models
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 from django_scopes import scopes_disabled
 
@@ -60,21 +61,14 @@ PassOwner = Card | Voucher
 Owner = TypeVar("Owner", Card, Voucher)
 
 
-def authentication_token(owner: PassOwner, secret: str | None = None) -> str:
+def authentication_token(owner: PassOwner) -> str:
     """The pass's ``authenticationToken``: 64 hex characters (Apple asks for 16 or more)."""
-    value = f"{owner.pk}:{owner.token}"
-    if isinstance(owner, Voucher):
-        value = f"voucher:{value}"
-    return salted_hmac(_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+    kind = "voucher" if isinstance(owner, Voucher) else "card"
+    return hashlib.sha256(f"{_SALT}:{kind}:{owner.pk}:{owner.token}".encode()).hexdigest()
 
 
 def token_matches(owner: PassOwner, presented: str) -> bool:
-    keys = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
-    # Every key is tried, so the time taken does not say which one matched.
-    found = False
-    for key in keys:
-        found |= constant_time_compare(authentication_token(owner, key), presented)
-    return found
+    return constant_time_compare(authentication_token(owner), presented)
 
 
 def voucher_serial(voucher: Voucher) -> str:

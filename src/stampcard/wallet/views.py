@@ -31,6 +31,29 @@ def apple_voucher_pass(request: HttpRequest, voucher_token: str) -> HttpResponse
 
 
 @require_GET
+def google_card_save(request: HttpRequest, card_token: str) -> HttpResponse:
+    """To Google's save page for the card's loyalty object, written first with its class.
+
+    The save link only names the object, which the outbox writes when the card changes: a
+    card made while Google Wallet was not set up, saved before the outbox ran, or last
+    written under an older design (its hero image gone) would save a missing or stale one.
+    Writing is a patch (or an insert when Google has none), harmless to repeat.
+    """
+    card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
+    link = google.save_link(card)
+    if link is None:
+        raise Http404
+    try:
+        client = google.client()
+        client.upsert_class(card.program)
+        client.upsert_object(card)
+    except google.GoogleWalletError as refused:
+        # The outbox's copy, if Google has one, is still the one to save.
+        log.warning("Google Wallet refused card %s: %s", card.pk, refused)
+    return _no_store_redirect(link)
+
+
+@require_GET
 def google_voucher_save(request: HttpRequest, voucher_token: str) -> HttpResponse:
     voucher: Voucher = request.voucher  # type: ignore[attr-defined]  # set by the customer door
     return _save_offer(voucher)
@@ -62,6 +85,11 @@ def _save_offer(voucher: Voucher) -> HttpResponse:
     except google.GoogleWalletError as refused:
         # The outbox's copy, if Google has one, is still the one to save.
         log.warning("Google Wallet refused voucher %s: %s", voucher.pk, refused)
+    return _no_store_redirect(link)
+
+
+def _no_store_redirect(link: str) -> HttpResponse:
+    # The link holds a signed token that names what was just written: never kept by a cache.
     response = HttpResponseRedirect(link)
     response["Cache-Control"] = "no-store"
     return response
