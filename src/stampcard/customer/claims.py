@@ -119,7 +119,8 @@ def claim_start(request: HttpRequest, slug: str, code: str = "") -> HttpResponse
     typed = request.POST.get("code", "") if request.method == "POST" else code
     refusal = ""
     status = 200
-    choices: list[tuple[Program, str]] = []
+    # (the card's name in the visitor's language, its claim page)
+    choices: list[tuple[str, str]] = []
     if typed:
         with scope(business=business):
             try:
@@ -131,7 +132,10 @@ def claim_start(request: HttpRequest, slug: str, code: str = "") -> HttpResponse
                 if found.program_id is not None:
                     programs = programs.filter(pk=found.program_id)
                 choices = [
-                    (program, _claim_path(business, program.pk, found.code))
+                    (
+                        program.text_in("name", translation.get_language()),
+                        _claim_path(business, program.pk, found.code),
+                    )
                     for program in programs.order_by("pk")
                 ]
                 if not choices:
@@ -202,6 +206,7 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
             if joined.card is None:
                 context = {
                     "program": program,
+                    "texts": program.texts_in(translation.get_language()),
                     "form": CodeForm(initial={"ticket": joined.ticket}),
                     "wrong_code": False,
                     "minutes": services.RETURN_LINK_MINUTES,
@@ -261,6 +266,7 @@ def _answer(
     context.setdefault("added", None)
     context.setdefault("already_mine", False)
     context["program"] = program
+    context["texts"] = program.texts_in(translation.get_language())
     response = render(request, "customer/claim.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

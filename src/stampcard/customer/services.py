@@ -237,15 +237,17 @@ def _code_hash(ticket_hash: str, code: str) -> str:
 def _send_return_mail(*, customer: Customer, program: Program, token: str, code: str) -> None:
     from stampcard.customer.links import return_url
 
+    texts = program.texts_in(customer.language)
     context = {
         "program": program,
+        "texts": texts,
         "business": program.business,
         "url": return_url(program, token),
         "code": code,
         "minutes": RETURN_LINK_MINUTES,
     }
     with translation.override(customer.language):
-        subject = gettext("Your card: %(program)s") % {"program": program.name}
+        subject = gettext("Your card: %(program)s") % {"program": texts["name"]}
         body = render_to_string("customer/email/return.txt", context)
     mail.send_later(
         business_id=program.business_id,

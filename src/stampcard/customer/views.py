@@ -76,6 +76,8 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
             return response
     context = {
         "program": program,
+        # The visitor's language: the one they join in.
+        "texts": program.texts_in(translation.get_language()),
         "form": form,
         "known_card": remembered_card(request, program),
         "milestones": list(program.milestones.all()),
@@ -97,9 +99,7 @@ def return_request(request: HttpRequest, program: Program) -> HttpResponse:
         )
         return _check_email(request, program, ticket)
     status = 400 if form.errors else 200
-    return render(
-        request, "customer/return.html", {"program": program, "form": form}, status=status
-    )
+    return render(request, "customer/return.html", _program_page(program, form=form), status=status)
 
 
 @require_POST
@@ -126,10 +126,10 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
         opened = services.open_by_link(program=program, token=token)
         if opened is not None:
             return _opened(request, program, opened)
-        return render(request, "customer/link_spent.html", {"program": program}, status=410)
+        return render(request, "customer/link_spent.html", _program_page(program), status=410)
     claims_too = services.link_finishes_a_claim(program=program, token=token)
     return render(
-        request, "customer/return_link.html", {"program": program, "claims_too": claims_too}
+        request, "customer/return_link.html", _program_page(program, claims_too=claims_too)
     )
 
 
@@ -144,6 +144,12 @@ def _opened(request: HttpRequest, program: Program, opened: services.Returned) -
     return response
 
 
+def _program_page(program: Program, **context: Any) -> dict[str, Any]:
+    """The context of a page under a program's join page: the program and its texts in the
+    visitor's language."""
+    return {"program": program, "texts": program.texts_in(translation.get_language()), **context}
+
+
 def _posted(request: HttpRequest) -> Any:
     """The form data of a POST (an empty one too, so it is answered with what is missing)."""
     return request.POST if request.method == "POST" else None
@@ -152,12 +158,12 @@ def _posted(request: HttpRequest) -> Any:
 def _check_email(
     request: HttpRequest, program: Program, ticket: str, *, wrong_code: bool = False
 ) -> HttpResponse:
-    context = {
-        "program": program,
-        "form": CodeForm(initial={"ticket": ticket}),
-        "wrong_code": wrong_code,
-        "minutes": services.RETURN_LINK_MINUTES,
-    }
+    context = _program_page(
+        program,
+        form=CodeForm(initial={"ticket": ticket}),
+        wrong_code=wrong_code,
+        minutes=services.RETURN_LINK_MINUTES,
+    )
     return render(request, "customer/check_email.html", context, status=400 if wrong_code else 200)
 
 
@@ -169,14 +175,16 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     card: Card = request.card  # type: ignore[attr-defined]  # set by the customer door
     card = Card.objects.select_related("program", "customer", "business").get(pk=card.pk)
     program = card.program
-    progress = progress_of(card)
+    # The program's texts in the customer's language, whatever language the page is in.
+    language = card.customer.language
+    progress = progress_of(card, language)
     milestones = {m.stamps: m for m in program.milestones.all()}
     cells = [
         {"number": n, "filled": n <= card.stamps, "milestone": milestones.get(n)}
         for n in range(1, program.stamps_goal + 1)
     ]
     rewards = [
-        reward
+        reward.title_in(language)
         for reward in card.rewards.filter(status=RewardStatus.READY)
         .select_related("milestone", "card__program")
         .order_by("created_at")
@@ -196,6 +204,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     context: dict[str, Any] = {
         "card": card,
         "program": program,
+        "texts": program.texts_in(language),
         "business": card.business,
         "progress": progress,
         "cells": cells,
@@ -291,10 +300,11 @@ def _colour(value: str, default: str) -> str:
 def manifest(request: HttpRequest, card_token: str) -> HttpResponse:
     card: Card = request.card  # type: ignore[attr-defined]
     program = card.program
+    name = program.text_in("name", card.customer.language)
     here = reverse("customer:card", kwargs={"card_token": card.token})
     document = {
-        "name": f"{program.name} · {card.business.name}",
-        "short_name": program.name[:30],
+        "name": f"{name} · {card.business.name}",
+        "short_name": name[:30],
         "start_url": here,
         "scope": here,
         "id": here,
@@ -428,6 +438,7 @@ def voucher(request: HttpRequest, card_token: str, voucher_id: int) -> HttpRespo
     context = {
         "card": card,
         "program": card.program,
+        "texts": card.program.texts_in(card.customer.language),
         "business": card.business,
         "voucher": found,
         # Expired by the clock already, or by the expiry job (vouchers.services.expiring).

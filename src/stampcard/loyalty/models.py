@@ -249,6 +249,10 @@ class Program(models.Model):
         value = texts.get(field) if isinstance(texts, dict) else None
         return value if isinstance(value, str) and value.strip() else default
 
+    def texts_in(self, language: str | None) -> dict[str, str]:
+        """Every text of TRANSLATED_FIELDS in ``language``, by field (``text_in``)."""
+        return {field: self.text_in(field, language) for field in self.TRANSLATED_FIELDS}
+
 
 MAX_MILESTONES = 5
 
@@ -578,5 +582,11 @@ class Reward(models.Model):
 
     @property
     def title(self) -> str:
-        source = self.milestone if self.milestone_id is not None else self.card.program
-        return source.reward_title if source is not None else ""
+        return self.title_in(None)
+
+    def title_in(self, language: str | None) -> str:
+        """The reward's title in ``language``: the goal's as the program gives it in that
+        language (``Program.text_in``); a milestone's has only the default language's."""
+        if self.milestone_id is not None:
+            return self.milestone.reward_title if self.milestone is not None else ""
+        return self.card.program.text_in("reward_title", language)

@@ -29,11 +29,14 @@ class Progress:
         ) % {"n": self.to_go, "reward": self.next_reward}
 
 
-def progress_of(card: Card) -> Progress:
-    """Where ``card`` stands. Reads the program's milestones (prefetch them for lists)."""
+def progress_of(card: Card, language: str | None = None) -> Progress:
+    """Where ``card`` stands, the goal's reward named in ``language`` (``Program.text_in``;
+    None: the business's default language). Reads the program's milestones (prefetch them
+    for lists)."""
     program = card.program
     ahead = [m for m in program.milestones.all() if m.stamps > card.stamps]
     following = min(ahead, key=lambda m: m.stamps) if ahead else None
     if following is None:
-        return Progress(card.stamps, program.stamps_goal, program.stamps_goal, program.reward_title)
+        reward = program.text_in("reward_title", language)
+        return Progress(card.stamps, program.stamps_goal, program.stamps_goal, reward)
     return Progress(card.stamps, program.stamps_goal, following.stamps, following.reward_title)

@@ -268,10 +268,12 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
     program = card.program
     business = card.business
     _known_milestones(program)
-    progress = progress_of(card)
-    # The value texts that are sentences follow the customer's language; labels are looked
-    # up by Wallet in the device's language.
-    with translation.override(card.customer.language):
+    # The value texts (the program's own and the sentences) follow the customer's language;
+    # labels are looked up by Wallet in the device's language.
+    language = card.customer.language
+    texts = program.texts_in(language)
+    progress = progress_of(card, language)
+    with translation.override(language):
         progress_text = progress.text
     qr = {
         "format": "PKBarcodeFormatQR",
@@ -289,8 +291,8 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
         "webServiceURL": settings.WALLET_WEB_SERVICE_URL,
         "authenticationToken": passkit.authentication_token(card),
         "organizationName": business.name,
-        "description": f"Loyalty card: {program.name}",
-        "logoText": program.name,
+        "description": f"Loyalty card: {texts['name']}",
+        "logoText": texts["name"],
         "backgroundColor": _rgb(program.background_color),
         "foregroundColor": _rgb(program.foreground_color),
         "labelColor": _rgb(program.label_color),
@@ -316,7 +318,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                 _earned_field(card),
             ],
             "auxiliaryFields": [
-                {"key": "card", "label": wallet_text("label.card"), "value": program.name},
+                {"key": "card", "label": wallet_text("label.card"), "value": texts["name"]},
                 {
                     "key": "code",
                     "label": wallet_text("label.code"),
@@ -324,7 +326,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                     "textAlignment": "PKTextAlignmentRight",
                 },
             ],
-            "backFields": _back_fields(program, progress_text),
+            "backFields": _back_fields(texts, progress_text),
         },
     }
     locations = _shop_locations(card.business_id, not_before=card.updated_at)
@@ -442,16 +444,19 @@ def pass_strings(language: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-16")
 
 
-def _back_fields(program: Program, progress_text: str) -> list[dict[str, Any]]:
-    reward = program.reward_title
-    if program.reward_description:
-        reward = f"{reward}\n{program.reward_description}"
+def _back_fields(texts: dict[str, str], progress_text: str) -> list[dict[str, Any]]:
+    """``texts``: the program's in the customer's language (``Program.texts_in``)."""
+    reward = texts["reward_title"]
+    if texts["reward_description"]:
+        reward = f"{reward}\n{texts['reward_description']}"
     fields = [
         {"key": "progress", "label": wallet_text("label.next"), "value": progress_text},
         {"key": "reward", "label": wallet_text("label.reward"), "value": reward},
     ]
-    if program.terms:
-        fields.append({"key": "terms", "label": wallet_text("label.terms"), "value": program.terms})
+    if texts["terms"]:
+        fields.append(
+            {"key": "terms", "label": wallet_text("label.terms"), "value": texts["terms"]}
+        )
     return fields
 
 

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from google.auth import jwt as google_jwt
 from google.auth import transport
 from google.oauth2 import service_account
@@ -138,15 +138,93 @@ def callback_url() -> str:
 
 
 def loyalty_class(program: Program) -> dict[str, Any]:
-    """The loyalty class of ``program`` (wallet.md C1); its callbacks come to us."""
-    return {
+    """The loyalty class of ``program`` (wallet.md C1); its callbacks come to us.
+
+    Its texts (the name, the reward, the terms) are in every language the program has them
+    in: Google shows the one of the phone's language, else the business's default language.
+    """
+    name = _program_text(program, "name")
+    body: dict[str, Any] = {
         "id": class_id(program),
         "issuerName": program.business.name,
-        "programName": program.name,
+        "programName": name["defaultValue"]["value"],
+        "localizedProgramName": name,
         "programLogo": {"sourceUri": {"uri": logo_url(program)}},
         "hexBackgroundColor": program.background_color,
         "reviewStatus": "UNDER_REVIEW",
         "callbackOptions": {"url": callback_url()},
+    }
+    default_language = program.business.default_language
+
+    def reward_in(language: str) -> str:
+        title = program.text_in("reward_title", language)
+        details = program.text_in("reward_description", language)
+        return f"{title}\n{details}" if details else title
+
+    modules = [_text_module("reward", gettext_noop("Reward"), reward_in, default_language)]
+    terms = _program_text(program, "terms")
+    if _has_text(terms):
+        modules.append(
+            _text_module(
+                "terms",
+                gettext_noop("Terms"),
+                lambda language: program.text_in("terms", language),
+                default_language,
+            )
+        )
+    body["textModulesData"] = modules
+    return body
+
+
+def _program_text(program: Program, field: str) -> dict[str, Any]:
+    """One of the program's texts (``Program.TRANSLATED_FIELDS``) as a LocalizedString."""
+    return _localized(
+        lambda language: program.text_in(field, language), program.business.default_language
+    )
+
+
+def _localized(text_in: Callable[[str], str], default_language: str) -> dict[str, Any]:
+    """Google's LocalizedString of a text: ``defaultValue`` in the business's default
+    language, ``translatedValues`` for each other language whose text differs from it."""
+    default = text_in(default_language)
+    translated = [
+        {"language": language, "value": value}
+        for language, _name in settings.LANGUAGES
+        if language != default_language and (value := text_in(language)) != default
+    ]
+    localized: dict[str, Any] = {"defaultValue": {"language": default_language, "value": default}}
+    if translated:
+        localized["translatedValues"] = translated
+    return localized
+
+
+def _has_text(localized: dict[str, Any]) -> bool:
+    values = [localized["defaultValue"], *localized.get("translatedValues", ())]
+    return any(value["value"].strip() for value in values)
+
+
+def _label_in(message: str) -> Callable[[str], str]:
+    """Our own label ``message`` (marked with gettext_noop), as each language says it."""
+
+    def label(language: str) -> str:
+        with translation.override(language):
+            return _(message)
+
+    return label
+
+
+def _text_module(
+    module_id: str, header: str, body_in: Callable[[str], str], default_language: str
+) -> dict[str, Any]:
+    """A class text module: our label ``header`` over the owner's text, each localized."""
+    localized_header = _localized(_label_in(header), default_language)
+    localized_body = _localized(body_in, default_language)
+    return {
+        "id": module_id,
+        "header": localized_header["defaultValue"]["value"],
+        "body": localized_body["defaultValue"]["value"],
+        "localizedHeader": localized_header,
+        "localizedBody": localized_body,
     }
 
 
@@ -170,9 +248,10 @@ def loyalty_object(card: Card) -> dict[str, Any]:
       passes": it collects no stamps), ACTIVE again when it comes back.
     """
     program = card.program
-    progress = progress_of(card)
+    language = card.customer.language
+    progress = progress_of(card, language)
     ready = card.rewards.filter(status=RewardStatus.READY).count()
-    with translation.override(card.customer.language):
+    with translation.override(language):
         modules = [{"id": "next", "header": _("Next reward"), "body": progress.text}]
         vouchers = _vouchers_text(card)
         if vouchers:
@@ -216,7 +295,8 @@ def _vouchers_text(card: Card) -> str:
 
 def offer_class(business: Business, program: Program | None) -> dict[str, Any]:
     """The offer class of ``program``'s vouchers (named after it, in its colour and logo,
-    with its terms), or of ``business``'s vouchers without a program."""
+    with its terms, in every language the program has them in), or of ``business``'s
+    vouchers without a program."""
     body: dict[str, Any] = {
         "id": _offer_class_id(business.pk, program.pk if program is not None else None),
         "issuerName": business.name,
@@ -225,11 +305,16 @@ def offer_class(business: Business, program: Program | None) -> dict[str, Any]:
         "reviewStatus": "UNDER_REVIEW",
     }
     if program is not None:
-        body["title"] = program.name
+        title = _program_text(program, "name")
+        body["title"] = title["defaultValue"]["value"]
+        body["localizedTitle"] = title
         body["hexBackgroundColor"] = program.background_color
         body["titleImage"] = {"sourceUri": {"uri": logo_url(program)}}
-        if program.terms:
-            body["finePrint"] = program.terms
+        terms = _program_text(program, "terms")
+        if _has_text(terms):
+            if terms["defaultValue"]["value"]:
+                body["finePrint"] = terms["defaultValue"]["value"]
+            body["localizedFinePrint"] = terms
     else:
         body["title"] = business.name
         body["hexBackgroundColor"] = business.brand_color

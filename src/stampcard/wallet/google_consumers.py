@@ -207,10 +207,15 @@ def _tell(
 
 
 def _text(card: Card, milestone: Milestone) -> tuple[str, str]:
-    with translation.override(card.customer.language):
+    language = card.customer.language
+    with translation.override(language):
         if milestone.why == Why.REWARD_READY:
             reward = Reward.objects.filter(pk=milestone.object_id).first()
-            title = reward.title if reward is not None else card.program.reward_title
+            title = (
+                reward.title_in(language)
+                if reward is not None
+                else card.program.text_in("reward_title", language)
+            )
             return _("Reward ready"), _("%(reward)s is waiting for you.") % {"reward": title}
         voucher = Voucher.objects.filter(pk=milestone.object_id).first()
         title = voucher.title if voucher is not None else ""

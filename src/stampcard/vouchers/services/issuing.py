@@ -149,22 +149,30 @@ def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
     Registered as the Smart Voucher's reward issuer (see ``VouchersConfig.ready``). A voucher
     that cannot be issued now (a validity date passed, an imported pool ran dry) leaves the
     reward pending and an audit entry saying why: the customer earned it, so the stamp stands.
+    The goal's voucher is titled in the card's customer's language (``Program.text_in``).
     """
     program = Program.objects.filter(business=earned.business, pk=earned.program_id).get()
-    reward: Program | Milestone = program
     templates = VoucherTemplate.objects.select_related("code_pool")
     if earned.milestone_id is None:
         template = templates.filter(program=program).first()
+        language = (
+            Card.objects.filter(business=earned.business, pk=earned.card_id)
+            .values_list("customer__language", flat=True)
+            .get()
+        )
+        title = program.text_in("reward_title", language)
+        description = program.text_in("reward_description", language)
     else:
-        reward = Milestone.objects.filter(program=program, pk=earned.milestone_id).get()
-        template = templates.filter(milestone=reward).first()
+        milestone = Milestone.objects.filter(program=program, pk=earned.milestone_id).get()
+        template = templates.filter(milestone=milestone).first()
+        title, description = milestone.reward_title, milestone.reward_description
     template = template or VoucherTemplate()
     try:
         _issue(
             business=earned.business,
             actor=Actor.system(),
-            title=reward.reward_title,
-            description=reward.reward_description,
+            title=title,
+            description=description,
             origin=VoucherOrigin.GOAL,
             redemption_method=RedemptionMethod(template.redemption_method),
             card_id=earned.card_id,
