@@ -19,7 +19,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, time
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
@@ -102,7 +102,8 @@ def export_pieces(*, business: Business, actor: Actor) -> Iterator[bytes]:
 def _pieces(business: Business) -> Iterator[bytes]:
     pipe = _Pipe()
     with scope(business=business):
-        for _progress in _write_archive(business, pipe):
+        # zipfile takes any writable binary stream; typeshed asks for IO[bytes].
+        for _progress in _write_archive(business, cast(IO[bytes], pipe)):
             if piece := pipe.take():
                 yield piece
     if piece := pipe.take():
