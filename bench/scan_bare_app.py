@@ -4,7 +4,7 @@
 Per request, as the Django path runs it on PostgreSQL: the device found by its token's hash
 (``tenancy.services.find_device`` 's statement: the device with its business and location;
 compared in constant time, refused when revoked), then in one transaction the nonce's
-idempotency row looked up, the card read and locked (``loyalty.services.card_state`` 's
+idempotency key claimed, the card read and locked (``loyalty.services.card_state`` 's
 statement: inside the scan's transaction ``add_stamps`` takes its locked path), the stamp
 written (``loyalty.services.stamping`` 's one statement: card counters, ledger row, outbox
 message), what the screen shows (``counter.cards.card_answer`` 's one statement), the answer
@@ -71,8 +71,12 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         key = f"scan:device:{device_id}:{scan['nonce']}"
         fingerprint = hashlib.sha256(raw).hexdigest()
         with db.transaction():
-            stored = _SQL["idempotency_stored"]
-            if cursor.execute(stored, [business_id, key], prepare=True).fetchone() is not None:
+            claim = _SQL["idempotency_claim"]
+            claimed = cursor.execute(
+                claim, [business_id, key, "counter.stamp", fingerprint, datetime.now(UTC)],
+                prepare=True,
+            ).fetchone()  # fmt: skip
+            if claimed is None:
                 return _reply(start, "409 Conflict", {"ok": False})
             card = cursor.execute(
                 _SQL["read_card"], [scan["code"], business_id], prepare=True
@@ -120,8 +124,8 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
             }  # fmt: skip
             body = json.dumps(answer)
             cursor.execute(
-                _SQL["idempotency_remember"],
-                [business_id, key, "counter.stamp", fingerprint, body, now],
+                _SQL["idempotency_keep"],
+                [body, business_id, key],
                 prepare=True,
             )
     data = body.encode()

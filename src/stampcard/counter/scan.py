@@ -96,8 +96,8 @@ from stampcard.hot_path import hot_path_cursor
 from stampcard.idempotency.services import (
     AlreadyDone,
     IdempotentRequest,
-    remember_outcome,
-    replay_if_done,
+    claim_key,
+    keep_outcome,
 )
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.card_codes import normalize_card_code
@@ -592,7 +592,11 @@ def _claim_onto_card(*, business: Business, actor: Actor, scan: Scan) -> Answer:
 def _once(
     *, business: Business, actor: Actor, scan: Scan, kind: str, write: Callable[[], Answer]
 ) -> Answer:
-    """Run ``write`` at most once for this actor's nonce, keeping its answer for retries."""
+    """Run ``write`` at most once for this actor's nonce, keeping its answer for retries.
+
+    The nonce is claimed before ``write`` reads anything: a retry sent while the first
+    attempt runs waits for it, then replays its answer (or, if it was refused, runs anew).
+    """
     who = actor.device_id if actor.kind == ActorKind.DEVICE else actor.user_id
     request = IdempotentRequest.for_key(
         f"scan:{actor.kind}:{who}:{scan.nonce}",
@@ -609,9 +613,9 @@ def _once(
     assert request is not None
     try:
         with transaction.atomic():
-            replay_if_done(request)
+            claim_key(request)
             answer: Answer = write()
-            remember_outcome(request, answer.body)
+            keep_outcome(request, answer.body)
     except AlreadyDone as done:
         if not done.outcome:
             raise
