@@ -293,7 +293,12 @@ def _environment() -> dict[str, str]:
         "idempotency_keep": _KEEP,
     }
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    return {**env, "SCAN_BARE_SQL": json.dumps(statements)}
+    # Stations stamp cards drawn at random, again and again: no least self-service cooldown.
+    return {
+        **env,
+        "SELF_SERVICE_MIN_COOLDOWN_SECONDS": "0",
+        "SCAN_BARE_SQL": json.dumps(statements),
+    }
 
 
 def _booted(master: int, *, timeout: float = 180.0) -> None:
@@ -589,6 +594,9 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_django()
     from django.conf import settings
+
+    # The profiled stamps come back to the same cards: no least self-service cooldown.
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
     from django.core.management import call_command
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

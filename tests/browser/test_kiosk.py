@@ -235,3 +235,20 @@ def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_acto
     assert StampEvent.objects.count() == 1
     # Its page is refused too.
     assert page.goto(f"{live_server.url}/device/kiosk/").status == 403
+
+
+def test_a_card_left_in_front_of_the_kiosk_is_sent_once(camera, live_server, kiosk, card, settings):
+    # No least cooldown: only the screen keeps a card held in view from being stamped again.
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
+    # Well past the screen's return to idle, the card has not left the camera: the same
+    # presentation, not a new visit.
+    page.wait_for_timeout(35_000)
+    expect(root).to_have_attribute("data-state", "idle")
+    assert sum(url.endswith("/device/scan") for url in page.requests) == 1
+    assert StampEvent.objects.count() == 1
+

@@ -279,7 +279,7 @@ class _Stamp:
         count = stamps_earned(
             card, count=self.count, amount=self.amount, currency=self.business.currency, today=today
         )
-        check_stamp_rules(card, count=count, now=now, today=today)
+        check_stamp_rules(card, source=self.source, count=count, now=now, today=today)
         cycles_closed, stamps_after = divmod(card.stamps + count, card.goal)
         on_day = card.stamps_today(today) + count
         return _Plan(now, today, stamps_after, cycles_closed, on_day, count)

@@ -14,7 +14,8 @@ import { nonce } from "./offline-queue.js";
 
 const IDLE_MS = 8000;
 const CONFIRM_MS = 20000; // a voucher not held by then is left alone
-const SAME_CODE_MS = 30000; // the card still in front of the camera is not a new visit
+// A code not seen for this long has left the camera: shown again, it is a new presentation.
+const GONE_MS = 5000;
 const AGAIN_MS = 5000; // "Not now", then the same voucher shown again: asked again
 // A voucher's QR: its token, or a link ending in it (counter/scan.py reads it the same way).
 const VOUCHER_TOKEN = /^[A-Za-z0-9_-]{32,100}$/;
@@ -25,7 +26,8 @@ const $ = (id) => document.getElementById(id);
 let busy = false;
 let idleTimer = null;
 let lastCode = "";
-let lastAt = 0;
+let lastSeenAt = 0; // when the camera last read lastCode, sent or not
+let againAt = Infinity; // "Not now": when the same voucher may be asked about again
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
@@ -108,11 +110,20 @@ function show(answer) {
   idleTimer = setTimeout(idle, IDLE_MS);
 }
 
+// Each presentation of a code is sent once: the same code is sent again only once the screen
+// is back to idle and the code had left the camera in between (or after "Not now"). A card
+// left in front of the camera is not stamped again and again.
 function scanned(code) {
   const now = Date.now();
-  if (busy || pending || (code === lastCode && now - lastAt < SAME_CODE_MS)) return;
+  if (busy || pending) return;
+  if (code === lastCode) {
+    const left = now - lastSeenAt > GONE_MS;
+    lastSeenAt = now;
+    if (root.dataset.state !== "idle" || !(left || now >= againAt)) return;
+  }
   lastCode = code;
-  lastAt = now;
+  lastSeenAt = now;
+  againAt = Infinity;
   send(code, isVoucher(code) ? "look" : "stamp");
 }
 
@@ -153,7 +164,7 @@ async function send(code, action = "stamp") {
 
 $("done").addEventListener("click", idle);
 $("cancel").addEventListener("click", () => {
-  lastAt = Date.now() - SAME_CODE_MS + AGAIN_MS;
+  againAt = Date.now() + AGAIN_MS;
   idle();
 });
 startCamera({
