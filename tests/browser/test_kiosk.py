@@ -252,3 +252,26 @@ def test_a_card_left_in_front_of_the_kiosk_is_sent_once(camera, live_server, kio
     assert sum(url.endswith("/device/scan") for url in page.requests) == 1
     assert StampEvent.objects.count() == 1
 
+
+def test_a_self_redeem_voucher_shown_by_its_redeem_code_waits_for_the_hold(
+    camera, live_server, business, kiosk, shots
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+        code="COOKIE-4821",
+    )
+    page = camera(qr_image("COOKIE-4821"), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#voucher-title")).to_have_text("Free cookie")
+    page.screenshot(path=str(shots / "kiosk-redeem-code-confirm.png"), full_page=True)
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    page.keyboard.down("Enter")
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    page.keyboard.up("Enter")
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"

@@ -47,7 +47,10 @@ function isVoucher(code) {
 }
 
 let pending = "";
-const rearm = holdToConfirm($("hold"), () => send(pending), { holding: "holding", held: "held" });
+const rearm = holdToConfirm($("hold"), () => send(pending, "redeem"), {
+  holding: "holding",
+  held: "held",
+});
 
 function confirmVoucher(code, voucher) {
   pending = code;
@@ -128,7 +131,8 @@ function scanned(code) {
 }
 
 // "look": a voucher that can be used here is offered for the hold; "stamp": a card is
-// stamped, a voucher held until full is redeemed.
+// stamped (a redeem code, which looks like any other code, is only looked at, as with
+// "look"); "redeem": a voucher held until full is redeemed.
 async function send(code, action = "stamp") {
   if (busy) return;
   busy = true;
