@@ -275,3 +275,27 @@ def test_a_self_redeem_voucher_shown_by_its_redeem_code_waits_for_the_hold(
     expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
     page.keyboard.up("Enter")
     assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+
+
+def test_a_stamp_while_the_network_is_down_waits_on_the_kiosk_and_is_applied_once(
+    camera, live_server, kiosk, card, shots
+):
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    # The scans cannot reach the server; the page itself and its decoder still load.
+    page.route("**/device/scan", lambda route: route.abort("internetdisconnected"))
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "queued", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text(
+        "No connection: saved on this device, it will be sent when the connection returns."
+    )
+    expect(page.locator("#pending")).to_have_text("Waiting to be sent: 1")
+    page.screenshot(path=str(shots / "kiosk-queued.png"), full_page=True)
+    assert not StampEvent.objects.exists()
+
+    page.unroute("**/device/scan")
+    expect(root).to_have_attribute("data-pending", "0", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#pending")).to_be_hidden()
+    assert list(StampEvent.objects.values_list("card_id", "delta", "source")) == [
+        (card.pk, 1, "kiosk")
+    ]

@@ -6,11 +6,13 @@
 // idle by itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
 // revoked device refused at once); the kiosk never chooses a count.
 //
-// No offline queue here: the answer *is* the customer's progress, which only the server
-// knows; while the network is down the kiosk says so and asks them to see a team member.
+// While the network is down a card's stamp waits on the kiosk (offline-queue.js, as on the
+// scanner and Autopilot) and is sent, once, when it returns: the screen says it is saved, not
+// stamped (the rules are the server's to judge then), and how many wait. A voucher needs the
+// server's answer before the hold: offline, the kiosk says so and asks for a team member.
 import { holdToConfirm } from "../js/hold.js";
 import { startCamera } from "./camera.js";
-import { nonce } from "./offline-queue.js";
+import { createQueue, nonce } from "./offline-queue.js";
 
 const IDLE_MS = 8000;
 const CONFIRM_MS = 20000; // a voucher not held by then is left alone
@@ -45,6 +47,16 @@ function switchOff(message) {
 function isVoucher(code) {
   return VOUCHER_TOKEN.test(code.replace(/\/+$/, "").split("/").pop());
 }
+
+const queue = createQueue({
+  url: root.dataset.scanUrl,
+  csrf: root.dataset.csrf,
+  onChange: (waiting) => {
+    root.dataset.pending = String(waiting);
+    $("pending").hidden = waiting === 0;
+    $("pending").textContent = fill(text.pending, { n: waiting });
+  },
+});
 
 let pending = "";
 const rearm = holdToConfirm($("hold"), () => send(pending, "redeem"), {
@@ -88,8 +100,9 @@ function show(answer) {
   $("idle").hidden = true;
   $("confirm").hidden = true;
   last.hidden = false;
-  last.className = "last " + (answer.ok ? "ok" : "refused");
-  root.dataset.state = answer.ok ? answer.outcome : "refused";
+  const state = answer.queued ? "queued" : answer.ok ? answer.outcome : "refused";
+  last.className = "last " + (answer.queued ? "queued" : answer.ok ? "ok" : "refused");
+  root.dataset.state = state;
   $("message").textContent = answer.message || text.offline;
   const card = answer.card;
   $("customer").textContent = card ? card.customer || "" : "";
@@ -138,15 +151,13 @@ async function send(code, action = "stamp") {
   busy = true;
   pending = "";
   clearTimeout(idleTimer);
-  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
   try {
-    const response = await fetch(root.dataset.scanUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json();
+    const answer =
+      action === "stamp" ? await queue.send({ code, action }) : await post(code, action);
+    if (answer.queued) {
+      show({ ok: false, queued: true, message: text.queued });
+      return;
+    }
     if (answer.code === "device_revoked" || answer.code === "device_unknown") {
       switchOff(answer.message);
       return;
@@ -164,6 +175,18 @@ async function send(code, action = "stamp") {
   } finally {
     busy = false;
   }
+}
+
+// A voucher is looked at and redeemed only with the server there: never queued.
+async function post(code, action) {
+  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
+  const response = await fetch(root.dataset.scanUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+    body: JSON.stringify(body),
+  });
+  return response.json();
 }
 
 $("done").addEventListener("click", idle);
