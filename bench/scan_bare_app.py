@@ -70,6 +70,7 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         location_id = device[_DEVICE["location_id"]]
         key = f"scan:device:{device_id}:{scan['nonce']}"
         fingerprint = hashlib.sha256(raw).hexdigest()
+        body = None
         with db.transaction():
             claim = _SQL["idempotency_claim"]
             claimed = cursor.execute(
@@ -82,7 +83,7 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
                 _SQL["read_card"], [scan["code"], business_id], prepare=True
             ).fetchone()
             if card is None:
-                return _reply(start, "404 Not Found", {"ok": False})
+                raise psycopg.Rollback()  # the claimed key goes with it, as in counter.scan
             card_id, version, stamps, goal = card[0], card[3], card[4], card[11]
             now = datetime.now(UTC)
             cycles, after = divmod(stamps + 1, goal)
@@ -128,6 +129,8 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
                 [body, business_id, key],
                 prepare=True,
             )
+    if body is None:
+        return _reply(start, "404 Not Found", {"ok": False})
     data = body.encode()
     start("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]
