@@ -4,7 +4,7 @@
 Per request, as the Django path runs it on PostgreSQL: the device found by its token's hash
 (``tenancy.services.find_device`` 's statement: the device with its business and location;
 compared in constant time, refused when revoked), then in one transaction the nonce's
-idempotency row looked up, the card read and locked (``loyalty.services.card_state`` 's
+idempotency key claimed, the card read and locked (``loyalty.services.card_state`` 's
 statement: inside the scan's transaction ``add_stamps`` takes its locked path), the stamp
 written (``loyalty.services.stamping`` 's one statement: card counters, ledger row, outbox
 message), what the screen shows (``counter.cards.card_answer`` 's one statement), the answer
@@ -70,15 +70,20 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         location_id = device[_DEVICE["location_id"]]
         key = f"scan:device:{device_id}:{scan['nonce']}"
         fingerprint = hashlib.sha256(raw).hexdigest()
+        body = None
         with db.transaction():
-            stored = _SQL["idempotency_stored"]
-            if cursor.execute(stored, [business_id, key], prepare=True).fetchone() is not None:
+            claim = _SQL["idempotency_claim"]
+            claimed = cursor.execute(
+                claim, [business_id, key, "counter.stamp", fingerprint, datetime.now(UTC)],
+                prepare=True,
+            ).fetchone()  # fmt: skip
+            if claimed is None:
                 return _reply(start, "409 Conflict", {"ok": False})
             card = cursor.execute(
                 _SQL["read_card"], [scan["code"], business_id], prepare=True
             ).fetchone()
             if card is None:
-                return _reply(start, "404 Not Found", {"ok": False})
+                raise psycopg.Rollback()  # the claimed key goes with it, as in counter.scan
             card_id, version, stamps, goal = card[0], card[3], card[4], card[11]
             now = datetime.now(UTC)
             cycles, after = divmod(stamps + 1, goal)
@@ -120,10 +125,12 @@ def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
             }  # fmt: skip
             body = json.dumps(answer)
             cursor.execute(
-                _SQL["idempotency_remember"],
-                [business_id, key, "counter.stamp", fingerprint, body, now],
+                _SQL["idempotency_keep"],
+                [body, business_id, key],
                 prepare=True,
             )
+    if body is None:
+        return _reply(start, "404 Not Found", {"ok": False})
     data = body.encode()
     start("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]

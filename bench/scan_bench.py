@@ -273,7 +273,7 @@ def _environment() -> dict[str, str]:
     from django.db import connection
 
     from stampcard.counter.cards import _CARD_ANSWER
-    from stampcard.idempotency.services import _REMEMBER, _STORED
+    from stampcard.idempotency.services import _CLAIM, _KEEP
     from stampcard.loyalty.services.card_state import _read_card_sql
     from stampcard.loyalty.services.stamping import _MOVE_CARD_AND_WRITE_EVENT
     from stampcard.tenancy.services import _device_columns
@@ -286,14 +286,19 @@ def _environment() -> dict[str, str]:
             name: device.names.index(name)
             for name in ("id", "business_id", "location_id", "token_hash", "revoked_at")
         },
-        "idempotency_stored": _STORED,
+        "idempotency_claim": _CLAIM,
         "read_card": _read_card_sql("code", row_locks=True),
         "stamp": _MOVE_CARD_AND_WRITE_EVENT,
         "card_answer": _CARD_ANSWER,
-        "idempotency_remember": _REMEMBER,
+        "idempotency_keep": _KEEP,
     }
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    return {**env, "SCAN_BARE_SQL": json.dumps(statements)}
+    # Stations stamp cards drawn at random, again and again: no least self-service cooldown.
+    return {
+        **env,
+        "SELF_SERVICE_MIN_COOLDOWN_SECONDS": "0",
+        "SCAN_BARE_SQL": json.dumps(statements),
+    }
 
 
 def _booted(master: int, *, timeout: float = 180.0) -> None:
@@ -589,6 +594,9 @@ def main(argv: list[str] | None = None) -> None:
 
     setup_django()
     from django.conf import settings
+
+    # The profiled stamps come back to the same cards: no least self-service cooldown.
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
     from django.core.management import call_command
 
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":

@@ -40,7 +40,9 @@ def people_chain_refuses(monkeypatch):
 
 
 @pytest.fixture
-def device(business, shop, staff_actor):
+def device(business, shop, staff_actor, settings):
+    # One card is stamped again and again here: no least self-service cooldown.
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
     return pair_device(
         business=business, actor=staff_actor, name="Till 9", kind="autopilot", location=shop
     )

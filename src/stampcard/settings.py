@@ -232,6 +232,10 @@ OUTBOX_RETRY_BASE_SECONDS = env.float("OUTBOX_RETRY_BASE_SECONDS", default=10.0)
 OUTBOX_RETRY_MAX_SECONDS = env.float("OUTBOX_RETRY_MAX_SECONDS", default=3600.0)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
 
+# The least time between two stamps on one card from a kiosk or an Autopilot station, whatever
+# the program's cooldown: the customer stamps their own card there, with nobody watching.
+SELF_SERVICE_MIN_COOLDOWN_SECONDS = env.int("SELF_SERVICE_MIN_COOLDOWN_SECONDS", default=3600)
+
 # The largest export document (uncompressed) that import_business reads.
 PORTABILITY_MAX_IMPORT_BYTES = env.int("PORTABILITY_MAX_IMPORT_BYTES", default=1024**3)
 # The largest export file an owner may upload to the dashboard's import page.

@@ -235,3 +235,67 @@ def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_acto
     assert StampEvent.objects.count() == 1
     # Its page is refused too.
     assert page.goto(f"{live_server.url}/device/kiosk/").status == 403
+
+
+def test_a_card_left_in_front_of_the_kiosk_is_sent_once(camera, live_server, kiosk, card, settings):
+    # No least cooldown: only the screen keeps a card held in view from being stamped again.
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
+    # Well past the screen's return to idle, the card has not left the camera: the same
+    # presentation, not a new visit.
+    page.wait_for_timeout(35_000)
+    expect(root).to_have_attribute("data-state", "idle")
+    assert sum(url.endswith("/device/scan") for url in page.requests) == 1
+    assert StampEvent.objects.count() == 1
+
+
+def test_a_self_redeem_voucher_shown_by_its_redeem_code_waits_for_the_hold(
+    camera, live_server, business, kiosk, shots
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+        code="COOKIE-4821",
+    )
+    page = camera(qr_image("COOKIE-4821"), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#voucher-title")).to_have_text("Free cookie")
+    page.screenshot(path=str(shots / "kiosk-redeem-code-confirm.png"), full_page=True)
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    page.keyboard.down("Enter")
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    page.keyboard.up("Enter")
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+
+
+def test_a_stamp_while_the_network_is_down_waits_on_the_kiosk_and_is_applied_once(
+    camera, live_server, kiosk, card, shots
+):
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    # The scans cannot reach the server; the page itself and its decoder still load.
+    page.route("**/device/scan", lambda route: route.abort("internetdisconnected"))
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "queued", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#message")).to_have_text(
+        "No connection: saved on this device, it will be sent when the connection returns."
+    )
+    expect(page.locator("#pending")).to_have_text("Waiting to be sent: 1")
+    page.screenshot(path=str(shots / "kiosk-queued.png"), full_page=True)
+    assert not StampEvent.objects.exists()
+
+    page.unroute("**/device/scan")
+    expect(root).to_have_attribute("data-pending", "0", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#pending")).to_be_hidden()
+    assert list(StampEvent.objects.values_list("card_id", "delta", "source")) == [
+        (card.pk, 1, "kiosk")
+    ]

@@ -101,3 +101,48 @@ def test_one_printed_code_claimed_by_six_tills_at_once_is_claimed_once(staff_act
         assert ClaimCode.objects.get().claimed_by_id == winner.pk
     else:
         assert ClaimedReceipt.objects.get().card_id == winner.pk
+
+
+def test_a_retry_sent_while_the_first_stamp_runs_gets_the_first_answer_not_a_cooldown(
+    staff_actor, business
+):
+    card = factories.CardFactory(
+        program=factories.ProgramFactory(business=business, cooldown_seconds=3600)
+    )
+    till = pair_device(business=business, actor=staff_actor, name="Till", kind="scanner")
+    data = body(card.code, action="stamp", nonce="retry-while-running")
+
+    responses = run_in_parallel(lambda i: post(till.token, data), 8, workers=8)
+
+    assert [r.status_code for r in responses] == [200] * 8
+    assert {json.dumps(r.json(), sort_keys=True) for r in responses} == {
+        json.dumps(responses[0].json(), sort_keys=True)
+    }
+    assert responses[0].json()["outcome"] == "stamped"
+    assert StampEvent.objects.filter(card=card).count() == 1
+
+
+def test_a_retry_sent_while_the_first_redeem_runs_gets_the_first_answer_not_already_used(
+    staff_actor, business
+):
+    from stampcard.vouchers.models import Voucher, VoucherOrigin
+    from stampcard.vouchers.services import issue_voucher
+
+    voucher = issue_voucher(
+        business=business,
+        actor=staff_actor,
+        title="Free coffee",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="staff_scan",
+    )
+    till = pair_device(business=business, actor=staff_actor, name="Till", kind="scanner")
+    data = body(voucher.token, action="stamp", nonce="redeem-retry-while-running")
+
+    responses = run_in_parallel(lambda i: post(till.token, data), 8, workers=8)
+
+    assert [r.status_code for r in responses] == [200] * 8
+    assert {json.dumps(r.json(), sort_keys=True) for r in responses} == {
+        json.dumps(responses[0].json(), sort_keys=True)
+    }
+    assert responses[0].json()["outcome"] == "redeemed"
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"

@@ -33,10 +33,10 @@ def test_a_kiosk_stamps_once_per_visit_within_the_cooldown(kiosk, card, scan):
 
 def test_a_kiosk_redeems_a_self_redeem_voucher_and_not_a_staff_one(business, kiosk, scan):
     own = issue(business, redemption_method="self")
-    done = scan(own.token, token=kiosk.token, action="stamp")
+    done = scan(own.token, token=kiosk.token, action="redeem")
     assert done.json()["outcome"] == "redeemed"
     staff_only = issue(business)
-    refused = scan(staff_only.token, token=kiosk.token, action="stamp")
+    refused = scan(staff_only.token, token=kiosk.token, action="redeem")
     assert refused.json()["ok"] is False
     assert Voucher.objects.get(pk=staff_only.pk).status == "active"
     assert Voucher.objects.get(pk=own.pk).status == "redeemed"
@@ -51,3 +51,28 @@ def test_a_revoked_kiosk_is_refused_at_once(business, staff_actor, kiosk, card, 
     whoami = client.get("/device/", HTTP_AUTHORIZATION=f"Device {kiosk.token}")
     assert whoami.status_code == 403
     assert StampEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize("shown", ["token", "code"])
+@pytest.mark.parametrize("action", ["stamp", "scan"])
+def test_a_voucher_seen_by_the_kiosk_is_only_looked_at_until_held(
+    business, kiosk, scan, shown, action
+):
+    voucher = issue(business, redemption_method="self", code="CAKE-4821")
+    code = voucher.token if shown == "token" else "CAKE-4821"
+
+    seen = scan(code, token=kiosk.token, action=action)
+
+    assert seen.status_code == 200
+    assert seen.json()["outcome"] == "looked"
+    assert seen.json()["voucher"]["title"] == "Free cake"
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    held = scan(code, token=kiosk.token, action="redeem")
+    assert held.json()["outcome"] == "redeemed"
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+
+
+def test_redeem_is_no_way_to_stamp_a_card(kiosk, card, scan):
+    refused = scan(card.code, token=kiosk.token, action="redeem")
+    assert refused.json()["ok"] is False
+    assert not StampEvent.objects.exists()

@@ -19,7 +19,8 @@ from stampcard.idempotency.models import IdempotencyKey
 from stampcard.idempotency.services import (
     AlreadyDone,
     IdempotentRequest,
-    remember_outcome,
+    claim_key,
+    keep_outcome,
     replay_if_done,
 )
 from stampcard.loyalty.errors import CardNotFound
@@ -116,12 +117,14 @@ def test_the_same_nonce_in_another_business_is_another_request(
     theirs = IdempotentRequest.for_key(key, business_id=other_business.pk, operation="x")
     assert mine is not None
     assert theirs is not None
-    remember_outcome(mine, {"ok": True})
+    claim_key(mine)
+    keep_outcome(mine, {"ok": True})
     replay_if_done(theirs)  # not theirs to replay: no refusal, no outcome
     with pytest.raises(AlreadyDone) as done:
         replay_if_done(mine)
     assert done.value.outcome == {"ok": True}
-    remember_outcome(theirs, {"ok": False})  # their own key, kept beside ours
+    claim_key(theirs)  # their own key, kept beside ours
+    keep_outcome(theirs, {"ok": False})
     with scopes_disabled():
         assert IdempotencyKey.objects.filter(key=key).count() == 2
 

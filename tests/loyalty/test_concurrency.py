@@ -42,7 +42,8 @@ def test_200_parallel_stamps_on_one_card_are_all_counted_once():
     assert sorted(r.stamps + 7 * r.cycles_completed for r in results) == list(range(1, 201))
 
 
-def test_parallel_stamps_with_a_daily_limit_stop_exactly_at_it():
+def test_parallel_stamps_with_a_daily_limit_stop_exactly_at_it(settings):
+    settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0  # only the daily limit stops them
     program = factories.ProgramFactory(max_stamps_per_day=5)
     card = factories.CardFactory(program=program)
 

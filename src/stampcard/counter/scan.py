@@ -25,7 +25,10 @@ Request: ``POST``, ``Content-Type: application/json``, at most 4 KiB::
 Actions:
 
 - ``scan`` (default): a card is *shown* (nothing is written: the screen then offers the stamp);
-  a voucher or a redeem code is *redeemed* (showing it at the counter is the act of redeeming).
+  a voucher or a redeem code is *redeemed* (showing it at the counter is the act of redeeming),
+  except at a kiosk, where it is only looked at (as ``look``): there the customer redeems it
+  with the press-and-hold, which sends ``redeem``. Never on sight.
+- ``redeem``: a voucher or a redeem code is redeemed; a card code is none (``unknown_code``).
 - ``stamp``: a card gets ``count`` stamps (``add_stamps``, source staff or kiosk/Autopilot by
   the device's kind); a voucher or a redeem code is redeemed as with ``scan``. Kiosk,
   Autopilot and the offline queue send this. With ``seen_event`` the stamp is refused as
@@ -37,7 +40,7 @@ Actions:
   description and validity, and whether this actor could redeem it now (outcome ``looked``)
   or the refusal redeeming it would meet (with the voucher, when this actor may redeem it).
   Nothing is written, not even the nonce: the kiosk shows a Self-Redeem voucher this way
-  before it asks for the press-and-hold that redeems it (``stamp``). A card code is no
+  before it asks for the press-and-hold that redeems it (``redeem``). A card code is no
   voucher here (``unknown_code``, or ``voucher_not_found`` when it could be a redeem code).
 - ``claim``: the claim code or receipt code ``code`` (a claim page's link as its QR carries
   it, a claim code typed, an ``R1``/``R2`` receipt code) is claimed onto the card on screen
@@ -96,8 +99,8 @@ from stampcard.hot_path import hot_path_cursor
 from stampcard.idempotency.services import (
     AlreadyDone,
     IdempotentRequest,
-    remember_outcome,
-    replay_if_done,
+    claim_key,
+    keep_outcome,
 )
 from stampcard.loyalty import errors as loyalty_errors
 from stampcard.loyalty.card_codes import normalize_card_code
@@ -128,7 +131,7 @@ MAX_AGE = timedelta(days=1)
 CLOCK_SKEW = timedelta(minutes=5)
 # A stamp by someone else this recent is "already handled", not something to do again.
 RECENT = timedelta(seconds=30)
-ACTIONS = ("scan", "stamp", "hand_over", "undo", "look", "claim")
+ACTIONS = ("scan", "stamp", "redeem", "hand_over", "undo", "look", "claim")
 _NONCE = re.compile(r"\A[A-Za-z0-9_.:-]{8,100}\Z")
 _VOUCHER_TOKEN = re.compile(r"\A[A-Za-z0-9_-]{32,100}\Z")
 _MAX_INT = 2**63 - 1
@@ -250,7 +253,7 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
         return _look_at_voucher(business=business, actor=actor, scan=scan)
     if scan.action == "claim":
         return _claim_onto_card(business=business, actor=actor, scan=scan)
-    card_code = normalize_card_code(scan.code)
+    card_code = None if scan.action == "redeem" else normalize_card_code(scan.code)
     try:
         if card_code is not None:
             try:
@@ -270,7 +273,7 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
                     )
                 except voucher_errors.VoucherNotFound:
                     raise loyalty_errors.CardNotFound() from None
-        if scan.action not in ("scan", "stamp"):
+        if scan.action not in ("scan", "stamp", "redeem"):
             raise errors.UnknownCode()
         printed = _printed_code(business=business, actor=actor, text=scan.code)
         if printed is not None:
@@ -414,7 +417,10 @@ def _voucher(
     *, business: Business, actor: Actor, scan: Scan, token: str | None, fallback: bool = False
 ) -> Answer:
     """Redeem the voucher; a refusal is answered, except a code that was only a second
-    guess (``fallback``) and matches no voucher either."""
+    guess (``fallback``) and matches no voucher either. A kiosk only looks at it, unless
+    it was held to redeem (``redeem``)."""
+    if scan.action != "redeem" and _redeems_only_when_held(actor):
+        return _look(business=business, actor=actor, scan=scan, token=token, fallback=fallback)
     kind = "voucher" if token is not None else "redeem_code"
 
     def write() -> Answer:
@@ -457,13 +463,29 @@ def _refuse_if_elsewhere(token: str | None) -> None:
                 raise errors.VoucherOfAnotherBusiness() from None
 
 
+def _redeems_only_when_held(actor: Actor) -> bool:
+    """A kiosk's camera sees whatever is held to it: what it reads is looked at, and used up
+    only after the customer's deliberate press-and-hold (``redeem``)."""
+    return actor.kind == ActorKind.DEVICE and actor.device_kind == DeviceKind.KIOSK
+
+
 def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
     """``look``: the voucher and whether it can be redeemed here; writes nothing."""
     token = _voucher_token(scan.code)
+    if token is None and not POOL_CODE_PATTERN.match(scan.code):
+        answer = _refused(errors.UnknownCode(), scan=scan)
+        answer.body["kind"] = "redeem_code"
+        return answer
+    return _look(business=business, actor=actor, scan=scan, token=token)
+
+
+def _look(
+    *, business: Business, actor: Actor, scan: Scan, token: str | None, fallback: bool = False
+) -> Answer:
+    """The voucher (by ``token``, else ``scan.code`` as a redeem code) and whether it can be
+    redeemed here; a ``fallback`` guess that matches no voucher raises ``VoucherNotFound``."""
     kind = "voucher" if token is not None else "redeem_code"
     try:
-        if token is None and not POOL_CODE_PATTERN.match(scan.code):
-            raise errors.UnknownCode()
         try:
             look = look_at_voucher(
                 business=business, actor=actor, token=token, code=None if token else scan.code
@@ -472,6 +494,8 @@ def _look_at_voucher(*, business: Business, actor: Actor, scan: Scan) -> Answer:
             _refuse_if_elsewhere(token)
             raise
     except Refusal as refusal:
+        if fallback and isinstance(refusal, voucher_errors.VoucherNotFound):
+            raise
         answer = _refused(refusal, scan=scan)
         answer.body["kind"] = kind
         return answer
@@ -592,7 +616,11 @@ def _claim_onto_card(*, business: Business, actor: Actor, scan: Scan) -> Answer:
 def _once(
     *, business: Business, actor: Actor, scan: Scan, kind: str, write: Callable[[], Answer]
 ) -> Answer:
-    """Run ``write`` at most once for this actor's nonce, keeping its answer for retries."""
+    """Run ``write`` at most once for this actor's nonce, keeping its answer for retries.
+
+    The nonce is claimed before ``write`` reads anything: a retry sent while the first
+    attempt runs waits for it, then replays its answer (or, if it was refused, runs anew).
+    """
     who = actor.device_id if actor.kind == ActorKind.DEVICE else actor.user_id
     request = IdempotentRequest.for_key(
         f"scan:{actor.kind}:{who}:{scan.nonce}",
@@ -609,9 +637,9 @@ def _once(
     assert request is not None
     try:
         with transaction.atomic():
-            replay_if_done(request)
+            claim_key(request)
             answer: Answer = write()
-            remember_outcome(request, answer.body)
+            keep_outcome(request, answer.body)
     except AlreadyDone as done:
         if not done.outcome:
             raise

@@ -265,6 +265,10 @@ def kiosk(request: HttpRequest) -> HttpResponse:
         "stamps": gettext("%(stamps)s of %(goal)s stamps"),
         "reward_ready": gettext("Reward ready: %(title)s. Show this screen to a team member."),
         "switched_off": gettext("This kiosk has been switched off. Please ask a team member."),
+        "queued": gettext(
+            "No connection: saved on this device, it will be sent when the connection returns."
+        ),
+        "pending": gettext("Waiting to be sent: %(n)s"),
     }
     return _device_page(request, "counter/kiosk.html", text)
 

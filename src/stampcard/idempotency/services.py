@@ -1,11 +1,15 @@
 """Idempotency keys: a retried write (a lost response, an offline scanner's queue) runs once.
 
 A key names one request: its operation and its arguments (kept as a fingerprint). Both
-helpers run inside the caller's transaction. ``replay_if_done`` answers a retry whose first
-attempt already committed; ``remember_outcome`` settles a race between two attempts in
-flight: the unique index makes the second wait for the first and then find its key taken,
-so it raises and its whole transaction rolls back. A key sent again with another request is
-refused, never replayed: the client would otherwise take someone else's outcome for its own.
+helpers run inside the caller's transaction. ``claim_key`` comes first in it, before
+anything is read or locked: it inserts the key, so of two attempts in flight the second's
+insert waits on the unique index until the first ends. If the first committed, the second
+finds the key taken and gets the first's outcome (``AlreadyDone``) before it judged anything
+itself; if the first rolled back (refused), its key went with it and the second goes on as a
+request of its own. ``keep_outcome`` stores the outcome on the claimed key before commit.
+Two statements per write, as a look-up and a late insert would be. A key sent again with
+another request is refused, never replayed: the client would otherwise take someone else's
+outcome for its own.
 """
 
 import hashlib
@@ -28,12 +32,15 @@ _STORED = (
     f"SELECT operation, fingerprint, outcome FROM {_TABLE}"  # noqa: S608
     " WHERE business_id = %s AND key = %s"
 )
-_REMEMBER = (
+# The outcome is not known yet when the key is claimed: an empty one stands in, seen by no
+# one else, as the row commits only after ``keep_outcome`` filled it in.
+_CLAIM = (
     f"INSERT INTO {_TABLE}"  # noqa: S608
     " (business_id, key, operation, fingerprint, outcome, created_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, %s, %s, %s, '{}', %s)"
     " ON CONFLICT (business_id, key) DO NOTHING RETURNING id"
 )
+_KEEP = f"UPDATE {_TABLE} SET outcome = %s WHERE business_id = %s AND key = %s"  # noqa: S608
 MAX_KEY_LENGTH = 255
 
 
@@ -104,22 +111,29 @@ def replay_if_done(request: IdempotentRequest) -> None:
     raise AlreadyDone(outcome)
 
 
-def remember_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
-    """Store the outcome under the request's key, or raise if another attempt took the key."""
+def claim_key(request: IdempotentRequest) -> None:
+    """Take the request's key for the caller's transaction, first thing in it; raise
+    ``AlreadyDone`` with the outcome if an earlier attempt has it, ``KeyReused`` if its key
+    served another request. An attempt still in flight is waited for (see the module)."""
     db = connections[DEFAULT_DB_ALIAS]
     with hot_path_cursor(db) as cursor:
         cursor.execute(
-            _REMEMBER,
+            _CLAIM,
             [
                 request.business_id,
                 request.key,
                 request.operation,
                 request.fingerprint,
-                json.dumps(outcome),
                 db.ops.adapt_datetimefield_value(timezone.now()),
             ],
         )
-        inserted = cursor.fetchone() is not None
-    if not inserted:
+        claimed = cursor.fetchone() is not None
+    if not claimed:
         replay_if_done(request)
         raise AlreadyDone({})  # the key vanished in between: still not ours to use
+
+
+def keep_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
+    """Store the outcome on the key this transaction claimed (``claim_key``)."""
+    with hot_path_cursor() as cursor:
+        cursor.execute(_KEEP, [json.dumps(outcome), request.business_id, request.key])

@@ -1,7 +1,8 @@
 """Corrections: a stamp taken back or added by hand, as a new ledger row with its reason."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
@@ -65,11 +66,13 @@ def _write_correction(
     reason: str,
     source: StampSource = StampSource.ADMIN,
     check: Callable[[CardState], None] | None = None,
+    undoes_last_stamp: bool = False,
 ) -> StampEvent:
     """The correction's writes, with the card locked; ``check`` may refuse it under the lock.
 
     ``source`` is the workflow the row is counted under: the dashboard's for a manager's
-    correction, the undone stamp's own for an undo.
+    correction, the undone stamp's own for an undo. ``undoes_last_stamp``: the card's
+    cooldown and per-day counters are worked out again from the ledger without it.
     """
     now = timezone.now()
     db = connections[DEFAULT_DB_ALIAS]
@@ -99,7 +102,12 @@ def _write_correction(
             balance_after=stamps_after,
             created_at=now,
         )
+        counters = {}
+        if undoes_last_stamp:
+            last_at, day, on_day = _stamp_counters(locked.id, time_zone=business.time_zone)
+            counters = {"last_stamp_at": last_at, "stamp_day": day, "stamps_on_day": on_day}
         Card.objects.filter(pk=locked.id).update(
+            **counters,
             stamps=stamps_after,
             lifetime_stamps=F("lifetime_stamps") + delta,
             cycles_completed=locked.cycles_completed + cycles_closed,
@@ -168,4 +176,46 @@ def undo_stamp(*, business: Business, actor: Actor, event_id: int) -> StampEvent
         reason=gettext("Undo at the counter"),
         source=StampSource(stamp.source),
         check=still_the_latest,
+        undoes_last_stamp=True,
     )
+
+
+def _stamp_counters(card_id: int, *, time_zone: str) -> tuple[datetime | None, date | None, int]:
+    """The card's last stamp time, that stamp's day and the stamps given on it (in the
+    business's time zone), from the ledger, leaving out stamps undone at the counter.
+
+    An undo is always the row right after its stamp (it must be the card's latest), the
+    stamp's size taken back by the same actor under the same source: read newest first, such
+    a correction takes the stamp just below it out of the count.
+    """
+    zone = ZoneInfo(time_zone)
+    rows = (
+        StampEvent.objects.filter(card_id=card_id)
+        .order_by("-id")
+        .values_list(
+            "kind", "delta", "source", "actor_kind", "actor_user_id", "actor_device_id",
+            "created_at",
+        )
+    )  # fmt: skip
+    last_at: datetime | None = None
+    day: date | None = None
+    on_day = 0
+    newer: tuple[object, ...] | None = None
+    for row in rows.iterator(chunk_size=50):
+        kind, delta, who, when = row[0], row[1], row[2:6], row[6]
+        undone = (
+            newer is not None
+            and newer[0] == StampEventKind.CORRECTION
+            and newer[1] == -delta
+            and newer[2:6] == who
+        )
+        newer = row
+        if kind != StampEventKind.STAMP or undone:
+            continue
+        stamped_on = when.astimezone(zone).date()
+        if last_at is None:
+            last_at, day = when, stamped_on
+        elif stamped_on != day:
+            break
+        on_day += delta
+    return last_at, day, on_day

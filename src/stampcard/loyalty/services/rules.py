@@ -2,12 +2,17 @@
 
 from datetime import date, datetime
 
+from django.conf import settings
 from django.utils.translation import ngettext
 
 from stampcard.loyalty import errors
 from stampcard.loyalty.amounts import AmountRule, Rounding
-from stampcard.loyalty.models import ProgramStatus, StampRule
+from stampcard.loyalty.models import ProgramStatus, StampRule, StampSource
 from stampcard.loyalty.services.card_state import CardState
+
+# Where customers stamp their own card: a card held to the kiosk's camera again and again
+# would otherwise stamp each time on a program without a cooldown.
+SELF_SERVICE_SOURCES = frozenset({StampSource.KIOSK, StampSource.AUTOPILOT})
 
 
 def _format_wait(seconds: int) -> str:
@@ -57,14 +62,25 @@ def stamps_earned(
     return stamps
 
 
-def check_stamp_rules(card: CardState, *, count: int, now: datetime, today: date) -> None:
-    """The limits a stamp of ``count`` must keep, after ``check_program_open``."""
+def cooldown_seconds(card: CardState, *, source: str) -> int:
+    """The least time between two stamps on ``card``: the program's cooldown, and from a
+    self-service source at least ``SELF_SERVICE_MIN_COOLDOWN_SECONDS``."""
+    if source in SELF_SERVICE_SOURCES:
+        return max(card.cooldown_seconds, settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS)
+    return card.cooldown_seconds
+
+
+def check_stamp_rules(
+    card: CardState, *, source: str, count: int, now: datetime, today: date
+) -> None:
+    """The limits a stamp of ``count`` from ``source`` must keep, after ``check_program_open``."""
     if count > card.max_stamps_per_visit:
         raise errors.VisitLimit(limit=card.max_stamps_per_visit)
-    if card.cooldown_seconds and card.last_stamp_at is not None:
+    cooldown = cooldown_seconds(card, source=source)
+    if cooldown and card.last_stamp_at is not None:
         waited = (now - card.last_stamp_at).total_seconds()
-        if waited < card.cooldown_seconds:
-            raise errors.Cooldown(wait=_format_wait(int(card.cooldown_seconds - waited) or 1))
+        if waited < cooldown:
+            raise errors.Cooldown(wait=_format_wait(int(cooldown - waited) or 1))
     day_max = card.max_stamps_per_day
     if day_max is not None and card.stamps_today(today) + count > day_max:
         raise errors.DailyLimit(limit=card.max_stamps_per_day)

@@ -14,7 +14,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
+from stampcard.idempotency.services import IdempotentRequest, claim_key, keep_outcome
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.card_state import (
@@ -218,9 +218,9 @@ def _add_stamps(
                 if locked:
                     raise RuntimeError("a locked card moved")  # cannot happen: it is locked
     with transaction.atomic(), hot_path_cursor(db) as cursor:
-        card = stamp.read(db, cursor, lock=True)
         if request is not None:
-            replay_if_done(request)
+            claim_key(request)  # before the card: a retry in flight waits here, not there
+        card = stamp.read(db, cursor, lock=True)
         plan = stamp.plan(card)
         event_id = _write_stamp(db, cursor, stamp, card, plan)
         if event_id is None:
@@ -230,7 +230,7 @@ def _add_stamps(
         )
         outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:
-            remember_outcome(request, outcome.as_dict())
+            keep_outcome(request, outcome.as_dict())
     return outcome
 
 
@@ -279,7 +279,7 @@ class _Stamp:
         count = stamps_earned(
             card, count=self.count, amount=self.amount, currency=self.business.currency, today=today
         )
-        check_stamp_rules(card, count=count, now=now, today=today)
+        check_stamp_rules(card, source=self.source, count=count, now=now, today=today)
         cycles_closed, stamps_after = divmod(card.stamps + count, card.goal)
         on_day = card.stamps_today(today) + count
         return _Plan(now, today, stamps_after, cycles_closed, on_day, count)

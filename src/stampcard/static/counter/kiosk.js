@@ -6,15 +6,18 @@
 // idle by itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
 // revoked device refused at once); the kiosk never chooses a count.
 //
-// No offline queue here: the answer *is* the customer's progress, which only the server
-// knows; while the network is down the kiosk says so and asks them to see a team member.
+// While the network is down a card's stamp waits on the kiosk (offline-queue.js, as on the
+// scanner and Autopilot) and is sent, once, when it returns: the screen says it is saved, not
+// stamped (the rules are the server's to judge then), and how many wait. A voucher needs the
+// server's answer before the hold: offline, the kiosk says so and asks for a team member.
 import { holdToConfirm } from "../js/hold.js";
 import { startCamera } from "./camera.js";
-import { nonce } from "./offline-queue.js";
+import { createQueue, nonce } from "./offline-queue.js";
 
 const IDLE_MS = 8000;
 const CONFIRM_MS = 20000; // a voucher not held by then is left alone
-const SAME_CODE_MS = 30000; // the card still in front of the camera is not a new visit
+// A code not seen for this long has left the camera: shown again, it is a new presentation.
+const GONE_MS = 5000;
 const AGAIN_MS = 5000; // "Not now", then the same voucher shown again: asked again
 // A voucher's QR: its token, or a link ending in it (counter/scan.py reads it the same way).
 const VOUCHER_TOKEN = /^[A-Za-z0-9_-]{32,100}$/;
@@ -25,7 +28,8 @@ const $ = (id) => document.getElementById(id);
 let busy = false;
 let idleTimer = null;
 let lastCode = "";
-let lastAt = 0;
+let lastSeenAt = 0; // when the camera last read lastCode, sent or not
+let againAt = Infinity; // "Not now": when the same voucher may be asked about again
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
@@ -44,8 +48,21 @@ function isVoucher(code) {
   return VOUCHER_TOKEN.test(code.replace(/\/+$/, "").split("/").pop());
 }
 
+const queue = createQueue({
+  url: root.dataset.scanUrl,
+  csrf: root.dataset.csrf,
+  onChange: (waiting) => {
+    root.dataset.pending = String(waiting);
+    $("pending").hidden = waiting === 0;
+    $("pending").textContent = fill(text.pending, { n: waiting });
+  },
+});
+
 let pending = "";
-const rearm = holdToConfirm($("hold"), () => send(pending), { holding: "holding", held: "held" });
+const rearm = holdToConfirm($("hold"), () => send(pending, "redeem"), {
+  holding: "holding",
+  held: "held",
+});
 
 function confirmVoucher(code, voucher) {
   pending = code;
@@ -83,8 +100,9 @@ function show(answer) {
   $("idle").hidden = true;
   $("confirm").hidden = true;
   last.hidden = false;
-  last.className = "last " + (answer.ok ? "ok" : "refused");
-  root.dataset.state = answer.ok ? answer.outcome : "refused";
+  const state = answer.queued ? "queued" : answer.ok ? answer.outcome : "refused";
+  last.className = "last " + (answer.queued ? "queued" : answer.ok ? "ok" : "refused");
+  root.dataset.state = state;
   $("message").textContent = answer.message || text.offline;
   const card = answer.card;
   $("customer").textContent = card ? card.customer || "" : "";
@@ -108,30 +126,38 @@ function show(answer) {
   idleTimer = setTimeout(idle, IDLE_MS);
 }
 
+// Each presentation of a code is sent once: the same code is sent again only once the screen
+// is back to idle and the code had left the camera in between (or after "Not now"). A card
+// left in front of the camera is not stamped again and again.
 function scanned(code) {
   const now = Date.now();
-  if (busy || pending || (code === lastCode && now - lastAt < SAME_CODE_MS)) return;
+  if (busy || pending) return;
+  if (code === lastCode) {
+    const left = now - lastSeenAt > GONE_MS;
+    lastSeenAt = now;
+    if (root.dataset.state !== "idle" || !(left || now >= againAt)) return;
+  }
   lastCode = code;
-  lastAt = now;
+  lastSeenAt = now;
+  againAt = Infinity;
   send(code, isVoucher(code) ? "look" : "stamp");
 }
 
 // "look": a voucher that can be used here is offered for the hold; "stamp": a card is
-// stamped, a voucher held until full is redeemed.
+// stamped (a redeem code, which looks like any other code, is only looked at, as with
+// "look"); "redeem": a voucher held until full is redeemed.
 async function send(code, action = "stamp") {
   if (busy) return;
   busy = true;
   pending = "";
   clearTimeout(idleTimer);
-  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
   try {
-    const response = await fetch(root.dataset.scanUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-      body: JSON.stringify(body),
-    });
-    const answer = await response.json();
+    const answer =
+      action === "stamp" ? await queue.send({ code, action }) : await post(code, action);
+    if (answer.queued) {
+      show({ ok: false, queued: true, message: text.queued });
+      return;
+    }
     if (answer.code === "device_revoked" || answer.code === "device_unknown") {
       switchOff(answer.message);
       return;
@@ -151,9 +177,21 @@ async function send(code, action = "stamp") {
   }
 }
 
+// A voucher is looked at and redeemed only with the server there: never queued.
+async function post(code, action) {
+  const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
+  const response = await fetch(root.dataset.scanUrl, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
 $("done").addEventListener("click", idle);
 $("cancel").addEventListener("click", () => {
-  lastAt = Date.now() - SAME_CODE_MS + AGAIN_MS;
+  againAt = Date.now() + AGAIN_MS;
   idle();
 });
 startCamera({

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 
 from stampcard.audit.services import record
-from stampcard.idempotency.services import IdempotentRequest, remember_outcome, replay_if_done
+from stampcard.idempotency.services import IdempotentRequest, claim_key, keep_outcome
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.refusals import Refusal
@@ -141,7 +141,7 @@ def redeem_voucher(
     now = timezone.now()
     with transaction.atomic():
         if request is not None:
-            replay_if_done(request)
+            claim_key(request)  # before the voucher: a retry in flight waits here
         voucher = find_voucher(business=business, token=token, code=code)
         require_redeemer(business=business, actor=actor, voucher=voucher)
         consumed = Voucher.objects.filter(usable_at(now), pk=voucher.pk).update(
@@ -154,9 +154,6 @@ def redeem_voucher(
         )
         voucher.refresh_from_db()
         if consumed != 1:
-            if request is not None:
-                # A retry that waited for its own first attempt finds that attempt's key now.
-                replay_if_done(request)
             raise why_not_usable(business=business, voucher=voucher, now=now)
         publish(
             business_id=business.pk,
@@ -166,7 +163,7 @@ def redeem_voucher(
         )
         record(business=business, actor=actor, action="voucher.redeemed", target=voucher)
         if request is not None:
-            remember_outcome(request, {"voucher_id": voucher.pk, "redeemed_at": now.isoformat()})
+            keep_outcome(request, {"voucher_id": voucher.pk, "redeemed_at": now.isoformat()})
     return voucher
 
 
