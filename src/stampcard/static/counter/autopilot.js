@@ -73,13 +73,17 @@ function show(state, message, card) {
   while ($("log").children.length > 8) $("log").lastChild.remove();
 }
 
+// What a queued scan that could not be sent yet says, by why it waits.
+const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: text.reload };
+
 function answered(answer) {
   if (answer.queued) {
-    show("queued", text.queued, null);
+    show("queued", QUEUED[answer.why] || text.queued, null);
     beep(true);
     return;
   }
-  show(answer.ok ? "ok" : "refused", answer.message || text.offline, answer.card);
+  const message = answer.outcome === "failed" ? text.failed : answer.message || text.offline;
+  show(answer.ok ? "ok" : "refused", message, answer.card);
   beep(answer.ok);
   if (answer.refusal === "device_revoked" || answer.code === "device_revoked") {
     input.disabled = true;
@@ -96,6 +100,11 @@ const queue = createQueue({
   },
   onLate: (answer) => {
     if (!answer.ok) answered(answer);
+  },
+  // The page's CSRF token went stale: only a new page sends the waiting scans.
+  onSignedOut: () => {
+    pendingView.dataset.signedOut = "1";
+    show("refused", text.reload, null);
   },
 });
 

@@ -3,7 +3,7 @@
 // A claim or receipt code scanned while a card is on screen is offered for that card: one
 // tap claims it (action "claim"); with no card on screen the answer asks for the card first.
 import { startCamera } from "./camera.js";
-import { createQueue, nonce } from "./offline-queue.js";
+import { createQueue, nonce, Offline, postScan, ServerError, SignedOut } from "./offline-queue.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -30,7 +30,33 @@ function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
 }
 
-// A stamp waits on this device while the network is down (offline-queue.js); looking a card
+// Signed out (a member's session ended, or a device page's CSRF token went stale): the way
+// back is signing in again, or reloading a device's page; either reloads this page.
+const signedOutText = root.dataset.device ? text.reload_needed : text.signed_out;
+function signInLink() {
+  const link = document.createElement("a");
+  link.href = root.dataset.signInUrl;
+  link.textContent = root.dataset.device ? text.reload : text.sign_in;
+  return link;
+}
+
+// What a queued scan that could not be sent yet says, by why it waits.
+const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
+
+// One line per queued scan that did not end as a stamp: the cashier learns it after the fact.
+function lateRefusal(answer, body) {
+  const item = document.createElement("li");
+  item.className = "late-item";
+  item.dataset.refusal = answer.refusal || "";
+  const message = answer.outcome === "failed" ? text.failed : answer.message || text.failed;
+  item.textContent = `${body.code} · ${message}`;
+  const late = $("late");
+  late.prepend(item);
+  while (late.children.length > 5) late.lastChild.remove();
+  $("late-view").hidden = false;
+}
+
+// A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
 // up, handing over and undoing need the server's answer, so they are not queued.
 const queue = createQueue({
   url: root.dataset.scanUrl,
@@ -40,6 +66,15 @@ const queue = createQueue({
     pending.hidden = n === 0;
     pending.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
+  },
+  onLate: (answer, body) => {
+    if (answer.outcome === "failed") lateRefusal(answer, body);
+  },
+  onSignedOut: () => {
+    const banner = $("signed-out");
+    banner.replaceChildren(signedOutText, " ", signInLink());
+    banner.hidden = false;
+    root.dataset.signedOut = "1";
   },
 });
 
@@ -66,7 +101,8 @@ async function send(code, action = "scan", extra = {}) {
     try {
       const answer = await queue.send(body);
       if (answer.queued) {
-        show({ ok: true, outcome: "queued", message: text.queued }, code, action);
+        const message = QUEUED[answer.why] || text.queued;
+        show({ ok: true, outcome: "queued", queued: answer.why, message }, code, action);
         $("card-view").hidden = true;
       } else {
         show(answer, code, action);
@@ -78,31 +114,25 @@ async function send(code, action = "scan", extra = {}) {
     return;
   }
   try {
-    let response;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let answer;
+    for (let attempt = 0; ; attempt++) {
       try {
-        response = await fetch(root.dataset.scanUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-          body: JSON.stringify(body),
-        });
+        answer = await postScan(root.dataset.scanUrl, root.dataset.csrf, body);
         break;
       } catch (error) {
         // Lost on the way: the same nonce again is applied at most once.
-        if (attempt === 2) throw error;
+        if (!(error instanceof Offline) || attempt === 2) throw error;
         await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
       }
     }
-    let answer;
-    try {
-      answer = await response.json();
-    } catch {
-      answer = { ok: false, outcome: "refused", message: response.statusText || text.offline };
-    }
     show(answer, code, action);
-  } catch {
-    show({ ok: false, outcome: "refused", refusal: "offline", message: text.offline }, code, action);
+  } catch (error) {
+    let refusal = "offline";
+    let message = text.offline;
+    if (error instanceof SignedOut) [refusal, message] = ["signed_out", signedOutText];
+    else if (error instanceof ServerError) [refusal, message] = ["server_error", text.server_error];
+    else if (!(error instanceof Offline)) throw error;
+    show({ ok: false, outcome: "refused", refusal, message }, code, action);
   } finally {
     busy = false;
     root.removeAttribute("aria-busy");
@@ -122,6 +152,8 @@ function show(answer, code, action = "scan") {
     link.href = "/device/pair/";
     link.textContent = text.pair_again;
     message.append(" ", link);
+  } else if (answer.refusal === "signed_out") {
+    message.append(" ", signInLink());
   }
   const card = answer.card;
   $("card-view").hidden = !card;
@@ -211,6 +243,10 @@ $("fewer").addEventListener("click", () => {
   $("count").textContent = String(count);
 });
 $("next").addEventListener("click", reset);
+$("late-clear").addEventListener("click", () => {
+  $("late").replaceChildren();
+  $("late-view").hidden = true;
+});
 $("typed").addEventListener("submit", (event) => {
   event.preventDefault();
   const code = $("code").value.trim();
