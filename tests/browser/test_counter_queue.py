@@ -203,3 +203,39 @@ def test_autopilot_keeps_its_queue_on_a_csrf_page_and_asks_for_a_reload(
     expect(page.locator("#autopilot")).to_have_attribute("data-pending", "0", timeout=SLOW)
     assert stamps_of(card) == [1]
     page.context.close()
+
+
+def test_a_queued_stamp_refused_once_sent_is_shown_to_the_cashier(
+    browser, live_server, business, shop, staff_actor, program, card, tmp_path
+):
+    program.cooldown_seconds = 3600
+    program.save()
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = open_scanner(
+        browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
+    )
+    show_card(page, card.code)
+    page.locator("#stamp").click()
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "stamped", timeout=SLOW)
+    # The same card again while the network is down: queued, then refused by the cooldown.
+    page.context.set_offline(True)
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "queued", timeout=SLOW)
+    expect(page.locator("#late-view")).to_be_hidden()
+    page.context.set_offline(False)
+    expect(page.locator("#scanner")).to_have_attribute("data-pending", "0", timeout=SLOW)
+    late = page.locator("#late-view")
+    expect(late).to_be_visible(timeout=SLOW)
+    line = page.locator("#late li")
+    expect(line).to_have_count(1)
+    expect(line).to_have_attribute("data-refusal", "cooldown")
+    expect(line).to_contain_text(card.customer.name)
+    expect(line).to_contain_text(format_card_code(card.code))
+    page.screenshot(path=str(folder(tmp_path) / "scanner-late-refusal.png"), full_page=True)
+    page.locator("#late-clear").click()
+    expect(late).to_be_hidden()
+    assert stamps_of(card) == [1]
+    page.context.close()

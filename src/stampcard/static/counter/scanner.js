@@ -43,17 +43,20 @@ function signInLink() {
 // What a queued scan that could not be sent yet says, by why it waits.
 const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
 
-// One line per queued scan that did not end as a stamp: the cashier learns it after the fact.
+// One line per queued scan that did not end as a stamp (refused once sent: cooldown, too old,
+// device unpaired; or set aside after server errors): the cashier learns which card and why.
 function lateRefusal(answer, body) {
   const item = document.createElement("li");
   item.className = "late-item";
-  item.dataset.refusal = answer.refusal || "";
+  item.dataset.refusal = answer.refusal || answer.code || "";
   const message = answer.outcome === "failed" ? text.failed : answer.message || text.failed;
-  item.textContent = `${body.code} · ${message}`;
+  const who = answer.card?.customer;
+  item.textContent = `${who ? `${who} (${body.code})` : body.code} · ${message}`;
   const late = $("late");
   late.prepend(item);
   while (late.children.length > 5) late.lastChild.remove();
   $("late-view").hidden = false;
+  navigator.vibrate?.([60, 60, 60]);
 }
 
 // A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
@@ -68,7 +71,7 @@ const queue = createQueue({
     root.dataset.pending = String(n);
   },
   onLate: (answer, body) => {
-    if (answer.outcome === "failed") lateRefusal(answer, body);
+    if (!answer.ok) lateRefusal(answer, body);
   },
   onSignedOut: () => {
     const banner = $("signed-out");
