@@ -195,3 +195,49 @@ def _shots(tmp_path):
     from pathlib import Path
 
     return Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "th-TH"])
+def test_a_staff_scan_voucher_on_the_card_is_redeemed_with_one_tap(
+    browser, live_server, business, shop, staff_actor, card, tmp_path, locale
+):
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Birthday cake",
+        origin=VoucherOrigin.BIRTHDAY,
+        redemption_method="staff_scan",
+        card=card,
+    )
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=locale)
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": scanner.token, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/device/scanner/")
+    page.locator("#code").fill(card.code)
+    page.locator("#code").press("Enter")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
+    offered = page.locator("#vouchers li")
+    expect(offered).to_have_count(1)
+    expect(offered).to_contain_text("Birthday cake")
+    with translation.override(locale[:2]):
+        redeem, validity = gettext("Redeem"), gettext("Valid with no end date.")
+    expect(offered).to_contain_text(validity)
+    page.screenshot(
+        path=str(_shots(tmp_path) / f"scanner-card-voucher-{locale}.png"), full_page=True
+    )
+    offered.get_by_role("button", name=redeem).click()
+    expect(result).to_have_attribute("data-outcome", "redeemed")
+    expect(page.locator("#vouchers li")).to_have_count(0)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    page.screenshot(
+        path=str(_shots(tmp_path) / f"scanner-card-voucher-redeemed-{locale}.png"), full_page=True
+    )
+    assert Voucher.objects.get(pk=voucher.pk).redeemed_by_device_id == scanner.device.pk
+    context.close()

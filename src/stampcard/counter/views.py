@@ -170,6 +170,7 @@ def _screen_text() -> dict[str, str]:
         "stamps": gettext("%(stamps)s of %(goal)s stamps"),
         "reward_ready": gettext("Reward ready"),
         "hand_over": gettext("Hand over"),
+        "redeem": gettext("Redeem"),
         "recent_other": gettext("Stamped %(s)s s ago by another team member."),
         "undo": gettext("Undo"),
         "no_results": gettext("No card matches."),

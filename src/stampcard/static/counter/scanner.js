@@ -207,6 +207,27 @@ function showCard(card, answer) {
     item.append(label, button);
     rewards.append(item);
   }
+  // The card's vouchers this screen may redeem (a Staff-Scan one has no code to scan).
+  const vouchers = $("vouchers");
+  vouchers.replaceChildren();
+  for (const voucher of card.vouchers || []) {
+    const item = document.createElement("li");
+    item.className = "voucher";
+    item.dataset.voucherId = String(voucher.id);
+    const label = document.createElement("span");
+    const title = document.createElement("strong");
+    title.textContent = voucher.title;
+    const validity = document.createElement("small");
+    validity.textContent = voucher.validity;
+    label.append(title, validity);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "big primary";
+    button.textContent = text.redeem;
+    button.addEventListener("click", () => send(cardCode, "redeem", { voucher_id: voucher.id }));
+    item.append(label, button);
+    vouchers.append(item);
+  }
 }
 
 function showVoucher(voucher) {
