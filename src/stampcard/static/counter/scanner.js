@@ -21,6 +21,8 @@ let lastAt = 0;
 let current = null; // the code whose answer the screen shows, as it was sent
 let cardCode = null; // the card on screen: what stamp, hand over, undo and claim act on
 let claimCode = null; // the claim or receipt code offered for that card
+let heldCode = null; // another code the camera sees while a card is on screen, not yet shown
+let keptCode = null; // one the cashier chose not to switch to
 let seenEvent = null;
 let undoEvent = null;
 let count = 1;
@@ -162,7 +164,10 @@ function show(answer, code, action = "scan") {
   $("card-view").hidden = !card;
   $("voucher-view").hidden = !answer.voucher;
   // What the camera sees now is on screen: the code scanned, not the card acted on.
-  if (action === "scan") current = code;
+  if (action === "scan") {
+    current = code;
+    releaseHeld();
+  }
   cardCode = card ? card.code : null;
   const claim = answer.kind === "claim_code";
   claimCode = claim && answer.ok && answer.outcome === "shown" && card ? code : null;
@@ -239,7 +244,22 @@ function showVoucher(voucher) {
   $("voucher-when").textContent = [when, where].filter(Boolean).join(" ");
 }
 
+// The camera never replaces the card on screen by itself: the next customer's phone drifting
+// into view must not become the card the next tap stamps. The cashier switches, or keeps it.
+function hold(code) {
+  heldCode = code;
+  $("switch").hidden = false;
+  navigator.vibrate?.(30);
+}
+
+function releaseHeld() {
+  heldCode = null;
+  $("switch").hidden = true;
+}
+
 function reset() {
+  releaseHeld();
+  keptCode = null;
   result.hidden = true;
   current = null;
   cardCode = null;
@@ -267,6 +287,20 @@ $("fewer").addEventListener("click", () => {
   $("count").textContent = String(count);
 });
 $("next").addEventListener("click", reset);
+$("switch-show").addEventListener("click", () => {
+  const code = heldCode;
+  releaseHeld();
+  keptCode = null;
+  if (code) {
+    lastCode = code;
+    lastAt = Date.now();
+    send(code);
+  }
+});
+$("switch-keep").addEventListener("click", () => {
+  keptCode = heldCode;
+  releaseHeld();
+});
 $("late-clear").addEventListener("click", () => {
   $("late").replaceChildren();
   $("late-view").hidden = true;
@@ -317,9 +351,14 @@ const bare = (code) => code.replace(/[\s-]/g, "").toUpperCase();
 function detected(code) {
   const now = Date.now();
   // The code on screen stays there until "Scan next": the camera sees it on every frame.
-  // So does the card on screen while a code typed for it is offered (a receipt code).
+  // So does the card on screen while a code typed for it is offered (a receipt code). Another
+  // code while a card is on screen waits for the cashier (hold).
   if (busy || code === current || (code === lastCode && now - lastAt < DEBOUNCE_MS)) return;
   if (cardCode && bare(code) === bare(cardCode)) return;
+  if (cardCode && !result.hidden) {
+    if (code !== heldCode && code !== keptCode) hold(code);
+    return;
+  }
   lastCode = code;
   lastAt = now;
   send(code);
