@@ -125,13 +125,13 @@ function take(code, fromScanner) {
     return;
   }
   if (fromScanner) {
-    $("confirm").hidden = true;
     stamp(code);
   } else {
+    // The focus stays in the field: a scan while this waits is still a scan, and the
+    // scanner's Enter never confirms the typed code (the person taps or clicks).
     typedCode = code;
     $("typed-code").textContent = code;
     $("confirm").hidden = false;
-    $("confirm-stamp").focus();
   }
 }
 
@@ -156,6 +156,17 @@ input.addEventListener("keydown", (event) => {
 });
 input.addEventListener("paste", () => {
   keys = [];
+});
+// A key typed while the focus is elsewhere (a button reached with Tab) goes to the field, so a
+// scan arriving then is not lost and its Enter presses no button.
+document.addEventListener("keydown", (event) => {
+  if (event.target === input || input.disabled) return;
+  if (event.key.length !== 1 || event.key === " ") return; // Space still presses a button
+  if (event.ctrlKey || event.metaKey || event.altKey || event.target.tagName === "SELECT") return;
+  event.preventDefault();
+  input.focus();
+  input.value += event.key;
+  keys.push(event.timeStamp);
 });
 
 $("confirm-stamp").addEventListener("click", () => {
