@@ -7,6 +7,7 @@ and asks for a new sign-in; a 5xx is tried again, then set aside so the stamps b
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,15 @@ SET_ASIDE = 45_000
 
 def folder(tmp_path):
     return Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
+
+
+def wait_for_stamps(page, card, expected):
+    """The page sends its queue once its script has run: the template's data-pending="0" says
+    nothing before that, so wait for the ledger itself."""
+    deadline = time.monotonic() + SLOW / 1000
+    while stamps_of(card) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert stamps_of(card) == expected
 
 
 def stamps_of(card):
@@ -66,7 +76,7 @@ def test_a_session_that_ended_keeps_the_queue_and_asks_to_sign_in_again(
     page.locator("input[name=username]").fill("owner")
     page.locator("input[name=password]").fill("pw-owner-1234")
     page.locator("input[name=password]").press("Enter")
-    expect(page.locator("#scanner")).to_be_attached(timeout=SLOW)
+    page.wait_for_url(scanner_url, timeout=SLOW)  # loaded: its script is running
     show_card(page, card.code)
 
     Session.objects.all().delete()  # logged out after 30 minutes without a request
@@ -94,8 +104,8 @@ def test_a_session_that_ended_keeps_the_queue_and_asks_to_sign_in_again(
     page.locator("input[name=password]").fill("pw-owner-1234")
     page.locator("input[name=password]").press("Enter")
     expect(page).to_have_url(scanner_url, timeout=SLOW)
+    wait_for_stamps(page, card, [1])
     expect(page.locator("#scanner")).to_have_attribute("data-pending", "0", timeout=SLOW)
-    assert stamps_of(card) == [1]
     page.context.close()
 
 
@@ -200,8 +210,8 @@ def test_autopilot_keeps_its_queue_on_a_csrf_page_and_asks_for_a_reload(
     # A new page (a fresh CSRF token) sends it.
     page.unroute("**/device/scan")
     page.reload()
+    wait_for_stamps(page, card, [1])
     expect(page.locator("#autopilot")).to_have_attribute("data-pending", "0", timeout=SLOW)
-    assert stamps_of(card) == [1]
     page.context.close()
 
 
