@@ -182,3 +182,33 @@ def test_the_staff_scanner_queues_a_stamp_while_offline_and_applies_it_once(
     expect(page.locator("#pending")).to_be_hidden()
     assert stamps_of(card) == [(1, "staff")]
     context.close()
+
+
+def test_a_scan_while_a_typed_code_waits_is_a_scan_and_its_enter_confirms_nothing(
+    open_station, program, card
+):
+    page = open_station()
+    typed_by_hand = factories.CardFactory(program=program)
+    page.keyboard.type(typed_by_hand.code, delay=150)
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm")).to_be_visible()
+    expect(page.locator("#wedge")).to_be_focused()  # the confirm box does not take the focus
+    scanner_types(page, card.code)
+    last = page.locator("#last")
+    expect(last).to_have_attribute("data-state", "ok", timeout=SLOW)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    assert stamps_of(card) == [(1, "autopilot")]
+    assert stamps_of(typed_by_hand) == []  # the scanner's Enter did not confirm it
+    expect(page.locator("#confirm")).to_be_visible()  # still the person's to decide
+
+    # Even with a button focused (reached with Tab), a scan goes to the field.
+    page.locator("#confirm-cancel").focus()
+    other = factories.CardFactory(program=program)
+    scanner_types(page, other.code)
+    expect(page.locator("#customer")).to_have_text(other.customer.name, timeout=SLOW)
+    assert stamps_of(other) == [(1, "autopilot")]
+    assert stamps_of(typed_by_hand) == []
+    expect(page.locator("#wedge")).to_be_focused()
+    page.locator("#confirm-stamp").click()
+    expect(page.locator("#customer")).to_have_text(typed_by_hand.customer.name, timeout=SLOW)
+    assert stamps_of(typed_by_hand) == [(1, "autopilot")]

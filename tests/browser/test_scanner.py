@@ -169,9 +169,11 @@ def test_a_claim_code_on_the_camera_asks_for_the_card_then_one_tap_claims_it(
     # No card on screen: the code asks for the customer's card first.
     expect(result).to_have_attribute("data-refusal", "card_first", timeout=DECODE_TIMEOUT)
     expect(page.locator("#message")).to_have_text("Scan the customer's card first, then this code.")
-    # The customer's card typed in; the code still in front of the camera is offered for it.
+    # The customer's card typed in; the code still in front of the camera waits for the
+    # cashier (it never replaces the card by itself), then is offered for that card.
     page.locator("#code").fill(card.code)
     page.locator("#typed button").click()
+    page.locator("#switch-show").click(timeout=DECODE_TIMEOUT)
     claim = page.locator("#claim")
     expect(claim).to_be_visible(timeout=DECODE_TIMEOUT)
     expect(page.locator("#message")).to_have_text("A code for 2 stamps.")
@@ -195,3 +197,90 @@ def _shots(tmp_path):
     from pathlib import Path
 
     return Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "th-TH"])
+def test_a_staff_scan_voucher_on_the_card_is_redeemed_with_one_tap(
+    browser, live_server, business, shop, staff_actor, card, tmp_path, locale
+):
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Birthday cake",
+        origin=VoucherOrigin.BIRTHDAY,
+        redemption_method="staff_scan",
+        card=card,
+    )
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale=locale)
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": scanner.token, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(f"{live_server.url}/device/scanner/")
+    page.locator("#code").fill(card.code)
+    page.locator("#code").press("Enter")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
+    offered = page.locator("#vouchers li")
+    expect(offered).to_have_count(1)
+    expect(offered).to_contain_text("Birthday cake")
+    with translation.override(locale[:2]):
+        redeem, validity = gettext("Redeem"), gettext("Valid with no end date.")
+    expect(offered).to_contain_text(validity)
+    page.screenshot(
+        path=str(_shots(tmp_path) / f"scanner-card-voucher-{locale}.png"), full_page=True
+    )
+    offered.get_by_role("button", name=redeem).click()
+    expect(result).to_have_attribute("data-outcome", "redeemed")
+    expect(page.locator("#vouchers li")).to_have_count(0)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    page.screenshot(
+        path=str(_shots(tmp_path) / f"scanner-card-voucher-redeemed-{locale}.png"), full_page=True
+    )
+    assert Voucher.objects.get(pk=voucher.pk).redeemed_by_device_id == scanner.device.pk
+    context.close()
+
+
+def test_another_code_in_view_never_replaces_the_card_on_screen(
+    camera, live_server, business, shop, staff_actor, program, card, tmp_path
+):
+    from stampcard.loyalty.models import Card
+    from tests import factories
+
+    next_customer = factories.CardFactory(program=program)
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    # The next customer's phone is in front of the camera the whole time.
+    page = camera(qr_image(next_customer.code), live_server=live_server, cookie=scanner.token)
+    page.goto(f"{live_server.url}/device/scanner/")
+    result = page.locator("#result")
+    expect(page.locator("#customer")).to_have_text(
+        next_customer.customer.name, timeout=DECODE_TIMEOUT
+    )
+    # The cashier types this customer's card: it stays on screen, the camera's code waits.
+    page.locator("#code").fill(card.code)
+    page.locator("#typed button").click()
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    switch = page.locator("#switch")
+    expect(switch).to_be_visible(timeout=DECODE_TIMEOUT)  # after the camera's debounce
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    page.screenshot(path=str(_shots(tmp_path) / "scanner-another-code.png"), full_page=True)
+    page.locator("#switch-keep").click()
+    expect(switch).to_be_hidden()
+    page.wait_for_timeout(5000)  # longer than the debounce: the kept code does not come back
+    expect(switch).to_be_hidden()
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "stamped")
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    assert Card.objects.get(pk=card.pk).stamps == 1
+    assert Card.objects.get(pk=next_customer.pk).stamps == 0
+    # Switching is the cashier's choice: "Scan next", and the camera shows the next card.
+    page.locator("#next").click()
+    expect(page.locator("#customer")).to_have_text(
+        next_customer.customer.name, timeout=DECODE_TIMEOUT
+    )

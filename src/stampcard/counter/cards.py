@@ -7,6 +7,7 @@ and a scanner device see ``j•••@example.org``, a manager the address.
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext
@@ -27,9 +28,12 @@ from stampcard.loyalty.models import (
 from stampcard.loyalty.selectors import card_search
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
-from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.models import Voucher, VoucherStatus
+from stampcard.vouchers.services.redeeming import redeemable_methods
 
 SEARCH_RESULTS = 8
+# At most this many of a card's vouchers are offered at the counter, the soonest to end first.
+CARD_VOUCHERS = 10
 _CARD_FIELDS = (
     "id",
     "code",
@@ -46,6 +50,7 @@ _MAX_CODE_LENGTH: int = Card._meta.get_field("code").max_length or 16
 _CARD, _CUSTOMER, _PROGRAM = Card._meta.db_table, Customer._meta.db_table, Program._meta.db_table
 _EVENT, _REWARD = StampEvent._meta.db_table, Reward._meta.db_table
 _MILESTONE = Milestone._meta.db_table
+_VOUCHER = Voucher._meta.db_table
 # What a scan shows of a card, in one statement (``card_answer``). The business is named on the
 # card; every other row is reached through that card's own keys. (Naming the business on them
 # too would let the planner walk the business's whole (business, …) indexes instead.)
@@ -53,7 +58,10 @@ _CARD_ANSWER = (
     "SELECT c.id, c.code, c.stamps, cu.name, cu.email, cu.phone, p.name, p.stamps_goal,"  # noqa: S608
     " p.max_stamps_per_visit, p.reward_title,"
     " e.id, e.kind, e.delta, e.actor_kind, e.actor_user_id, e.actor_device_id, e.created_at,"
-    " r.id, m.reward_title"
+    " r.id, m.reward_title,"
+    # Whether the card has an active voucher at all: only then are they read (``_vouchers``).
+    f" EXISTS (SELECT 1 FROM {_VOUCHER} v WHERE v.card_id = c.id"
+    f"  AND v.status = '{VoucherStatus.ACTIVE.value}')"
     f" FROM {_CARD} c"
     f" JOIN {_CUSTOMER} cu ON cu.id = c.customer_id"
     f" JOIN {_PROGRAM} p ON p.id = c.program_id"
@@ -66,15 +74,26 @@ _CARD_ANSWER = (
     " WHERE c.code = %s AND c.business_id = %s"
     " ORDER BY r.id"
 )
+# The card's vouchers redeemable now by the given methods (``%s`` slots filled per call).
+_CARD_VOUCHERS = (
+    f"SELECT v.id, v.title, v.valid_from, v.valid_until FROM {_VOUCHER} v"  # noqa: S608
+    f" WHERE v.card_id = %s AND v.business_id = %s AND v.status = '{VoucherStatus.ACTIVE.value}'"
+    " AND v.valid_from <= %s AND (v.valid_until IS NULL OR v.valid_until > %s)"
+    " AND v.redemption_method IN ({methods})"
+    f" ORDER BY v.valid_until IS NULL, v.valid_until, v.id LIMIT {CARD_VOUCHERS}"
+)
 
 
 def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] | None:
     """The card of ``business_id`` with this canonical code as the scanner shows it, or None.
 
     One statement, written out (it runs on every scan): the card with its customer and
-    program, its latest ledger row and its ready rewards, one row per ready reward. The
-    scope does not guard raw SQL, so the business is in the statement itself: another
-    business's card is not found, nor its ledger.
+    program, its latest ledger row and its ready rewards, one row per ready reward, and
+    whether it has an active voucher. Only then, and for an actor who may redeem some, a
+    second one reads the vouchers this actor may redeem now (``vouchers``, at most
+    CARD_VOUCHERS): a Staff-Scan voucher has no code on the web card to scan. The scope does
+    not guard raw SQL, so the business is in the statements themselves: another business's
+    card is not found, nor its ledger or its vouchers.
     """
     if not code or len(code) > _MAX_CODE_LENGTH or "\x00" in code:
         return None
@@ -83,8 +102,9 @@ def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] 
         rows = cursor.fetchall()
     if not rows:
         return None
-    (_id, card_code, stamps, name, email, phone, program, goal, per_visit, title, event_id,
-     kind, delta, actor_kind, user_id, device_id, created_at, _r, _t) = rows[0]  # fmt: skip
+    (card_id, card_code, stamps, name, email, phone, program, goal, per_visit, title,
+     event_id, kind, delta, actor_kind, user_id, device_id, created_at, _r, _t,
+     has_vouchers) = rows[0]  # fmt: skip
     last: dict[str, Any] | None = None
     if event_id is not None and kind == StampEventKind.STAMP:
         by_you = (actor_kind, user_id, device_id) == (actor.kind, actor.user_id, actor.device_id)
@@ -112,11 +132,54 @@ def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] 
         # that can be undone or that another till just gave, if it is one.
         "last_event": event_id or 0,
         "last_stamp": last,
+        "vouchers": _vouchers(card_id, business_id=business_id, actor=actor)
+        if has_vouchers
+        else [],
     }
+
+
+def _vouchers(card_id: int, *, business_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """The card's vouchers ``actor`` may redeem now, soonest to end first."""
+    methods = redeemable_methods(business=business_id, actor=actor)
+    if not methods:
+        return []
+    db = connections[DEFAULT_DB_ALIAS]
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    statement = _CARD_VOUCHERS.format(methods=", ".join(["%s"] * len(methods)))
+    with hot_path_cursor(db) as cursor:
+        cursor.execute(statement, [card_id, business_id, now, now, *methods])
+        rows = cursor.fetchall()
+    return [
+        {
+            "id": voucher_id,
+            "title": voucher_title,
+            "validity": _validity(_aware(valid_from), _aware(valid_until)),
+            "valid_until": _local(_aware(valid_until)),
+        }
+        for voucher_id, voucher_title, valid_from, valid_until in rows
+    ]
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    if when is not None and when.tzinfo is None:
+        return when.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return when
 
 
 def reward_on_card(reward_id: int, *, code: str) -> bool:
     return Reward.objects.filter(pk=reward_id, card__code=code).exists()
+
+
+def voucher_token_on_card(voucher_id: int | None, *, code: str) -> str | None:
+    """The token of the voucher ``voucher_id`` bound to the card ``code``, else None."""
+    if voucher_id is None:
+        return None
+    token: str | None = (
+        Voucher.objects.filter(pk=voucher_id, card__code=code)
+        .values_list("token", flat=True)
+        .first()
+    )
+    return token
 
 
 def event_on_card(event_id: int, *, code: str) -> bool:
@@ -149,8 +212,12 @@ def _local(when: datetime | None) -> str | None:
 
 def validity(voucher: Voucher) -> str:
     """The voucher's validity in a sentence, in the business's time zone."""
-    start, end = _local(voucher.valid_from), _local(voucher.valid_until)
-    if voucher.valid_from > timezone.now():
+    return _validity(voucher.valid_from, voucher.valid_until)
+
+
+def _validity(valid_from: datetime | None, valid_until: datetime | None) -> str:
+    start, end = _local(valid_from), _local(valid_until)
+    if valid_from is not None and valid_from > timezone.now():
         if end is None:
             return gettext("Valid from %(start)s.") % {"start": start}
         return gettext("Valid from %(start)s until %(end)s.") % {"start": start, "end": end}

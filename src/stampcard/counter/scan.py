@@ -16,6 +16,7 @@ Request: ``POST``, ``Content-Type: application/json``, at most 4 KiB::
       "action": "scan",               # optional, see below
       "count": 2,                     # "stamp": how many (default 1; program's visit max)
       "reward_id": 17,                # "hand_over": the ready reward to hand over
+      "voucher_id": 41,               # "redeem": the card's voucher to redeem
       "event_id": 8812,               # "undo": the stamp to take back
       "seen_event": 8810,             # "stamp": the card's last ledger row this screen saw
       "location": 3,                  # members only: where they stand (a device has its own)
@@ -28,7 +29,10 @@ Actions:
   a voucher or a redeem code is *redeemed* (showing it at the counter is the act of redeeming),
   except at a kiosk, where it is only looked at (as ``look``): there the customer redeems it
   with the press-and-hold, which sends ``redeem``. Never on sight.
-- ``redeem``: a voucher or a redeem code is redeemed; a card code is none (``unknown_code``).
+- ``redeem``: without ``voucher_id``, the voucher or redeem code ``code`` is redeemed (a card
+  code is none: ``unknown_code``); with ``voucher_id``, the voucher ``voucher_id`` of the card
+  ``code`` (one of the card answer's ``vouchers``) is redeemed, once per nonce: a Staff-Scan
+  voucher has no code on the web card to scan.
 - ``stamp``: a card gets ``count`` stamps (``add_stamps``, source staff or kiosk/Autopilot by
   the device's kind); a voucher or a redeem code is redeemed as with ``scan``. Kiosk,
   Autopilot and the offline queue send this. With ``seen_event`` the stamp is refused as
@@ -62,6 +66,8 @@ Response: JSON, HTTP 200 when done, otherwise the refusal's status (400, 403, 40
       "message": "2 stamps added.",   # in the user's language; show it as it is
       "card": {"code", "customer", "email", "phone", "program", "stamps", "goal",
                "max_per_visit", "rewards_ready": [{"id", "title"}],
+               "vouchers": [{"id", "title", "validity", "valid_until"}],   # active, that
+                                      # this actor may redeem now; at most 10
                "last_event": 8812,    # the card's latest ledger row (0: none); send it back
                                       # as "seen_event" with the stamp
                "last_stamp": {"event_id", "added", "seconds_ago", "by_you"} | null} | null,
@@ -124,7 +130,7 @@ from stampcard.vouchers.services.claiming import (
     claim_printed_code,
     find_claimable,
 )
-from stampcard.vouchers.services.redeeming import may_redeem_any
+from stampcard.vouchers.services.redeeming import may_redeem_any, require_any_redeem
 
 MAX_BODY = 4096
 MAX_AGE = timedelta(days=1)
@@ -174,6 +180,7 @@ class Scan:
     seen_event: int | None = None
     location: int | None = None
     card: str | None = None
+    voucher_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +228,7 @@ def parse_scan(raw: bytes, *, now: datetime | None = None) -> Scan:
         seen_event=_optional_int(data, "seen_event", least=0),
         location=_optional_int(data, "location"),
         card=_card_on_screen(data),
+        voucher_id=_optional_int(data, "voucher_id"),
     )
 
 
@@ -253,6 +261,8 @@ def answer_scan(*, business: Business, actor: Actor, scan: Scan) -> Answer:
         return _look_at_voucher(business=business, actor=actor, scan=scan)
     if scan.action == "claim":
         return _claim_onto_card(business=business, actor=actor, scan=scan)
+    if scan.action == "redeem" and scan.voucher_id is not None:
+        return _redeem_on_card(business=business, actor=actor, scan=scan)
     card_code = None if scan.action == "redeem" else normalize_card_code(scan.code)
     try:
         if card_code is not None:
@@ -613,6 +623,45 @@ def _claim_onto_card(*, business: Business, actor: Actor, scan: Scan) -> Answer:
         return answer
 
 
+def _redeem_on_card(*, business: Business, actor: Actor, scan: Scan) -> Answer:
+    """``redeem``: the voucher ``voucher_id`` of the card ``code`` is redeemed, once per
+    nonce, by ``redeem_voucher`` (its permission, method and validity checks); the answer
+    shows the voucher and the card as it is now."""
+    code = normalize_card_code(scan.code)
+    try:
+        if code is None:
+            raise loyalty_errors.CardNotFound()
+        card_code = code
+        token = cards.voucher_token_on_card(scan.voucher_id, code=card_code)
+        if token is None:
+            require_any_redeem(business=business, actor=actor)
+            raise voucher_errors.VoucherNotFound()
+
+        def write() -> Answer:
+            try:
+                voucher = redeem_voucher(business=business, actor=actor, token=token)
+            except _SAYS_WHEN as refusal:
+                refusal.voucher = cards.voucher_answer(  # type: ignore[union-attr]
+                    actor=actor, token=token, code=None
+                )
+                raise
+            message = gettext("Voucher redeemed: %(title)s.") % {"title": voucher.title}
+            return _done(
+                scan,
+                "redeemed",
+                "voucher",
+                message,
+                card=cards.card_answer(business_id=business.pk, actor=actor, code=card_code),
+                voucher=cards.describe_voucher(voucher, actor=actor),
+            )
+
+        return _once(business=business, actor=actor, scan=scan, kind="voucher", write=write)
+    except Refusal as refusal:
+        answer = _refused(refusal, scan=scan, voucher=getattr(refusal, "voucher", None))
+        answer.body["kind"] = "voucher"
+        return answer
+
+
 def _once(
     *, business: Business, actor: Actor, scan: Scan, kind: str, write: Callable[[], Answer]
 ) -> Answer:
@@ -633,6 +682,7 @@ def _once(
         location=actor.location_id,
         # A claim is bound to the card on screen; scans naming no card keep their fingerprints.
         **({"card": scan.card} if scan.card is not None else {}),
+        **({"voucher_id": scan.voucher_id} if scan.voucher_id is not None else {}),
     )
     assert request is not None
     try:

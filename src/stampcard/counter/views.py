@@ -170,6 +170,7 @@ def _screen_text() -> dict[str, str]:
         "stamps": gettext("%(stamps)s of %(goal)s stamps"),
         "reward_ready": gettext("Reward ready"),
         "hand_over": gettext("Hand over"),
+        "redeem": gettext("Redeem"),
         "recent_other": gettext("Stamped %(s)s s ago by another team member."),
         "undo": gettext("Undo"),
         "no_results": gettext("No card matches."),
@@ -181,6 +182,19 @@ def _screen_text() -> dict[str, str]:
             "No connection: saved on this device, it will be sent when the connection returns."
         ),
         "pending": gettext("Waiting to be sent: %(n)s"),
+        "server_error": gettext("The server could not answer. Try again in a moment."),
+        "queued_server": gettext(
+            "The server could not answer: saved on this device, it will be sent again."
+        ),
+        "signed_out": gettext(
+            "You were signed out. Sign in again: the stamps waiting on this device are sent then."
+        ),
+        "sign_in": gettext("Sign in again"),
+        "reload_needed": gettext(
+            "This screen must be reloaded. The stamps waiting on this device are sent then."
+        ),
+        "reload": gettext("Reload"),
+        "failed": gettext("Not sent: the server failed several times. Add the stamp again."),
     }
 
 
@@ -249,6 +263,13 @@ def autopilot(request: HttpRequest) -> HttpResponse:
         "pending": gettext("Waiting to be sent: %(n)s"),
         "stamps": gettext("%(stamps)s of %(goal)s stamps"),
         "offline": gettext("No connection."),
+        "queued_server": gettext(
+            "The server could not answer: saved on this device, it will be sent again."
+        ),
+        "reload": gettext(
+            "This screen must be reloaded. The stamps waiting on this device are sent then."
+        ),
+        "failed": gettext("Not sent: the server failed several times. Add the stamp again."),
     }
     return _device_page(request, "counter/autopilot.html", text)
 

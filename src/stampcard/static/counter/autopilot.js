@@ -73,13 +73,17 @@ function show(state, message, card) {
   while ($("log").children.length > 8) $("log").lastChild.remove();
 }
 
+// What a queued scan that could not be sent yet says, by why it waits.
+const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: text.reload };
+
 function answered(answer) {
   if (answer.queued) {
-    show("queued", text.queued, null);
+    show("queued", QUEUED[answer.why] || text.queued, null);
     beep(true);
     return;
   }
-  show(answer.ok ? "ok" : "refused", answer.message || text.offline, answer.card);
+  const message = answer.outcome === "failed" ? text.failed : answer.message || text.offline;
+  show(answer.ok ? "ok" : "refused", message, answer.card);
   beep(answer.ok);
   if (answer.refusal === "device_revoked" || answer.code === "device_revoked") {
     input.disabled = true;
@@ -96,6 +100,11 @@ const queue = createQueue({
   },
   onLate: (answer) => {
     if (!answer.ok) answered(answer);
+  },
+  // The page's CSRF token went stale: only a new page sends the waiting scans.
+  onSignedOut: () => {
+    pendingView.dataset.signedOut = "1";
+    show("refused", text.reload, null);
   },
 });
 
@@ -116,13 +125,13 @@ function take(code, fromScanner) {
     return;
   }
   if (fromScanner) {
-    $("confirm").hidden = true;
     stamp(code);
   } else {
+    // The focus stays in the field: a scan while this waits is still a scan, and the
+    // scanner's Enter never confirms the typed code (the person taps or clicks).
     typedCode = code;
     $("typed-code").textContent = code;
     $("confirm").hidden = false;
-    $("confirm-stamp").focus();
   }
 }
 
@@ -147,6 +156,17 @@ input.addEventListener("keydown", (event) => {
 });
 input.addEventListener("paste", () => {
   keys = [];
+});
+// A key typed while the focus is elsewhere (a button reached with Tab) goes to the field, so a
+// scan arriving then is not lost and its Enter presses no button.
+document.addEventListener("keydown", (event) => {
+  if (event.target === input || input.disabled) return;
+  if (event.key.length !== 1 || event.key === " ") return; // Space still presses a button
+  if (event.ctrlKey || event.metaKey || event.altKey || event.target.tagName === "SELECT") return;
+  event.preventDefault();
+  input.focus();
+  input.value += event.key;
+  keys.push(event.timeStamp);
 });
 
 $("confirm-stamp").addEventListener("click", () => {

@@ -5,9 +5,21 @@
 // (done or refused), so a lost answer is sent again with the same nonce: the scan endpoint
 // applies one nonce at most once (counter/scan.py). A scan older than a day is refused by the
 // server as scan_too_old, and then forgotten like any other answer.
+//
+// Not every response is an answer (readAnswer):
+// - none at all (the network): the scan stays first in line and is sent again;
+// - the session ended (a redirect to the login page, a 401 or 403 page such as a stale CSRF
+//   token): nothing more is sent from this page, the queue is kept, onSignedOut() tells the
+//   screen; signing in again reloads the page, which sends the queue;
+// - a server error (5xx, or any page that is not the endpoint's JSON): sent again with
+//   backoff, and after SERVER_ATTEMPTS set aside (kept under "failed …", never sent again by
+//   itself) so that the scans behind it go on; onLate() reports it as outcome "failed";
+// - the endpoint's JSON, done or refused: the scan is done.
 import { createStore, del, entries, set } from "../vendor/idb-keyval/index.js";
 
 const RETRY_MS = 5000;
+const SERVER_BACKOFF_MS = [2000, 4000, 8000];
+const SERVER_ATTEMPTS = SERVER_BACKOFF_MS.length + 1;
 
 export function nonce() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -15,35 +27,62 @@ export function nonce() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-class Offline extends Error {}
+export class Offline extends Error {}
+export class SignedOut extends Error {}
+export class ServerError extends Error {}
 
-// One queue per scan URL. onChange(pending) after every change; onLate(answer) for each answer
-// to a scan that had been queued (the screen says what became of it).
-export function createQueue({ url, csrf, onChange = () => {}, onLate = () => {} }) {
+// What the scan endpoint said, or why there is no answer to show (see the top of this file).
+// The request must be sent with redirect: "manual": the endpoint itself never redirects, the
+// door does, to the login page.
+export async function readAnswer(response) {
+  if (response.type === "opaqueredirect") throw new SignedOut();
+  let answer = null;
+  if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
+    try {
+      answer = await response.json();
+    } catch {
+      answer = null;
+    }
+  }
+  if (answer && typeof answer === "object" && response.status < 500) return answer;
+  if (response.status === 401 || response.status === 403) throw new SignedOut();
+  throw new ServerError(String(response.status));
+}
+
+export async function postScan(url, csrf, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new Offline();
+  }
+  return readAnswer(response);
+}
+
+// One queue per scan URL. onChange(pending) after every change; onLate(answer, body) for each
+// answer to a scan that had been queued (the screen says what became of it), and for each
+// scan set aside ({ok: false, outcome: "failed", refusal: "server_error"}); onSignedOut()
+// once the session has ended.
+export function createQueue({
+  url,
+  csrf,
+  onChange = () => {},
+  onLate = () => {},
+  onSignedOut = () => {},
+}) {
   const store = createStore("stampcard-queue", "scans");
   let flushing = null;
   let pendingCount = 0;
-
-  async function post(body) {
-    let response;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify(body),
-      });
-    } catch {
-      throw new Offline();
-    }
-    // A proxy's error page or a server down is no answer: keep the scan and try again.
-    if (response.status >= 500) throw new Offline();
-    try {
-      return await response.json();
-    } catch {
-      throw new Offline();
-    }
-  }
+  let signedOut = false;
+  let retryAt = 0;
+  let waitingWhy = "offline"; // why the first scan in line is still waiting
+  const serverFailures = new Map(); // key -> server errors so far, for this page
 
   async function count() {
     pendingCount = (await entries(store)).filter(([key]) => key.startsWith(url + " ")).length;
@@ -51,42 +90,93 @@ export function createQueue({ url, csrf, onChange = () => {}, onLate = () => {} 
     return pendingCount;
   }
 
-  // Send now; if the network is down keep it and answer {queued: true}.
+  function stop() {
+    if (!signedOut) {
+      signedOut = true;
+      onSignedOut();
+    }
+  }
+
+  // A server error for the scan kept as ``key``: true once it has been set aside.
+  async function serverFailed(key, body) {
+    const attempts = (serverFailures.get(key) || 0) + 1;
+    if (attempts < SERVER_ATTEMPTS) {
+      serverFailures.set(key, attempts);
+      retryAt = Date.now() + SERVER_BACKOFF_MS[attempts - 1];
+      return false;
+    }
+    serverFailures.delete(key);
+    await set(`failed ${key}`, body, store);
+    await del(key, store);
+    return true;
+  }
+
+  // Send now; if it cannot be sent now keep it and answer {queued: true, why}, why being
+  // "offline", "server_error" or "signed_out".
   async function send(fields) {
     const body = { nonce: nonce(), scanned_at: new Date().toISOString(), ...fields };
     const key = `${url} ${body.scanned_at} ${body.nonce}`;
     await set(key, body, store);
     // Earlier scans first: while some wait, this one waits behind them.
-    if (pendingCount > 0 || flushing) {
+    if (pendingCount > 0 || flushing || signedOut) {
       await count();
-      flush();
-      return { queued: true, body };
+      if (!signedOut) flush();
+      return { queued: true, why: signedOut ? "signed_out" : waitingWhy, body };
     }
     try {
-      const answer = await post(body);
+      const answer = await postScan(url, csrf, body);
       await del(key, store);
       return answer;
     } catch (error) {
-      if (!(error instanceof Offline)) throw error;
+      let why = "offline";
+      if (error instanceof SignedOut) {
+        why = "signed_out";
+        stop();
+      } else if (error instanceof ServerError) {
+        why = "server_error";
+        await serverFailed(key, body);
+      } else if (error instanceof Offline) {
+        retryAt = Date.now() + RETRY_MS;
+      } else {
+        throw error;
+      }
+      waitingWhy = why;
       await count();
-      return { queued: true, body };
+      return { queued: true, why, body };
     }
   }
 
   function flush() {
+    if (signedOut) return Promise.resolve();
     flushing ??= (async () => {
       try {
         const waiting = (await entries(store))
           .filter(([key]) => key.startsWith(url + " "))
           .sort(([a], [b]) => (a < b ? -1 : 1));
         for (const [key, body] of waiting) {
-          const answer = await post(body);
+          let answer;
+          try {
+            answer = await postScan(url, csrf, body);
+          } catch (error) {
+            if (error instanceof ServerError) waitingWhy = "server_error";
+            if (error instanceof ServerError && (await serverFailed(key, body))) {
+              await count();
+              onLate({ ok: false, outcome: "failed", refusal: "server_error", message: "" }, body);
+              continue;
+            }
+            throw error;
+          }
+          serverFailures.delete(key);
           await del(key, store);
           await count();
           onLate(answer, body);
         }
       } catch (error) {
-        if (!(error instanceof Offline)) throw error;
+        if (error instanceof SignedOut) stop();
+        else if (error instanceof Offline) {
+          waitingWhy = "offline";
+          retryAt = Date.now() + RETRY_MS;
+        } else if (!(error instanceof ServerError)) throw error;
       } finally {
         flushing = null;
         await count();
@@ -97,8 +187,8 @@ export function createQueue({ url, csrf, onChange = () => {}, onLate = () => {} 
 
   window.addEventListener("online", () => flush());
   setInterval(() => {
-    if (pendingCount > 0) flush();
-  }, RETRY_MS);
+    if (pendingCount > 0 && Date.now() >= retryAt) flush();
+  }, 1000);
   count().then((n) => n > 0 && flush());
-  return { send, flush, count, pending: () => pendingCount };
+  return { send, flush, count, pending: () => pendingCount, signedOut: () => signedOut };
 }

@@ -3,7 +3,7 @@
 // A claim or receipt code scanned while a card is on screen is offered for that card: one
 // tap claims it (action "claim"); with no card on screen the answer asks for the card first.
 import { startCamera } from "./camera.js";
-import { createQueue, nonce } from "./offline-queue.js";
+import { createQueue, nonce, Offline, postScan, ServerError, SignedOut } from "./offline-queue.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -21,6 +21,8 @@ let lastAt = 0;
 let current = null; // the code whose answer the screen shows, as it was sent
 let cardCode = null; // the card on screen: what stamp, hand over, undo and claim act on
 let claimCode = null; // the claim or receipt code offered for that card
+let heldCode = null; // another code the camera sees while a card is on screen, not yet shown
+let keptCode = null; // one the cashier chose not to switch to
 let seenEvent = null;
 let undoEvent = null;
 let count = 1;
@@ -30,7 +32,36 @@ function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
 }
 
-// A stamp waits on this device while the network is down (offline-queue.js); looking a card
+// Signed out (a member's session ended, or a device page's CSRF token went stale): the way
+// back is signing in again, or reloading a device's page; either reloads this page.
+const signedOutText = root.dataset.device ? text.reload_needed : text.signed_out;
+function signInLink() {
+  const link = document.createElement("a");
+  link.href = root.dataset.signInUrl;
+  link.textContent = root.dataset.device ? text.reload : text.sign_in;
+  return link;
+}
+
+// What a queued scan that could not be sent yet says, by why it waits.
+const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
+
+// One line per queued scan that did not end as a stamp (refused once sent: cooldown, too old,
+// device unpaired; or set aside after server errors): the cashier learns which card and why.
+function lateRefusal(answer, body) {
+  const item = document.createElement("li");
+  item.className = "late-item";
+  item.dataset.refusal = answer.refusal || answer.code || "";
+  const message = answer.outcome === "failed" ? text.failed : answer.message || text.failed;
+  const who = answer.card?.customer;
+  item.textContent = `${who ? `${who} (${body.code})` : body.code} · ${message}`;
+  const late = $("late");
+  late.prepend(item);
+  while (late.children.length > 5) late.lastChild.remove();
+  $("late-view").hidden = false;
+  navigator.vibrate?.([60, 60, 60]);
+}
+
+// A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
 // up, handing over and undoing need the server's answer, so they are not queued.
 const queue = createQueue({
   url: root.dataset.scanUrl,
@@ -40,6 +71,15 @@ const queue = createQueue({
     pending.hidden = n === 0;
     pending.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
+  },
+  onLate: (answer, body) => {
+    if (!answer.ok) lateRefusal(answer, body);
+  },
+  onSignedOut: () => {
+    const banner = $("signed-out");
+    banner.replaceChildren(signedOutText, " ", signInLink());
+    banner.hidden = false;
+    root.dataset.signedOut = "1";
   },
 });
 
@@ -66,7 +106,8 @@ async function send(code, action = "scan", extra = {}) {
     try {
       const answer = await queue.send(body);
       if (answer.queued) {
-        show({ ok: true, outcome: "queued", message: text.queued }, code, action);
+        const message = QUEUED[answer.why] || text.queued;
+        show({ ok: true, outcome: "queued", queued: answer.why, message }, code, action);
         $("card-view").hidden = true;
       } else {
         show(answer, code, action);
@@ -78,31 +119,25 @@ async function send(code, action = "scan", extra = {}) {
     return;
   }
   try {
-    let response;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let answer;
+    for (let attempt = 0; ; attempt++) {
       try {
-        response = await fetch(root.dataset.scanUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRFToken": root.dataset.csrf },
-          body: JSON.stringify(body),
-        });
+        answer = await postScan(root.dataset.scanUrl, root.dataset.csrf, body);
         break;
       } catch (error) {
         // Lost on the way: the same nonce again is applied at most once.
-        if (attempt === 2) throw error;
+        if (!(error instanceof Offline) || attempt === 2) throw error;
         await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
       }
     }
-    let answer;
-    try {
-      answer = await response.json();
-    } catch {
-      answer = { ok: false, outcome: "refused", message: response.statusText || text.offline };
-    }
     show(answer, code, action);
-  } catch {
-    show({ ok: false, outcome: "refused", refusal: "offline", message: text.offline }, code, action);
+  } catch (error) {
+    let refusal = "offline";
+    let message = text.offline;
+    if (error instanceof SignedOut) [refusal, message] = ["signed_out", signedOutText];
+    else if (error instanceof ServerError) [refusal, message] = ["server_error", text.server_error];
+    else if (!(error instanceof Offline)) throw error;
+    show({ ok: false, outcome: "refused", refusal, message }, code, action);
   } finally {
     busy = false;
     root.removeAttribute("aria-busy");
@@ -122,12 +157,17 @@ function show(answer, code, action = "scan") {
     link.href = "/device/pair/";
     link.textContent = text.pair_again;
     message.append(" ", link);
+  } else if (answer.refusal === "signed_out") {
+    message.append(" ", signInLink());
   }
   const card = answer.card;
   $("card-view").hidden = !card;
   $("voucher-view").hidden = !answer.voucher;
   // What the camera sees now is on screen: the code scanned, not the card acted on.
-  if (action === "scan") current = code;
+  if (action === "scan") {
+    current = code;
+    releaseHeld();
+  }
   cardCode = card ? card.code : null;
   const claim = answer.kind === "claim_code";
   claimCode = claim && answer.ok && answer.outcome === "shown" && card ? code : null;
@@ -172,6 +212,27 @@ function showCard(card, answer) {
     item.append(label, button);
     rewards.append(item);
   }
+  // The card's vouchers this screen may redeem (a Staff-Scan one has no code to scan).
+  const vouchers = $("vouchers");
+  vouchers.replaceChildren();
+  for (const voucher of card.vouchers || []) {
+    const item = document.createElement("li");
+    item.className = "voucher";
+    item.dataset.voucherId = String(voucher.id);
+    const label = document.createElement("span");
+    const title = document.createElement("strong");
+    title.textContent = voucher.title;
+    const validity = document.createElement("small");
+    validity.textContent = voucher.validity;
+    label.append(title, validity);
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "big primary";
+    button.textContent = text.redeem;
+    button.addEventListener("click", () => send(cardCode, "redeem", { voucher_id: voucher.id }));
+    item.append(label, button);
+    vouchers.append(item);
+  }
 }
 
 function showVoucher(voucher) {
@@ -183,7 +244,22 @@ function showVoucher(voucher) {
   $("voucher-when").textContent = [when, where].filter(Boolean).join(" ");
 }
 
+// The camera never replaces the card on screen by itself: the next customer's phone drifting
+// into view must not become the card the next tap stamps. The cashier switches, or keeps it.
+function hold(code) {
+  heldCode = code;
+  $("switch").hidden = false;
+  navigator.vibrate?.(30);
+}
+
+function releaseHeld() {
+  heldCode = null;
+  $("switch").hidden = true;
+}
+
 function reset() {
+  releaseHeld();
+  keptCode = null;
   result.hidden = true;
   current = null;
   cardCode = null;
@@ -211,6 +287,24 @@ $("fewer").addEventListener("click", () => {
   $("count").textContent = String(count);
 });
 $("next").addEventListener("click", reset);
+$("switch-show").addEventListener("click", () => {
+  const code = heldCode;
+  releaseHeld();
+  keptCode = null;
+  if (code) {
+    lastCode = code;
+    lastAt = Date.now();
+    send(code);
+  }
+});
+$("switch-keep").addEventListener("click", () => {
+  keptCode = heldCode;
+  releaseHeld();
+});
+$("late-clear").addEventListener("click", () => {
+  $("late").replaceChildren();
+  $("late-view").hidden = true;
+});
 $("typed").addEventListener("submit", (event) => {
   event.preventDefault();
   const code = $("code").value.trim();
@@ -257,9 +351,14 @@ const bare = (code) => code.replace(/[\s-]/g, "").toUpperCase();
 function detected(code) {
   const now = Date.now();
   // The code on screen stays there until "Scan next": the camera sees it on every frame.
-  // So does the card on screen while a code typed for it is offered (a receipt code).
+  // So does the card on screen while a code typed for it is offered (a receipt code). Another
+  // code while a card is on screen waits for the cashier (hold).
   if (busy || code === current || (code === lastCode && now - lastAt < DEBOUNCE_MS)) return;
   if (cardCode && bare(code) === bare(cardCode)) return;
+  if (cardCode && !result.hidden) {
+    if (code !== heldCode && code !== keptCode) hold(code);
+    return;
+  }
   lastCode = code;
   lastAt = now;
   send(code);

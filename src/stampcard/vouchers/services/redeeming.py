@@ -74,6 +74,22 @@ def require_redeemer(*, business: Business, actor: Actor, voucher: Voucher) -> N
     require(actor, REDEEM_PERMISSION[voucher.redemption_method], business=business)
 
 
+def redeemable_methods(*, business: Business | int, actor: Actor) -> list[str]:
+    """The redemption methods of the vouchers ``actor`` may redeem (``require_redeemer``'s
+    rule, asked without a voucher): what a counter screen offers to redeem on a card."""
+    return [
+        method
+        for method, permission in REDEEM_PERMISSION.items()
+        if _fits(actor, method)
+        and allows(actor, permission, business=business)
+        and not (
+            method == RedemptionMethod.STAFF_SCAN
+            and actor.kind == ActorKind.DEVICE
+            and actor.device_kind == DeviceKind.KIOSK
+        )
+    ]
+
+
 def may_redeem_any(*, business: Business, actor: Actor) -> bool:
     """Whether ``actor`` may redeem vouchers of at least one redemption method."""
     return any(allows(actor, p, business=business) for p in _ANY_REDEEM)
