@@ -1,4 +1,5 @@
-"""Creating businesses, adding staff, pairing, renaming, moving and revoking devices.
+"""Creating businesses and correcting their settings, adding staff, pairing, renaming,
+moving and revoking devices.
 
 Each service takes the business explicitly and checks the actor against
 ``tenancy.permissions`` first. Objects handed in (a location, a device) are read inside the
@@ -60,6 +61,48 @@ def create_business(
             target=business,
         )
     return business
+
+
+BUSINESS_SETTINGS = (
+    "name",
+    "country",
+    "time_zone",
+    "currency",
+    "default_language",
+    "languages",
+    "brand_color",
+)
+
+
+def change_business_settings(*, business: Business, actor: Actor, **fields: object) -> Business:
+    """Correct what onboarding set: ``BUSINESS_SETTINGS`` (name, country, time zone, currency,
+    languages, brand colour); the slug, and so every link already printed, stays.
+
+    Needs MANAGE_BUSINESS for an actor limited to no location (the owner's). Validated as the
+    model does (``full_clean``, raising Django's ValidationError); a change to what passes
+    show (name, brand colour) publishes their refresh through the outbox in the same
+    transaction (``Business.save``). Audited with the names of the fields that changed.
+    """
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    unknown = set(fields) - set(BUSINESS_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a business setting: {sorted(unknown)}")
+    with transaction.atomic():
+        current = Business.objects.select_for_update().get(pk=business.pk)
+        for field, value in fields.items():
+            setattr(current, field, value.strip() if isinstance(value, str) else value)
+        current.full_clean()
+        changed = sorted(f for f in fields if getattr(business, f) != getattr(current, f))
+        if changed:
+            current.save()
+            record(
+                business=current,
+                actor=actor,
+                action="business.changed",
+                target=current,
+                fields=changed,
+            )
+    return current
 
 
 def _free_slug(name: str) -> str:
