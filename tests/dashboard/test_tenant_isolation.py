@@ -62,6 +62,7 @@ EXPECTED = {
     "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:receipt_keys": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:locations": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:business_settings": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:location_edit": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:team": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:team_member": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,

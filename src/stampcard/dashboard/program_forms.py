@@ -5,7 +5,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -131,9 +130,7 @@ class ProgramForm(forms.ModelForm):
         for _upload, field, _folder in PICTURES:
             if not getattr(self.instance, field):
                 del self.fields[f"remove_{field}"]
-        self.languages = [
-            (code, name) for code, name in settings.LANGUAGES if code != business.default_language
-        ]
+        self.languages = business.other_languages
         texts = self.instance.translations or {}
         for code, _name in self.languages:
             for field, limit in TRANSLATION_LIMITS.items():

@@ -3,6 +3,7 @@ from django.urls import path
 from stampcard.counter import views as counter
 from stampcard.dashboard import (
     analytics,
+    business_settings,
     claims,
     devices,
     exports,
@@ -31,6 +32,11 @@ urlpatterns = [
     path("b/<slug:business_slug>/scanner/", counter.staff_scanner, name="scanner"),
     path("b/<slug:business_slug>/scanner/cards", counter.staff_cards, name="scanner_cards"),
     path("b/<slug:business_slug>/devices/", devices.devices, name="devices"),
+    path(
+        "b/<slug:business_slug>/settings/",
+        business_settings.business_settings,
+        name="business_settings",
+    ),
     # Onboarding: the business, its first shop, its first card (the designer), the QR.
     path("start/", onboarding.start, name="start"),
     path(

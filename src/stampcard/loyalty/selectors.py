@@ -1,6 +1,5 @@
 from datetime import UTC, datetime
 
-import phonenumbers
 from django.db.models import (
     Count,
     DateTimeField,
@@ -18,6 +17,7 @@ from django.db.models.functions import Coalesce
 
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Reward, StampEvent, StampEventKind
+from stampcard.loyalty.services.contacts import phone_query
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
 from stampcard.tenancy.permissions import Permission, allows
@@ -92,23 +92,15 @@ def searched_card_code(query: str) -> str:
 
 def _contact_search(query: str, actor: Actor, business: Business, prefix: str) -> Q:
     found = Q(**{f"{prefix}name__icontains": query})
-    if allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
-        return (
-            found
-            | Q(**{f"{prefix}email__icontains": query})
-            | Q(**{f"{prefix}phone__contains": query.replace(" ", "")})
-        )
-    found |= Q(**{f"{prefix}email__iexact": query})
-    try:
-        number = phonenumbers.parse(query, business.country or None)
-    except phonenumbers.NumberParseException:
+    may_see = allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business)
+    found |= Q(**{f"{prefix}email__{'icontains' if may_see else 'iexact'}": query})
+    # Kept in E.164; typed the local way too ("081 234 5678"), read as the business's country.
+    phone = phone_query(query, region=business.country)
+    if phone is None:
         return found
-    if phonenumbers.is_possible_number(number):
-        found |= Q(
-            **{
-                f"{prefix}phone": phonenumbers.format_number(
-                    number, phonenumbers.PhoneNumberFormat.E164
-                )
-            }
-        )
+    if may_see:
+        for part in phone.parts:  # each a probe of the trigram index on the number
+            found |= Q(**{f"{prefix}phone__contains": part})
+    elif phone.whole:
+        found |= Q(**{f"{prefix}phone": phone.whole})
     return found

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -36,7 +37,19 @@ class Business(models.Model):
     default_language = models.CharField(
         _("default language"), max_length=8, choices=settings.LANGUAGES, default="en"
     )
-    brand_color = models.CharField(_("brand colour"), max_length=7, default="#1f2937")
+    brand_color = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        default="#1f2937",
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}$", _("Choose a colour such as #1f2937."), code="brand_color"
+            )
+        ],
+    )
+    # The languages offered besides the default one (program texts, customer pages);
+    # empty means every language the product speaks (``other_languages``).
+    languages = models.JSONField(_("languages"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,6 +68,21 @@ class Business(models.Model):
             super().save(*args, **kwargs)
             if shown:
                 changes.business_changed(self)
+
+    @property
+    def other_languages(self) -> list[tuple[str, "str | Promise"]]:
+        """(code, name) of the languages offered besides the default one, in product order."""
+        offered = set(self.languages or [code for code, _name in settings.LANGUAGES])
+        return [
+            (code, name)
+            for code, name in settings.LANGUAGES
+            if code in offered and code != self.default_language
+        ]
+
+    def clean(self) -> None:
+        known = {code for code, _name in settings.LANGUAGES}
+        if not isinstance(self.languages, list) or not set(self.languages) <= known:
+            raise ValidationError({"languages": _("Choose languages from the list.")})
 
 
 class Location(models.Model):

@@ -37,7 +37,11 @@ may do nothing.
 - code pools (create, generate, import), ``create_claim_batch`` and the receipt signing
   keys (``create_receipt_key``, ``revoke_receipt_key``): ``MANAGE_CODES``.
 - ``save_program`` and ``set_program_status`` (loyalty.services.programs):
-  ``MANAGE_PROGRAMS``; ``add_location``: ``MANAGE_BUSINESS``, for an unlimited actor.
+  ``MANAGE_PROGRAMS``; ``add_location`` and ``change_business_settings``:
+  ``MANAGE_BUSINESS``, for an unlimited actor.
+- ``pair_device``, ``rename_device``, ``revoke_device``, ``create_pairing_code`` and
+  ``cancel_pairing_code``: ``MANAGE_DEVICES`` at the device's (or code's) location;
+  ``move_device`` at both the old and the new one.
 - ``import_customers``, ``export_rows`` and ``erase_customer`` (``loyalty.services.customers``):
   ``MANAGE_CUSTOMERS``, managers' and owners': they move or remove customers' personal data.
 - ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the

@@ -1,4 +1,5 @@
-"""Creating businesses, adding staff, pairing and revoking devices.
+"""Creating businesses and correcting their settings, adding staff, pairing, renaming,
+moving and revoking devices.
 
 Each service takes the business explicitly and checks the actor against
 ``tenancy.permissions`` first. Objects handed in (a location, a device) are read inside the
@@ -18,6 +19,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
 from stampcard import tokens
@@ -59,6 +61,48 @@ def create_business(
             target=business,
         )
     return business
+
+
+BUSINESS_SETTINGS = (
+    "name",
+    "country",
+    "time_zone",
+    "currency",
+    "default_language",
+    "languages",
+    "brand_color",
+)
+
+
+def change_business_settings(*, business: Business, actor: Actor, **fields: object) -> Business:
+    """Correct what onboarding set: ``BUSINESS_SETTINGS`` (name, country, time zone, currency,
+    languages, brand colour); the slug, and so every link already printed, stays.
+
+    Needs MANAGE_BUSINESS for an actor limited to no location (the owner's). Validated as the
+    model does (``full_clean``, raising Django's ValidationError); a change to what passes
+    show (name, brand colour) publishes their refresh through the outbox in the same
+    transaction (``Business.save``). Audited with the names of the fields that changed.
+    """
+    require_within(actor, Permission.MANAGE_BUSINESS, business=business, location_ids=None)
+    unknown = set(fields) - set(BUSINESS_SETTINGS)
+    if unknown:
+        raise TypeError(f"not a business setting: {sorted(unknown)}")
+    with transaction.atomic():
+        current = Business.objects.select_for_update().get(pk=business.pk)
+        for field, value in fields.items():
+            setattr(current, field, value.strip() if isinstance(value, str) else value)
+        current.full_clean()
+        changed = sorted(f for f in fields if getattr(business, f) != getattr(current, f))
+        if changed:
+            current.save()
+            record(
+                business=current,
+                actor=actor,
+                action="business.changed",
+                target=current,
+                fields=changed,
+            )
+    return current
 
 
 def _free_slug(name: str) -> str:
@@ -186,13 +230,97 @@ def revoke_device(*, business: Business, actor: Actor, device: Device) -> None:
     Needs MANAGE_DEVICES at the device's location; a business-wide device (no location) needs
     an actor limited to no location.
     """
-    where = [device.location_id] if device.location_id is not None else None
-    require_within(actor, Permission.MANAGE_DEVICES, business=business, location_ids=where)
+    _require_device_manager(actor, business, device.location_id)
     with transaction.atomic():
         Device.objects.filter(pk=device.pk, business=business, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
         record(business=business, actor=actor, action="device.revoked", target=device)
+
+
+def rename_device(*, business: Business, actor: Actor, device: Device, name: str) -> Device:
+    """Give a device another name (as shown on the devices page and in the audit trail).
+
+    Needs MANAGE_DEVICES at the device's location, as revoking it does. Refuses an empty or
+    too long name (``InvalidDevice``). Audited with the old and the new name.
+    """
+    _require_device_manager(actor, business, device.location_id)
+    name = _device_name(name)
+    with transaction.atomic():
+        current = Device.objects.select_for_update().get(business=business, pk=device.pk)
+        if current.name != name:
+            Device.objects.filter(pk=current.pk).update(name=name)
+            record(
+                business=business,
+                actor=actor,
+                action="device.renamed",
+                target=current,
+                old=current.name,
+                new=name,
+            )
+            current.name = name
+    return current
+
+
+def move_device(
+    *, business: Business, actor: Actor, device: Device, location: Location | None
+) -> Device:
+    """Move an active device to another of the business's locations (None: every location).
+
+    The device door reads the device's location on every request, so from the next one on
+    it acts, and stamps, only at ``location``. Needs MANAGE_DEVICES at both the old and the
+    new location: nobody moves a device out of their reach or widens it to the whole
+    business (a limited actor cannot make it business-wide). A revoked device stays where it
+    was (``InvalidDevice``). Audited with both locations.
+    """
+    _require_device_manager(actor, business, device.location_id)
+    _require_device_manager(actor, business, location.pk if location is not None else None)
+    with transaction.atomic():
+        current = Device.objects.select_for_update().get(business=business, pk=device.pk)
+        if not current.is_active:
+            raise errors.InvalidDevice(_("A revoked device cannot be moved; pair a new one."))
+        new_location_id = location.pk if location is not None else None
+        if current.location_id != new_location_id:
+            record(
+                business=business,
+                actor=actor,
+                action="device.moved",
+                target=current,
+                old_location_id=current.location_id,
+                new_location_id=new_location_id,
+            )
+            Device.objects.filter(pk=current.pk).update(location=location)
+            current.location = location
+    return current
+
+
+def cancel_pairing_code(*, business: Business, actor: Actor, pairing: PairingCode) -> None:
+    """Withdraw a pairing code not used yet: from now on it is refused as expired.
+
+    Needs MANAGE_DEVICES at the code's location, as making it did. A code already used (or
+    expired) is left as it is: the device it paired is revoked, not its code. Audited.
+    """
+    _require_device_manager(actor, business, pairing.location_id)
+    now = timezone.now()
+    with transaction.atomic():
+        cancelled = PairingCode.objects.filter(
+            business=business, pk=pairing.pk, used_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now)
+        if cancelled:
+            record(business=business, actor=actor, action="pairing_code.cancelled", target=pairing)
+
+
+def _require_device_manager(actor: Actor, business: Business, location_id: int | None) -> None:
+    """MANAGE_DEVICES at a device's location; at none, for an actor limited to no location."""
+    where = [location_id] if location_id is not None else None
+    require_within(actor, Permission.MANAGE_DEVICES, business=business, location_ids=where)
+
+
+def _device_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 120 or not is_storable(name):
+        raise errors.InvalidDevice()
+    return name
 
 
 def find_device(token: str) -> Device | None:
@@ -306,9 +434,7 @@ def create_pairing_code(
         business=business,
         location_ids=[location.pk] if location is not None else None,
     )
-    name = name.strip()
-    if not name or len(name) > 120 or not is_storable(name):
-        raise errors.InvalidDevice()
+    name = _device_name(name)
     if kind not in DeviceKind.values:
         raise errors.InvalidDevice()
     code = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))

@@ -1,5 +1,9 @@
 """How customers' e-mail addresses and phone numbers are kept: one form per person."""
 
+import re
+from dataclasses import dataclass
+
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
@@ -35,3 +39,61 @@ def clean_phone(phone: str, *, region: str) -> str:
             _("Enter a valid phone number, with the country code (for example +66 81 234 5678).")
         )
     return str(number.as_e164)
+
+
+# What a typed phone number may hold besides its digits: a leading +, spaces, dashes, dots and
+# parentheses, as in "081 234 5678", "081-234-5678" or "(081) 234-5678".
+_PHONE_LIKE = re.compile(r"\+?[\d\s().-]+")
+# Fewer digits than a trigram find too many numbers and cannot use the trigram index.
+MIN_PHONE_DIGITS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneQuery:
+    """What a search that looks like a phone number looks for among numbers kept in E.164."""
+
+    # The whole number in E.164, or "" when the query is not a whole, possible number.
+    whole: str
+    # Digits to find within a kept number: as typed, or, typed the local way, without the
+    # trunk prefix (the 0 of "081 234 5678") that E.164 leaves out: the national significant
+    # digits.
+    parts: tuple[str, ...]
+
+
+def phone_query(query: str, *, region: str) -> PhoneQuery | None:
+    """How to look for ``query`` as a phone number of ``region`` (the business's country),
+    or None when it does not look like one (letters in it, or too few digits)."""
+    if not _PHONE_LIKE.fullmatch(query.strip()):
+        return None
+    typed = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+    if len(typed.lstrip("+")) < MIN_PHONE_DIGITS:
+        return None
+    whole = ""
+    try:
+        number = phonenumbers.parse(typed, region or None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        whole = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    parts = [typed]
+    if not typed.startswith("+"):  # typed the local way
+        national = (
+            phonenumbers.national_significant_number(number)
+            if number is not None and whole
+            else _without_trunk_prefix(typed, region)
+        )
+        if len(national) >= MIN_PHONE_DIGITS and national != typed:
+            # Usually a tail of what was typed, and then all that is looked for: each part
+            # is one more probe of the trigram index.
+            parts = [national] if national in typed else [typed, national]
+    return PhoneQuery(whole=whole, parts=tuple(parts))
+
+
+def _without_trunk_prefix(digits: str, region: str) -> str:
+    """A part of a local number without the country's trunk prefix (0 in Thailand, 8 in
+    Kazakhstan), so "081 234" finds +66812345..."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper()) if region else None
+    prefix = metadata.national_prefix if metadata is not None else None
+    if prefix and digits.startswith(prefix):
+        return digits[len(prefix) :]
+    return digits

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import phonenumbers
 from django.db import transaction
 from django.db.models import (
     BooleanField,
@@ -46,6 +45,7 @@ from stampcard.loyalty.models import (
     RewardStatus,
     StampEvent,
 )
+from stampcard.loyalty.selectors import customer_search
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
 from stampcard.loyalty.services.enrollment import enroll_customer
 from stampcard.outbox.services import publish_card_changed
@@ -53,7 +53,7 @@ from stampcard.refusals import Refusal
 from stampcard.storable import is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
-from stampcard.tenancy.permissions import Permission, allows, require
+from stampcard.tenancy.permissions import Permission, require
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -180,23 +180,10 @@ def _filtered(
 
 def _search(query: str, *, actor: Actor, business: Business) -> Q:
     """By name, card code, e-mail or phone: in part for who sees contacts, else in full."""
-    found: Q = Q(name__icontains=query)
+    found = customer_search(query, actor, business)
     code = normalize_card_code(query)
     if code is not None:
         found |= Q(Exists(Card.objects.filter(customer=OuterRef("pk"), code=code)))
-    if allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
-        found |= Q(email__icontains=query)
-        digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
-        if len(digits) >= 3:
-            found |= Q(phone__contains=digits)
-        return found
-    found |= Q(email=query.lower())
-    try:
-        number = phonenumbers.parse(query, business.country or None)
-    except phonenumbers.NumberParseException:
-        return found
-    if phonenumbers.is_possible_number(number):
-        found |= Q(phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
     return found
 
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, ProtectedError
@@ -86,7 +85,7 @@ def clean_translations(business: Business, raw: Mapping[str, Any]) -> dict[str, 
 
     Raises ValidationError for a text longer than its field allows.
     """
-    known = {code for code, _name in settings.LANGUAGES} - {business.default_language}
+    known = {code for code, _name in business.other_languages}
     cleaned: dict[str, dict[str, str]] = {}
     for language, texts in raw.items():
         if language not in known or not isinstance(texts, Mapping):
