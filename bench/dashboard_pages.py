@@ -61,6 +61,8 @@ PAGES: tuple[tuple[str, Callable[[Seeded], str]], ...] = (
     ("customers list", lambda s: "customers/"),
     ("customers, search by name", lambda s: "customers/?q=Customer+77"),
     ("customers, search by e-mail", lambda s: "customers/?q=c77-"),
+    # The seeded phone of customer 3, typed the local way (trunk 0, spaces).
+    ("customers, search by phone", lambda s: f"customers/?q=081+{s.business_id}00+0003"),
     ("customers, visited within 7 days", lambda s: "customers/?last_visit=7"),
     ("customers, not for 180 days", lambda s: "customers/?last_visit=-180"),
     ("customers, 5 stamps or more", lambda s: "customers/?min_stamps=5"),
