@@ -299,3 +299,37 @@ def test_a_stamp_while_the_network_is_down_waits_on_the_kiosk_and_is_applied_onc
     assert list(StampEvent.objects.values_list("card_id", "delta", "source")) == [
         (card.pk, 1, "kiosk")
     ]
+
+
+def test_a_cards_self_redeem_voucher_is_offered_when_the_card_is_shown_and_held_to_redeem(
+    camera, live_server, business, kiosk, card, shots
+):
+    """A Self-Redeem voucher on the card has no code of its own to show: the card shown to the
+    kiosk lists it, and it is redeemed by its id on that card after the hold, never on sight."""
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Birthday cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+        card=card,
+    )
+    page = camera(
+        qr_image(card.code), live_server=live_server, cookie=kiosk.token, viewport=(390, 844)
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    use = page.locator(f'.kiosk-use[data-voucher-id="{voucher.pk}"]')
+    expect(use).to_have_text("Use your voucher: Birthday cake")
+    page.screenshot(path=str(shots / "kiosk-card-voucher-offered.png"), full_page=True)
+    use.click()
+    expect(root).to_have_attribute("data-state", "confirm")
+    expect(page.locator("#voucher-title")).to_have_text("Birthday cake")
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    page.keyboard.down("Enter")
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    page.keyboard.up("Enter")
+    page.screenshot(path=str(shots / "kiosk-card-voucher-redeemed.png"), full_page=True)
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+    only_this_server(page, live_server)

@@ -290,6 +290,7 @@ def kiosk(request: HttpRequest) -> HttpResponse:
             "No connection: saved on this device, it will be sent when the connection returns."
         ),
         "pending": gettext("Waiting to be sent: %(n)s"),
+        "use_voucher": gettext("Use your voucher: %(title)s"),
     }
     return _device_page(request, "counter/kiosk.html", text)
 

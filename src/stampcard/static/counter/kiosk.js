@@ -2,7 +2,8 @@
 // progress) or a Self-Redeem voucher to the camera. A voucher is first only looked at (action
 // "look": its title, description and validity, or why it cannot be used here, nothing
 // written), then used up only after the same press-and-hold as on the web card (js/hold.js),
-// never by being seen. The screen returns to
+// never by being seen. A card shown lists its Self-Redeem vouchers: one chosen is held the same
+// way and redeemed by its id on that card (action "redeem" with voucher_id). The screen returns to
 // idle by itself. What a kiosk may do is the server's to judge (cooldown, the visit's maximum, a
 // revoked device refused at once); the kiosk never chooses a count.
 //
@@ -58,17 +59,19 @@ const queue = createQueue({
   },
 });
 
-let pending = "";
-const rearm = holdToConfirm($("hold"), () => send(pending, "redeem"), {
+let pending = ""; // the code of the voucher (or of the card whose voucher) waiting for the hold
+let pendingVoucherId = null; // the card's voucher chosen from the list, or null
+const rearm = holdToConfirm($("hold"), () => send(pending, "redeem", pendingVoucherId), {
   holding: "holding",
   held: "held",
 });
 
-function confirmVoucher(code, voucher) {
+function confirmVoucher(code, voucher, voucherId = null) {
   pending = code;
+  pendingVoucherId = voucherId;
   rearm();
   $("voucher-title").textContent = voucher.title;
-  $("voucher-description").textContent = voucher.description;
+  $("voucher-description").textContent = voucher.description || "";
   $("voucher-description").hidden = !voucher.description;
   $("voucher-validity").textContent = voucher.validity;
   $("idle").hidden = true;
@@ -83,6 +86,7 @@ function confirmVoucher(code, voucher) {
 function idle() {
   clearTimeout(idleTimer);
   pending = "";
+  pendingVoucherId = null;
   $("confirm").hidden = true;
   $("last").hidden = true;
   $("idle").hidden = false;
@@ -119,6 +123,18 @@ function show(answer) {
       item.textContent = fill(text.reward_ready, { title: reward.title });
       rewards.append(item);
     }
+    // The card's vouchers this kiosk may redeem (Self-Redeem ones): each opens the hold.
+    for (const voucher of card.vouchers || []) {
+      const item = document.createElement("li");
+      const use = document.createElement("button");
+      use.type = "button";
+      use.className = "big kiosk-use";
+      use.dataset.voucherId = String(voucher.id);
+      use.textContent = fill(text.use_voucher, { title: voucher.title });
+      use.addEventListener("click", () => confirmVoucher(card.code, voucher, voucher.id));
+      item.append(use);
+      rewards.append(item);
+    }
   }
   $("voucher").textContent = answer.voucher ? answer.voucher.title : "";
   $("voucher-text").textContent = answer.voucher ? answer.voucher.description : "";
@@ -146,14 +162,17 @@ function scanned(code) {
 // "look": a voucher that can be used here is offered for the hold; "stamp": a card is
 // stamped (a redeem code, which looks like any other code, is only looked at, as with
 // "look"); "redeem": a voucher held until full is redeemed.
-async function send(code, action = "stamp") {
+async function send(code, action = "stamp", voucherId = null) {
   if (busy) return;
   busy = true;
   pending = "";
+  pendingVoucherId = null;
   clearTimeout(idleTimer);
   try {
     const answer =
-      action === "stamp" ? await queue.send({ code, action }) : await post(code, action);
+      action === "stamp"
+        ? await queue.send({ code, action })
+        : await post(code, action, voucherId);
     if (answer.queued) {
       show({ ok: false, queued: true, message: text.queued });
       return;
@@ -178,8 +197,9 @@ async function send(code, action = "stamp") {
 }
 
 // A voucher is looked at and redeemed only with the server there: never queued.
-async function post(code, action) {
+async function post(code, action, voucherId = null) {
   const body = { code, nonce: nonce(), scanned_at: new Date().toISOString(), action };
+  if (voucherId !== null) body.voucher_id = voucherId;
   const response = await fetch(root.dataset.scanUrl, {
     method: "POST",
     credentials: "same-origin",
