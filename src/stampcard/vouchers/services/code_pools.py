@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from stampcard.audit.services import record
@@ -18,8 +19,12 @@ from stampcard.vouchers import errors
 from stampcard.vouchers.models import CodePool, CodePoolKind, PoolCode
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN, UNAMBIGUOUS_ALPHABET
 
+StrOrPromise = str | Promise
+
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_CODES_PER_CALL = 2_000_000
+# How many wrong lines a refused import names, each with what it held and why.
+MAX_BAD_LINES_NAMED = 20
 
 
 def create_code_pool(
@@ -53,6 +58,14 @@ def create_code_pool(
         )
         record(business=business, actor=actor, action="code_pool.created", target=pool)
     return pool
+
+
+def has_free_codes(pool: CodePool) -> bool:
+    """Whether the next voucher can take a code: a static pool always can, others while a
+    code is left that no voucher holds."""
+    if pool.kind == CodePoolKind.STATIC:
+        return bool(pool.static_code)
+    return PoolCode.objects.filter(pool=pool, voucher__isnull=True).exists()
 
 
 def _pool_of(business: Business, pool: CodePool, kind: CodePoolKind) -> CodePool | None:
@@ -139,7 +152,7 @@ def import_codes(
         raise errors.InvalidCodeImport(_("The file is not a readable CSV file.")) from None
     column = 0
     codes: list[str] = []
-    bad_lines: list[int] = []
+    bad_lines: list[errors.BadLine] = []
     for line, row in enumerate(rows, start=1):
         if not row or not any(cell.strip() for cell in row):
             continue
@@ -150,11 +163,13 @@ def import_codes(
         if POOL_CODE_PATTERN.match(value):
             codes.append(value)
         else:
-            bad_lines.append(line)
+            bad_lines.append(errors.BadLine(line, value[:40], _code_problem(value)))
     if bad_lines:
         raise errors.InvalidCodeImport(
             _("Lines %(lines)s do not hold a valid code (letters, digits, - and _)."),
-            lines=", ".join(map(str, bad_lines[:5])) + ("…" if len(bad_lines) > 5 else ""),
+            bad_lines=bad_lines[:MAX_BAD_LINES_NAMED],
+            lines=", ".join(str(bad.line) for bad in bad_lines[:5])
+            + ("…" if len(bad_lines) > 5 else ""),
         )
     if not codes:
         raise errors.InvalidCodeImport(_("The file holds no codes."))
@@ -165,6 +180,17 @@ def import_codes(
             business=business, actor=actor, action="code_pool.imported", target=pool, added=added
         )
     return ImportResult(added=added, already_in_pool=len(codes) - added)
+
+
+def _code_problem(value: str) -> StrOrPromise:
+    """Why ``value`` is not a redeem code, in words an owner can act on."""
+    if not value:
+        return _("no code in this line")
+    if len(value) > 64:
+        return _("longer than 64 characters")
+    if any(character.isspace() for character in value):
+        return _("a code cannot hold spaces")
+    return _("only letters, digits, - and _ may be used")
 
 
 def _decoded(upload: str | bytes) -> str:
