@@ -11,6 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from stampcard.audit.services import record
+from stampcard.csv_safety import safe_row
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -18,6 +19,7 @@ from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import CodePool, CodePoolKind, PoolCode
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN, UNAMBIGUOUS_ALPHABET
+from stampcard.vouchers.services.issuing import issue_waiting_vouchers
 
 StrOrPromise = str | Promise
 
@@ -103,7 +105,8 @@ def generate_codes(*, business: Business, actor: Actor, pool: CodePool, count: i
     """Add ``count`` new unique codes to a generated pool; returns how many were added.
 
     Codes are drawn from an unambiguous alphabet and never repeat within the pool, also not
-    with codes it already holds. All or nothing: one transaction.
+    with codes it already holds. All or nothing: one transaction, which also issues the
+    vouchers of rewards that waited for the pool (``issue_waiting_vouchers``).
     """
     require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.GENERATED)
@@ -121,6 +124,7 @@ def generate_codes(*, business: Business, actor: Actor, pool: CodePool, count: i
         record(
             business=business, actor=actor, action="code_pool.generated", target=pool, count=count
         )
+        issue_waiting_vouchers(business=business, pool=pool)
     return added
 
 
@@ -137,8 +141,10 @@ def import_codes(
 
     ``csv_text`` is the file as uploaded (UTF-8 bytes, with or without a byte order mark) or
     already decoded. All or nothing: any invalid code refuses the whole file, naming the first
-    bad lines. Codes already in the pool, or repeated in the file, are counted and skipped, so
-    importing the same file twice adds nothing the second time.
+    bad lines (``bad_lines``: each line's number, what it held and why). Codes already in
+    the pool, or repeated in the file, are counted and skipped, so importing the same file
+    twice adds nothing the second time. Rewards that waited for the pool get their vouchers
+    in the same transaction (``issue_waiting_vouchers``).
     """
     require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.IMPORTED)
@@ -173,13 +179,44 @@ def import_codes(
         )
     if not codes:
         raise errors.InvalidCodeImport(_("The file holds no codes."))
-    unique = set(codes)
+    unique = dict.fromkeys(codes)  # in the file's order, which the pool hands them out in
     with transaction.atomic():
         added = _store_codes(pool, unique)
         record(
             business=business, actor=actor, action="code_pool.imported", target=pool, added=added
         )
+        issue_waiting_vouchers(business=business, pool=pool)
     return ImportResult(added=added, already_in_pool=len(codes) - added)
+
+
+def unused_codes_csv(*, business: Business, actor: Actor, pool: CodePool) -> str:
+    """The pool's codes no voucher holds yet, as CSV for the POS (a ``code`` column).
+
+    A static pool's one code is its only row. Cells are written through ``csv_safety``, like
+    every export. Needs MANAGE_CODES; audited, as the codes are worth a reward each.
+    """
+    require(actor, Permission.MANAGE_CODES, business=business)
+    own = CodePool.objects.filter(business=business, pk=pool.pk).first()
+    if own is None:
+        raise errors.VoucherNotFound()
+    if own.kind == CodePoolKind.STATIC:
+        codes: Iterable[str] = [own.static_code]
+    else:
+        codes = (
+            PoolCode.objects.filter(pool=own, voucher__isnull=True)
+            .order_by("id")
+            .values_list("code", flat=True)
+            .iterator(chunk_size=10_000)
+        )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code"])
+    count = 0
+    for code in codes:
+        writer.writerow(safe_row([code]))
+        count += 1
+    record(business=business, actor=actor, action="code_pool.downloaded", target=own, count=count)
+    return out.getvalue()
 
 
 def _code_problem(value: str) -> StrOrPromise:
