@@ -12,7 +12,7 @@ from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.uploads import clean_image
 from stampcard.vouchers.claims import create_claim_batch
-from stampcard.vouchers.models import VoucherOrigin
+from stampcard.vouchers.models import CodePool, VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests import factories
 
@@ -61,6 +61,8 @@ EXPECTED = {
     "dashboard:claim_sheet": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:claim_csv": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:receipt_keys": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
+    "dashboard:redeem_codes": MANAGERS | OUTSIDERS,
+    "dashboard:redeem_codes_csv": MANAGERS | OUTSIDERS,
     "dashboard:locations": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:business_settings": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:location_edit": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,
@@ -129,6 +131,9 @@ def foreign_objects(other_business, media):
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(other_business, program),
+        "pool_id": CodePool.objects.create(
+            business=other_business, name="Secret pool", kind="imported"
+        ).pk,
         "location_id": factories.LocationFactory(business=other_business, name="Secret").pk,
         "member_id": factories.MembershipFactory(business=other_business, role="staff").pk,
     }
@@ -177,6 +182,7 @@ def own_objects(business, shop, staff_actor, media):
         "voucher_id": voucher.pk,
         "customer_id": card.customer_id,
         "batch_id": claim_batch_of(business, card.program),
+        "pool_id": CodePool.objects.create(business=business, name="Till", kind="imported").pk,
         "location_id": shop.pk,
         "member_id": factories.MembershipFactory(business=business, role="staff").pk,
     }
@@ -227,6 +233,7 @@ def test_stranger_is_sent_to_log_in(client, stranger, business, route, pattern):
             "voucher_id": 1,
             "customer_id": 1,
             "batch_id": 1,
+            "pool_id": 1,
             "location_id": 1,
             "member_id": 1,
         },

@@ -109,3 +109,29 @@ def test_an_imported_pool_that_ran_dry_says_so(business):
     with pytest.raises(errors.PoolExhausted) as refused:
         issue_from(business, pool)
     assert "Pool" in refused.value.message
+
+
+def test_a_refused_import_names_each_bad_line_with_what_it_held_and_why(business):
+    pool = pool_of(business, CodePoolKind.IMPORTED)
+    text = "code\nGOOD1\nbad code\nGOOD2\n<script>\n" + "X" * 70 + "\n"
+    with pytest.raises(errors.InvalidCodeImport) as refused:
+        import_codes(business=business, actor=ADMIN, pool=pool, csv_text=text)
+    named = [(bad.line, bad.value, str(bad.problem)) for bad in refused.value.bad_lines]
+    assert named == [
+        (3, "bad code", "a code cannot hold spaces"),
+        (5, "<script>", "only letters, digits, - and _ may be used"),
+        (6, "X" * 40, "longer than 64 characters"),
+    ]
+    assert not PoolCode.objects.exists()
+
+
+def test_a_pool_has_free_codes_while_one_is_left(business):
+    from stampcard.vouchers.services.code_pools import has_free_codes
+
+    assert has_free_codes(pool_of(business, CodePoolKind.STATIC, static_code="FREE"))
+    pool = pool_of(business, CodePoolKind.IMPORTED)
+    assert not has_free_codes(pool)
+    import_codes(business=business, actor=ADMIN, pool=pool, csv_text="ONLY1")
+    assert has_free_codes(pool)
+    issue_from(business, pool)
+    assert not has_free_codes(pool)

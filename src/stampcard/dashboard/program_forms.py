@@ -300,8 +300,12 @@ class VoucherForm(forms.ModelForm):
     # Declared here, not read from the model: its queryset is the business's pools, known
     # only inside the request's scope.
     code_pool = forms.ModelChoiceField(
-        label=_("Code pool"), queryset=CodePool._base_manager.none(), required=False
+        label=_("Code pool"),
+        queryset=CodePool._base_manager.none(),
+        required=False,
+        help_text=_("Where Redeem Code vouchers take their codes from (Redeem codes page)."),
     )
+    field_order = list(VOUCHER_FIELDS)
 
     class Meta:
         model = VoucherTemplate
@@ -310,12 +314,19 @@ class VoucherForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code_pool"].queryset = CodePool.objects.all()  # type: ignore[attr-defined]
+        self.fields["code_pool"].queryset = CodePool.objects.order_by(  # type: ignore[attr-defined]
+            "name", "pk"
+        )
+        # Left out, the code keeps how it is shown (a new template: as a QR code).
+        self.fields["code_display"].required = False
         if self.instance.code_pool_id is not None and not self.is_bound:
             self.fields["code_pool"].initial = self.instance.code_pool_id
 
     def values(self) -> dict[str, Any]:
-        return {field: self.cleaned_data.get(field) for field in VOUCHER_FIELDS}
+        values = {field: self.cleaned_data.get(field) for field in VOUCHER_FIELDS}
+        if not values["code_display"]:
+            del values["code_display"]
+        return values
 
 
 class MilestoneForm(forms.Form):

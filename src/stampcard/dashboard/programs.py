@@ -70,6 +70,7 @@ def designer(
         smart = request.POST.get("reward_kind") == RewardKind.SMART_VOUCHER
         if form.is_valid() and milestones.is_valid() and (not smart or voucher_form.is_valid()):
             business, actor = request.business, request.actor  # type: ignore[attr-defined]
+            refused_on: BaseForm = form  # where a refusal is shown: the part that gave it
             try:
                 # One transaction: the program and its voucher settings, or neither.
                 with transaction.atomic():
@@ -83,6 +84,7 @@ def designer(
                         milestones=milestone_drafts(milestones),
                     )
                     if smart:
+                        refused_on = voucher_form
                         save_goal_voucher_settings(
                             business=business,
                             actor=actor,
@@ -90,7 +92,7 @@ def designer(
                             values=voucher_form.values(),
                         )
             except ValidationError as error:
-                _attach(form, error)
+                _attach(refused_on, error)
             else:
                 if onboarding:
                     return redirect("dashboard:start_done", business_slug, saved.pk)

@@ -142,6 +142,18 @@ urlpatterns += [
     path("b/<slug:business_slug>/receipt-keys/", claims.receipt_keys, name="receipt_keys"),
 ]
 
+# Redeem codes: the code pools (dashboard.code_pools).
+from stampcard.dashboard import code_pools  # noqa: E402
+
+urlpatterns += [
+    path("b/<slug:business_slug>/redeem-codes/", code_pools.redeem_codes, name="redeem_codes"),
+    path(
+        "b/<slug:business_slug>/redeem-codes/<int:pool_id>/unused.csv",
+        code_pools.unused_codes,
+        name="redeem_codes_csv",
+    ),
+]
+
 # Shops (dashboard.locations).
 from stampcard.dashboard import locations  # noqa: E402
 

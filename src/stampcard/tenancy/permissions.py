@@ -34,8 +34,9 @@ may do nothing.
 - ``redeem_voucher``: ``REDEEM`` for staff-scan and redeem-code vouchers, ``SELF_REDEEM`` for
   self-redeem ones (``vouchers.services.redeeming.REDEEM_PERMISSION``); which kinds of actor
   fit a redemption method at all is the vouchers' own rule (``REDEEMERS``).
-- code pools (create, generate, import), ``create_claim_batch`` and the receipt signing
-  keys (``create_receipt_key``, ``revoke_receipt_key``): ``MANAGE_CODES``.
+- code pools (create, generate, import, download the unused codes), ``create_claim_batch``
+  and the receipt signing keys (``create_receipt_key``, ``revoke_receipt_key``):
+  ``MANAGE_CODES``.
 - ``save_program`` and ``set_program_status`` (loyalty.services.programs):
   ``MANAGE_PROGRAMS``; ``add_location`` and ``change_business_settings``:
   ``MANAGE_BUSINESS``, for an unlimited actor.

@@ -1,5 +1,10 @@
 """Why a voucher, a redeem code or a claim code was refused."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from stampcard.refusals import Refusal
@@ -69,9 +74,30 @@ class PoolExhausted(Refusal):
     default_message = _("The code pool “%(pool)s” has no codes left. Import or generate more.")
 
 
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """One line of an import that holds no valid code: its number, what it held, why."""
+
+    line: int
+    value: str
+    problem: str | Promise
+
+
 class InvalidCodeImport(Refusal):
+    """An import refused as a whole; ``bad_lines`` names the first lines that are wrong."""
+
     code = "invalid_import"
     http_status = 400
+
+    def __init__(
+        self,
+        message: str | Promise | None = None,
+        *,
+        bad_lines: Sequence[BadLine] = (),
+        **params: Any,
+    ) -> None:
+        super().__init__(message, **params)
+        self.bad_lines = list(bad_lines)
 
 
 class ClaimCodeNotFound(Refusal):

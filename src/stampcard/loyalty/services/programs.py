@@ -119,8 +119,10 @@ def save_program(
 
     ``values`` holds ``PROGRAM_FIELDS`` (others are ignored); ``translations`` the texts in
     the business's other languages (``clean_translations``); ``milestones``, when given, is
-    the whole list: those left out are removed, unless a card already earned one. The goal
-    voucher's settings are the vouchers app's (``vouchers.services.goal_voucher_settings``).
+    the whole list: those left out are removed, unless a card already earned one. A draft
+    changes a milestone's stamps and title only; its reward kind, description and voucher
+    settings are kept. The goal voucher's settings are the vouchers app's
+    (``vouchers.services.goal_voucher_settings``).
 
     Locks the program row. Refuses with ``NotAllowed`` without MANAGE_PROGRAMS and with
     Django's ValidationError for a value the model refuses; nothing is written then. A change
@@ -216,10 +218,15 @@ def _save_milestones(program: Program, drafts: list[MilestoneDraft]) -> None:
     moving = [draft.pk for draft in changed if draft.pk is not None]
     Milestone.objects.filter(pk__in=moving).update(stamps=F("stamps") + 1000)
     for draft in changed:
-        milestone = existing[draft.pk] if draft.pk is not None else Milestone(program=program)
+        # The designer edits a milestone's count and title only: its kind, description and
+        # voucher settings, perhaps set up elsewhere, stay. A new one is a simple reward.
+        milestone = (
+            existing[draft.pk]
+            if draft.pk is not None
+            else Milestone(program=program, reward_kind=RewardKind.SIMPLE)
+        )
         milestone.business_id = program.business_id
         milestone.stamps = draft.stamps
         milestone.reward_title = draft.reward_title.strip()
-        milestone.reward_kind = RewardKind.SIMPLE
         milestone.full_clean(exclude=["business", "program"])
         milestone.save()

@@ -7,9 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from stampcard.audit.services import record
+from stampcard.csv_safety import safe_row
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -17,9 +19,14 @@ from stampcard.tenancy.permissions import Permission, require
 from stampcard.vouchers import errors
 from stampcard.vouchers.models import CodePool, CodePoolKind, PoolCode
 from stampcard.vouchers.redeem_codes import POOL_CODE_PATTERN, UNAMBIGUOUS_ALPHABET
+from stampcard.vouchers.services.issuing import issue_waiting_vouchers
+
+StrOrPromise = str | Promise
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 MAX_CODES_PER_CALL = 2_000_000
+# How many wrong lines a refused import names, each with what it held and why.
+MAX_BAD_LINES_NAMED = 20
 
 
 def create_code_pool(
@@ -53,6 +60,14 @@ def create_code_pool(
         )
         record(business=business, actor=actor, action="code_pool.created", target=pool)
     return pool
+
+
+def has_free_codes(pool: CodePool) -> bool:
+    """Whether the next voucher can take a code: a static pool always can, others while a
+    code is left that no voucher holds."""
+    if pool.kind == CodePoolKind.STATIC:
+        return bool(pool.static_code)
+    return PoolCode.objects.filter(pool=pool, voucher__isnull=True).exists()
 
 
 def _pool_of(business: Business, pool: CodePool, kind: CodePoolKind) -> CodePool | None:
@@ -90,7 +105,8 @@ def generate_codes(*, business: Business, actor: Actor, pool: CodePool, count: i
     """Add ``count`` new unique codes to a generated pool; returns how many were added.
 
     Codes are drawn from an unambiguous alphabet and never repeat within the pool, also not
-    with codes it already holds. All or nothing: one transaction.
+    with codes it already holds. All or nothing: one transaction, which also issues the
+    vouchers of rewards that waited for the pool (``issue_waiting_vouchers``).
     """
     require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.GENERATED)
@@ -108,6 +124,7 @@ def generate_codes(*, business: Business, actor: Actor, pool: CodePool, count: i
         record(
             business=business, actor=actor, action="code_pool.generated", target=pool, count=count
         )
+        issue_waiting_vouchers(business=business, pool=pool)
     return added
 
 
@@ -124,8 +141,10 @@ def import_codes(
 
     ``csv_text`` is the file as uploaded (UTF-8 bytes, with or without a byte order mark) or
     already decoded. All or nothing: any invalid code refuses the whole file, naming the first
-    bad lines. Codes already in the pool, or repeated in the file, are counted and skipped, so
-    importing the same file twice adds nothing the second time.
+    bad lines (``bad_lines``: each line's number, what it held and why). Codes already in
+    the pool, or repeated in the file, are counted and skipped, so importing the same file
+    twice adds nothing the second time. Rewards that waited for the pool get their vouchers
+    in the same transaction (``issue_waiting_vouchers``).
     """
     require(actor, Permission.MANAGE_CODES, business=business)
     own = _pool_of(business, pool, CodePoolKind.IMPORTED)
@@ -139,7 +158,7 @@ def import_codes(
         raise errors.InvalidCodeImport(_("The file is not a readable CSV file.")) from None
     column = 0
     codes: list[str] = []
-    bad_lines: list[int] = []
+    bad_lines: list[errors.BadLine] = []
     for line, row in enumerate(rows, start=1):
         if not row or not any(cell.strip() for cell in row):
             continue
@@ -150,21 +169,65 @@ def import_codes(
         if POOL_CODE_PATTERN.match(value):
             codes.append(value)
         else:
-            bad_lines.append(line)
+            bad_lines.append(errors.BadLine(line, value[:40], _code_problem(value)))
     if bad_lines:
         raise errors.InvalidCodeImport(
             _("Lines %(lines)s do not hold a valid code (letters, digits, - and _)."),
-            lines=", ".join(map(str, bad_lines[:5])) + ("…" if len(bad_lines) > 5 else ""),
+            bad_lines=bad_lines[:MAX_BAD_LINES_NAMED],
+            lines=", ".join(str(bad.line) for bad in bad_lines[:5])
+            + ("…" if len(bad_lines) > 5 else ""),
         )
     if not codes:
         raise errors.InvalidCodeImport(_("The file holds no codes."))
-    unique = set(codes)
+    unique = dict.fromkeys(codes)  # in the file's order, which the pool hands them out in
     with transaction.atomic():
         added = _store_codes(pool, unique)
         record(
             business=business, actor=actor, action="code_pool.imported", target=pool, added=added
         )
+        issue_waiting_vouchers(business=business, pool=pool)
     return ImportResult(added=added, already_in_pool=len(codes) - added)
+
+
+def unused_codes_csv(*, business: Business, actor: Actor, pool: CodePool) -> str:
+    """The pool's codes no voucher holds yet, as CSV for the POS (a ``code`` column).
+
+    A static pool's one code is its only row. Cells are written through ``csv_safety``, like
+    every export. Needs MANAGE_CODES; audited, as the codes are worth a reward each.
+    """
+    require(actor, Permission.MANAGE_CODES, business=business)
+    own = CodePool.objects.filter(business=business, pk=pool.pk).first()
+    if own is None:
+        raise errors.VoucherNotFound()
+    if own.kind == CodePoolKind.STATIC:
+        codes: Iterable[str] = [own.static_code]
+    else:
+        codes = (
+            PoolCode.objects.filter(pool=own, voucher__isnull=True)
+            .order_by("id")
+            .values_list("code", flat=True)
+            .iterator(chunk_size=10_000)
+        )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code"])
+    count = 0
+    for code in codes:
+        writer.writerow(safe_row([code]))
+        count += 1
+    record(business=business, actor=actor, action="code_pool.downloaded", target=own, count=count)
+    return out.getvalue()
+
+
+def _code_problem(value: str) -> StrOrPromise:
+    """Why ``value`` is not a redeem code, in words an owner can act on."""
+    if not value:
+        return _("no code in this line")
+    if len(value) > 64:
+        return _("longer than 64 characters")
+    if any(character.isspace() for character in value):
+        return _("a code cannot hold spaces")
+    return _("only letters, digits, - and _ may be used")
 
 
 def _decoded(upload: str | bytes) -> str:

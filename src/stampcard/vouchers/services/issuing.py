@@ -4,12 +4,13 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from stampcard import tokens
 from stampcard.audit.services import record
-from stampcard.loyalty.models import Card, Milestone, Program, RewardStatus
+from stampcard.loyalty.models import Card, Milestone, Program, Reward, RewardStatus
 from stampcard.loyalty.rewards import EarnedReward
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
@@ -195,6 +196,53 @@ def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
         )
         return RewardStatus.VOUCHER_PENDING
     return RewardStatus.VOUCHER_ISSUED
+
+
+def waiting_for(pool: CodePool) -> Q:
+    """The Smart Voucher rewards that wait for a code of ``pool``: earned while it was dry."""
+    return Q(status=RewardStatus.VOUCHER_PENDING) & (
+        Q(milestone__isnull=True, card__program__voucher_template__code_pool=pool)
+        | Q(milestone__voucher_template__code_pool=pool)
+    )
+
+
+# Issued with the codes that filled the pool, in the same transaction: enough for a day's
+# rewards of a busy business; the rest follow with the next codes added.
+MAX_WAITING_ISSUED = 500
+
+
+def issue_waiting_vouchers(*, business: Business, pool: CodePool) -> int:
+    """Issue the vouchers of rewards that waited for ``pool`` to be filled, oldest first.
+
+    Called in the transaction that added codes (``code_pools``); returns how many were
+    issued. Stops at the first that cannot be issued (the pool is dry again, or that
+    reward's settings refuse it, which ``issue_goal_voucher`` audits). A waiting reward is
+    locked, so two fillings at once never issue one twice.
+    """
+    waiting = (
+        Reward.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(waiting_for(pool), business=business)
+        .select_related("card")
+        .order_by("id")[:MAX_WAITING_ISSUED]
+    )
+    issued = 0
+    for reward in waiting:
+        status = issue_goal_voucher(
+            EarnedReward(
+                business=business,
+                reward_id=reward.pk,
+                card_id=reward.card_id,
+                card_code=reward.card.code,
+                program_id=reward.card.program_id,
+                milestone_id=reward.milestone_id,
+                now=timezone.now(),
+            )
+        )
+        if status != RewardStatus.VOUCHER_ISSUED:
+            break
+        Reward.objects.filter(pk=reward.pk).update(status=status)
+        issued += 1
+    return issued
 
 
 def _issue(
