@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.utils.translation import gettext_lazy as _
 
 from stampcard import money
-from stampcard.loyalty.models import MAX_MILESTONES, Program, StampSource
+from stampcard.loyalty.models import MAX_MILESTONES, CardBarcode, Program, StampSource
 from stampcard.loyalty.services.programs import (
     PROGRAM_FIELDS,
     STAMP_ICONS,
@@ -61,6 +61,13 @@ class ProgramForm(forms.ModelForm):
         label=_("Stamp icon"),
         choices=[(name, label) for name, (label, _drawing) in stamp_icons.ICONS.items()],
     )
+    # Not required: a form that leaves it out keeps the program's (QR code for a new one).
+    card_barcode = forms.ChoiceField(
+        label=_("Barcode on the pass"),
+        choices=CardBarcode.choices,
+        required=False,
+        help_text=_("Code 128 suits a till's laser scanner; a camera reads either."),
+    )
     logo_file = forms.FileField(
         label=_("Logo"),
         required=False,
@@ -100,6 +107,7 @@ class ProgramForm(forms.ModelForm):
                 "minimum_spend",
                 "allowed_sources",
                 "stamp_icon",
+                "card_barcode",
                 "logo",
                 "stamp_image",
                 "strip_image",
@@ -153,6 +161,7 @@ class ProgramForm(forms.ModelForm):
         if not self.is_bound:
             self.fields["allowed_sources"].initial = self.instance.allowed_sources
             self.fields["stamp_icon"].initial = self.instance.stamp_icon
+            self.fields["card_barcode"].initial = self.instance.card_barcode
 
     def translation_groups(self) -> list[tuple[str, str, list[forms.BoundField]]]:
         """(code, language name, its fields), for the template."""
@@ -185,7 +194,13 @@ class ProgramForm(forms.ModelForm):
                 ),
                 (
                     _("Look"),
-                    ("background_color", "foreground_color", "label_color", "stamp_icon"),
+                    (
+                        "background_color",
+                        "foreground_color",
+                        "label_color",
+                        "stamp_icon",
+                        "card_barcode",
+                    ),
                 ),
                 (_("Logo"), self._upload_fields("logo")),
                 (
@@ -265,6 +280,7 @@ class ProgramForm(forms.ModelForm):
         self.instance.minimum_spend = self._amount("minimum_spend")
         self.instance.allowed_sources = cleaned.get("allowed_sources") or []
         self.instance.stamp_icon = cleaned.get("stamp_icon") or self.instance.stamp_icon
+        self.instance.card_barcode = cleaned.get("card_barcode") or self.instance.card_barcode
         # Too long a text is refused by its field already.
         self.instance.translations = clean_translations(self.business, self.translations())
         return cleaned

@@ -42,6 +42,14 @@ class StampRule(models.TextChoices):
     PER_AMOUNT = "amount", _("Stamps by the amount spent")
 
 
+class CardBarcode(models.TextChoices):
+    """The barcode a card's wallet pass shows the counter."""
+
+    QR = "qr", _("QR code")
+    # Apple Watch shows no Code 128: the pass carries a QR code after it.
+    CODE128 = "code128", _("Code 128 (a QR code on Apple Watch)")
+
+
 class ProgramStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Active")
@@ -109,6 +117,13 @@ class Program(models.Model):
     foreground_color = models.CharField(max_length=7, default="#ffffff", validators=[hex_color])
     label_color = models.CharField(max_length=7, default="#d1d5db", validators=[hex_color])
     stamp_icon = models.CharField(max_length=32, default="cup")
+    card_barcode = models.CharField(
+        _("barcode on the pass"),
+        max_length=16,
+        choices=CardBarcode.choices,
+        default=CardBarcode.QR,
+        help_text=_("Code 128 suits a till's laser scanner; a camera reads either."),
+    )
     # The business's logo as ``uploads.clean_image`` drew it again, stored under its content
     # hash (``logos/<sha256>.png``): never the uploaded bytes. Empty: the pass draws a stamp.
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True, max_length=200)
@@ -176,6 +191,7 @@ class Program(models.Model):
         "foreground_color",
         "label_color",
         "stamp_icon",
+        "card_barcode",
         "stamp_image",
         "strip_image",
         "logo",

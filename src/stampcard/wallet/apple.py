@@ -32,7 +32,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
 from stampcard.hot_path import hot_path_cursor
-from stampcard.loyalty.models import Card, Milestone, Program, Reward
+from stampcard.loyalty.models import Card, CardBarcode, Milestone, Program, Reward
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
@@ -282,6 +282,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
         "messageEncoding": "iso-8859-1",
         "altText": card.display_code,
     }
+    code128 = code128 or program.card_barcode == CardBarcode.CODE128
     barcodes = [{**qr, "format": "PKBarcodeFormatCode128"}, qr] if code128 else [qr]
     document: dict[str, Any] = {
         "formatVersion": 1,

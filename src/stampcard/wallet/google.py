@@ -33,7 +33,7 @@ from google.auth import jwt as google_jwt
 from google.auth import transport
 from google.oauth2 import service_account
 
-from stampcard.loyalty.models import Card, Program, ProgramStatus, RewardStatus
+from stampcard.loyalty.models import Card, CardBarcode, Program, ProgramStatus, RewardStatus
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
@@ -268,7 +268,7 @@ def loyalty_object(card: Card) -> dict[str, Any]:
             },
             "secondaryLoyaltyPoints": {"label": _("Rewards ready"), "balance": {"int": ready}},
             "barcode": {
-                "type": "QR_CODE",
+                "type": "CODE_128" if program.card_barcode == CardBarcode.CODE128 else "QR_CODE",
                 # The short card code, never the card's secret token.
                 "value": card.code,
                 "alternateText": card.display_code,

@@ -54,6 +54,7 @@ PROGRAM_FIELDS = (
     "foreground_color",
     "label_color",
     "stamp_icon",
+    "card_barcode",
     "stamp_image",
     "strip_image",
     "logo",
