@@ -66,7 +66,7 @@ def values(document) -> dict[str, str]:
 def test_a_thai_customers_pass_is_in_thai(data_dir, program):
     document = pass_json(apple.card_pass(card_of(program, "th")))
     assert document["logoText"] == THAI["name"]
-    assert document["description"] == f"Loyalty card: {THAI['name']}"
+    assert document["description"] == f"บัตรสะสมแสตมป์: {THAI['name']}"
     shown = values(document)
     assert shown["card"] == THAI["name"]
     assert shown["next"] == THAI["reward_title"]

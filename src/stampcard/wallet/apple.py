@@ -275,6 +275,8 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
     progress = progress_of(card, language)
     with translation.override(language):
         progress_text = progress.text
+        # Read out by VoiceOver and shown where Wallet lists passes.
+        description = gettext("Loyalty card: %(name)s") % {"name": texts["name"]}
     qr = {
         "format": "PKBarcodeFormatQR",
         # The short card code, never the card's secret token.
@@ -292,7 +294,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
         "webServiceURL": settings.WALLET_WEB_SERVICE_URL,
         "authenticationToken": passkit.authentication_token(card),
         "organizationName": business.name,
-        "description": f"Loyalty card: {texts['name']}",
+        "description": description,
         "logoText": texts["name"],
         "backgroundColor": _rgb(program.background_color),
         "foregroundColor": _rgb(program.foreground_color),
@@ -343,6 +345,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
     language = _voucher_language(voucher)
     with translation.override(language):
         status_text = str(voucher.get_status_display())
+        description = gettext("Voucher: %(title)s") % {"title": voucher.title}
     if program is not None:
         colors = images.palette_of(program)
     else:
@@ -384,7 +387,7 @@ def voucher_pass_json(voucher: Voucher) -> dict[str, Any]:
         "webServiceURL": settings.WALLET_WEB_SERVICE_URL,
         "authenticationToken": passkit.authentication_token(voucher),
         "organizationName": business.name,
-        "description": f"Voucher: {voucher.title}",
+        "description": description,
         "logoText": business.name,
         "backgroundColor": _rgb(colors.background),
         "foregroundColor": _rgb(colors.foreground),
