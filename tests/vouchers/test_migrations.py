@@ -5,10 +5,14 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-BEFORE = [("loyalty", "0002_initial"), ("vouchers", "0001_initial")]
+# Businesses as they were then too: a later column (tenancy 0005's ``languages``) has no
+# database default, so rows made with the old model need the old table.
+BUSINESSES_THEN = ("tenancy", "0004_invitation")
+BEFORE = [("loyalty", "0002_initial"), ("vouchers", "0001_initial"), BUSINESSES_THEN]
 AFTER = [
     ("loyalty", "0003_goal_voucher_settings_moved"),
     ("vouchers", "0004_voucher_reward_related_name"),
+    BUSINESSES_THEN,
 ]
 
 
