@@ -94,7 +94,7 @@ PAGES: tuple[tuple[str, Callable[[Seeded], str]], ...] = (
     ("shops", lambda s: "locations/"),
     ("shop", lambda s: f"locations/{s.location_id}/"),
     ("audit trail", lambda s: "audit/"),
-    ("audit trail, page 100", lambda s: "audit/?page=100"),
+    ("audit trail, 5,000 entries back", lambda s: f"audit/?before={audit_entry_back(s, 5000)}"),
     ("export page", lambda s: "export/"),
     ("import page", lambda s: "import/"),
     ("customers CSV import page", lambda s: "customers/import/"),
@@ -512,6 +512,20 @@ class Timing:
     @property
     def ratio(self) -> float:
         return self.large_ms / self.small_ms if self.small_ms else float("inf")
+
+
+def audit_entry_back(seeded: Seeded, back: int) -> int:
+    """The id of the audit entry ``back`` entries from the newest: "Older" links from there."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM audit_auditentry WHERE business_id = %s"
+            " ORDER BY created_at DESC, id DESC OFFSET %s LIMIT 1",
+            [seeded.business_id, back],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def url_of(seeded: Seeded, path: Callable[[Seeded], str]) -> str:

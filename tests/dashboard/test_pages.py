@@ -52,6 +52,28 @@ def test_audit_trail_lists_actions(client, owner, business, staff_actor, card):
     assert "stamps.corrected" in page
 
 
+def test_audit_trail_pages_back_after_the_last_entry_shown(client, owner, business):
+    """ "Older" continues after the last entry shown, also among entries made in the same
+    instant, until none is left: each entry once, newest first."""
+    from stampcard.audit.models import AuditEntry
+
+    moment = timezone.now()
+    made = [AuditEntry.objects.create(business=business, action=f"test.{n}") for n in range(120)]
+    # Forty of them in one instant, across the page boundaries.
+    AuditEntry.objects.filter(pk__in=[e.pk for e in made[30:70]]).update(created_at=moment)
+    made = sorted(AuditEntry.objects.filter(action__startswith="test."), key=lambda e: e.pk)
+    made.sort(key=lambda e: e.created_at)
+    client.force_login(owner)
+    seen, url = [], "/b/corner-cafe/audit/"
+    while url:
+        page = client.get(url).content.decode()
+        seen += re.findall(r"<td>(test\.\d+)</td>", page)
+        older = re.search(r'href="(\?before=\d+)"', page)
+        url = f"/b/corner-cafe/audit/{older.group(1)}" if older else ""
+    assert seen == [entry.action for entry in reversed(made)]
+    assert client.get("/b/corner-cafe/audit/?before=x").status_code == 200
+
+
 def test_voucher_page_shows_the_redeem_code_as_chosen(client, owner, business, staff_actor):
     from stampcard.vouchers.models import VoucherOrigin
     from stampcard.vouchers.services import issue_voucher

@@ -7,7 +7,6 @@ rows (``tenancy.selectors.at_actors_locations``).
 """
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,6 +26,8 @@ from stampcard.tenancy.selectors import at_actors_locations, memberships_of
 from stampcard.vouchers.code_images import code_svg
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet.google_callbacks import installs_of
+
+AUDIT_PAGE = 50
 
 
 @login_required
@@ -139,11 +140,22 @@ def voucher_detail(request: HttpRequest, business_slug: str, voucher_id: int) ->
 
 @requires(Permission.VIEW_AUDIT)
 def audit_trail(request: HttpRequest, business_slug: str) -> HttpResponse:
+    """Newest first, AUDIT_PAGE at a time; "Older" continues after the last entry shown (by
+    its time and id, read from the index), so a page far back costs what the first does —
+    no count of every entry, no offset walked."""
     entries = at_actors_locations(
         AuditEntry.objects.select_related("actor_user", "actor_device"), _actor(request)
-    ).order_by("-created_at")
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "dashboard/audit.html", {"page": page})
+    ).order_by("-created_at", "-pk")
+    before = request.GET.get("before", "")
+    if before.isdigit() and len(before) < 19:
+        last = AuditEntry.objects.filter(pk=int(before)).values_list("created_at", flat=True)
+        if (moment := last.first()) is not None:
+            entries = entries.filter(
+                Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=int(before))
+            )
+    shown = list(entries[: AUDIT_PAGE + 1])
+    older = shown[AUDIT_PAGE - 1].pk if len(shown) > AUDIT_PAGE else None
+    return render(request, "dashboard/audit.html", {"entries": shown[:AUDIT_PAGE], "older": older})
 
 
 def _reward_count() -> Coalesce:
