@@ -182,6 +182,24 @@ def test_a_business_speaking_thai_by_default_gives_thai_as_the_default_value(bus
     ]
 
 
+def test_terms_written_only_in_thai_stand_in_as_the_default_value(business):
+    """Google wants a text in every value: no empty default, no empty translation."""
+    program = factories.ProgramFactory(
+        business=business, terms="", translations={"th": {"terms": THAI["terms"]}}
+    )
+    modules = {module["id"]: module for module in google.loyalty_class(program)["textModulesData"]}
+    terms = modules["terms"]
+    assert terms["body"] == THAI["terms"]
+    assert terms["localizedBody"] == {"defaultValue": {"language": "th", "value": THAI["terms"]}}
+    values = [
+        value
+        for module in modules.values()
+        for localized in (module["localizedHeader"], module["localizedBody"])
+        for value in [localized["defaultValue"], *localized.get("translatedValues", [])]
+    ]
+    assert all(value["value"].strip() for value in values)
+
+
 def test_the_loyalty_object_is_in_the_cards_customers_language(google_on, program):
     thai, english = card_of(program, "th"), card_of(program, "en")
     google.client().upsert_object(thai)

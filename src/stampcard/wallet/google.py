@@ -185,12 +185,23 @@ def _program_text(program: Program, field: str) -> dict[str, Any]:
 
 def _localized(text_in: Callable[[str], str], default_language: str) -> dict[str, Any]:
     """Google's LocalizedString of a text: ``defaultValue`` in the business's default
-    language, ``translatedValues`` for each other language whose text differs from it."""
-    default = text_in(default_language)
+    language, ``translatedValues`` for each other language whose text differs from it.
+
+    No value is empty (Google wants text in each): a text written only in another language
+    (terms in Thai alone, say) stands in as the default, in its own language."""
+    texts = {language: text_in(language) for language, _name in settings.LANGUAGES}
+    default_language, default = next(
+        (
+            (language, text)
+            for language, text in [(default_language, text_in(default_language)), *texts.items()]
+            if text.strip()
+        ),
+        (default_language, ""),
+    )
     translated = [
         {"language": language, "value": value}
-        for language, _name in settings.LANGUAGES
-        if language != default_language and (value := text_in(language)) != default
+        for language, value in texts.items()
+        if language != default_language and value.strip() and value != default
     ]
     localized: dict[str, Any] = {"defaultValue": {"language": default_language, "value": default}}
     if translated:
