@@ -13,35 +13,14 @@ from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from stampcard.wallet import apple, google
 from tests import factories
+from tests.customer import test_program_texts as customer_texts
+from tests.customer.test_program_texts import THAI, card_of
 from tests.wallet.google_standin import ISSUER, Signer, configured
 
 pytestmark = pytest.mark.django_db
 
-THAI = {
-    "name": "บัตรสะสมแต้มกาแฟ",
-    "reward_title": "กาแฟฟรีหนึ่งแก้ว",
-    "reward_description": "ขนาดใดก็ได้",
-    "terms": "หนึ่งแต้มต่อการมาหนึ่งครั้ง",
-}
-
-
-@pytest.fixture
-def program(business):
-    # Kazakh has only a name: its other texts fall back to the default language's.
-    return factories.ProgramFactory(
-        business=business,
-        name="Coffee card",
-        reward_title="Free coffee",
-        reward_description="Any size",
-        terms="One stamp per visit",
-        translations={"th": THAI, "kk": {"name": "Кофе картасы"}},
-    )
-
-
-def card_of(program, language):
-    customer = factories.CustomerFactory(business=program.business, language=language)
-    return factories.CardFactory(program=program, customer=customer)
-
+# The same program and customers as the customer pages' tests: the pass says what the page says.
+program = customer_texts.program
 
 # --- Apple ---------------------------------------------------------------------------------
 
