@@ -109,8 +109,9 @@ def test_the_kiosk_page_links_a_full_screen_manifest_that_opens_the_kiosk(client
     manifest = json.loads(_body(served))
     assert manifest["display"] == "fullscreen"
     assert manifest["orientation"] == "any"
-    assert manifest["start_url"] == "/device/kiosk/"
     assert manifest["start_url"].startswith(manifest["scope"])
+    # Its start page opens the paired kiosk's screen.
+    assert client.get(manifest["start_url"])["Location"] == "/device/kiosk/"
     # Installed next to the staff scanner's app on the same tablet, it is an app of its own.
     assert manifest["id"] != "/scanner/"
     sizes = set()
@@ -122,6 +123,20 @@ def test_the_kiosk_page_links_a_full_screen_manifest_that_opens_the_kiosk(client
             assert f"{picture.width}x{picture.height}" == icon["sizes"]
         sizes.add(icon["sizes"])
     assert {"192x192", "512x512"} <= sizes
+
+
+def test_the_kiosk_app_starts_unpaired_on_pairing_never_on_a_refusal_or_a_members_scanner(
+    client, business, staff_actor, kiosk, owner
+):
+    """A full-screen app has no address bar to leave a dead end by: a tablet not (or no longer)
+    paired opens on pairing, also with a member logged in on it, for it faces customers."""
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
+    client.force_login(owner)
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
+    client.cookies[DEVICE_COOKIE] = kiosk.token
+    assert client.get("/kiosk/")["Location"] == "/device/kiosk/"
+    revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
 
 
 def test_the_scanner_keeps_its_own_manifest(client, scanner):
