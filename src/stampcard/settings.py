@@ -387,6 +387,8 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
+# WhiteNoise knows no .webmanifest: browsers want the counter apps' manifests as this type.
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = BEHIND_TLS_PROXY

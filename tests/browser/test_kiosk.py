@@ -14,15 +14,18 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import StampEvent
 from stampcard.tenancy.actors import Actor, ActorKind
+from stampcard.tenancy.middleware import DEVICE_COOKIE
 from stampcard.tenancy.services import pair_device, revoke_device
 from stampcard.vouchers.models import Voucher, VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests.browser import test_scanner
-from tests.browser.fake_camera import qr_image
+from tests.browser.fake_camera import code128_image, qr_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The staff scanner's Chromium with a fake camera, and its check that nothing left this server.
@@ -333,3 +336,211 @@ def test_a_cards_self_redeem_voucher_is_offered_when_the_card_is_shown_and_held_
     page.screenshot(path=str(shots / "kiosk-card-voucher-redeemed.png"), full_page=True)
     assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
     only_this_server(page, live_server)
+
+
+@pytest.mark.parametrize(
+    ("viewport", "locale", "says", "use"),
+    [
+        ((1024, 768), "en-US", "1 of 10 stamps", "Use your voucher: Birthday cake"),
+        ((390, 844), "th-TH", "1 จาก 10 ตรา", "ใช้คูปองของคุณ: Birthday cake"),
+    ],
+)
+def test_a_card_shown_as_code_128_is_stamped_shows_progress_and_its_voucher_is_held_to_redeem(
+    camera, live_server, business, kiosk, card, viewport, locale, says, use, shots
+):
+    """The pass of a program printing Code 128 (a till's laser scanner reads it) carries the
+    same card code: the kiosk's camera reads it too. The clip holds only the barcode, so
+    without Code 128 in the decoder's formats nothing is ever read here."""
+    assert normalize_card_code(card.code) == card.code  # a real card code, check symbol and all
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Birthday cake",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+        card=card,
+    )
+    page = camera(
+        code128_image(card.code),
+        live_server=live_server,
+        cookie=kiosk.token,
+        viewport=viewport,
+        locale=locale,
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    expect(page.locator("#stamps-text")).to_have_text(says)
+    expect(page.locator("#progress")).to_have_js_property("value", 1)
+    offered = page.locator(f'.kiosk-use[data-voucher-id="{voucher.pk}"]')
+    expect(offered).to_have_text(use)
+    page.screenshot(path=str(shots / f"kiosk-code128-{locale}-{viewport[0]}-stamped.png"))
+    assert list(StampEvent.objects.values_list("card_id", "delta", "source")) == [
+        (card.pk, 1, "kiosk")
+    ]
+    offered.click()
+    expect(root).to_have_attribute("data-state", "confirm")
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"  # seen and chosen, not used
+    page.keyboard.down("Enter")
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    page.keyboard.up("Enter")
+    page.screenshot(path=str(shots / f"kiosk-code128-{locale}-{viewport[0]}-redeemed.png"))
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+    # Back to idle by itself; the barcode still in view is the same presentation.
+    expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
+    page.screenshot(path=str(shots / f"kiosk-code128-{locale}-{viewport[0]}-idle.png"))
+    assert StampEvent.objects.count() == 1
+    only_this_server(page, live_server)
+
+
+def test_a_self_redeem_voucher_printed_as_code_128_waits_for_the_hold(
+    camera, live_server, business, kiosk, shots
+):
+    voucher = issue_voucher(
+        business=business,
+        actor=Actor(kind=ActorKind.ADMIN),
+        title="Free cookie",
+        origin=VoucherOrigin.MANUAL,
+        redemption_method="self",
+        code="COOKIE-4821",
+        code_display="code128",
+    )
+    page = camera(
+        code128_image("COOKIE-4821"),
+        live_server=live_server,
+        cookie=kiosk.token,
+        viewport=(1024, 768),
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#voucher-title")).to_have_text("Free cookie")
+    assert Voucher.objects.get(pk=voucher.pk).status == "active"
+    hold = page.locator("#hold")
+    box = hold.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(root).to_have_attribute("data-state", "redeemed", timeout=DECODE_TIMEOUT)
+    page.mouse.up()
+    expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cookie.")
+    page.screenshot(path=str(shots / "kiosk-code128-voucher-redeemed.png"))
+    assert Voucher.objects.get(pk=voucher.pk).status == "redeemed"
+    assert not StampEvent.objects.exists()
+    only_this_server(page, live_server)
+
+
+def _kiosk_page(browser, live_server, kiosk, viewport=(1024, 768)):
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]}, locale="en-US"
+    )
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": kiosk.token, "url": live_server.url}])
+    return context.new_page()
+
+
+def test_the_first_tap_makes_the_kiosk_full_screen_and_it_keeps_the_screen_awake(
+    browser, live_server, kiosk, shots
+):
+    page = _kiosk_page(browser, live_server, kiosk)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-ready", "1")
+    # No gesture yet: no full screen (a browser refuses it), and a quiet hint on the idle screen.
+    expect(root).to_have_attribute("data-fullscreen", "off")
+    start = page.locator("#tap-start")
+    expect(start).to_be_visible()
+    expect(start).to_have_text("Tap to start")
+    page.screenshot(path=str(shots / "kiosk-tap-to-start-1024.png"))
+    assert page.evaluate("() => document.fullscreenElement") is None
+    # The screen's wake lock, asked for by the page itself through navigator.wakeLock.
+    expect(root).to_have_attribute("data-wake-lock", "on")
+
+    page.mouse.click(20, 300)  # anywhere on the screen
+    expect(root).to_have_attribute("data-fullscreen", "on")
+    assert page.evaluate("() => document.fullscreenElement === document.documentElement")
+    expect(start).to_be_hidden()
+    expect(root).to_have_attribute("data-wake-lock", "on")
+
+    # Left (a swipe, Escape): the hint is back, and the next tap goes full screen again.
+    page.evaluate("() => document.exitFullscreen()")
+    expect(root).to_have_attribute("data-fullscreen", "off")
+    expect(start).to_be_visible()
+    start.click()
+    expect(root).to_have_attribute("data-fullscreen", "on")
+
+    # The home-screen app: the manifest linked from the page, as the browser fetches it.
+    href = page.locator('link[rel="manifest"]').get_attribute("href")
+    served = page.request.get(f"{live_server.url}{href}")
+    assert served.ok
+    assert served.headers["content-type"] == "application/manifest+json"
+    manifest = served.json()
+    assert (manifest["display"], manifest["orientation"]) == ("fullscreen", "any")
+    # Installed, it opens this kiosk's screen.
+    page.goto(f"{live_server.url}{manifest['start_url']}")
+    assert page.url == f"{live_server.url}/device/kiosk/"
+    page.context.close()
+
+
+def test_without_full_screen_or_wake_lock_the_kiosk_still_stamps(
+    camera, live_server, kiosk, card, shots
+):
+    """An iPhone has no full screen for pages and older browsers no wake lock: nothing offered
+    that cannot work, and the kiosk does its job."""
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    page.add_init_script(
+        """
+        delete Navigator.prototype.wakeLock;
+        delete Element.prototype.requestFullscreen;
+        delete Element.prototype.webkitRequestFullscreen;
+        Object.defineProperty(Document.prototype, "fullscreenEnabled", { get: () => false });
+        """
+    )
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-fullscreen", "unsupported")
+    expect(root).to_have_attribute("data-wake-lock", "unsupported")
+    expect(page.locator("#tap-start")).to_be_hidden()
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    page.locator("#done").click()
+    expect(root).to_have_attribute("data-state", "idle")
+    assert StampEvent.objects.count() == 1
+    assert not [e for e in page.console_errors if "Uncaught" in e or "TypeError" in e]
+
+
+def test_a_kiosk_revoked_while_it_waits_stops_at_its_next_request(
+    camera, live_server, business, staff_actor, kiosk, card
+):
+    """Revoked between loading the page and the next customer: the scan sent next is refused
+    and the kiosk switches off, with nothing stamped and no tap from anyone."""
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+
+    def revoke_then_send(route):
+        # Playwright calls this in a greenlet of its own, outside the test's disabled scopes.
+        with scopes_disabled():
+            revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+        route.continue_()
+
+    page.route("**/device/scan", revoke_then_send)
+    # The camera's context grants the camera alone, which refuses every other permission.
+    page.context.grant_permissions(["camera", "screen-wake-lock"])
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "off", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#off")).to_be_visible()
+    expect(page.locator("#tap-start")).to_be_hidden()
+    expect(root).to_have_attribute("data-wake-lock", "off")  # held, then let go: it may sleep
+    assert not StampEvent.objects.exists()
+
+
+def test_a_revoked_kiosk_back_at_idle_by_itself_switches_off(
+    camera, live_server, business, staff_actor, kiosk, card
+):
+    """No one taps "Done": the kiosk returns to idle on its own and learns there that it was
+    revoked."""
+    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
+    page.goto(f"{live_server.url}/device/kiosk/")
+    root = page.locator("#kiosk")
+    expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
+    revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+    expect(root).to_have_attribute("data-state", "off", timeout=DECODE_TIMEOUT)
+    assert StampEvent.objects.count() == 1

@@ -95,6 +95,28 @@ def test_a_qr_code_on_the_camera_shows_the_card_and_one_tap_stamps_it(
     assert not [e for e in page.console_errors if "Content Security Policy" in e]
 
 
+def test_a_card_pass_printed_as_code_128_on_the_camera_shows_the_card(
+    camera, live_server, business, shop, staff_actor, program, card
+):
+    """A program may print its passes' card code as Code 128 (``card_barcode``): the camera
+    reads it as it reads the QR code. The clip holds only the barcode."""
+    program.card_barcode = "code128"
+    program.save(update_fields=["card_barcode"])
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = camera(code128_image(card.code), live_server=live_server, cookie=scanner.token)
+    page.goto(f"{live_server.url}/device/scanner/")
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
+    expect(page.locator("#customer")).to_have_text(card.customer.name)
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "stamped")
+    expect(page.locator("#stamps-text")).to_have_text("1 of 10 stamps")
+    assert list(StampEvent.objects.values_list("card_id", "delta")) == [(card.pk, 1)]
+    only_this_server(page, live_server)
+
+
 def test_a_code_128_redeem_code_on_the_camera_is_redeemed_once(
     camera, live_server, business, shop, staff_actor
 ):

@@ -1,8 +1,16 @@
-"""The kiosk through the scan endpoint: it cannot stamp freely, and Self-Redeem is its own."""
+"""The kiosk through the scan endpoint: it cannot stamp freely, and Self-Redeem is its own.
+Its page can be installed to a tablet's home screen, full screen."""
+
+import io
+import json
+import re
+from urllib.parse import urljoin
 
 import pytest
+from PIL import Image
 
 from stampcard.loyalty.models import StampEvent
+from stampcard.tenancy.middleware import DEVICE_COOKIE
 from stampcard.tenancy.services import pair_device, revoke_device
 from stampcard.vouchers.models import Voucher
 from tests.counter.test_scan_vouchers import issue
@@ -76,3 +84,62 @@ def test_redeem_is_no_way_to_stamp_a_card(kiosk, card, scan):
     refused = scan(card.code, token=kiosk.token, action="redeem")
     assert refused.json()["ok"] is False
     assert not StampEvent.objects.exists()
+
+
+def _manifest_link(page: str) -> str:
+    links = re.findall(r'<link rel="manifest" href="([^"]+)"', page)
+    assert len(links) == 1, links
+    return links[0]
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_the_kiosk_page_links_a_full_screen_manifest_that_opens_the_kiosk(client, kiosk):
+    client.cookies[DEVICE_COOKIE] = kiosk.token
+    page = client.get("/device/kiosk/")
+    assert page.status_code == 200
+    href = _manifest_link(page.content.decode())
+    assert href.endswith("/counter/kiosk.webmanifest")
+
+    served = client.get(href)
+    assert served.status_code == 200
+    assert served["Content-Type"] == "application/manifest+json"
+    manifest = json.loads(_body(served))
+    assert manifest["display"] == "fullscreen"
+    assert manifest["orientation"] == "any"
+    assert manifest["start_url"].startswith(manifest["scope"])
+    # Its start page opens the paired kiosk's screen.
+    assert client.get(manifest["start_url"])["Location"] == "/device/kiosk/"
+    # Installed next to the staff scanner's app on the same tablet, it is an app of its own.
+    assert manifest["id"] != "/scanner/"
+    sizes = set()
+    for icon in manifest["icons"]:
+        image = client.get(urljoin(href, icon["src"]))
+        assert image.status_code == 200
+        assert image["Content-Type"] == icon["type"] == "image/png"
+        with Image.open(io.BytesIO(_body(image))) as picture:
+            assert f"{picture.width}x{picture.height}" == icon["sizes"]
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
+
+
+def test_the_kiosk_app_starts_unpaired_on_pairing_never_on_a_refusal_or_a_members_scanner(
+    client, business, staff_actor, kiosk, owner
+):
+    """A full-screen app has no address bar to leave a dead end by: a tablet not (or no longer)
+    paired opens on pairing, also with a member logged in on it, for it faces customers."""
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
+    client.force_login(owner)
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
+    client.cookies[DEVICE_COOKIE] = kiosk.token
+    assert client.get("/kiosk/")["Location"] == "/device/kiosk/"
+    revoke_device(business=business, actor=staff_actor, device=kiosk.device)
+    assert client.get("/kiosk/")["Location"] == "/device/pair/"
+
+
+def test_the_scanner_keeps_its_own_manifest(client, scanner):
+    client.cookies[DEVICE_COOKIE] = scanner.token
+    href = _manifest_link(client.get("/device/scanner/").content.decode())
+    assert href.endswith("/counter/scanner.webmanifest")

@@ -7,4 +7,5 @@ app_name = "pairing"
 urlpatterns = [
     path("device/pair/", pairing.pair, name="pair"),
     path("scanner/", pairing.start, name="start"),
+    path("kiosk/", pairing.kiosk_start, name="kiosk_start"),
 ]

@@ -93,3 +93,17 @@ def start(request: HttpRequest) -> HttpResponse:
     if memberships:
         return redirect("dashboard:scanner", business_slug=memberships[0].business.slug)
     return redirect("pairing:pair")
+
+
+@require_GET
+@never_cache
+def kiosk_start(request: HttpRequest) -> HttpResponse:
+    """Where the installed kiosk app opens: the paired device's own screen, else pairing.
+
+    Never a member's scanner: the tablet faces customers. And never the device door's refusal,
+    which a full-screen app without an address bar could not leave (a home-screen app may also
+    keep cookies of its own, so it starts unpaired there)."""
+    device = find_device(request.COOKIES.get(DEVICE_COOKIE, ""))
+    if device is not None and device.is_active:
+        return redirect(page_for(device.kind))
+    return redirect("pairing:pair")

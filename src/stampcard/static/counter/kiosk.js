@@ -11,8 +11,12 @@
 // scanner and Autopilot) and is sent, once, when it returns: the screen says it is saved, not
 // stamped (the rules are the server's to judge then), and how many wait. A voucher needs the
 // server's answer before the hold: offline, the kiosk says so and asks for a team member.
+//
+// The first tap makes the page full screen and the screen is kept awake (kiosk-screen.js);
+// installed from its manifest (kiosk.webmanifest) it opens full screen by itself.
 import { holdToConfirm } from "../js/hold.js";
 import { startCamera } from "./camera.js";
+import { keepScreen } from "./kiosk-screen.js";
 import { createQueue, nonce } from "./offline-queue.js";
 
 const IDLE_MS = 8000;
@@ -31,6 +35,8 @@ let idleTimer = null;
 let lastCode = "";
 let lastSeenAt = 0; // when the camera last read lastCode, sent or not
 let againAt = Infinity; // "Not now": when the same voucher may be asked about again
+// Full screen from the first tap, and kept awake (kiosk-screen.js); never needed to work.
+const releaseScreen = keepScreen(root, { hint: $("tap-start") });
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
@@ -38,6 +44,7 @@ function fill(template, values) {
 
 function switchOff(message) {
   root.dataset.state = "off";
+  releaseScreen();
   $("stage").hidden = true;
   $("off").hidden = false;
   $("off").textContent = message || text.switched_off;
