@@ -27,6 +27,11 @@ let seenEvent = null;
 let undoEvent = null;
 let count = 1;
 let maxPerVisit = 1;
+// The card found by the search ("customer forgot the phone"): only it may be handed over to
+// the customer's phone, by who may (the page has a hand-over URL only for them).
+const handOverUrl = root.dataset.handOverUrl;
+let searchedCode = null;
+let handOverTimer = null;
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
@@ -45,20 +50,102 @@ function signInLink() {
 // What a queued scan that could not be sent yet says, by why it waits.
 const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
 
-// One line per queued scan that did not end as a stamp (refused once sent: cooldown, too old,
-// device unpaired; or set aside after server errors): the cashier learns which card and why.
-function lateRefusal(answer, body) {
-  const item = document.createElement("li");
-  item.className = "late-item";
-  item.dataset.refusal = answer.refusal || answer.code || "";
-  const message = answer.outcome === "failed" ? text.failed : answer.message || text.failed;
-  const who = answer.card?.customer;
-  item.textContent = `${who ? `${who} (${body.code})` : body.code} · ${message}`;
+// The scans set aside on this device (refused once sent: someone stamped the card meanwhile,
+// the cooldown; or set aside after server errors), one line each, kept until the cashier
+// sends one again (with its original nonce: applied at most once) or discards it.
+function asideMessage(answer) {
+  return answer.outcome === "failed" || !answer.message ? text.failed : answer.message;
+}
+
+function button(label, className, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = className;
+  element.textContent = label;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+async function renderSetAside(notes = {}) {
+  const items = await queue.setAside();
   const late = $("late");
-  late.prepend(item);
-  while (late.children.length > 5) late.lastChild.remove();
-  $("late-view").hidden = false;
-  navigator.vibrate?.([60, 60, 60]);
+  late.replaceChildren();
+  for (const item of items) {
+    const line = document.createElement("li");
+    line.className = "late-item";
+    line.dataset.refusal = item.answer.refusal;
+    line.dataset.nonce = item.body.nonce;
+    const what = document.createElement("p");
+    const code = item.body.code;
+    const who = item.answer.customer;
+    what.textContent = `${who ? `${who} (${code})` : code} · ${asideMessage(item.answer)}`;
+    line.append(what);
+    const note = notes[item.key] ?? (item.final ? text.final : "");
+    if (note) {
+      const said = document.createElement("p");
+      said.className = "late-note";
+      said.setAttribute("role", "status");
+      said.textContent = note;
+      line.append(said);
+    }
+    const actions = document.createElement("div");
+    actions.className = "row late-actions";
+    if (!item.final) {
+      actions.append(button(text.send_again, "primary send-again", () => resendAside(item, line)));
+    }
+    actions.append(
+      button(text.discard, "keep discard", () => {
+        const ask = document.createElement("div");
+        ask.className = "late-confirm";
+        ask.setAttribute("role", "alert");
+        const question = document.createElement("p");
+        question.textContent = text.discard_confirm;
+        const row = document.createElement("div");
+        row.className = "row";
+        row.append(
+          button(text.discard_yes, "danger discard-yes", async () => {
+            await queue.discard(item.key);
+            await renderSetAside(notes);
+          }),
+          button(text.discard_no, "keep discard-no", () => {
+            ask.remove();
+            actions.hidden = false;
+          }),
+        );
+        ask.append(question, row);
+        actions.hidden = true;
+        line.append(ask);
+      }),
+    );
+    line.append(actions);
+    late.append(line);
+  }
+  $("late-view").hidden = items.length === 0;
+  root.dataset.setAside = String(items.length);
+}
+
+// What became of a scan sent again is said on the scanner's result, and on its line while it
+// stays set aside.
+async function resendAside(item, line) {
+  line.setAttribute("aria-busy", "true");
+  const notes = {};
+  try {
+    const answer = await queue.resend(item.key);
+    if (answer?.ok) {
+      show(answer, item.body.code, "resend");
+      $("message").textContent = fill(text.resent_done, { message: answer.message });
+    } else if (answer) {
+      notes[item.key] = fill(text.resent_refused, { message: answer.message || text.failed });
+    }
+  } catch (error) {
+    if (error instanceof Offline) notes[item.key] = text.resent_offline;
+    else if (error instanceof ServerError) notes[item.key] = text.resent_error;
+    else if (error instanceof SignedOut) notes[item.key] = signedOutText;
+    else throw error;
+  } finally {
+    line.removeAttribute("aria-busy");
+  }
+  await renderSetAside(notes);
 }
 
 // A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
@@ -72,8 +159,11 @@ const queue = createQueue({
     pending.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
   },
-  onLate: (answer, body) => {
-    if (!answer.ok) lateRefusal(answer, body);
+  onLate: (answer) => {
+    if (!answer.ok) {
+      renderSetAside();
+      navigator.vibrate?.([60, 60, 60]);
+    }
   },
   onSignedOut: () => {
     const banner = $("signed-out");
@@ -82,6 +172,8 @@ const queue = createQueue({
     root.dataset.signedOut = "1";
   },
 });
+
+renderSetAside();
 
 // ---- location (members only; a device has its own) ----
 if (locationSelect) {
@@ -169,6 +261,7 @@ function show(answer, code, action = "scan") {
     releaseHeld();
   }
   cardCode = card ? card.code : null;
+  if (handOverUrl && (!card || bare(card.code) !== searchedCode)) closeHandOver();
   const claim = answer.kind === "claim_code";
   claimCode = claim && answer.ok && answer.outcome === "shown" && card ? code : null;
   $("claim-row").hidden = claimCode === null;
@@ -195,6 +288,10 @@ function showCard(card, answer) {
   const last = card.last_stamp;
   recent.hidden = !(last && !last.by_you && last.seconds_ago < 30 && answer.outcome === "shown");
   if (!recent.hidden) recent.textContent = fill(text.recent_other, { s: last.seconds_ago });
+  if (handOverUrl) {
+    const offer = searchedCode !== null && bare(card.code) === searchedCode;
+    $("hand-over-card").hidden = !offer || !$("hand-over").hidden;
+  }
   undoEvent = answer.outcome === "stamped" && last && last.by_you ? last.event_id : null;
   $("undo").hidden = undoEvent === null;
   const rewards = $("rewards");
@@ -259,6 +356,8 @@ function releaseHeld() {
 
 function reset() {
   releaseHeld();
+  closeHandOver();
+  searchedCode = null;
   keptCode = null;
   result.hidden = true;
   current = null;
@@ -301,10 +400,6 @@ $("switch-keep").addEventListener("click", () => {
   keptCode = heldCode;
   releaseHeld();
 });
-$("late-clear").addEventListener("click", () => {
-  $("late").replaceChildren();
-  $("late-view").hidden = true;
-});
 $("typed").addEventListener("submit", (event) => {
   event.preventDefault();
   const code = $("code").value.trim();
@@ -339,11 +434,82 @@ $("search").addEventListener("submit", async (event) => {
     button.className = "result-button";
     const who = card.customer || card.email || card.phone;
     button.textContent = `${who} · ${card.program} · ${fill(text.stamps, card)}`;
-    button.addEventListener("click", () => send(card.code));
+    button.addEventListener("click", () => {
+      searchedCode = bare(card.code);
+      send(card.code);
+    });
     item.append(button);
     list.append(item);
   }
 });
+
+// ---- handing the card over to the customer's own phone ----
+// A one-time link, shown as a QR for a few minutes (customer/hand_over.py): never the card's
+// permanent address on this screen.
+function closeHandOver() {
+  if (!handOverUrl) return;
+  clearInterval(handOverTimer);
+  handOverTimer = null;
+  $("hand-over").hidden = true;
+  $("hand-over-qr").removeAttribute("src");
+  $("hand-over-card").hidden = !cardCode || bare(cardCode) !== searchedCode;
+}
+
+function countDown(until) {
+  const left = Math.max(0, Math.round((until - Date.now()) / 1000));
+  const expires = $("hand-over-expires");
+  if (left === 0) {
+    clearInterval(handOverTimer);
+    $("hand-over-qr").removeAttribute("src");
+    $("hand-over-qr").hidden = true;
+    expires.textContent = text.hand_over_expired;
+    $("hand-over").dataset.state = "expired";
+    return;
+  }
+  const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  expires.textContent = fill(text.hand_over_expires, { time });
+}
+
+async function handOver() {
+  if (!cardCode || !handOverUrl) return;
+  const url = handOverUrl.replace(/\/CARD\/hand-over$/, `/${encodeURIComponent(cardCode)}/hand-over`);
+  const view = $("hand-over");
+  let made = null;
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "X-CSRFToken": root.dataset.csrf },
+    });
+    if (response.type === "opaqueredirect" || response.status === 401) throw new SignedOut();
+    if (response.ok) made = await response.json();
+  } catch (error) {
+    $("message").textContent = error instanceof SignedOut ? signedOutText : text.hand_over_failed;
+    if (error instanceof SignedOut) $("message").append(" ", signInLink());
+    return;
+  }
+  if (!made) {
+    $("message").textContent = text.hand_over_failed;
+    return;
+  }
+  const until = Date.now() + made.seconds * 1000;
+  $("hand-over-qr").src = made.qr;
+  $("hand-over-qr").hidden = false;
+  view.dataset.url = made.url;
+  view.dataset.state = "shown";
+  view.hidden = false;
+  $("hand-over-card").hidden = true;
+  clearInterval(handOverTimer);
+  countDown(until);
+  handOverTimer = setInterval(() => countDown(until), 1000);
+  view.scrollIntoView({ block: "nearest" });
+}
+
+if (handOverUrl) {
+  $("hand-over-card").addEventListener("click", handOver);
+  $("hand-over-done").addEventListener("click", closeHandOver);
+}
 
 // ---- the camera ----
 const bare = (code) => code.replace(/[\s-]/g, "").toUpperCase();
