@@ -222,6 +222,7 @@ def _screen_text() -> dict[str, str]:
 def _set_aside_text() -> dict[str, str]:
     """What the list of stamps set aside on this device says (offline-queue.js)."""
     return {
+        "aside_failed": gettext("Not sent: the server failed several times."),
         "send_again": gettext("Send again"),
         "discard": gettext("Discard"),
         "discard_confirm": gettext("Discard this stamp? It will not be sent."),

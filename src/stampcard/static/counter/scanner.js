@@ -54,7 +54,7 @@ const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_
 // the cooldown; or set aside after server errors), one line each, kept until the cashier
 // sends one again (with its original nonce: applied at most once) or discards it.
 function asideMessage(answer) {
-  return answer.outcome === "failed" || !answer.message ? text.failed : answer.message;
+  return answer.outcome === "failed" || !answer.message ? text.aside_failed : answer.message;
 }
 
 function button(label, className, onClick) {
