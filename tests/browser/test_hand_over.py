@@ -52,7 +52,8 @@ def test_the_manager_hands_a_card_over_to_the_customers_own_phone(
         qr.scroll_into_view_if_needed()
         page.screenshot(path=shots / f"hand-over-scanner-{name}.png", full_page=True)
     url = decoded(qr)
-    assert len(url) == 1 and url[0].startswith(f"{live_server.url}/j/{business.slug}/")
+    assert len(url) == 1
+    assert url[0].startswith(f"{live_server.url}/j/{business.slug}/")
     assert niran.token not in url[0]  # never the card's permanent address
 
     # The customer's own phone: another browser, nothing shared with the scanner's.
