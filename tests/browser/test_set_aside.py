@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from stampcard.loyalty.card_codes import format_card_code
 from stampcard.tenancy.services import pair_device
 from tests import factories
+from tests.browser.test_autopilot import open_station, scanner_types, station  # noqa: F401
 from tests.browser.test_counter_queue import (
     SLOW,
     folder,
@@ -122,3 +123,41 @@ def test_a_set_aside_stamp_is_sent_again_once_and_another_discarded(
     assert stamps_of(first) == [1, 1]
     assert stamps_of(second) == [1]
     page.context.close()
+
+
+def test_autopilot_lists_a_refused_stamp_and_sends_it_again_once(
+    open_station,  # noqa: F811  (the fixture of test_autopilot.py)
+    program,
+    card,
+    tmp_path,
+):
+    page = open_station()
+    page.context.set_offline(True)
+    scanner_types(page, card.code)
+    last = page.locator("#last")
+    expect(last).to_have_attribute("data-state", "queued", timeout=SLOW)
+    # The program is switched off meanwhile: once sent, the stamp is refused and set aside.
+    program.status = "archived"
+    program.save()
+    page.context.set_offline(False)
+    late = page.locator("#late-view")
+    expect(late).to_be_visible(timeout=SLOW)
+    line = page.locator("#late li")
+    expect(line).to_have_attribute("data-refusal", "program_inactive")
+    expect(page.locator("#wedge")).to_be_focused()
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(
+            path=str(folder(tmp_path) / f"autopilot-set-aside-{name}.png"), full_page=True
+        )
+    assert stamps_of(card) == []
+
+    # Switched on again: sent again, applied once, and the field has the focus back.
+    program.status = "active"
+    program.save()
+    line.get_by_role("button", name="Send again").click()
+    expect(late).to_be_hidden(timeout=SLOW)
+    expect(last).to_have_attribute("data-state", "ok")
+    expect(last).to_contain_text("Sent again: 1 stamp added.")
+    expect(page.locator("#wedge")).to_be_focused()
+    assert stamps_of(card) == [1]

@@ -308,6 +308,7 @@ def autopilot(request: HttpRequest) -> HttpResponse:
             "This screen must be reloaded. The stamps waiting on this device are sent then."
         ),
         "failed": gettext("Not sent: the server failed several times. Add the stamp again."),
+        **_set_aside_text(),
     }
     return _device_page(request, "counter/autopilot.html", text)
 

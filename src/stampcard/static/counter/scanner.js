@@ -4,6 +4,7 @@
 // tap claims it (action "claim"); with no card on screen the answer asks for the card first.
 import { startCamera } from "./camera.js";
 import { createQueue, nonce, Offline, postScan, ServerError, SignedOut } from "./offline-queue.js";
+import { setAsideList } from "./set-aside.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -50,103 +51,10 @@ function signInLink() {
 // What a queued scan that could not be sent yet says, by why it waits.
 const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
 
-// The scans set aside on this device (refused once sent: someone stamped the card meanwhile,
-// the cooldown; or set aside after server errors), one line each, kept until the cashier
-// sends one again (with its original nonce: applied at most once) or discards it.
-function asideMessage(answer) {
-  return answer.outcome === "failed" || !answer.message ? text.aside_failed : answer.message;
-}
-
-function button(label, className, onClick) {
-  const element = document.createElement("button");
-  element.type = "button";
-  element.className = className;
-  element.textContent = label;
-  element.addEventListener("click", onClick);
-  return element;
-}
-
-async function renderSetAside(notes = {}) {
-  const items = await queue.setAside();
-  const late = $("late");
-  late.replaceChildren();
-  for (const item of items) {
-    const line = document.createElement("li");
-    line.className = "late-item";
-    line.dataset.refusal = item.answer.refusal;
-    line.dataset.nonce = item.body.nonce;
-    const what = document.createElement("p");
-    const code = item.body.code;
-    const who = item.answer.customer;
-    what.textContent = `${who ? `${who} (${code})` : code} · ${asideMessage(item.answer)}`;
-    line.append(what);
-    const note = notes[item.key] ?? (item.final ? text.final : "");
-    if (note) {
-      const said = document.createElement("p");
-      said.className = "late-note";
-      said.setAttribute("role", "status");
-      said.textContent = note;
-      line.append(said);
-    }
-    const actions = document.createElement("div");
-    actions.className = "row late-actions";
-    if (!item.final) {
-      actions.append(button(text.send_again, "primary send-again", () => resendAside(item, line)));
-    }
-    actions.append(
-      button(text.discard, "keep discard", () => {
-        const ask = document.createElement("div");
-        ask.className = "late-confirm";
-        ask.setAttribute("role", "alert");
-        const question = document.createElement("p");
-        question.textContent = text.discard_confirm;
-        const row = document.createElement("div");
-        row.className = "row";
-        row.append(
-          button(text.discard_yes, "danger discard-yes", async () => {
-            await queue.discard(item.key);
-            await renderSetAside(notes);
-          }),
-          button(text.discard_no, "keep discard-no", () => {
-            ask.remove();
-            actions.hidden = false;
-          }),
-        );
-        ask.append(question, row);
-        actions.hidden = true;
-        line.append(ask);
-      }),
-    );
-    line.append(actions);
-    late.append(line);
-  }
-  $("late-view").hidden = items.length === 0;
-  root.dataset.setAside = String(items.length);
-}
-
-// What became of a scan sent again is said on the scanner's result, and on its line while it
-// stays set aside.
-async function resendAside(item, line) {
-  line.setAttribute("aria-busy", "true");
-  const notes = {};
-  try {
-    const answer = await queue.resend(item.key);
-    if (answer?.ok) {
-      show(answer, item.body.code, "resend");
-      $("message").textContent = fill(text.resent_done, { message: answer.message });
-    } else if (answer) {
-      notes[item.key] = fill(text.resent_refused, { message: answer.message || text.failed });
-    }
-  } catch (error) {
-    if (error instanceof Offline) notes[item.key] = text.resent_offline;
-    else if (error instanceof ServerError) notes[item.key] = text.resent_error;
-    else if (error instanceof SignedOut) notes[item.key] = signedOutText;
-    else throw error;
-  } finally {
-    line.removeAttribute("aria-busy");
-  }
-  await renderSetAside(notes);
-}
+// The scans set aside on this device, until sent again or discarded (set-aside.js). One sent
+// again and done shows on the result, as any stamp.
+let setAside = null;
+const renderSetAside = (notes) => setAside?.render(notes);
 
 // A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
 // up, handing over and undoing need the server's answer, so they are not queued.
@@ -173,6 +81,19 @@ const queue = createQueue({
   },
 });
 
+setAside = setAsideList({
+  queue,
+  view: $("late-view"),
+  list: $("late"),
+  root,
+  text,
+  signedOutText,
+  onSent: (answer, item) => {
+    show(answer, item.body.code, "resend");
+    $("message").textContent = fill(text.resent_done, { message: answer.message });
+  },
+  afterAction: () => {},
+});
 renderSetAside();
 
 // ---- location (members only; a device has its own) ----
