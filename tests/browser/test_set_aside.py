@@ -161,3 +161,30 @@ def test_autopilot_lists_a_refused_stamp_and_sends_it_again_once(
     expect(last).to_contain_text("Sent again: 1 stamp added.")
     expect(page.locator("#wedge")).to_be_focused()
     assert stamps_of(card) == [1]
+
+
+def test_a_final_refusal_is_not_offered_again_only_discarded(
+    browser, live_server, business, shop, staff_actor, program, tmp_path
+):
+    gone = factories.CardFactory(program=program, customer__name="Carla Gone")
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = open_scanner(
+        browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
+    )
+    show_card(page, gone.code)
+    page.context.set_offline(True)
+    page.locator("#stamp").click()
+    expect(page.locator("#result")).to_have_attribute("data-outcome", "queued", timeout=SLOW)
+    gone.delete()  # the customer asked to be erased meanwhile
+    page.context.set_offline(False)
+    line = page.locator("#late li")
+    expect(line).to_have_attribute("data-refusal", "card_not_found", timeout=SLOW)
+    expect(line).to_contain_text("It cannot be sent again.")
+    expect(line.get_by_role("button", name="Send again")).to_have_count(0)
+    page.screenshot(path=str(folder(tmp_path) / "set-aside-final-phone.png"), full_page=True)
+    line.get_by_role("button", name="Discard").click()
+    line.get_by_role("button", name="Yes, discard").click()
+    expect(page.locator("#late-view")).to_be_hidden(timeout=SLOW)
+    page.context.close()

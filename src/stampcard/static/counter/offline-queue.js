@@ -91,10 +91,13 @@ export async function postScan(url, csrf, body) {
 // One queue per scan URL. onChange(pending) after every change; onLate(answer, body) for each
 // answer to a scan that had been queued (the screen says what became of it), and for each
 // scan set aside ({ok: false, outcome: "failed", refusal: "server_error"}); onSignedOut()
-// once the session has ended.
+// once the session has ended. keepRefused: whether a queued scan refused once sent is set
+// aside too (a screen that lists them for staff), or only reported by onLate() (the kiosk,
+// which the customer uses).
 export function createQueue({
   url,
   csrf,
+  keepRefused = true,
   onChange = () => {},
   onLate = () => {},
   onSignedOut = () => {},
@@ -243,7 +246,7 @@ export function createQueue({
             throw error;
           }
           serverFailures.delete(key);
-          if (!answer.ok) await setAside(key, body, answer);
+          if (!answer.ok && keepRefused) await setAside(key, body, answer);
           await del(key, store);
           await count();
           onLate(answer, body);
