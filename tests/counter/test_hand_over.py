@@ -13,13 +13,15 @@ from django.utils import timezone
 
 from stampcard import tokens
 from stampcard.audit.models import AuditEntry
-from stampcard.customer.hand_over import HAND_OVER_MINUTES
+from stampcard.customer.hand_over import HAND_OVER_MINUTES, open_hand_over, start_hand_over
 from stampcard.customer.models import HandOverLink
 from stampcard.customer.remembered import remembered_card
 from stampcard.loyalty.card_codes import format_card_code
+from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.middleware import DEVICE_COOKIE
 from stampcard.tenancy.models import Membership
 from tests import factories
+from tests.concurrency import needs_postgres, run_in_parallel
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +156,19 @@ def test_a_get_makes_nothing(client, owner, business, phone_only):
 def test_the_return_page_tells_phone_only_customers_to_ask_at_the_counter(client, program):
     page = client.get(f"/j/{program.business.slug}/{program.pk}/back/")
     assert b"Ask at the counter" in page.content
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_phones_opening_one_link_at_once_get_the_card_once(owner, business, phone_only):
+    made = start_hand_over(
+        business=business,
+        actor=Actor.for_member(Membership.objects.get(user=owner, business=business)),
+        card_code=phone_only.code,
+    )
+    token = made.path.rstrip("/").rsplit("/", 1)[1]
+    opened = run_in_parallel(
+        lambda _: open_hand_over(program=phone_only.program, token=token), 16, workers=16
+    )
+    assert [card.pk for card in opened if card is not None] == [phone_only.pk]
+    assert not [error for error in opened if isinstance(error, BaseException)]
