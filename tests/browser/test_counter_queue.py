@@ -245,7 +245,9 @@ def test_a_queued_stamp_refused_once_sent_is_shown_to_the_cashier(
     expect(line).to_contain_text(card.customer.name)
     expect(line).to_contain_text(format_card_code(card.code))
     page.screenshot(path=str(folder(tmp_path) / "scanner-late-refusal.png"), full_page=True)
-    page.locator("#late-clear").click()
+    # It stays until it is sent again or discarded (test_set_aside.py).
+    line.get_by_role("button", name="Discard").click()
+    line.get_by_role("button", name="Yes, discard").click()
     expect(late).to_be_hidden()
     assert stamps_of(card) == [1]
     page.context.close()

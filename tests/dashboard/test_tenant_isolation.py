@@ -30,6 +30,9 @@ EXPECTED = {
     "dashboard:audit": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     "dashboard:scanner": EVERY_MEMBER | OUTSIDERS,
     "dashboard:scanner_cards": EVERY_MEMBER | OUTSIDERS,
+    # POST makes a one-time link to the card; GET makes nothing.
+    "dashboard:scanner_hand_over": {"alice": POST_ONLY, "maria": POST_ONLY, "bob": REFUSED}
+    | OUTSIDERS,
     "dashboard:devices": {"alice": ALLOWED, "maria": ALLOWED, "bob": REFUSED} | OUTSIDERS,
     # Onboarding, the program designer and the printables.
     "dashboard:start_location": {"alice": ALLOWED, "maria": REFUSED, "bob": REFUSED} | OUTSIDERS,

@@ -12,9 +12,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, cast
 
+import segno
 from csp.constants import WASM_UNSAFE_EVAL
 from csp.decorators import csp_update
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,6 +35,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from stampcard.counter import cards, errors
 from stampcard.counter.scan import answer_scan, parse_scan, refused_before_scan
+from stampcard.customer.hand_over import start_hand_over
+from stampcard.loyalty.card_codes import normalize_card_code
+from stampcard.loyalty.models import Card
 from stampcard.refusals import Refusal
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.decorators import requires
@@ -146,6 +157,11 @@ def _page(request: HttpRequest, *, scan_url: str, search_url: str) -> HttpRespon
         locations = [
             loc for loc in Location.objects.order_by("name") if not limited or loc.pk in limited
         ]
+    business = request.business  # type: ignore[attr-defined]
+    # A card is handed over to a phone only by who may see customers' details (never a device).
+    hand_over_url = ""
+    if device is None and allows(actor, Permission.VIEW_CONTACT_DETAILS, business=business):
+        hand_over_url = reverse("dashboard:scanner_hand_over", args=[business.slug, "CARD"])
     response = render(
         request,
         "counter/scanner.html",
@@ -154,6 +170,7 @@ def _page(request: HttpRequest, *, scan_url: str, search_url: str) -> HttpRespon
             "locations": locations,
             "scan_url": scan_url,
             "search_url": search_url,
+            "hand_over_url": hand_over_url,
             "text": _screen_text(),
         },
     )
@@ -195,6 +212,27 @@ def _screen_text() -> dict[str, str]:
         ),
         "reload": gettext("Reload"),
         "failed": gettext("Not sent: the server failed several times. Add the stamp again."),
+        "hand_over_expires": gettext("Works once. Stops working in %(time)s."),
+        "hand_over_expired": gettext("This code has expired. Make a new one if it is needed."),
+        "hand_over_failed": gettext("The code could not be made. Try again."),
+        **_set_aside_text(),
+    }
+
+
+def _set_aside_text() -> dict[str, str]:
+    """What the list of stamps set aside on this device says (offline-queue.js)."""
+    return {
+        "aside_failed": gettext("Not sent: the server failed several times."),
+        "send_again": gettext("Send again"),
+        "discard": gettext("Discard"),
+        "discard_confirm": gettext("Discard this stamp? It will not be sent."),
+        "discard_yes": gettext("Yes, discard"),
+        "discard_no": gettext("Keep it"),
+        "final": gettext("It cannot be sent again. Discard it, or add the stamp anew."),
+        "resent_done": gettext("Sent again: %(message)s"),
+        "resent_refused": gettext("Sent again, refused again: %(message)s"),
+        "resent_offline": gettext("Still no connection. It stays here."),
+        "resent_error": gettext("The server could not answer. It stays here."),
     }
 
 
@@ -270,6 +308,7 @@ def autopilot(request: HttpRequest) -> HttpResponse:
             "This screen must be reloaded. The stamps waiting on this device are sent then."
         ),
         "failed": gettext("Not sent: the server failed several times. Add the stamp again."),
+        **_set_aside_text(),
     }
     return _device_page(request, "counter/autopilot.html", text)
 
@@ -338,3 +377,32 @@ def staff_scanner(request: HttpRequest, business_slug: str) -> HttpResponse:
 @require_GET
 def staff_cards(request: HttpRequest, business_slug: str) -> JsonResponse:
     return _search(request)
+
+
+@requires(Permission.VIEW_CONTACT_DETAILS)
+@require_http_methods(["GET", "POST"])
+def staff_hand_over(request: HttpRequest, business_slug: str, card_code: str) -> HttpResponse:
+    """POST: a one-time link to the card, as a QR for the customer's own phone
+    (``customer.hand_over``): ``{"url", "qr", "expires_at", "seconds"}``. Another business's
+    card, or none, is not found; GET makes nothing (405)."""
+    code = normalize_card_code(card_code)
+    if code is None or not Card.objects.filter(code=code).exists():
+        raise Http404
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    made = start_hand_over(
+        business=request.business,  # type: ignore[attr-defined]
+        actor=_actor(request),
+        card_code=code,
+    )
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + made.path
+    response = JsonResponse(
+        {
+            "url": url,
+            "qr": segno.make_qr(url, error="m").svg_data_uri(scale=6, border=4),
+            "expires_at": made.expires_at.isoformat(),
+            "seconds": int((made.expires_at - timezone.now()).total_seconds()),
+        }
+    )
+    add_never_cache_headers(response)
+    return response

@@ -1,10 +1,12 @@
-"""One-time ways back to a card for a customer who proves they own its e-mail address."""
+"""One-time ways back to a card: e-mailed to a customer who proves they own its address, or
+handed over at the counter by staff who recognised the customer in person."""
 
+from django.conf import settings
 from django.db import models
 from django_scopes import ScopedManager
 
-from stampcard.loyalty.models import Customer, Program
-from stampcard.tenancy.models import Business
+from stampcard.loyalty.models import Card, Customer, Program
+from stampcard.tenancy.models import Business, Device
 
 
 class ReturnLink(models.Model):
@@ -37,3 +39,31 @@ class ReturnLink(models.Model):
 
     def __str__(self) -> str:
         return f"return link {self.pk} of customer {self.customer_id}"
+
+
+class HandOverLink(models.Model):
+    """A link staff show as a QR at the counter, opening a customer's card once on the
+    customer's own phone (``customer.hand_over``).
+
+    Short-lived and single-use, so the QR left on a screen opens nothing later. Only the
+    hash of its token is kept.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="+")
+    # Who showed it: a member (the link dies with their right to see customers' details).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(business="business")
+
+    def __str__(self) -> str:
+        return f"hand-over link {self.pk} of card {self.card_id}"

@@ -14,6 +14,12 @@ urlpatterns = [
         views.return_link,
         name="return_link",
     ),
+    # A card handed over at the counter (customer.hand_over): a QR staff show, used once.
+    path(
+        "j/<slug:slug>/<int:program_id>/h/<str:token>/",
+        views.hand_over,
+        name="hand_over",
+    ),
     path("c/<str:card_token>/", views.card, name="card"),
     path("c/<str:card_token>/v/<int:voucher_id>/", views.voucher, name="voucher"),
     path(

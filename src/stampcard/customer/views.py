@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import etag, require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
 
 from stampcard.customer import claims, services
+from stampcard.customer import hand_over as hand_over_service
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
 from stampcard.customer.links import card_path
@@ -131,6 +133,21 @@ def return_link(request: HttpRequest, program: Program, token: str) -> HttpRespo
     return render(
         request, "customer/return_link.html", _program_page(program, claims_too=claims_too)
     )
+
+
+@require_GET
+@never_cache
+@program_door
+def hand_over(request: HttpRequest, program: Program, token: str) -> HttpResponse:
+    """The QR staff showed at the counter (``customer.hand_over``): opening it uses it up,
+    remembers the card in this browser as the join page does, and opens the web card. A phone
+    camera opens a link once, and nothing mails it around, so the GET itself spends it."""
+    card = hand_over_service.open_hand_over(program=program, token=token)
+    if card is None:
+        return render(request, "customer/hand_over_spent.html", _program_page(program), status=410)
+    response = redirect(card_path(card))
+    remember_card(response, program, card)
+    return response
 
 
 def _opened(request: HttpRequest, program: Program, opened: services.Returned) -> HttpResponse:

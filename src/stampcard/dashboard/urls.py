@@ -31,6 +31,11 @@ urlpatterns = [
     path("b/<slug:business_slug>/audit/", views.audit_trail, name="audit"),
     path("b/<slug:business_slug>/scanner/", counter.staff_scanner, name="scanner"),
     path("b/<slug:business_slug>/scanner/cards", counter.staff_cards, name="scanner_cards"),
+    path(
+        "b/<slug:business_slug>/scanner/cards/<str:card_code>/hand-over",
+        counter.staff_hand_over,
+        name="scanner_hand_over",
+    ),
     path("b/<slug:business_slug>/devices/", devices.devices, name="devices"),
     path(
         "b/<slug:business_slug>/settings/",

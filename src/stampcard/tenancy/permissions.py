@@ -45,6 +45,8 @@ may do nothing.
   ``move_device`` at both the old and the new one.
 - ``import_customers``, ``export_rows`` and ``erase_customer`` (``loyalty.services.customers``):
   ``MANAGE_CUSTOMERS``, managers' and owners': they move or remove customers' personal data.
+- ``start_hand_over`` (``customer.hand_over``, a one-time QR that opens a card on the
+  customer's own phone): ``VIEW_CONTACT_DETAILS``, asked again when the link is opened.
 - ``enroll_customer`` asks nothing and takes no actor: joining is open to whoever holds the
   program's join link, which its door checks. A view that enrols for someone else (at the
   counter, an import) asks its own permission first.

@@ -7,6 +7,7 @@
 // the keyboard never stamps by accident. The same code again within DUPLICATE_MS is ignored
 // (a scanner reading one card twice); the program's cooldown is judged by the server anyway.
 import { createQueue } from "./offline-queue.js";
+import { setAsideList } from "./set-aside.js";
 
 const BURST_MS = 60;
 const DUPLICATE_MS = 30000;
@@ -99,7 +100,10 @@ const queue = createQueue({
     root.dataset.pending = String(n);
   },
   onLate: (answer) => {
-    if (!answer.ok) answered(answer);
+    if (!answer.ok) {
+      answered(answer);
+      setAside.render();
+    }
   },
   // The page's CSRF token went stale: only a new page sends the waiting scans.
   onSignedOut: () => {
@@ -107,6 +111,22 @@ const queue = createQueue({
     show("refused", text.reload, null);
   },
 });
+
+// Stamps refused once sent stay listed until sent again or discarded (set-aside.js); the
+// focus goes back to the field after each, so the next scan is not lost.
+const setAside = setAsideList({
+  queue,
+  view: $("late-view"),
+  list: $("late"),
+  root,
+  text,
+  signedOutText: text.reload,
+  onSent: (answer) => {
+    answered({ ...answer, message: fill(text.resent_done, { message: answer.message }) });
+  },
+  afterAction: () => input.focus(),
+});
+setAside.render();
 
 async function stamp(code) {
   recent.set(code, Date.now());

@@ -56,9 +56,12 @@ function isVoucher(code) {
   return VOUCHER_TOKEN.test(code.replace(/\/+$/, "").split("/").pop());
 }
 
+// The customer is at this screen, not staff: a stamp refused once sent is not kept to be sent
+// again (the scanner and Autopilot list theirs, set-aside.js).
 const queue = createQueue({
   url: root.dataset.scanUrl,
   csrf: root.dataset.csrf,
+  keepRefused: false,
   onChange: (waiting) => {
     root.dataset.pending = String(waiting);
     $("pending").hidden = waiting === 0;

@@ -14,12 +14,35 @@
 // - a server error (5xx, or any page that is not the endpoint's JSON): sent again with
 //   backoff, and after SERVER_ATTEMPTS set aside (kept under "failed …", never sent again by
 //   itself) so that the scans behind it go on; onLate() reports it as outcome "failed";
-// - the endpoint's JSON, done or refused: the scan is done.
-import { createStore, del, entries, set } from "../vendor/idb-keyval/index.js";
+// - the endpoint's JSON, done or refused: the scan is done; a refused one is set aside too.
+//
+// Set aside (kept under "aside …" with the answer that refused it, never sent by itself): a
+// queued scan the server refused once it was finally sent (someone stamped the card
+// meanwhile, the cooldown), and one set aside after server errors. The screen lists them
+// (setAside()); staff send one again (resend(): the same body, so the ORIGINAL nonce, and
+// the server applies it at most once, whatever happened to earlier attempts) or discard it
+// (discard()). A refusal that the same request can never get past (FINAL) is not sent again.
+import { createStore, del, entries, get, set } from "../vendor/idb-keyval/index.js";
 
 const RETRY_MS = 5000;
 const SERVER_BACKOFF_MS = [2000, 4000, 8000];
 const SERVER_ATTEMPTS = SERVER_BACKOFF_MS.length + 1;
+
+// Refusals the same request meets every time: sending it again changes nothing.
+export const FINAL = new Set([
+  "card_not_found",
+  "wrong_business",
+  "invalid_scan",
+  "invalid_count",
+  "unknown_code",
+  "unknown_location",
+  "scan_too_old",
+  "source_not_allowed",
+  "device_unknown",
+  "device_revoked",
+  "idempotency_key_reused",
+  "claim_on_phone",
+]);
 
 export function nonce() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -68,10 +91,13 @@ export async function postScan(url, csrf, body) {
 // One queue per scan URL. onChange(pending) after every change; onLate(answer, body) for each
 // answer to a scan that had been queued (the screen says what became of it), and for each
 // scan set aside ({ok: false, outcome: "failed", refusal: "server_error"}); onSignedOut()
-// once the session has ended.
+// once the session has ended. keepRefused: whether a queued scan refused once sent is set
+// aside too (a screen that lists them for staff), or only reported by onLate() (the kiosk,
+// which the customer uses).
 export function createQueue({
   url,
   csrf,
+  keepRefused = true,
   onChange = () => {},
   onLate = () => {},
   onSignedOut = () => {},
@@ -106,9 +132,62 @@ export function createQueue({
       return false;
     }
     serverFailures.delete(key);
-    await set(`failed ${key}`, body, store);
+    await setAside(key, body, { ok: false, outcome: "failed", refusal: "server_error", message: "" });
     await del(key, store);
     return true;
+  }
+
+  async function setAside(key, body, answer) {
+    const kept = { refusal: answer.refusal || answer.code || "", outcome: answer.outcome || "" };
+    kept.message = answer.message || "";
+    kept.customer = answer.card?.customer || "";
+    await set(`aside ${key}`, { body, answer: kept, at: new Date().toISOString() }, store);
+  }
+
+  // The scans set aside on this device for this screen, oldest first:
+  // [{key, body, answer: {refusal, outcome, message, customer}, final}]. (Scans set aside
+  // before the answer was kept with them are stored as "failed …": server errors.)
+  async function listSetAside() {
+    const found = [];
+    for (const [key, value] of await entries(store)) {
+      if (key.startsWith(`aside ${url} `)) {
+        found.push({ key, body: value.body, answer: value.answer });
+      } else if (key.startsWith(`failed ${url} `)) {
+        const answer = { refusal: "server_error", outcome: "failed", message: "", customer: "" };
+        found.push({ key, body: value, answer });
+      }
+    }
+    found.sort((a, b) => (a.body.scanned_at < b.body.scanned_at ? -1 : 1));
+    for (const item of found) item.final = FINAL.has(item.answer.refusal);
+    return found;
+  }
+
+  // Send a scan set aside again, as it was (its nonce too). Answers the server's answer (a
+  // done one forgets the scan; a refused one is kept with the new answer), or throws Offline,
+  // ServerError or SignedOut (the scan stays set aside).
+  async function resend(asideKey) {
+    const value = await get(asideKey, store);
+    if (value === undefined) return null;
+    const body = asideKey.startsWith("failed ") ? value : value.body;
+    if (!asideKey.startsWith("failed ") && FINAL.has(value.answer.refusal)) {
+      return { ok: false, outcome: "refused", refusal: value.answer.refusal, final: true };
+    }
+    let answer;
+    try {
+      answer = await postScan(url, csrf, body);
+    } catch (error) {
+      if (error instanceof SignedOut) stop();
+      throw error;
+    }
+    await del(asideKey, store);
+    if (!answer.ok) await setAside(asideKey.replace(/^(aside|failed) /, ""), body, answer);
+    return answer;
+  }
+
+  async function discard(asideKey) {
+    if (asideKey.startsWith(`aside ${url} `) || asideKey.startsWith(`failed ${url} `)) {
+      await del(asideKey, store);
+    }
   }
 
   // Send now; if it cannot be sent now keep it and answer {queued: true, why}, why being
@@ -167,6 +246,7 @@ export function createQueue({
             throw error;
           }
           serverFailures.delete(key);
+          if (!answer.ok && keepRefused) await setAside(key, body, answer);
           await del(key, store);
           await count();
           onLate(answer, body);
@@ -190,5 +270,14 @@ export function createQueue({
     if (pendingCount > 0 && Date.now() >= retryAt) flush();
   }, 1000);
   count().then((n) => n > 0 && flush());
-  return { send, flush, count, pending: () => pendingCount, signedOut: () => signedOut };
+  return {
+    send,
+    flush,
+    count,
+    pending: () => pendingCount,
+    signedOut: () => signedOut,
+    setAside: listSetAside,
+    resend,
+    discard,
+  };
 }

@@ -4,6 +4,7 @@
 // tap claims it (action "claim"); with no card on screen the answer asks for the card first.
 import { startCamera } from "./camera.js";
 import { createQueue, nonce, Offline, postScan, ServerError, SignedOut } from "./offline-queue.js";
+import { setAsideList } from "./set-aside.js";
 
 const root = document.getElementById("scanner");
 const text = JSON.parse(document.getElementById("scanner-text").textContent);
@@ -27,6 +28,11 @@ let seenEvent = null;
 let undoEvent = null;
 let count = 1;
 let maxPerVisit = 1;
+// The card found by the search ("customer forgot the phone"): only it may be handed over to
+// the customer's phone, by who may (the page has a hand-over URL only for them).
+const handOverUrl = root.dataset.handOverUrl;
+let searchedCode = null;
+let handOverTimer = null;
 
 function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
@@ -45,21 +51,10 @@ function signInLink() {
 // What a queued scan that could not be sent yet says, by why it waits.
 const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
 
-// One line per queued scan that did not end as a stamp (refused once sent: cooldown, too old,
-// device unpaired; or set aside after server errors): the cashier learns which card and why.
-function lateRefusal(answer, body) {
-  const item = document.createElement("li");
-  item.className = "late-item";
-  item.dataset.refusal = answer.refusal || answer.code || "";
-  const message = answer.outcome === "failed" ? text.failed : answer.message || text.failed;
-  const who = answer.card?.customer;
-  item.textContent = `${who ? `${who} (${body.code})` : body.code} · ${message}`;
-  const late = $("late");
-  late.prepend(item);
-  while (late.children.length > 5) late.lastChild.remove();
-  $("late-view").hidden = false;
-  navigator.vibrate?.([60, 60, 60]);
-}
+// The scans set aside on this device, until sent again or discarded (set-aside.js). One sent
+// again and done shows on the result, as any stamp.
+let setAside = null;
+const renderSetAside = (notes) => setAside?.render(notes);
 
 // A stamp waits on this device while it cannot be sent (offline-queue.js); looking a card
 // up, handing over and undoing need the server's answer, so they are not queued.
@@ -72,8 +67,11 @@ const queue = createQueue({
     pending.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
   },
-  onLate: (answer, body) => {
-    if (!answer.ok) lateRefusal(answer, body);
+  onLate: (answer) => {
+    if (!answer.ok) {
+      renderSetAside();
+      navigator.vibrate?.([60, 60, 60]);
+    }
   },
   onSignedOut: () => {
     const banner = $("signed-out");
@@ -82,6 +80,21 @@ const queue = createQueue({
     root.dataset.signedOut = "1";
   },
 });
+
+setAside = setAsideList({
+  queue,
+  view: $("late-view"),
+  list: $("late"),
+  root,
+  text,
+  signedOutText,
+  onSent: (answer, item) => {
+    show(answer, item.body.code, "resend");
+    $("message").textContent = fill(text.resent_done, { message: answer.message });
+  },
+  afterAction: () => {},
+});
+renderSetAside();
 
 // ---- location (members only; a device has its own) ----
 if (locationSelect) {
@@ -169,6 +182,7 @@ function show(answer, code, action = "scan") {
     releaseHeld();
   }
   cardCode = card ? card.code : null;
+  if (handOverUrl && (!card || bare(card.code) !== searchedCode)) closeHandOver();
   const claim = answer.kind === "claim_code";
   claimCode = claim && answer.ok && answer.outcome === "shown" && card ? code : null;
   $("claim-row").hidden = claimCode === null;
@@ -195,6 +209,10 @@ function showCard(card, answer) {
   const last = card.last_stamp;
   recent.hidden = !(last && !last.by_you && last.seconds_ago < 30 && answer.outcome === "shown");
   if (!recent.hidden) recent.textContent = fill(text.recent_other, { s: last.seconds_ago });
+  if (handOverUrl) {
+    const offer = searchedCode !== null && bare(card.code) === searchedCode;
+    $("hand-over-card").hidden = !offer || !$("hand-over").hidden;
+  }
   undoEvent = answer.outcome === "stamped" && last && last.by_you ? last.event_id : null;
   $("undo").hidden = undoEvent === null;
   const rewards = $("rewards");
@@ -259,6 +277,8 @@ function releaseHeld() {
 
 function reset() {
   releaseHeld();
+  closeHandOver();
+  searchedCode = null;
   keptCode = null;
   result.hidden = true;
   current = null;
@@ -301,10 +321,6 @@ $("switch-keep").addEventListener("click", () => {
   keptCode = heldCode;
   releaseHeld();
 });
-$("late-clear").addEventListener("click", () => {
-  $("late").replaceChildren();
-  $("late-view").hidden = true;
-});
 $("typed").addEventListener("submit", (event) => {
   event.preventDefault();
   const code = $("code").value.trim();
@@ -339,11 +355,82 @@ $("search").addEventListener("submit", async (event) => {
     button.className = "result-button";
     const who = card.customer || card.email || card.phone;
     button.textContent = `${who} · ${card.program} · ${fill(text.stamps, card)}`;
-    button.addEventListener("click", () => send(card.code));
+    button.addEventListener("click", () => {
+      searchedCode = bare(card.code);
+      send(card.code);
+    });
     item.append(button);
     list.append(item);
   }
 });
+
+// ---- handing the card over to the customer's own phone ----
+// A one-time link, shown as a QR for a few minutes (customer/hand_over.py): never the card's
+// permanent address on this screen.
+function closeHandOver() {
+  if (!handOverUrl) return;
+  clearInterval(handOverTimer);
+  handOverTimer = null;
+  $("hand-over").hidden = true;
+  $("hand-over-qr").removeAttribute("src");
+  $("hand-over-card").hidden = !cardCode || bare(cardCode) !== searchedCode;
+}
+
+function countDown(until) {
+  const left = Math.max(0, Math.round((until - Date.now()) / 1000));
+  const expires = $("hand-over-expires");
+  if (left === 0) {
+    clearInterval(handOverTimer);
+    $("hand-over-qr").removeAttribute("src");
+    $("hand-over-qr").hidden = true;
+    expires.textContent = text.hand_over_expired;
+    $("hand-over").dataset.state = "expired";
+    return;
+  }
+  const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  expires.textContent = fill(text.hand_over_expires, { time });
+}
+
+async function handOver() {
+  if (!cardCode || !handOverUrl) return;
+  const url = handOverUrl.replace(/\/CARD\/hand-over$/, `/${encodeURIComponent(cardCode)}/hand-over`);
+  const view = $("hand-over");
+  let made = null;
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      redirect: "manual",
+      headers: { "X-CSRFToken": root.dataset.csrf },
+    });
+    if (response.type === "opaqueredirect" || response.status === 401) throw new SignedOut();
+    if (response.ok) made = await response.json();
+  } catch (error) {
+    $("message").textContent = error instanceof SignedOut ? signedOutText : text.hand_over_failed;
+    if (error instanceof SignedOut) $("message").append(" ", signInLink());
+    return;
+  }
+  if (!made) {
+    $("message").textContent = text.hand_over_failed;
+    return;
+  }
+  const until = Date.now() + made.seconds * 1000;
+  $("hand-over-qr").src = made.qr;
+  $("hand-over-qr").hidden = false;
+  view.dataset.url = made.url;
+  view.dataset.state = "shown";
+  view.hidden = false;
+  $("hand-over-card").hidden = true;
+  clearInterval(handOverTimer);
+  countDown(until);
+  handOverTimer = setInterval(() => countDown(until), 1000);
+  view.scrollIntoView({ block: "nearest" });
+}
+
+if (handOverUrl) {
+  $("hand-over-card").addEventListener("click", handOver);
+  $("hand-over-done").addEventListener("click", closeHandOver);
+}
 
 // ---- the camera ----
 const bare = (code) => code.replace(/[\s-]/g, "").toUpperCase();
