@@ -308,6 +308,17 @@ def test_after_a_refusal_the_tls_context_is_rebuilt_from_the_replaced_certificat
     assert client.tls_contexts == 2
 
 
+def test_a_key_that_is_not_the_certificates_is_a_configuration_error(tls_apns, pki, settings):
+    _, other_key, _, _ = pki.pass_certificate("other")
+    settings.APPLE_PASS_KEY = other_key
+    server = tls_apns()
+    result = apns.client().send("tok")
+    assert result.outcome is apns.Outcome.CONFIG
+    assert "cannot be used" in result.reason
+    assert "PRIVATE KEY" not in result.reason
+    assert server.connections == 0
+
+
 def _other_root(folder):
     key = ec.generate_private_key(ec.SECP256R1())
     return key, _certificate(_name("Another root"), key, _name("Another root"), key, ca=True)

@@ -52,6 +52,7 @@ import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from stampcard.wallet import signing
 from stampcard.wallet.apns_http2 import Answer, Http2Connection, Misconfigured, tls_context
@@ -315,8 +316,7 @@ class ApnsClient:
             context = None
             if self.base_url.startswith("https:"):
                 if self._tls is None:
-                    self._tls = self._tls_factory()
-                    self.tls_contexts += 1
+                    self._tls = self._make_tls()
                 context = self._tls
             connection = await Http2Connection.open(
                 self.base_url, ssl_context=context, timeout=self.timeout
@@ -324,6 +324,18 @@ class ApnsClient:
             self._connections[slot] = connection
             self.connections += 1
             return connection, True
+
+    def _make_tls(self) -> ssl.SSLContext:
+        """A new TLS context; a certificate, key or CA file that cannot be used (missing, not
+        a pair, not PEM) is a configuration error like a refusal."""
+        try:
+            context = self._tls_factory()
+        except (OSError, ValueError, ImproperlyConfigured) as exc:
+            raise Misconfigured(
+                f"the TLS certificate, key or CA file cannot be used: {_why(exc)}"
+            ) from exc
+        self.tls_contexts += 1
+        return context
 
     def _result(self, push_token: str, status: int, body: bytes, bearer: str) -> Result:
         if status == 200:
