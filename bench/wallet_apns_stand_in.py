@@ -3,12 +3,22 @@ push protocol, for the tests and for ``bench.wallet_bench``.
 
 It answers ``POST /3/device/<token>`` by token, after ``delay`` seconds, many streams at
 once, each with ``:status`` and an ``apns-id``: "200" (the default, no body), "410"
-(``{"reason": "Unregistered", "timestamp": <ms>}``), "429" (``TooManyRequests``), "500", or
-"drop" (the connection is cut).
+(``{"reason": "Unregistered", "timestamp": <ms>}``), "429" (``TooManyRequests``), "500", a
+status and Apple's reason ("403 BadCertificate"), or "drop" (the connection is cut).
+
+Given a server ``ssl.SSLContext`` (``tls``) it serves TLS as api.push.apple.com does, client
+certificate required when the context asks for one. It terminates TLS itself over memory
+BIOs rather than through asyncio: a refused client certificate must reach the client as
+the TLS alert it is (asyncio's server drops it and cuts the connection), and in TLS 1.3 that
+alert comes after the client has finished its handshake. Each handshake is recorded
+(``tls_sessions``: version, ALPN, the certificates the client sent), each refusal too
+(``tls_refusals``).
 """
 
 import asyncio
+import contextlib
 import json
+import ssl
 import subprocess
 import sys
 import threading
@@ -42,11 +52,14 @@ class StandIn:
     one read brought are sent together after ``delay`` by one timer, in one write.
     """
 
-    def __init__(self, answers=None, delay=0.0, max_streams=None):
+    def __init__(self, answers=None, delay=0.0, max_streams=None, tls=None):
         self.answers = answers or {}
         self.delay = delay
         # SETTINGS_MAX_CONCURRENT_STREAMS to announce (h2 then refuses a stream over it).
         self.max_streams = max_streams
+        self.tls = tls  # a server SSLContext: https instead of h2c
+        self.tls_sessions = []
+        self.tls_refusals = []
         self.requests = []
         self.connections = 0
         self.in_flight = 0
@@ -62,7 +75,8 @@ class StandIn:
             asyncio.start_server(self.handle, "127.0.0.1", 0), self.loop
         ).result(WAIT)
         self.server = server
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{server.sockets[0].getsockname()[1]}"
         return self
 
     def stop(self):
@@ -83,9 +97,50 @@ class StandIn:
         handler = asyncio.current_task()
         self.handlers.add(handler)
         try:
+            if self.tls is not None:
+                stream = await self.accept_tls(reader, writer)
+                if stream is None:
+                    return
+                reader = writer = stream
             await self.serve(reader, writer)
         finally:
             self.handlers.discard(handler)
+
+    async def accept_tls(self, reader, writer):
+        """The server's side of the handshake; the TLS stream, or None once refused."""
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = self.tls.wrap_bio(incoming, outgoing, server_side=True)
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                writer.write(outgoing.read())
+                data = await asyncio.wait_for(reader.read(65536), WAIT)
+                if not data:
+                    writer.close()
+                    return None
+                incoming.write(data)
+            except ssl.SSLError as exc:
+                self.tls_refusals.append(exc.reason or str(exc))
+                # The alert goes out and the connection ends in good order, read to its end:
+                # closing with the client's data unread would reset it, losing the alert.
+                writer.write(outgoing.read())
+                with contextlib.suppress(OSError, TimeoutError):
+                    writer.write_eof()
+                    while await asyncio.wait_for(reader.read(65536), WAIT):
+                        pass
+                writer.close()
+                return None
+        writer.write(outgoing.read())
+        self.tls_sessions.append(
+            {
+                "version": tls.version(),
+                "alpn": tls.selected_alpn_protocol(),
+                "chain": _chain_sent(tls),
+            }
+        )
+        return _TlsStream(reader, writer, tls, incoming, outgoing)
 
     async def serve(self, reader, writer):
         conn = h2.connection.H2Connection(config=h2.config.H2Configuration(**_CONFIG))
@@ -135,7 +190,7 @@ class StandIn:
                 if pending:
                     writer.write(pending)
                     await writer.drain()
-        except (TimeoutError, ConnectionError, h2.exceptions.ProtocolError):
+        except (TimeoutError, ConnectionError, ssl.SSLError, h2.exceptions.ProtocolError):
             pass
         finally:
             writer.close()
@@ -147,20 +202,76 @@ class StandIn:
         for stream_id, answer in due:
             # A new apns-id each time: never indexed, so it leaves HPACK's table alone.
             apns_id = f"00000000-0000-4000-8000-{stream_id:012d}".encode()
-            headers = [(b":status", answer.encode()), NeverIndexedHeaderTuple(b"apns-id", apns_id)]
+            status, _, reason = answer.partition(" ")
+            headers = [(b":status", status.encode()), NeverIndexedHeaderTuple(b"apns-id", apns_id)]
             try:
-                if answer == "200":
+                if status == "200":
                     conn.send_headers(stream_id, headers, end_stream=True)
                     continue
-                reason = _REASONS.get(answer, "InternalServerError")
-                body = {"reason": reason}
-                if answer == "410":
+                body = {"reason": reason or _REASONS.get(status, "InternalServerError")}
+                if status == "410":
                     body["timestamp"] = 1700000000000
                 conn.send_headers(stream_id, [*headers, (b"content-type", b"application/json")])
                 conn.send_data(stream_id, json.dumps(body).encode(), end_stream=True)
             except h2.exceptions.H2Error:
                 pass  # the client cancelled the stream meanwhile
         writer.write(conn.data_to_send())
+
+
+def _chain_sent(tls):
+    """The certificates the client sent, leaf first, as DER."""
+    public = getattr(tls, "get_unverified_chain", None)  # Python 3.13 and later
+    if public is not None:
+        return list(public() or [])
+    sent = tls._sslobj.get_unverified_chain() or []  # private before 3.13
+    return [certificate.public_bytes(ssl._ssl.ENCODING_DER) for certificate in sent]
+
+
+class _TlsStream:
+    """Reader and writer of a TLS connection the stand-in terminates itself (``accept_tls``),
+    the part of asyncio's streams that ``serve`` and ``respond`` use."""
+
+    def __init__(self, reader, writer, tls, incoming, outgoing):
+        self.reader = reader
+        self.writer = writer
+        self.transport = writer.transport
+        self._tls = tls
+        self._incoming = incoming
+        self._outgoing = outgoing
+
+    async def read(self, size):
+        while True:
+            try:
+                data = self._tls.read(size)
+            except ssl.SSLWantReadError:
+                self._flush()
+                received = await self.reader.read(65536)
+                if not received:
+                    return b""
+                self._incoming.write(received)
+                continue
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+            self._flush()
+            return data
+
+    def write(self, data):
+        self._tls.write(data)
+        self._flush()
+
+    def _flush(self):
+        pending = self._outgoing.read()
+        if pending and not self.writer.is_closing():
+            self.writer.write(pending)
+
+    async def drain(self):
+        await self.writer.drain()
+
+    def is_closing(self):
+        return self.writer.is_closing()
+
+    def close(self):
+        self.writer.close()
 
 
 class StandInProcess:

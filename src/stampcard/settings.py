@@ -462,6 +462,9 @@ APNS_ENABLED = env.bool("APNS_ENABLED", default=False)
 APNS_URL = env.str("APNS_URL", default="https://api.push.apple.com")
 APNS_KEY_ID = env.str("APNS_KEY_ID", default="")
 APNS_KEY_FILE = env.str("APNS_KEY_FILE", default="")
+# A CA bundle (PEM) that verifies the APNs server's certificate instead of the system's trust
+# store; empty: the system's.
+APNS_CA_FILE = env.str("APNS_CA_FILE", default="")
 # Apple refuses a token refreshed more often than every 20 minutes and one older than an hour.
 APNS_TOKEN_REFRESH_SECONDS = env.int("APNS_TOKEN_REFRESH_SECONDS", default=2400)
 APNS_TIMEOUT_SECONDS = env.float("APNS_TIMEOUT_SECONDS", default=10.0)

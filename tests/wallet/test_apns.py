@@ -1,5 +1,6 @@
 """APNs pushes against a stand-in HTTP/2 server on loopback (h2c, prior knowledge)."""
 
+import logging
 import time
 from datetime import timedelta
 
@@ -117,6 +118,10 @@ def test_a_push_is_the_empty_payload_to_the_pass_type_topic(apns_on):
     assert request["headers"]["apns-topic"] == PASS_TYPE
     assert "apns-push-type" not in request["headers"]
     assert request["body"] == b"{}"
+    # Delivered at once, and kept a week for a device that is offline.
+    assert request["headers"]["apns-priority"] == "10"
+    week_ahead = time.time() + 7 * 24 * 3600
+    assert abs(int(request["headers"]["apns-expiration"]) - week_ahead) < 60
 
 
 def test_each_answer_has_its_outcome(apns_on):
@@ -373,3 +378,90 @@ def test_a_delivered_batch_is_recorded_once_per_card_pass(apns_on, card):
     PassRegistration.objects.update(push_batch=message.pk)
     send_apple_pushes(message)
     assert PassSend.objects.count() == 2
+
+
+# 403: our credentials refused ------------------------------------------------------------
+
+CREDENTIAL_REFUSALS = [
+    "BadCertificate",
+    "BadCertificateEnvironment",
+    "InvalidProviderToken",
+    "MissingProviderToken",
+    "Forbidden",
+]
+
+
+@pytest.mark.parametrize("reason", CREDENTIAL_REFUSALS)
+def test_a_403_refusing_our_credentials_is_a_configuration_error(apns_on, reason):
+    apns_on({"tok": f"403 {reason}"})
+    result = apns.client().send("tok")
+    assert result == apns.Result("tok", apns.Outcome.CONFIG, 403, reason)
+
+
+def test_an_expired_provider_token_is_retried_with_a_new_one(apns_on):
+    server = apns_on({"tok": "403 ExpiredProviderToken"})
+    client = apns.client()
+    assert client.send("tok").outcome is apns.Outcome.RETRY
+    server.answers["tok"] = "200"
+    assert client.send("tok").outcome is apns.Outcome.OK
+    first, second = (r["headers"]["authorization"] for r in server.requests)
+    assert first != second
+
+
+def test_after_an_invalid_provider_token_the_replaced_key_signs_the_next_one(apns_on, p8_key):
+    server = apns_on({"tok": "403 InvalidProviderToken"})
+    client = apns.client()
+    assert client.send("tok").outcome is apns.Outcome.CONFIG
+    # The operator puts the right key in place of the wrong one.
+    new_key = ec.generate_private_key(ec.SECP256R1())
+    p8_key[0].write_bytes(
+        new_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server.answers["tok"] = "200"
+    assert client.send("tok").outcome is apns.Outcome.OK
+    token = server.requests[-1]["headers"]["authorization"].split(" ")[1]
+    assert jwt.decode(token, new_key.public_key(), algorithms=["ES256"])["iss"] == "LOCALTEAM1"
+    # And the connection the refused token was used on was not kept.
+    assert server.connections == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("reason", ["BadCertificate", "InvalidProviderToken"])
+def test_a_403_parks_the_push_message_at_once_and_a_replay_sends_it(apns_on, card, caplog, reason):
+    from stampcard.outbox import dispatch
+    from stampcard.outbox.models import MessageStatus
+
+    server = apns_on({"refused-1": f"403 {reason}", "refused-2": f"403 {reason}"})
+    register(card, "refused-1")
+    register(card, "refused-2")
+    push_card_changed(message_for(card))
+    (message,) = push_messages()
+    with caplog.at_level(logging.ERROR):
+        assert dispatch.deliver(message.pk) == MessageStatus.DEAD
+    message.refresh_from_db()
+    # Tried once, not OUTBOX_MAX_ATTEMPTS times; the error says what and how to fix it.
+    assert message.attempts == 1
+    assert f"403 {reason}" in message.last_error
+    assert "APNs refused this server's credentials (403 " + reason in caplog.text
+    assert "replay" in caplog.text
+    # No secret and no device in what is logged or kept.
+    bearer = server.requests[0]["headers"]["authorization"].split(" ")[1]
+    for secret in (bearer, "refused-1", "refused-2"):
+        assert secret not in caplog.text
+        assert secret not in message.last_error
+    # The pushes stay in the parked message's batch ...
+    assert set(PassRegistration.objects.values_list("push_batch", flat=True)) == {message.pk}
+    # ... and go out when the operator, the key fixed, replays it.
+    server.answers.clear()
+    server.requests.clear()
+    assert dispatch.replay([message.pk]) == 1
+    assert dispatch.deliver(message.pk) == MessageStatus.DELIVERED
+    assert sorted(r["headers"][":path"] for r in server.requests) == [
+        "/3/device/refused-1",
+        "/3/device/refused-2",
+    ]
+    assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()

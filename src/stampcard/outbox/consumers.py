@@ -1,7 +1,9 @@
 """Who hears of which topic: ``settings.OUTBOX_CONSUMERS`` maps a topic to consumers.
 
 A consumer is a function taking the ``OutboxMessage``, named by its dotted path, run with the
-business's scope open. Raising makes the message fail and be retried later. Two kinds:
+business's scope open. Raising makes the message fail and be retried later; raising
+``PermanentFailure`` parks it at once (dead, for an operator to replay once the cause is
+fixed), for a failure that no retry can cure. Two kinds:
 
 - work that leaves the database (a push, an e-mail, a webhook) runs outside any transaction,
   so a slow receiver holds no lock (on SQLite a write transaction would stop every stamp);
@@ -20,6 +22,16 @@ from django.utils.module_loading import import_string
 from stampcard.outbox.models import OutboxMessage
 
 Consumer = Callable[[OutboxMessage], None]
+
+
+class PermanentFailure(Exception):
+    """Trying again cannot help until an operator acts (a certificate refused, a key revoked).
+
+    Raised by a consumer, it makes the message dead at once instead of retrying it
+    ``OUTBOX_MAX_ATTEMPTS`` times: parked with its error for the admin, where "Deliver again
+    now" replays it once the cause is fixed. The consumer keeps whatever it needs for that
+    replay (the wallet's pushes stay in the message's batch).
+    """
 
 
 def in_receipt_transaction(consume: Consumer) -> Consumer:

@@ -13,6 +13,8 @@ How it holds across crashes and outages:
   broker's queue is not handed out again while it is being worked on.
 - A consumer that raises fails the message: it is tried again after a growing pause, and
   after ``OUTBOX_MAX_ATTEMPTS`` it is "dead", for an operator to see and replay in the admin.
+  A consumer that raises ``PermanentFailure`` (a configuration error no retry can cure)
+  makes it dead at once: parked, and replayed by the operator once the cause is fixed.
 """
 
 import logging
@@ -24,7 +26,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from stampcard.outbox.consumers import Consumer, consumers_of, runs_in_receipt_transaction
+from stampcard.outbox.consumers import (
+    Consumer,
+    PermanentFailure,
+    consumers_of,
+    runs_in_receipt_transaction,
+)
 from stampcard.outbox.models import OPEN_STATUSES, MessageStatus, OutboxMessage, Receipt
 
 log = logging.getLogger(__name__)
@@ -109,13 +116,26 @@ def retry_delay(attempts: int) -> timedelta:
 
 def _failed(message: OutboxMessage, exc: Exception) -> MessageStatus:
     attempts = message.attempts + 1
-    dead = attempts >= settings.OUTBOX_MAX_ATTEMPTS
+    parked = isinstance(exc, PermanentFailure)
+    dead = parked or attempts >= settings.OUTBOX_MAX_ATTEMPTS
     status = MessageStatus.DEAD if dead else MessageStatus.FAILED
     # The error's type and text, not a traceback with local values: it may name a customer.
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    log.warning(
-        "outbox message %s (%s) failed, attempt %s: %s", message.pk, message.topic, attempts, error
-    )
+    if parked:
+        log.error(
+            "outbox message %s (%s) parked, not retried until replayed: %s",
+            message.pk,
+            message.topic,
+            error,
+        )
+    else:
+        log.warning(
+            "outbox message %s (%s) failed, attempt %s: %s",
+            message.pk,
+            message.topic,
+            attempts,
+            error,
+        )
     OutboxMessage.objects.filter(pk=message.pk, status__in=OPEN_STATUSES).update(
         status=status,
         attempts=F("attempts") + 1,

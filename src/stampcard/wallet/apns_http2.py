@@ -7,6 +7,13 @@ elsewhere: measured on this kind of machine, httpx's HTTP/2 spends about 2 ms of
 request once a hundred streams are in flight (and its synchronous client loses track of
 streams when threads share one connection), while a push needs a few tens of µs. APNs
 asks for exactly this: one long-lived connection, many streams, tiny bodies.
+
+Over TLS it insists on what APNs requires: TLS 1.2 or later (the context's minimum) and HTTP/2
+agreed through ALPN; anything else is refused with a ``Misconfigured`` error that says what.
+A refusal of our client certificate is told apart from a lost connection
+(``CertificateRefused``): in TLS 1.2 it fails the handshake, in TLS 1.3 the client has
+finished its handshake before the server judges the certificate, so the server's alert comes
+with the first read instead. Neither is cured by connecting again with the same certificate.
 """
 
 import asyncio
@@ -38,12 +45,67 @@ _CONFIG = {
 Answer = tuple[int, bytes]
 
 
+def tls_context(*, ca_file: str = "") -> ssl.SSLContext:
+    """A client TLS context as APNs wants it: the server's certificate checked (against
+    ``ca_file``, a PEM bundle, or else the system's trust store), TLS 1.2 or later, ALPN h2."""
+    context = ssl.create_default_context(cafile=ca_file or None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
 class ConnectionLost(ConnectionError):
     """The connection closed or was reset before the answer came."""
 
 
 class TimedOut(TimeoutError):
     """No answer within the time allowed; the stream was cancelled."""
+
+
+class Misconfigured(ConnectionLost):
+    """TLS with the server cannot work as configured (its certificate not trusted, no TLS 1.2
+    or later, no HTTP/2): connecting again changes nothing until the configuration does."""
+
+
+class CertificateRefused(Misconfigured):
+    """The server refused our client certificate (a TLS alert, in or right after the
+    handshake): expired, revoked, not issued for it, or sent without its intermediate."""
+
+
+# The TLS alerts a server sends about the client's certificate (OpenSSL's reason names).
+_CERTIFICATE_ALERTS = ("CERTIFICATE", "UNKNOWN_CA", "ACCESS_DENIED")
+# OpenSSL's reasons when client and server share no TLS version.
+_VERSION_REASONS = (
+    "UNSUPPORTED_PROTOCOL",
+    "TLSV1_ALERT_PROTOCOL_VERSION",
+    "NO_PROTOCOLS_AVAILABLE",
+    "WRONG_SSL_VERSION",
+    "VERSION_TOO_LOW",
+)
+TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
+
+
+def tls_failure(exc: ssl.SSLError) -> Misconfigured | None:
+    """What a TLS error means for us: a configuration problem (which), or None for trouble
+    that may pass (a reset, a broken record)."""
+    reason = str(getattr(exc, "reason", "") or "")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Misconfigured(
+            f"the server's certificate is not trusted ({exc.verify_message}); "
+            "APNS_CA_FILE names the CA bundle that verifies it"
+        )
+    if "ALERT" in reason and any(word in reason for word in _CERTIFICATE_ALERTS):
+        return CertificateRefused(f"the server refused our client certificate ({reason})")
+    if reason in _VERSION_REASONS:
+        return Misconfigured(f"TLS 1.2 or later is required and the server offers none ({reason})")
+    if reason == "SSLV3_ALERT_HANDSHAKE_FAILURE":
+        # The server found nothing acceptable in our hello: no version (TLS 1.2 or later is
+        # required), cipher or certificate in common. Repeating the hello changes nothing.
+        return Misconfigured(
+            f"the server refused the TLS handshake ({reason}): TLS 1.2 or later is required, "
+            "and a cipher and certificate it accepts"
+        )
+    return None
 
 
 class _Stream:
@@ -90,6 +152,8 @@ class Http2Connection:
         self._writer.write(self._h2.data_to_send())
         self._streams: dict[int, tuple[_Batch, _Stream]] = {}
         self.closed = False
+        # Why the connection ended, when it was a TLS refusal (``Misconfigured``).
+        self.refused: Misconfigured | None = None
         self._finished = False
         self._batches: set[_Batch] = set()
         self._reading = asyncio.ensure_future(self._read())
@@ -98,21 +162,46 @@ class Http2Connection:
     async def open(
         cls, url: str, *, ssl_context: ssl.SSLContext | None, timeout: float
     ) -> "Http2Connection":
+        """Connect; over TLS (``https``) with ``ssl_context`` (``tls_context()`` if None).
+
+        Raises ``Misconfigured`` (``CertificateRefused``) when TLS cannot work as configured,
+        ``OSError`` or ``TimeoutError`` for trouble that may pass.
+        """
         parts = urlsplit(url)
         secure = parts.scheme == "https"
         context = None
         if secure:
-            context = ssl_context or ssl.create_default_context()
+            context = ssl_context or tls_context()
             context.set_alpn_protocols(["h2"])
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(
-                parts.hostname,
-                parts.port or (443 if secure else 80),
-                ssl=context,
-                server_hostname=parts.hostname if secure else None,
-            ),
-            timeout,
-        )
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    parts.hostname,
+                    parts.port or (443 if secure else 80),
+                    ssl=context,
+                    server_hostname=parts.hostname if secure else None,
+                ),
+                timeout,
+            )
+        except ssl.SSLError as exc:
+            raise (tls_failure(exc) or exc) from exc
+        tls = writer.get_extra_info("ssl_object") if secure else None
+        # No version: the session already ended (in TLS 1.3 the server's refusal of our
+        # certificate may come that fast); reading tells why, as for any later refusal.
+        version = tls.version() if tls is not None else None
+        if tls is not None and version is not None:
+            protocol = tls.selected_alpn_protocol()
+            refused = None
+            if version not in TLS_VERSIONS:
+                refused = f"TLS 1.2 or later is required, the server agreed to {version}"
+            elif protocol != "h2":
+                refused = (
+                    f"the server did not agree to HTTP/2 (ALPN h2) over {version}: "
+                    f"it chose {protocol or 'nothing'}"
+                )
+            if refused:
+                writer.close()
+                raise Misconfigured(refused)
         return cls(reader, writer, url)
 
     async def post(
@@ -236,6 +325,10 @@ class Http2Connection:
                 # Room for more streams, or answers: every batch may go on.
                 for batch in self._batches:
                     batch.woken.set()
+        except ssl.SSLError as exc:
+            # TLS 1.3: a refused client certificate is the server's first word after the
+            # handshake, read here.
+            self.refused = tls_failure(exc)
         except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -278,7 +371,7 @@ class Http2Connection:
             return
         self._finished = self.closed = True
         for batch, stream in self._streams.values():
-            batch.answers[stream.index] = ConnectionLost("the connection closed")
+            batch.answers[stream.index] = self.refused or ConnectionLost("the connection closed")
             batch.open -= 1
         self._streams.clear()
         self._writer.close()

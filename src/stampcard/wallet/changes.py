@@ -43,6 +43,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from stampcard.loyalty.models import Card, Program, Reward
+from stampcard.outbox.consumers import PermanentFailure
 from stampcard.outbox.models import OutboxMessage
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import Voucher
@@ -72,6 +73,13 @@ SHOWN_ON_PASSES: dict[type[models.Model], tuple[str, ...]] = {
 
 class PushFailed(Exception):
     """Some pushes are to be tried again: the outbox retries the message with its backoff."""
+
+
+class PushesParked(PermanentFailure):
+    """APNs refused our credentials (a 403 such as ``BadCertificate`` or
+    ``InvalidProviderToken``, or TLS refused the certificate): no retry helps until an
+    operator fixes the certificate or key. The message is parked dead with its pushes still
+    in its batch; replaying it in the admin sends them."""
 
 
 def program_changed(program: Program) -> None:
@@ -206,7 +214,8 @@ def owe_pushes(registrations: QuerySet[PassRegistration], *, business_id: int, n
 def send_due_pushes(message: OutboxMessage) -> None:
     """Send every push of the message's business that is due, once per push token and pass
     type; 410 ends the registration; 429, 5xx and broken connections raise ``PushFailed`` so
-    the message is retried, with only the pushes still to send in its batch."""
+    the message is retried, with only the pushes still to send in its batch. Our credentials
+    refused raise ``PushesParked``: the message is parked, its pushes kept for a replay."""
     started = timezone.now()
     with transaction.atomic():
         PassRegistration.objects.filter(
@@ -228,11 +237,14 @@ def send_due_pushes(message: OutboxMessage) -> None:
             batch.update(push_batch=None)
         return
     retry: set[tuple[str, str]] = set()
+    refused: set[tuple[str, str]] = set()
     gone: set[str] = set()
     for topic, answers in results.items():
         for result in answers:
             if result.outcome is apns.Outcome.RETRY:
                 retry.add((topic, result.token))
+            elif result.outcome is apns.Outcome.CONFIG:
+                refused.add((topic, result.token))
             elif result.outcome is apns.Outcome.UNREGISTERED:
                 gone.add(result.token)
             elif result.outcome is apns.Outcome.BAD:
@@ -254,21 +266,44 @@ def send_due_pushes(message: OutboxMessage) -> None:
     if gone:
         # A device that registered again since the push began keeps its registration.
         batch.filter(push_token__in=gone, updated_at__lt=started).delete()
-    if not retry:
+    if not retry and not refused:
         batch.update(push_batch=None)
     else:
-        # Only the pushes still to send stay in the batch the retry sends.
+        # Only the pushes still to send stay in the batch the retry (or replay) sends.
         for topic, answers in results.items():
-            sent = [r.token for r in answers if r.outcome is not apns.Outcome.RETRY]
+            sent = [r.token for r in answers if r.outcome not in _TO_SEND_AGAIN]
             batch.filter(pass_type_id=topic, push_token__in=sent).update(push_batch=None)
+    if refused:
+        # The reasons are Apple's codes and our TLS findings: no token, key or device in them.
+        why = "; ".join(_reasons(results, apns.Outcome.CONFIG))
+        log.error(
+            "APNs refused this server's credentials (%s): %s pushes parked with outbox "
+            "message %s. Fix the pass certificate and key (APPLE_PASS_CERT, APPLE_PASS_KEY, "
+            "APPLE_WWDR_CERT) or the APNs key (APNS_KEY_FILE, APNS_KEY_ID), then replay it.",
+            why,
+            len(refused),
+            message.pk,
+        )
+        raise PushesParked(
+            f"APNs refused our credentials, {len(refused)} pushes parked until replayed: {why}"
+        )
     if retry:
         total = sum(len(answers) for answers in results.values())
-        reasons = sorted(
-            {
-                f"{r.status or ''} {r.reason}".strip()
-                for answers in results.values()
-                for r in answers
-                if r.outcome is apns.Outcome.RETRY
-            }
-        )
+        reasons = _reasons(results, apns.Outcome.RETRY)
         raise PushFailed(f"{len(retry)} of {total} pushes to retry: {'; '.join(reasons)}")
+
+
+# The outcomes whose pushes stay in the message's batch, sent again with it.
+_TO_SEND_AGAIN = (apns.Outcome.RETRY, apns.Outcome.CONFIG)
+
+
+def _reasons(results: dict[str, list[apns.Result]], outcome: apns.Outcome) -> list[str]:
+    """The distinct reasons of the pushes that had ``outcome``, e.g. "403 BadCertificate"."""
+    return sorted(
+        {
+            f"{r.status or ''} {r.reason}".strip()
+            for answers in results.values()
+            for r in answers
+            if r.outcome is outcome
+        }
+    )

@@ -9,8 +9,9 @@ from stampcard.outbox.consumers import in_receipt_transaction
 from stampcard.outbox.models import OutboxMessage
 from stampcard.wallet import changes
 
-# Raised by send_apple_pushes; here so callers find it beside the consumers.
+# Raised by send_apple_pushes; here so callers find them beside the consumers.
 PushFailed = changes.PushFailed
+PushesParked = changes.PushesParked
 
 
 @in_receipt_transaction
@@ -49,5 +50,6 @@ def refresh_passes(message: OutboxMessage) -> None:
 # Not in the receipt's transaction: it calls Apple. Repeating it is harmless, a device only
 # asks for updates once more.
 def send_apple_pushes(message: OutboxMessage) -> None:
-    """``wallet.apple_push``: send the pushes owed by now."""
+    """``wallet.apple_push``: send the pushes owed by now; retried while APNs or the network
+    is in trouble, parked at once when APNs refuses our certificate or key."""
     changes.send_due_pushes(message)

@@ -10,6 +10,13 @@ The message names an object, not a business: this callback is the door of Google
 object id leads to the card (looked up unscoped, like the PassKit door's serial), and the
 write runs in that card's business's scope.
 
+Google may deliver callbacks out of order (a retried save after the delete that followed it).
+The install state follows the events as they happened, not as they arrived: each message's
+signed ``expTimeMillis`` lies a fixed while after its event, so the state keeps the one of the
+event applied last, and an event whose message expires earlier than that one's is ignored
+(its nonce is still kept, so Google's retries of it are too). One INSERT … ON CONFLICT DO
+UPDATE … WHERE decides it, so callbacks of one card arriving at once cannot undo each other.
+
 Each taken callback's nonce is kept for ``GOOGLE_WALLET_NONCE_KEEP_DAYS`` (default 7), so
 Google's retries and any replay are ignored; ``purge_nonces`` deletes older ones. Google does
 not document how long a callback stays valid (its ``expTimeMillis``): a callback valid for
@@ -23,7 +30,7 @@ import json
 import logging
 import struct
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -66,6 +73,8 @@ class CallbackEvent:
     object_id: str
     saved: bool
     nonce: str
+    # The message's signed ``expTimeMillis``: orders the events of one object.
+    expires_at: datetime
 
 
 # Verification ---------------------------------------------------------------------------------
@@ -184,14 +193,15 @@ def verify(body: bytes, *, now: datetime) -> CallbackEvent:
 
     try:
         message = json.loads(signed_message)
+        expires = message["expTimeMillis"]
         event = CallbackEvent(
             class_id=str(message["classId"]),
             object_id=str(message["objectId"]),
             saved=EVENTS[message["eventType"]],
             nonce=str(message["nonce"]),
+            expires_at=datetime.fromtimestamp(int(expires) / 1000, UTC),
         )
-        expires = message["expTimeMillis"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
         raise CallbackRefused("malformed") from exc
     if not _not_expired(expires, now):
         raise CallbackRefused("expired")
@@ -206,11 +216,39 @@ def verify(body: bytes, *, now: datetime) -> CallbackEvent:
 # Recording ------------------------------------------------------------------------------------
 
 
+# The install state of a card after one event: written unless the event in force is as
+# recent or more (by its message's signed expiry). PostgreSQL and SQLite both take it; the
+# row of the card, or the unique index it conflicts on, serialises callbacks arriving at once.
+_INSTALL_TABLE = GoogleInstall._meta.db_table
+_APPLY_EVENT = (
+    f"INSERT INTO {_INSTALL_TABLE}"  # noqa: S608  # the model's own table name
+    " (business_id, card_id, saved, event_at, message_expires_at) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (card_id) DO UPDATE SET saved = excluded.saved,"
+    " event_at = excluded.event_at, message_expires_at = excluded.message_expires_at"
+    f" WHERE {_INSTALL_TABLE}.message_expires_at IS NULL"
+    f" OR {_INSTALL_TABLE}.message_expires_at < excluded.message_expires_at"
+)
+
+
+def _apply_event(card: Card, event: CallbackEvent, now: datetime) -> bool:
+    """Make ``event`` the card's install state unless a newer event is in force; whether it
+    was applied."""
+    connection = transaction.get_connection()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPLY_EVENT,
+            [card.business_id, card.pk, event.saved, adapt(now), adapt(event.expires_at)],
+        )
+        return cursor.rowcount > 0
+
+
 def take_callback(body: bytes, *, now: datetime | None = None) -> bool:
     """Verify a callback and record what it says; False when its nonce was seen before.
 
     One transaction: the nonce and the install state are written together, so a callback
-    either counts fully or not at all (and Google's retry then counts it).
+    either counts fully or not at all (and Google's retry then counts it). An event older
+    than the one in force counts as taken and changes nothing.
     """
     now = now or timezone.now()
     event = verify(body, now=now)
@@ -229,10 +267,11 @@ def take_callback(body: bytes, *, now: datetime | None = None) -> bool:
                 GoogleCallbackNonce.objects.create(nonce=event.nonce, received_at=now)
         except IntegrityError:
             return False  # Google retried one we took: answered 200, changes nothing
-        GoogleInstall.objects.update_or_create(
-            card=card,
-            defaults={"business": card.business, "saved": event.saved, "event_at": now},
-        )
+        if not _apply_event(card, event, now):
+            log.info(
+                "Google Wallet callback for card %s older than the state in force: ignored",
+                card.pk,
+            )
     return True
 
 

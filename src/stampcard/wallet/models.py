@@ -138,14 +138,22 @@ class AppleAnnouncement(models.Model):
 
 
 class GoogleInstall(models.Model):
-    """What Google's last save/delete callback said of a card's object (true install state)."""
+    """What the latest of Google's save/delete events said of a card's object (true install
+    state). Latest by the time Google signed into the event's message, not by arrival: Google
+    may deliver callbacks out of order, and an older event arriving after a newer one is
+    ignored (wallet.google_callbacks)."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     card = models.OneToOneField(Card, on_delete=models.CASCADE, related_name="google_install")
     saved = models.BooleanField()
-    # When the event Google reported happened (its callback's time), so an older callback
-    # that arrives late does not undo a newer one.
+    # When the event in force reached us (its callback's arrival; a later-arriving older
+    # event changes neither this nor ``saved``). Google's message carries no time of the
+    # event itself, only its expiry below.
     event_at = models.DateTimeField()
+    # The ``expTimeMillis`` Google signed into the message of the event in force: each
+    # event's message expires a fixed while after it was made, so this orders the events as
+    # they happened. None for a row from before it was kept (any event then replaces it).
+    message_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(business="business")
 
