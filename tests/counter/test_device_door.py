@@ -55,6 +55,30 @@ def test_a_revoked_device_is_refused_at_once_and_not_marked_seen(
     assert Device.objects.get().last_seen_at is None
 
 
+def test_a_revoked_kiosk_reopened_in_the_browser_gets_a_page_back_to_pairing(
+    client, paired, business, staff_actor
+):
+    """An installed full-screen app has no address bar: a bare JSON refusal would trap it."""
+    revoke_device(business=business, actor=staff_actor, device=paired.device)
+    client.cookies[DEVICE_COOKIE] = paired.token
+    page = client.get(
+        "/device/kiosk/", HTTP_ACCEPT="text/html,application/xhtml+xml", HTTP_ACCEPT_LANGUAGE="th"
+    )
+    assert page.status_code == 403
+    assert page["Content-Type"].startswith("text/html")
+    html = page.content.decode()
+    assert 'href="/device/pair/"' in html
+    assert "Pair it again" not in html  # in Thai, as the browser asked
+    # The kiosk's own scripts still get the refusal as JSON.
+    assert client.get("/device/kiosk/").json()["code"] == "device_revoked"
+
+
+def test_an_unpaired_browser_opening_a_device_screen_gets_the_way_to_pairing(client):
+    page = client.get("/device/scanner/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 401
+    assert 'href="/device/pair/"' in page.content.decode()
+
+
 @pytest.mark.parametrize(
     "headers",
     [

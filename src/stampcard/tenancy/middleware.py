@@ -44,6 +44,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils import timezone
 from django_scopes import scope, scopes_disabled
@@ -131,9 +132,9 @@ def device_door(request: HttpRequest, match: ResolverMatch) -> Admitted | HttpRe
     token = _device_token(request)
     device = find_device(token) if token else None
     if device is None:
-        return _refused(DeviceUnknown())
+        return _device_refused(request, DeviceUnknown())
     if not device.is_active:
-        return _refused(DeviceRevoked())
+        return _device_refused(request, DeviceRevoked())
     request.device = device  # type: ignore[attr-defined]
     return Admitted(
         business=device.business, actor=Actor.for_device(device, ip_address=_ip(request))
@@ -199,6 +200,23 @@ def _device_token(request: HttpRequest) -> str | None:
         token = request.COOKIES.get(DEVICE_COOKIE, "")
     token = token.strip()
     return token if _TOKEN.fullmatch(token) else None
+
+
+def _device_refused(request: HttpRequest, refusal: Refusal) -> HttpResponse:
+    """A device's screen opened in the browser gets a page with the way back to pairing (an
+    installed, full-screen app has no address bar to leave a bare refusal); its scripts get JSON."""
+    if (
+        request.method == "GET"
+        and "HTTP_AUTHORIZATION" not in request.META
+        and "text/html" in request.META.get("HTTP_ACCEPT", "")
+    ):
+        return TemplateResponse(
+            request,
+            "counter/device_refused.html",
+            {"message": refusal.message},
+            status=refusal.http_status,
+        ).render()
+    return _refused(refusal)
 
 
 def _refused(refusal: Refusal) -> HttpResponse:
