@@ -27,7 +27,7 @@ class MessageStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed, will be retried")
-    DEAD = "dead", _("Dead: out of retries")
+    DEAD = "dead", _("Dead: stopped until replayed")
 
 
 # The statuses the dispatcher still has work for.
