@@ -12,7 +12,7 @@ it. Each run, in one transaction holding the ``RollupState`` row:
    vouchers redeemed since the last run;
 3. for each business, recomputes the whole local days of its span from the ledger (rows
    created before ``until``, with ids up to the new last ones): deletes the days' rollup
-   rows and inserts them again;
+   rows and inserts them again (the visitor figures of the whole weeks they touch, too);
 4. records ``until`` and the ids seen.
 
 A run is idempotent (a day is recomputed, never incremented), and two runs at once cannot
@@ -42,6 +42,7 @@ from stampcard.stats.ledger import (
     visit_rows,
 )
 from stampcard.stats.models import (
+    VISITOR_FIGURES,
     DayCount,
     ProgramDay,
     RollupState,
@@ -49,6 +50,7 @@ from stampcard.stats.models import (
     VisitDay,
     VisitingSnapshot,
 )
+from stampcard.stats.returning import days_to_recount, visitor_rows
 from stampcard.stats.visiting import refresh_snapshots
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import Voucher, VoucherStatus
@@ -234,6 +236,7 @@ def recompute_days(
     )
     for figure, rows in count_rows(window).items():
         _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
+    recount_visitors(business_id=business_id, first=first, last=last)
     for program_figure, rows in program_rows(window).items():
         _insert(
             ProgramDay,
@@ -243,6 +246,17 @@ def recompute_days(
             business_id,
             program_figure,
         )
+
+
+def recount_visitors(*, business_id: int, first: date, last: date) -> None:
+    """Replace the visitor figures of the days the visit days of ``first``..``last`` touch
+    (``stats.returning``), counted from the visit days just rolled up."""
+    first, last = days_to_recount(business_id, first, last)
+    DayCount.objects.filter(
+        business_id=business_id, day__gte=first, day__lte=last, figure__in=VISITOR_FIGURES
+    ).delete()
+    for figure, rows in visitor_rows(business_id, first, last).items():
+        _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
 
 
 def _insert(

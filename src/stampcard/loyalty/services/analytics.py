@@ -19,10 +19,18 @@ Definitions, as the page states them:
 - a *returning customer* is one who visited in the period and had joined before it, or
   visited on at least two different days in it; the rate is over the customers who visited;
 - *visit frequency* counts, per customer who visited, the days with a visit in the period.
+
+Per day or week (the rate charts):
+
+- the *redemption rate* of a day or week is its rewards redeemed over its rewards earned;
+- a day's or week's *visitors* are the customers with a visit in it; the *returning* ones had
+  visited before: on an earlier day, in it or before it (a customer whose very first visit
+  is the only day they came in that day or week is new, everyone else returning). A week
+  counts all its days, those outside the period too, so each bar is a whole week.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -96,6 +104,13 @@ class Period:
     def bucket_of(self, day: date) -> date:
         return day - timedelta(days=day.weekday()) if self.grain == Grain.WEEK else day
 
+    def whole_buckets(self) -> tuple[date, date]:
+        """The first and last day of the buckets: a week's days outside the period too."""
+        last = self.bucket_of(self.last)
+        return self.bucket_of(self.first), last + timedelta(
+            days=6
+        ) if self.grain == Grain.WEEK else last
+
     def buckets(self) -> list[date]:
         """Every bucket's first day, oldest first (a week starts on Monday, as PostgreSQL's)."""
         found: list[date] = []
@@ -116,6 +131,16 @@ class Point:
     visits: int = 0
     rewards_earned: int = 0
     rewards_redeemed: int = 0
+    visitors: int = 0
+    returning: int = 0
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.rewards_redeemed / self.rewards_earned if self.rewards_earned else None
+
+    @property
+    def returning_rate(self) -> float | None:
+        return self.returning / self.visitors if self.visitors else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +193,9 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
     """Every figure of the analytics page for ``business`` over ``period``: a few aggregate
     queries, each bounded by the period's days."""
     stamps = _stamps(business, period)
-    series = _series(business, period, stamps)
+    series = with_visitors(
+        _series(business, period, stamps), returning_from_ledger(business, period)
+    )
     visiting = _customers_visiting(business, period, stamps)
     totals = Totals(
         new_customers=sum(p.new_customers for p in series),
@@ -292,6 +319,67 @@ def _series(business: Business, period: Period, stamps: QuerySet[StampEvent]) ->
         )
         for bucket in period.buckets()
     ]
+
+
+def with_visitors(series: list[Point], visitors: Mapping[date, tuple[int, int]]) -> list[Point]:
+    """``series`` with each bucket's (visitors, returning) of ``visitors``."""
+    return [
+        replace(point, visitors=found[0], returning=found[1])
+        if (found := visitors.get(point.bucket))
+        else point
+        for point in series
+    ]
+
+
+def returning_from_ledger(business: Business, period: Period) -> dict[date, tuple[int, int]]:
+    """Per bucket of ``period``: customers who visited, and those of them returning (the
+    definitions above), from the ledger: each visitor's days of the buckets, and their very
+    first visit."""
+    first, last = period.whole_buckets()
+    zone = period.time_zone
+    rows = (
+        StampEvent.objects.filter(
+            business=business,
+            kind=StampEventKind.STAMP,
+            created_at__gte=datetime.combine(first, time.min, tzinfo=zone),
+            created_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone),
+        )
+        .annotate(day=Trunc("created_at", "day", DateField(), tzinfo=zone))
+        .values_list("card__customer_id", "day")
+        .distinct()
+        .order_by()
+    )
+    days: dict[int, set[date]] = {}
+    for customer, day in rows:
+        days.setdefault(customer, set()).add(day)
+    first_visits = {
+        customer: earliest.astimezone(zone).date()
+        for customer, earliest in StampEvent.objects.filter(
+            business=business, kind=StampEventKind.STAMP, card__customer_id__in=list(days)
+        )
+        .values_list("card__customer_id")
+        .annotate(earliest=Min("created_at"))
+        .order_by()
+    }
+    return count_returning(period, days, first_visits)
+
+
+def count_returning(
+    period: Period, days: Mapping[int, set[date]], first_visits: Mapping[int, date]
+) -> dict[date, tuple[int, int]]:
+    """Per bucket: (visitors, returning), from each customer's visit days and first visit."""
+    visitors: dict[date, int] = {}
+    returning: dict[date, int] = {}
+    for customer, visit_days in days.items():
+        per_bucket: dict[date, int] = {}
+        for day in visit_days:
+            bucket = period.bucket_of(day)
+            per_bucket[bucket] = per_bucket.get(bucket, 0) + 1
+        for bucket, count in per_bucket.items():
+            visitors[bucket] = visitors.get(bucket, 0) + 1
+            new = count == 1 and period.bucket_of(first_visits[customer]) == bucket
+            returning[bucket] = returning.get(bucket, 0) + (not new)
+    return {bucket: (visitors[bucket], returning[bucket]) for bucket in visitors}
 
 
 def _group_key(group: tuple[int, int | None]) -> str:
