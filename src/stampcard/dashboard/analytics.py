@@ -79,6 +79,7 @@ class Chart:
     head: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     empty: bool = False
+    note: str = ""
 
     @property
     def width(self) -> int:
@@ -163,16 +164,77 @@ def column_chart(
                     title=f"{day(point.bucket)}: {label} {number(amount)}",
                 )
             )
-    if points:
-        for index in sorted({0, len(points) // 2, len(points) - 1}):
-            anchor = "start" if index == 0 else "end" if index == len(points) - 1 else "middle"
-            x = LEFT + index * slot + (slot / 2 if anchor == "middle" else 0)
-            if anchor == "end":
-                x = LEFT + (index + 1) * slot
-            chart.texts.append(
-                Text(round(x, 2), COLUMN_HEIGHT - 6, day(points[index].bucket), anchor)
-            )
+    _time_axis(chart, points, slot)
     return chart
+
+
+def _rate_top(most: float) -> float:
+    """The axis top of a rate: 100 %, or the next whole half above a rate past it (more
+    rewards redeemed than earned in a week)."""
+    top = 1.0
+    while top < most:
+        top += 0.5
+    return top
+
+
+def rate_chart(
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    note: str,
+    points: Sequence[Point],
+    rate: Callable[[Point], float | None],
+    counts: Sequence[tuple[str, Callable[[Point], int]]],
+    bucket_title: str,
+) -> Chart:
+    """A rate per day or week as columns; a bucket without a rate ("—": nothing to divide
+    by) has no column. The table shows the counts it is made of."""
+    chart = Chart(slug=slug, title=title, description=description, height=COLUMN_HEIGHT, note=note)
+    chart.head = [bucket_title, title] + [label for label, _count in counts]
+    chart.rows = [
+        [day(p.bucket), percent(rate(p))] + [number(count(p)) for _label, count in counts]
+        for p in points
+    ]
+    rates = [rate(p) for p in points]
+    chart.empty = all(value is None for value in rates)
+    top = _rate_top(max((value for value in rates if value is not None), default=0.0))
+    plot_height = COLUMN_HEIGHT - TOP - BOTTOM
+    plot_width = WIDTH - LEFT - 4
+    for share in (0.0, 0.5, 1.0):
+        y = TOP + plot_height * (1 - share)
+        chart.grid.append(y)
+        chart.texts.append(Text(LEFT - 4, y + 4, percent(top * share), "end"))
+    slot = plot_width / max(len(points), 1)
+    gap = slot * 0.2 if slot > 4 else 0
+    for index, (point, value) in enumerate(zip(points, rates, strict=True)):
+        if value is None:
+            continue
+        height = plot_height * value / top
+        chart.bars.append(
+            Bar(
+                x=round(LEFT + index * slot + gap / 2, 2),
+                y=round(TOP + plot_height - height, 2),
+                width=round(max(slot - gap, 0.5), 2),
+                height=round(height, 2),
+                css="bar-a",
+                title=f"{day(point.bucket)}: {percent(value)}",
+            )
+        )
+    _time_axis(chart, points, slot)
+    return chart
+
+
+def _time_axis(chart: Chart, points: Sequence[Point], slot: float) -> None:
+    """The first, middle and last bucket's dates under the columns."""
+    if not points:
+        return
+    for index in sorted({0, len(points) // 2, len(points) - 1}):
+        anchor = "start" if index == 0 else "end" if index == len(points) - 1 else "middle"
+        x = LEFT + index * slot + (slot / 2 if anchor == "middle" else 0)
+        if anchor == "end":
+            x = LEFT + (index + 1) * slot
+        chart.texts.append(Text(round(x, 2), COLUMN_HEIGHT - 6, day(points[index].bucket), anchor))
 
 
 def row_chart(
@@ -250,6 +312,41 @@ def charts(figures: Analytics) -> list[Chart]:
             series=[
                 ("bar-a", _("Rewards earned"), lambda p: p.rewards_earned),
                 ("bar-b", _("Rewards redeemed"), lambda p: p.rewards_redeemed),
+            ],
+            bucket_title=per,
+        ),
+        rate_chart(
+            slug="redemption",
+            title=_("Redemption rate"),
+            description=_("Rewards redeemed for every reward earned, per day or week."),
+            note=_(
+                "Redemption rate = rewards redeemed ÷ rewards earned in the same day or week."
+                " It can pass %(full)s when rewards earned earlier are redeemed; “—” means no"
+                " reward was earned."
+            )
+            % {"full": percent(1.0)},
+            points=points,
+            rate=lambda p: p.redemption_rate,
+            counts=[
+                (_("Rewards redeemed"), lambda p: p.rewards_redeemed),
+                (_("Rewards earned"), lambda p: p.rewards_earned),
+            ],
+            bucket_title=per,
+        ),
+        rate_chart(
+            slug="returning",
+            title=_("Returning-customer rate"),
+            description=_("Share of visiting customers who had visited before, per day or week."),
+            note=_(
+                "Returning-customer rate = customers with a visit in the day or week who had"
+                " visited before (on an earlier day) ÷ all customers with a visit in it. A"
+                " week counts all its days; “—” means nobody visited."
+            ),
+            points=points,
+            rate=lambda p: p.returning_rate,
+            counts=[
+                (_("Returning customers"), lambda p: p.returning),
+                (_("Customers visiting"), lambda p: p.visitors),
             ],
             bucket_title=per,
         ),
@@ -359,6 +456,8 @@ CHART_SLUGS = (
     "customers",
     "stamps",
     "rewards",
+    "redemption",
+    "returning",
     "frequency",
     "locations",
     "programs",
@@ -386,14 +485,31 @@ def analytics_csv(request: HttpRequest, business_slug: str, chart: str) -> HttpR
 
 
 def _csv_head(chart: Chart, period: Period) -> list[str]:
-    if chart.slug in ("customers", "stamps", "rewards"):
+    if chart.slug in TIME_CHARTS:
         return ["week" if period.grain == Grain.WEEK else "day", *chart.head[1:]]
     return chart.head
+
+
+TIME_CHARTS = ("customers", "stamps", "rewards", "redemption", "returning")
+
+
+def _rate(value: float | None) -> str:
+    """A rate for a spreadsheet: a plain fraction (0.5 is 50 %), empty without one."""
+    return "" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
     """Plain figures for a spreadsheet: ISO dates and numbers, not the page's formatting."""
     series = figures.series
+    if chart == "redemption":
+        return [
+            [p.bucket.isoformat(), _rate(p.redemption_rate), p.rewards_redeemed, p.rewards_earned]
+            for p in series
+        ]
+    if chart == "returning":
+        return [
+            [p.bucket.isoformat(), _rate(p.returning_rate), p.returning, p.visitors] for p in series
+        ]
     if chart == "customers":
         return [[p.bucket.isoformat(), p.new_customers] for p in series]
     if chart == "stamps":
