@@ -71,3 +71,45 @@ def make_history(*, business: Business, shop: Location, owner, manager) -> Histo
     Customer.objects.filter(pk=cat.customer_id).update(created_at=at(today, 0, 5))
     stamp(cat, owner_anywhere, at(today, 0, 10), source=StampSource.KIOSK)
     return History(business=business, program=program, shop=shop, today=today)
+
+
+def make_rate_history(*, business: Business, shop: Location, owner) -> date:
+    """The history of ``tests.dashboard.test_analytics_rates`` (its docstring counts it by
+    hand); returns its ``M``, the Monday two weeks before this week's."""
+    today = timezone.now().astimezone(BANGKOK).date()
+    monday = today - timedelta(days=today.weekday() + 14)
+    program = Program.objects.create(
+        business=business, name="Coffee card", status="active", stamps_goal=2, reward_title="Tea"
+    )
+    actor = Actor.for_member(Membership.objects.get(business=business, user=owner), location=shop)
+
+    def customer(name: str, first: int):
+        card = enroll_customer(business=business, program=program, name=name)
+        Customer.objects.filter(pk=card.customer_id).update(
+            created_at=at(monday, 8) + timedelta(first)
+        )
+        return card
+
+    def stamp(card, offset: int) -> list[int]:
+        outcome = add_stamps(
+            business=business, actor=actor, source=StampSource.STAFF, card_id=card.pk
+        )
+        when = at(monday + timedelta(offset), 10)
+        StampEvent.objects.filter(pk=outcome.event_id).update(created_at=when)
+        Reward.objects.filter(pk__in=outcome.reward_ids).update(created_at=when)
+        return list(outcome.reward_ids)
+
+    def hand_over(reward_id: int, offset: int) -> None:
+        hand_over_reward(business=business, actor=actor, reward_id=reward_id)
+        Reward.objects.filter(pk=reward_id).update(settled_at=at(monday + timedelta(offset), 11))
+
+    dan, eve, fay = customer("Dan", -40), customer("Eve", 2), customer("Fay", 3)
+    stamp(dan, -40)
+    (dans,) = stamp(dan, 1)
+    hand_over(dans, 1)
+    stamp(eve, 2)
+    (eves,) = stamp(eve, 4)
+    stamp(fay, 3)
+    stamp(fay, 8)
+    hand_over(eves, 8)
+    return monday

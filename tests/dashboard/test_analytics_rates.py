@@ -22,64 +22,22 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone, translation
 
-from stampcard.loyalty.models import Customer, Program, Reward, StampEvent, StampSource
-from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
+from stampcard.loyalty.models import Customer, Reward, StampEvent, StampSource
+from stampcard.loyalty.services import add_stamps
 from stampcard.loyalty.services import analytics as ledger
 from stampcard.loyalty.services.analytics import Grain, Period
 from stampcard.stats import analytics as rolled
 from stampcard.stats.rollup import roll_up
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Membership
-from tests.dashboard.analytics_history import BANGKOK, at
+from tests.dashboard.analytics_history import BANGKOK, at, make_rate_history
 
 pytestmark = pytest.mark.django_db
 
 
-def this_monday() -> date:
-    today = timezone.now().astimezone(BANGKOK).date()
-    return today - timedelta(days=today.weekday())
-
-
 @pytest.fixture
 def m(business, shop, owner) -> date:
-    """Make the history above; ``M``."""
-    assert business.time_zone == "Asia/Bangkok"
-    monday = this_monday() - timedelta(days=14)
-    program = Program.objects.create(
-        business=business, name="Coffee card", status="active", stamps_goal=2, reward_title="Tea"
-    )
-    actor = Actor.for_member(Membership.objects.get(business=business, user=owner), location=shop)
-
-    def customer(name: str, first: int):
-        card = enroll_customer(business=business, program=program, name=name)
-        Customer.objects.filter(pk=card.customer_id).update(
-            created_at=at(monday, 8) + timedelta(first)
-        )
-        return card
-
-    def stamp(card, offset: int) -> list[int]:
-        outcome = add_stamps(
-            business=business, actor=actor, source=StampSource.STAFF, card_id=card.pk
-        )
-        when = at(monday + timedelta(offset), 10)
-        StampEvent.objects.filter(pk=outcome.event_id).update(created_at=when)
-        Reward.objects.filter(pk__in=outcome.reward_ids).update(created_at=when)
-        return list(outcome.reward_ids)
-
-    def hand_over(reward_id: int, offset: int) -> None:
-        hand_over_reward(business=business, actor=actor, reward_id=reward_id)
-        Reward.objects.filter(pk=reward_id).update(settled_at=at(monday + timedelta(offset), 11))
-
-    dan, eve, fay = customer("Dan", -40), customer("Eve", 2), customer("Fay", 3)
-    stamp(dan, -40)
-    (dans,) = stamp(dan, 1)
-    hand_over(dans, 1)
-    stamp(eve, 2)
-    (eves,) = stamp(eve, 4)
-    stamp(fay, 3)
-    stamp(fay, 8)
-    hand_over(eves, 8)
-    return monday
+    return make_rate_history(business=business, shop=shop, owner=owner)
 
 
 def period(grain: Grain) -> Period:
