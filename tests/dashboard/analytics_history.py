@@ -17,10 +17,20 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from stampcard.loyalty.models import Customer, Program, Reward, StampEvent, StampSource
+from stampcard.loyalty.models import (
+    Customer,
+    JoinChannel,
+    Program,
+    Reward,
+    StampEvent,
+    StampSource,
+)
 from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Location, Membership
+from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.services import redeem_voucher
+from tests import factories
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -113,3 +123,42 @@ def make_rate_history(*, business: Business, shop: Location, owner) -> date:
     stamp(fay, 8)
     hand_over(eves, 8)
     return monday
+
+
+def make_breakdown_history(*, business: Business, shop: Location, owner, manager) -> None:
+    """The history of ``tests.dashboard.test_analytics_breakdowns`` (its docstring counts
+    it by hand), all of it today."""
+    coffee = factories.ProgramFactory(business=business, name="Coffee card", stamps_goal=2)
+    tea = factories.ProgramFactory(
+        business=business, name="Tea card", stamps_goal=1, reward_kind="smart_voucher"
+    )
+    at_shop = Actor.for_member(Membership.objects.get(user=owner), location=shop)
+    maria_anywhere = Actor.for_member(Membership.objects.get(user=manager))
+
+    def join(name, program, channel):
+        return enroll_customer(business=business, program=program, name=name, join_channel=channel)
+
+    def stamp(card):
+        return add_stamps(
+            business=business, actor=at_shop, source=StampSource.STAFF, card_id=card.pk
+        )
+
+    def redeem(card, actor):
+        voucher = Voucher.objects.get(card=card, reward__isnull=False)
+        redeem_voucher(business=business, actor=actor, token=voucher.token)
+
+    ann = join("Ann", coffee, JoinChannel.POSTER)
+    stamp(ann)
+    (reward_id,) = stamp(ann).reward_ids
+    hand_over_reward(business=business, actor=at_shop, reward_id=reward_id)
+    ben = join("Ben", tea, JoinChannel.POSTER)
+    stamp(ben)
+    redeem(ben, at_shop)
+    cat = join("Cat", tea, JoinChannel.QR)
+    stamp(cat)
+    redeem(cat, maria_anywhere)
+    dan = join("Dan", tea, JoinChannel.FLYER)
+    Customer.objects.filter(pk=dan.customer_id).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+    stamp(dan)

@@ -30,6 +30,7 @@ from stampcard.loyalty.services.analytics import (
     Period,
     Point,
     Share,
+    Tally,
 )
 from stampcard.stats.analytics import business_analytics
 from stampcard.tenancy.decorators import requires
@@ -280,6 +281,16 @@ def _share_chart(slug: str, title: str, description: str, shares: list[Share]) -
     )
 
 
+def _tally_chart(slug: str, title: str, description: str, name: str, tallies: list[Tally]) -> Chart:
+    return row_chart(
+        slug=slug,
+        title=title,
+        description=description,
+        head=[name, _("Rewards redeemed")],
+        rows=[(t.label, t.count, [number(t.count)]) for t in tallies],
+    )
+
+
 def charts(figures: Analytics) -> list[Chart]:
     period = figures.period
     per = _("Week of") if period.grain == Grain.WEEK else _("Day")
@@ -359,6 +370,41 @@ def charts(figures: Analytics) -> list[Chart]:
                 (_frequency_label(low, high), count, [number(count)])
                 for (low, high), count in figures.frequency
             ],
+        ),
+        row_chart(
+            slug="channels",
+            title=_("New customers by join channel"),
+            description=_("Customers who joined, by where they found the join QR code."),
+            head=[_("Join channel"), _("New customers")],
+            rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_channel],
+        ),
+        row_chart(
+            slug="program-rewards",
+            title=_("Rewards by card"),
+            description=_("Rewards earned on each card, with those redeemed and the rate."),
+            head=[_("Name"), _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
+            rows=[
+                (
+                    r.label,
+                    r.earned,
+                    [number(r.earned), number(r.redeemed), percent(r.redemption_rate)],
+                )
+                for r in figures.rewards_by_program
+            ],
+        ),
+        _tally_chart(
+            "location-rewards",
+            _("Rewards redeemed by location"),
+            _("Where reward vouchers were redeemed; a reward handed over records no location."),
+            _("Location"),
+            figures.redeemed_by_location,
+        ),
+        _tally_chart(
+            "staff-rewards",
+            _("Rewards redeemed by staff member"),
+            _("Who redeemed reward vouchers; a reward handed over records no staff member."),
+            _("Staff member"),
+            figures.redeemed_by_staff,
         ),
         _share_chart(
             "locations",
@@ -459,6 +505,10 @@ CHART_SLUGS = (
     "redemption",
     "returning",
     "frequency",
+    "channels",
+    "program-rewards",
+    "location-rewards",
+    "staff-rewards",
     "locations",
     "programs",
     "workflows",
@@ -521,6 +571,20 @@ def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
             [f"{low}+" if high is None else str(low) if low == high else f"{low}-{high}", n]
             for (low, high), n in figures.frequency
         ]
+    if chart == "channels":
+        return [[t.label, t.count] for t in figures.joined_by_channel]
+    if chart == "program-rewards":
+        return [
+            [r.label, r.earned, r.redeemed, _rate(r.redemption_rate)]
+            for r in figures.rewards_by_program
+        ]
+    if chart in ("location-rewards", "staff-rewards"):
+        tallies = (
+            figures.redeemed_by_location
+            if chart == "location-rewards"
+            else figures.redeemed_by_staff
+        )
+        return [[t.label, t.count] for t in tallies]
     shares = {
         "locations": figures.by_location,
         "programs": figures.by_program,

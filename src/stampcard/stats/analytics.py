@@ -28,15 +28,17 @@ from stampcard.loyalty.services.analytics import (
     Period,
     Point,
     Totals,
+    measure_breakdowns,
     returning_from_ledger,
     shares,
     staff_names,
     with_visitors,
 )
-from stampcard.stats.ledger import Ids, Window, count_rows, stamp_rows, visit_rows
+from stampcard.stats.ledger import Ids, Window, count_rows, measure_rows, stamp_rows, visit_rows
 from stampcard.stats.models import (
     DayCount,
     DayFigure,
+    MeasureDay,
     RollupState,
     StampDay,
     VisitDay,
@@ -134,6 +136,36 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
             for row in counted:
                 per_day[row["day"]][figure] += row["count"]
 
+    measures: list[dict[str, Any]] = []
+    if rolled_until is not None:
+        measures.extend(
+            {
+                "figure": row["figure"],
+                "program": row["program_id"],
+                "location": row["location_id"],
+                "staff": row["staff_id"],
+                "channel": row["channel"],
+                "count": row["n"],
+            }
+            for row in MeasureDay.objects.filter(**in_period)
+            .values("figure", "program_id", "location_id", "staff_id", "channel")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+    for window in windows:
+        for figure, rows in measure_rows(window).items():
+            measures.extend(
+                {
+                    "figure": figure,
+                    "program": row["of_program"],
+                    "location": row["at_location"],
+                    "staff": row["by_staff"],
+                    "channel": row["via_channel"],
+                    "count": row["count"],
+                }
+                for row in rows
+            )
+
     series = with_visitors(_series(period, per_day), _returning(business, period, state))
     visiting = _customers_visiting(
         business, period, rolled=rolled_until is not None, windows=windows
@@ -181,6 +213,7 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
         ),
         by_source=shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
         by_staff=shares(groups, "actor_user_id", staff, none=_("Devices and codes")),
+        **measure_breakdowns(business, measures),
     )
 
 

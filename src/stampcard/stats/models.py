@@ -102,6 +102,29 @@ class DayCount(models.Model):
         return f"{self.day} {self.figure}: {self.count}"
 
 
+class MeasureDay(models.Model):
+    """The day counts of ``DayCount`` by what each one is recorded with: customers joined
+    by join channel; rewards earned and handed over by program; reward vouchers redeemed by
+    program, shop and staff member (a reward handed over records neither)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    figure = models.CharField(max_length=16, choices=DayFigure.choices)
+    program_id = models.BigIntegerField(null=True)
+    location_id = models.BigIntegerField(null=True)
+    staff_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16, blank=True)
+    count = models.IntegerField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "day"], name="measureday_business_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.figure}: {self.count}"
+
+
 class ProgramFigure(models.TextChoices):
     CARDS = "cards"
     STAMPS = "stamps"

@@ -37,6 +37,7 @@ from stampcard.stats.ledger import (
     Rows,
     Window,
     count_rows,
+    measure_rows,
     program_rows,
     stamp_rows,
     visit_rows,
@@ -44,6 +45,7 @@ from stampcard.stats.ledger import (
 from stampcard.stats.models import (
     VISITOR_FIGURES,
     DayCount,
+    MeasureDay,
     ProgramDay,
     RollupState,
     StampDay,
@@ -58,6 +60,8 @@ from stampcard.vouchers.models import Voucher, VoucherStatus
 log = logging.getLogger(__name__)
 
 Span = tuple[datetime, datetime]
+# The tables with a row per day (and breakdown), recomputed a day at a time.
+DAY_ROLLUPS: tuple[type[Model], ...] = (StampDay, DayCount, VisitDay, ProgramDay, MeasureDay)
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,9 @@ def rebuild(*, until: datetime | None = None) -> RollupRun | None:
             last_voucher_id=0,
             last_card_id=0,
         )
-        for model in (StampDay, DayCount, VisitDay, ProgramDay, VisitingSnapshot):
-            model.objects.all().delete()
+        VisitingSnapshot.objects.all().delete()
+        for model in DAY_ROLLUPS:
+            model._default_manager.all().delete()
         return roll_up(until=until)
 
 
@@ -217,8 +222,10 @@ def recompute_days(
     ledger holds for them, counting rows created before ``until`` with ids up to ``ids``."""
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = min(datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone), until)
-    for model in (StampDay, DayCount, VisitDay, ProgramDay):
-        model.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
+    for model in DAY_ROLLUPS:
+        model._default_manager.filter(
+            business_id=business_id, day__gte=first, day__lte=last
+        ).delete()
     window = Window(business_id=business_id, zone=zone, start=start, end=end, up_to=ids)
     _insert(
         StampDay,
@@ -237,6 +244,15 @@ def recompute_days(
     for figure, rows in count_rows(window).items():
         _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
     recount_visitors(business_id=business_id, first=first, last=last)
+    for figure, rows in measure_rows(window).items():
+        _insert(
+            MeasureDay,
+            ["day", "program_id", "location_id", "staff_id", "channel", "count", "figure"],
+            ["day", "of_program", "at_location", "by_staff", "via_channel", "count"],
+            rows,
+            business_id,
+            figure,
+        )
     for program_figure, rows in program_rows(window).items():
         _insert(
             ProgramDay,

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from stampcard.loyalty.models import (
     Customer,
+    JoinChannel,
     Program,
     Reward,
     RewardStatus,
@@ -153,6 +154,27 @@ class Share:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """One bar of a breakdown of a single count."""
+
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RewardShare:
+    """Rewards earned and redeemed on one card program in the period."""
+
+    label: str
+    earned: int
+    redeemed: int
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.redeemed / self.earned if self.earned else None
+
+
+@dataclass(frozen=True)
 class Totals:
     new_customers: int
     stamps: int
@@ -187,12 +209,17 @@ class Analytics:
     by_program: list[Share] = field(default_factory=list)
     by_source: list[Share] = field(default_factory=list)
     by_staff: list[Share] = field(default_factory=list)
+    joined_by_channel: list[Tally] = field(default_factory=list)
+    rewards_by_program: list[RewardShare] = field(default_factory=list)
+    redeemed_by_location: list[Tally] = field(default_factory=list)
+    redeemed_by_staff: list[Tally] = field(default_factory=list)
 
 
 def business_analytics(*, business: Business, period: Period) -> Analytics:
     """Every figure of the analytics page for ``business`` over ``period``: a few aggregate
     queries, each bounded by the period's days."""
     stamps = _stamps(business, period)
+    measures = measure_breakdowns(business, _measure_rows(business, period))
     series = with_visitors(
         _series(business, period, stamps), returning_from_ledger(business, period)
     )
@@ -236,7 +263,125 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
             staff_names({row["actor_user_id"] for row in groups}),
             none=_("Devices and codes"),
         ),
+        **measures,
     )
+
+
+def _measure_rows(business: Business, period: Period) -> list[dict[str, Any]]:
+    """The period's joins by channel, rewards earned and handed over by program, reward
+    vouchers redeemed by program, shop and staff member (``measure_breakdowns``' rows)."""
+    within = {"created_at__gte": period.start, "created_at__lt": period.end}
+    rows: list[dict[str, Any]] = []
+    for channel, count in (
+        Customer.objects.filter(business=business, **within)
+        .values_list("join_channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows.append({"figure": "joined", "channel": channel, "count": count})
+    earned = Reward.objects.filter(business=business, **within)
+    handed_over = Reward.objects.filter(
+        business=business,
+        status=RewardStatus.REDEEMED,
+        settled_at__gte=period.start,
+        settled_at__lt=period.end,
+    )
+    for figure, rewards in (("earned", earned), ("handed_over", handed_over)):
+        for program, count in (
+            rewards.values_list("card__program_id").annotate(n=Count("id")).order_by()
+        ):
+            rows.append({"figure": figure, "program": program, "count": count})
+    # Through the reverse relation the vouchers app gives ``Reward``, as ``_series``.
+    for program, location, staff, count in (
+        Reward.objects.filter(
+            business=business,
+            voucher__status="redeemed",
+            voucher__redeemed_at__gte=period.start,
+            voucher__redeemed_at__lt=period.end,
+        )
+        .values_list(
+            "card__program_id", "voucher__redeemed_at_location_id", "voucher__redeemed_by_user_id"
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows.append(
+            {
+                "figure": "voucher_redeemed",
+                "program": program,
+                "location": location,
+                "staff": staff,
+                "count": count,
+            }
+        )
+    return rows
+
+
+def measure_breakdowns(business: Business, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``Analytics``' breakdowns of the counts other than stamps, from rows of a ``figure``
+    ("joined", "earned", "handed_over", "voucher_redeemed"), its ``count`` and what it is
+    recorded with (``channel``, ``program``, ``location``, ``staff``; missing is none).
+    A reward handed over records no shop and no staff member."""
+    joined: dict[str, int] = {}
+    earned: dict[int, int] = {}
+    redeemed: dict[int, int] = {}
+    at_location: dict[int | None, int] = {}
+    by_staff: dict[int | None, int] = {}
+    for row in rows:
+        figure, count = row["figure"], int(row["count"])
+        if not count:
+            continue
+        if figure == "joined":
+            channel = row.get("channel") or ""
+            joined[channel] = joined.get(channel, 0) + count
+        elif figure == "earned":
+            earned[row["program"]] = earned.get(row["program"], 0) + count
+        else:
+            redeemed[row["program"]] = redeemed.get(row["program"], 0) + count
+            location, staff = row.get("location"), row.get("staff")
+            at_location[location] = at_location.get(location, 0) + count
+            by_staff[staff] = by_staff.get(staff, 0) + count
+    locations = dict(Location.objects.filter(business=business).values_list("pk", "name"))
+    staff_found = staff_names(set(by_staff))
+    programs = dict(Program.objects.filter(business=business).values_list("pk", "name"))
+    channels = {choice.value: str(choice.label) for choice in JoinChannel}
+    return {
+        "joined_by_channel": _tallies(joined, channels, none=_("Unknown")),
+        "rewards_by_program": sorted(
+            (
+                RewardShare(
+                    label=programs.get(program, "—"),
+                    earned=earned.get(program, 0),
+                    redeemed=redeemed.get(program, 0),
+                )
+                for program in {*earned, *redeemed}
+            ),
+            key=lambda share: (-share.earned, -share.redeemed, share.label),
+        ),
+        # A deleted shop or person is none, as the ledger's rows say since.
+        "redeemed_by_location": _tallies(
+            _known(at_location, locations), locations, none=_("No location recorded")
+        ),
+        "redeemed_by_staff": _tallies(
+            _known(by_staff, staff_found), staff_found, none=_("No staff member recorded")
+        ),
+    }
+
+
+def _known(counts: Mapping[Any, int], names: Mapping[Any, str]) -> dict[Any, int]:
+    found: dict[Any, int] = {}
+    for key, count in counts.items():
+        key = key if key in names else None
+        found[key] = found.get(key, 0) + count
+    return found
+
+
+def _tallies(counts: Mapping[Any, int], names: Mapping[Any, str], *, none: str) -> list[Tally]:
+    """Most first; a key without a name (none, empty) is ``none``."""
+    tallies = [
+        Tally(label=names.get(key, key) if key else none, count=n) for key, n in counts.items()
+    ]
+    return sorted(tallies, key=lambda tally: (-tally.count, tally.label))
 
 
 def _stamps(business: Business, period: Period) -> QuerySet[StampEvent]:
