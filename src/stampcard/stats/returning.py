@@ -46,7 +46,11 @@ def visitor_rows(business_id: int, first: date, last: date) -> dict[DayFigure, R
     )
     earlier = Exists(same_customer.filter(day__lt=OuterRef("day")))
     same_week = same_customer.annotate(week=TruncWeek("day")).filter(week=OuterRef("week"))
-    earlier_that_week = Exists(same_week.filter(day__lt=OuterRef("day")))
+    # Bounded by the week's Monday, so the index reads that week's days, not a loyal
+    # customer's whole history.
+    earlier_that_week = Exists(
+        same_customer.filter(day__gte=OuterRef("week"), day__lt=OuterRef("day"))
+    )
     later_that_week = Exists(same_week.filter(day__gt=OuterRef("day")))
     weeks = days.annotate(week=TruncWeek("day"))
 
