@@ -261,7 +261,8 @@ def row_chart(
     room = WIDTH - LABEL_WIDTH - 44
     for index, (label, value, _cells) in enumerate(shown):
         y = 2 + index * ROW_HEIGHT
-        short = label if len(label) <= 20 else label[:19] + "…"
+        # About what fits left of the bars at 11px (Cyrillic and Thai are wide).
+        short = label if len(label) <= 16 else label[:15] + "…"
         width = room * value / top
         chart.texts.append(Text(LABEL_WIDTH - 6, y + 15, short, "end"))
         chart.bars.append(
