@@ -5,7 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.analytics_history import make_history
+from tests.dashboard.analytics_history import (
+    make_breakdown_history,
+    make_history,
+    make_rate_history,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,3 +92,98 @@ def test_keyboard_reaches_the_period_and_the_tables(page, live_server, business,
     assert page.get_by_label("Bars per").input_value() == "week"
     # Nothing happened yet: each chart says so instead of drawing empty axes.
     assert page.get_by_text("Nothing in this period yet.").first.is_visible()
+
+
+@pytest.mark.parametrize(("language", "size"), [("en", DESKTOP), ("ru", PHONE), ("th", PHONE)])
+def test_the_rate_charts_show_the_rates_of_each_week(
+    browser, live_server, business, shop, owner, shots, language, size
+):
+    """Drawn from the rollups (the job has run) of the history counted by hand in
+    ``tests.dashboard.test_analytics_rates``: week A returning 2 of 3 and redeemed 1 of 2,
+    week B 1 of 1 each, the weeks after with nothing to divide ("—", no column)."""
+    from django.utils import timezone
+
+    from stampcard.stats.rollup import roll_up
+
+    m = make_rate_history(business=business, shop=shop, owner=owner)
+    roll_up(until=timezone.now())
+    context = browser.new_context(viewport=size, locale="en-US")
+    page = context.new_page()
+    log_in(page, live_server, "owner", "pw-owner-1234")
+    page.get_by_role("heading", name="Corner Cafe").wait_for()
+    if language != "en":
+        page.get_by_label("Language").select_option(language)
+        page.locator(f"html[lang={language}]").wait_for()
+    page.goto(f"{live_server.url}/b/corner-cafe/analytics/?days=30&by=week")
+
+    for slug, week_a in (("returning", 2 / 3), ("redemption", 0.5)):
+        chart = page.locator(f"#chart-{slug}")
+        chart.scroll_into_view_if_needed()
+        assert chart.locator("svg").is_visible()
+        assert chart.locator("p.chart-note").is_visible()
+        bars = chart.locator("svg rect").evaluate_all(
+            "bars => bars.map(b => [b.querySelector('title').textContent,"
+            " b.getBoundingClientRect().height])"
+        )
+        # Weeks A and B only: the other weeks have no rate and no column.
+        assert len(bars) == 2, bars
+        (a_title, a_height), (b_title, b_height) = bars
+        assert a_height == pytest.approx(week_a * b_height, rel=0.02)
+        assert b_height > 20
+        assert a_title.rsplit(": ", 1)[1] != b_title.rsplit(": ", 1)[1]  # two rates
+        chart.locator("summary").click()
+        rows = chart.locator("table tbody tr")
+        cells = [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())]
+        assert cells.count("—") == rows.count() - 2
+        with page.expect_download() as download:
+            chart.locator("a.csv").click()
+        text = Path(download.value.path()).read_text(encoding="utf-8")
+        expected = "0.6667,2,3" if slug == "returning" else "0.5,1,2"
+        assert f"{m.isoformat()},{expected}" in text
+        chart.screenshot(path=shots / f"analytics-{slug}-{language}-{size['width']}.png")
+    page.screenshot(path=shots / f"analytics-rates-{language}-{size['width']}.png", full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize(("language", "size"), [("en", DESKTOP), ("uk", PHONE)])
+def test_the_breakdowns_of_joins_and_rewards(
+    browser, live_server, business, shop, owner, maria, shots, language, size
+):
+    """The history counted by hand in ``tests.dashboard.test_analytics_breakdowns``, rolled
+    up: a bar per join channel, card, location and staff member, longest for the most."""
+    from django.utils import timezone
+
+    from stampcard.stats.rollup import roll_up
+
+    make_breakdown_history(business=business, shop=shop, owner=owner, manager=maria)
+    roll_up(until=timezone.now())
+    context = browser.new_context(viewport=size, locale="en-US")
+    page = context.new_page()
+    log_in(page, live_server, "owner", "pw-owner-1234")
+    page.get_by_role("heading", name="Corner Cafe").wait_for()
+    if language != "en":
+        page.get_by_label("Language").select_option(language)
+        page.locator(f"html[lang={language}]").wait_for()
+    page.goto(f"{live_server.url}/b/corner-cafe/analytics/?days=7")
+
+    for slug, counts in (
+        ("channels", [2, 1]),
+        ("program-rewards", [3, 1]),
+        ("location-rewards", [2, 1]),
+        ("staff-rewards", [1, 1, 1]),
+    ):
+        chart = page.locator(f"#chart-{slug}")
+        chart.scroll_into_view_if_needed()
+        widths = chart.locator("svg rect").evaluate_all(
+            "bars => bars.map(b => b.getBoundingClientRect().width)"
+        )
+        assert len(widths) == len(counts), slug
+        for width, count in zip(widths, counts, strict=True):
+            assert width == pytest.approx(widths[0] * count / counts[0], rel=0.02), slug
+        chart.screenshot(path=shots / f"analytics-{slug}-{language}-{size['width']}.png")
+    labels = page.locator("#chart-program-rewards svg text").all_text_contents()
+    assert labels[:2] == ["Tea card", "3"]
+    page.screenshot(
+        path=shots / f"analytics-breakdowns-{language}-{size['width']}.png", full_page=True
+    )
+    context.close()

@@ -17,10 +17,20 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from stampcard.loyalty.models import Customer, Program, Reward, StampEvent, StampSource
+from stampcard.loyalty.models import (
+    Customer,
+    JoinChannel,
+    Program,
+    Reward,
+    StampEvent,
+    StampSource,
+)
 from stampcard.loyalty.services import add_stamps, enroll_customer, hand_over_reward
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business, Location, Membership
+from stampcard.vouchers.models import Voucher
+from stampcard.vouchers.services import redeem_voucher
+from tests import factories
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -71,3 +81,84 @@ def make_history(*, business: Business, shop: Location, owner, manager) -> Histo
     Customer.objects.filter(pk=cat.customer_id).update(created_at=at(today, 0, 5))
     stamp(cat, owner_anywhere, at(today, 0, 10), source=StampSource.KIOSK)
     return History(business=business, program=program, shop=shop, today=today)
+
+
+def make_rate_history(*, business: Business, shop: Location, owner) -> date:
+    """The history of ``tests.dashboard.test_analytics_rates`` (its docstring counts it by
+    hand); returns its ``M``, the Monday two weeks before this week's."""
+    today = timezone.now().astimezone(BANGKOK).date()
+    monday = today - timedelta(days=today.weekday() + 14)
+    program = Program.objects.create(
+        business=business, name="Coffee card", status="active", stamps_goal=2, reward_title="Tea"
+    )
+    actor = Actor.for_member(Membership.objects.get(business=business, user=owner), location=shop)
+
+    def customer(name: str, first: int):
+        card = enroll_customer(business=business, program=program, name=name)
+        Customer.objects.filter(pk=card.customer_id).update(
+            created_at=at(monday, 8) + timedelta(first)
+        )
+        return card
+
+    def stamp(card, offset: int) -> list[int]:
+        outcome = add_stamps(
+            business=business, actor=actor, source=StampSource.STAFF, card_id=card.pk
+        )
+        when = at(monday + timedelta(offset), 10)
+        StampEvent.objects.filter(pk=outcome.event_id).update(created_at=when)
+        Reward.objects.filter(pk__in=outcome.reward_ids).update(created_at=when)
+        return list(outcome.reward_ids)
+
+    def hand_over(reward_id: int, offset: int) -> None:
+        hand_over_reward(business=business, actor=actor, reward_id=reward_id)
+        Reward.objects.filter(pk=reward_id).update(settled_at=at(monday + timedelta(offset), 11))
+
+    dan, eve, fay = customer("Dan", -40), customer("Eve", 2), customer("Fay", 3)
+    stamp(dan, -40)
+    (dans,) = stamp(dan, 1)
+    hand_over(dans, 1)
+    stamp(eve, 2)
+    (eves,) = stamp(eve, 4)
+    stamp(fay, 3)
+    stamp(fay, 8)
+    hand_over(eves, 8)
+    return monday
+
+
+def make_breakdown_history(*, business: Business, shop: Location, owner, manager) -> None:
+    """The history of ``tests.dashboard.test_analytics_breakdowns`` (its docstring counts
+    it by hand), all of it today."""
+    coffee = factories.ProgramFactory(business=business, name="Coffee card", stamps_goal=2)
+    tea = factories.ProgramFactory(
+        business=business, name="Tea card", stamps_goal=1, reward_kind="smart_voucher"
+    )
+    at_shop = Actor.for_member(Membership.objects.get(user=owner), location=shop)
+    maria_anywhere = Actor.for_member(Membership.objects.get(user=manager))
+
+    def join(name, program, channel):
+        return enroll_customer(business=business, program=program, name=name, join_channel=channel)
+
+    def stamp(card):
+        return add_stamps(
+            business=business, actor=at_shop, source=StampSource.STAFF, card_id=card.pk
+        )
+
+    def redeem(card, actor):
+        voucher = Voucher.objects.get(card=card, reward__isnull=False)
+        redeem_voucher(business=business, actor=actor, token=voucher.token)
+
+    ann = join("Ann", coffee, JoinChannel.POSTER)
+    stamp(ann)
+    (reward_id,) = stamp(ann).reward_ids
+    hand_over_reward(business=business, actor=at_shop, reward_id=reward_id)
+    ben = join("Ben", tea, JoinChannel.POSTER)
+    stamp(ben)
+    redeem(ben, at_shop)
+    cat = join("Cat", tea, JoinChannel.QR)
+    stamp(cat)
+    redeem(cat, maria_anywhere)
+    dan = join("Dan", tea, JoinChannel.FLYER)
+    Customer.objects.filter(pk=dan.customer_id).update(
+        created_at=timezone.now() - timedelta(days=40)
+    )
+    stamp(dan)

@@ -30,6 +30,7 @@ from stampcard.loyalty.services.analytics import (
     Period,
     Point,
     Share,
+    Tally,
 )
 from stampcard.stats.analytics import business_analytics
 from stampcard.tenancy.decorators import requires
@@ -79,6 +80,7 @@ class Chart:
     head: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     empty: bool = False
+    note: str = ""
 
     @property
     def width(self) -> int:
@@ -163,16 +165,77 @@ def column_chart(
                     title=f"{day(point.bucket)}: {label} {number(amount)}",
                 )
             )
-    if points:
-        for index in sorted({0, len(points) // 2, len(points) - 1}):
-            anchor = "start" if index == 0 else "end" if index == len(points) - 1 else "middle"
-            x = LEFT + index * slot + (slot / 2 if anchor == "middle" else 0)
-            if anchor == "end":
-                x = LEFT + (index + 1) * slot
-            chart.texts.append(
-                Text(round(x, 2), COLUMN_HEIGHT - 6, day(points[index].bucket), anchor)
-            )
+    _time_axis(chart, points, slot)
     return chart
+
+
+def _rate_top(most: float) -> float:
+    """The axis top of a rate: 100 %, or the next whole half above a rate past it (more
+    rewards redeemed than earned in a week)."""
+    top = 1.0
+    while top < most:
+        top += 0.5
+    return top
+
+
+def rate_chart(
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    note: str,
+    points: Sequence[Point],
+    rate: Callable[[Point], float | None],
+    counts: Sequence[tuple[str, Callable[[Point], int]]],
+    bucket_title: str,
+) -> Chart:
+    """A rate per day or week as columns; a bucket without a rate ("—": nothing to divide
+    by) has no column. The table shows the counts it is made of."""
+    chart = Chart(slug=slug, title=title, description=description, height=COLUMN_HEIGHT, note=note)
+    chart.head = [bucket_title, title] + [label for label, _count in counts]
+    chart.rows = [
+        [day(p.bucket), percent(rate(p))] + [number(count(p)) for _label, count in counts]
+        for p in points
+    ]
+    rates = [rate(p) for p in points]
+    chart.empty = all(value is None for value in rates)
+    top = _rate_top(max((value for value in rates if value is not None), default=0.0))
+    plot_height = COLUMN_HEIGHT - TOP - BOTTOM
+    plot_width = WIDTH - LEFT - 4
+    for share in (0.0, 0.5, 1.0):
+        y = TOP + plot_height * (1 - share)
+        chart.grid.append(y)
+        chart.texts.append(Text(LEFT - 4, y + 4, percent(top * share), "end"))
+    slot = plot_width / max(len(points), 1)
+    gap = slot * 0.2 if slot > 4 else 0
+    for index, (point, value) in enumerate(zip(points, rates, strict=True)):
+        if value is None:
+            continue
+        height = plot_height * value / top
+        chart.bars.append(
+            Bar(
+                x=round(LEFT + index * slot + gap / 2, 2),
+                y=round(TOP + plot_height - height, 2),
+                width=round(max(slot - gap, 0.5), 2),
+                height=round(height, 2),
+                css="bar-a",
+                title=f"{day(point.bucket)}: {percent(value)}",
+            )
+        )
+    _time_axis(chart, points, slot)
+    return chart
+
+
+def _time_axis(chart: Chart, points: Sequence[Point], slot: float) -> None:
+    """The first, middle and last bucket's dates under the columns."""
+    if not points:
+        return
+    for index in sorted({0, len(points) // 2, len(points) - 1}):
+        anchor = "start" if index == 0 else "end" if index == len(points) - 1 else "middle"
+        x = LEFT + index * slot + (slot / 2 if anchor == "middle" else 0)
+        if anchor == "end":
+            x = LEFT + (index + 1) * slot
+        chart.texts.append(Text(round(x, 2), COLUMN_HEIGHT - 6, day(points[index].bucket), anchor))
 
 
 def row_chart(
@@ -198,7 +261,8 @@ def row_chart(
     room = WIDTH - LABEL_WIDTH - 44
     for index, (label, value, _cells) in enumerate(shown):
         y = 2 + index * ROW_HEIGHT
-        short = label if len(label) <= 20 else label[:19] + "…"
+        # About what fits left of the bars at 11px (Cyrillic and Thai are wide).
+        short = label if len(label) <= 16 else label[:15] + "…"
         width = room * value / top
         chart.texts.append(Text(LABEL_WIDTH - 6, y + 15, short, "end"))
         chart.bars.append(
@@ -215,6 +279,16 @@ def _share_chart(slug: str, title: str, description: str, shares: list[Share]) -
         description=description,
         head=[_("Name"), _("Stamps"), _("Visits")],
         rows=[(s.label, s.stamps, [number(s.stamps), number(s.visits)]) for s in shares],
+    )
+
+
+def _tally_chart(slug: str, title: str, description: str, name: str, tallies: list[Tally]) -> Chart:
+    return row_chart(
+        slug=slug,
+        title=title,
+        description=description,
+        head=[name, _("Rewards redeemed")],
+        rows=[(t.label, t.count, [number(t.count)]) for t in tallies],
     )
 
 
@@ -253,6 +327,41 @@ def charts(figures: Analytics) -> list[Chart]:
             ],
             bucket_title=per,
         ),
+        rate_chart(
+            slug="redemption",
+            title=_("Redemption rate"),
+            description=_("Rewards redeemed for every reward earned, per day or week."),
+            note=_(
+                "Redemption rate = rewards redeemed ÷ rewards earned in the same day or week."
+                " It can pass %(full)s when rewards earned earlier are redeemed; “—” means no"
+                " reward was earned."
+            )
+            % {"full": percent(1.0)},
+            points=points,
+            rate=lambda p: p.redemption_rate,
+            counts=[
+                (_("Rewards redeemed"), lambda p: p.rewards_redeemed),
+                (_("Rewards earned"), lambda p: p.rewards_earned),
+            ],
+            bucket_title=per,
+        ),
+        rate_chart(
+            slug="returning",
+            title=_("Returning-customer rate"),
+            description=_("Share of visiting customers who had visited before, per day or week."),
+            note=_(
+                "Returning-customer rate = customers with a visit in the day or week who had"
+                " visited before (on an earlier day) ÷ all customers with a visit in it. A"
+                " week counts all its days; “—” means nobody visited."
+            ),
+            points=points,
+            rate=lambda p: p.returning_rate,
+            counts=[
+                (_("Returning customers"), lambda p: p.returning),
+                (_("Customers visiting"), lambda p: p.visitors),
+            ],
+            bucket_title=per,
+        ),
         row_chart(
             slug="frequency",
             title=_("Visit frequency"),
@@ -262,6 +371,41 @@ def charts(figures: Analytics) -> list[Chart]:
                 (_frequency_label(low, high), count, [number(count)])
                 for (low, high), count in figures.frequency
             ],
+        ),
+        row_chart(
+            slug="channels",
+            title=_("New customers by join channel"),
+            description=_("Customers who joined, by where they found the join QR code."),
+            head=[_("Join channel"), _("New customers")],
+            rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_channel],
+        ),
+        row_chart(
+            slug="program-rewards",
+            title=_("Rewards by card"),
+            description=_("Rewards earned on each card, with those redeemed and the rate."),
+            head=[_("Name"), _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
+            rows=[
+                (
+                    r.label,
+                    r.earned,
+                    [number(r.earned), number(r.redeemed), percent(r.redemption_rate)],
+                )
+                for r in figures.rewards_by_program
+            ],
+        ),
+        _tally_chart(
+            "location-rewards",
+            _("Rewards redeemed by location"),
+            _("Where reward vouchers were redeemed; a reward handed over records no location."),
+            _("Location"),
+            figures.redeemed_by_location,
+        ),
+        _tally_chart(
+            "staff-rewards",
+            _("Rewards redeemed by staff member"),
+            _("Who redeemed reward vouchers; a reward handed over records no staff member."),
+            _("Staff member"),
+            figures.redeemed_by_staff,
         ),
         _share_chart(
             "locations",
@@ -359,7 +503,13 @@ CHART_SLUGS = (
     "customers",
     "stamps",
     "rewards",
+    "redemption",
+    "returning",
     "frequency",
+    "channels",
+    "program-rewards",
+    "location-rewards",
+    "staff-rewards",
     "locations",
     "programs",
     "workflows",
@@ -386,14 +536,31 @@ def analytics_csv(request: HttpRequest, business_slug: str, chart: str) -> HttpR
 
 
 def _csv_head(chart: Chart, period: Period) -> list[str]:
-    if chart.slug in ("customers", "stamps", "rewards"):
+    if chart.slug in TIME_CHARTS:
         return ["week" if period.grain == Grain.WEEK else "day", *chart.head[1:]]
     return chart.head
+
+
+TIME_CHARTS = ("customers", "stamps", "rewards", "redemption", "returning")
+
+
+def _rate(value: float | None) -> str:
+    """A rate for a spreadsheet: a plain fraction (0.5 is 50 %), empty without one."""
+    return "" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
     """Plain figures for a spreadsheet: ISO dates and numbers, not the page's formatting."""
     series = figures.series
+    if chart == "redemption":
+        return [
+            [p.bucket.isoformat(), _rate(p.redemption_rate), p.rewards_redeemed, p.rewards_earned]
+            for p in series
+        ]
+    if chart == "returning":
+        return [
+            [p.bucket.isoformat(), _rate(p.returning_rate), p.returning, p.visitors] for p in series
+        ]
     if chart == "customers":
         return [[p.bucket.isoformat(), p.new_customers] for p in series]
     if chart == "stamps":
@@ -405,6 +572,20 @@ def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
             [f"{low}+" if high is None else str(low) if low == high else f"{low}-{high}", n]
             for (low, high), n in figures.frequency
         ]
+    if chart == "channels":
+        return [[t.label, t.count] for t in figures.joined_by_channel]
+    if chart == "program-rewards":
+        return [
+            [r.label, r.earned, r.redeemed, _rate(r.redemption_rate)]
+            for r in figures.rewards_by_program
+        ]
+    if chart in ("location-rewards", "staff-rewards"):
+        tallies = (
+            figures.redeemed_by_location
+            if chart == "location-rewards"
+            else figures.redeemed_by_staff
+        )
+        return [[t.label, t.count] for t in tallies]
     shares = {
         "locations": figures.by_location,
         "programs": figures.by_program,

@@ -14,7 +14,7 @@ The definitions are those of ``loyalty.services.analytics``.
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -28,18 +28,23 @@ from stampcard.loyalty.services.analytics import (
     Period,
     Point,
     Totals,
+    measure_breakdowns,
+    returning_from_ledger,
     shares,
     staff_names,
+    with_visitors,
 )
-from stampcard.stats.ledger import Ids, Window, count_rows, stamp_rows, visit_rows
+from stampcard.stats.ledger import Ids, Window, count_rows, measure_rows, stamp_rows, visit_rows
 from stampcard.stats.models import (
     DayCount,
     DayFigure,
+    MeasureDay,
     RollupState,
     StampDay,
     VisitDay,
     VisitingSnapshot,
 )
+from stampcard.stats.returning import per_bucket, rolled_figures, tail_changes
 from stampcard.stats.visiting import Visiting, count_visit_days, from_snapshot
 from stampcard.tenancy.models import Business, Location
 
@@ -131,7 +136,37 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
             for row in counted:
                 per_day[row["day"]][figure] += row["count"]
 
-    series = _series(period, per_day)
+    measures: list[dict[str, Any]] = []
+    if rolled_until is not None:
+        measures.extend(
+            {
+                "figure": row["figure"],
+                "program": row["program_id"],
+                "location": row["location_id"],
+                "staff": row["staff_id"],
+                "channel": row["channel"],
+                "count": row["n"],
+            }
+            for row in MeasureDay.objects.filter(**in_period)
+            .values("figure", "program_id", "location_id", "staff_id", "channel")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+    for window in windows:
+        for figure, rows in measure_rows(window).items():
+            measures.extend(
+                {
+                    "figure": figure,
+                    "program": row["of_program"],
+                    "location": row["at_location"],
+                    "staff": row["by_staff"],
+                    "channel": row["via_channel"],
+                    "count": row["count"],
+                }
+                for row in rows
+            )
+
+    series = with_visitors(_series(period, per_day), _returning(business, period, state))
     visiting = _customers_visiting(
         business, period, rolled=rolled_until is not None, windows=windows
     )
@@ -178,6 +213,7 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
         ),
         by_source=shares(groups, "source", {s.value: str(s.label) for s in StampSource}),
         by_staff=shares(groups, "actor_user_id", staff, none=_("Devices and codes")),
+        **measure_breakdowns(business, measures),
     )
 
 
@@ -197,6 +233,34 @@ def _series(period: Period, per_day: dict[date, Counter[str]]) -> list[Point]:
         )
         for bucket in period.buckets()
     ]
+
+
+def _returning(
+    business: Business, period: Period, state: RollupState | None
+) -> dict[date, tuple[int, int]]:
+    """Visitors and returning customers per bucket: the rolled-up day figures of the
+    buckets' days, changed by the visits not rolled up yet (``stats.returning``)."""
+    rolled_until = state.rolled_until if state is not None else None
+    if state is None or rolled_until is None:
+        return returning_from_ledger(business, period)
+    first, last = period.whole_buckets()
+    zone = period.time_zone
+    ids = Ids(
+        event=state.last_event_id,
+        customer=state.last_customer_id,
+        reward=state.last_reward_id,
+        voucher=state.last_voucher_id,
+        card=state.last_card_id,
+    )
+    # Every visit not rolled up that can change these days: of any earlier time (by id), or
+    # since the rollup up to the buckets' end.
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    windows = [Window(business.pk, zone, None, rolled_until, newer_than=ids)]
+    if rolled_until < end:
+        windows.append(Window(business.pk, zone, rolled_until, end))
+    figures = rolled_figures(business.pk, first, last)
+    figures.update(tail_changes(business.pk, first, last, windows))
+    return per_bucket(period, figures)
 
 
 def _customers_visiting(

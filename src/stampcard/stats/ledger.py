@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import BigIntegerField, Count, F, QuerySet, Sum, Value
+from django.db.models.functions import Cast, TruncDate
 
 from stampcard.loyalty.models import (
     Card,
@@ -126,6 +126,46 @@ def count_rows(window: Window) -> dict[DayFigure, Rows]:
             Voucher.objects.filter(reward__isnull=False, status=VoucherStatus.REDEEMED),
             "redeemed_at",
             "voucher",
+        ),
+    }
+
+
+def measure_rows(window: Window) -> dict[DayFigure, Rows]:
+    """Per figure of ``count_rows``, one row per day and what it is recorded with:
+    ``of_program``, ``at_location``, ``by_staff``, ``via_channel`` (null or empty where the
+    figure has no such thing; named apart from the models' own fields) and ``count``."""
+    none = Cast(Value(None), BigIntegerField())  # a typed NULL, for the INSERT … SELECT
+
+    def per_day(rows: QuerySet[Any], field: str, table: str, **by: Any) -> Rows:
+        keys = {"of_program": none, "at_location": none, "by_staff": none, "via_channel": Value("")}
+        keys.update(by)
+        return (
+            window.rows(rows, field, table)
+            .annotate(day=TruncDate(field, tzinfo=window.zone), **keys)
+            .values("day", *keys)
+            .annotate(count=Count("pk"))
+        )
+
+    return {
+        DayFigure.JOINED: per_day(
+            Customer.objects.all(), "created_at", "customer", via_channel=F("join_channel")
+        ),
+        DayFigure.REWARDS_EARNED: per_day(
+            Reward.objects.all(), "created_at", "reward", of_program=F("card__program_id")
+        ),
+        DayFigure.REWARDS_HANDED_OVER: per_day(
+            Reward.objects.filter(status=RewardStatus.REDEEMED),
+            "settled_at",
+            "reward",
+            of_program=F("card__program_id"),
+        ),
+        DayFigure.REWARD_VOUCHERS_REDEEMED: per_day(
+            Voucher.objects.filter(reward__isnull=False, status=VoucherStatus.REDEEMED),
+            "redeemed_at",
+            "voucher",
+            of_program=F("reward__card__program_id"),
+            at_location=F("redeemed_at_location_id"),
+            by_staff=F("redeemed_by_user_id"),
         ),
     }
 

@@ -63,11 +63,26 @@ class DayFigure(models.TextChoices):
     REWARDS_EARNED = "earned"
     REWARDS_HANDED_OVER = "handed_over"
     REWARD_VOUCHERS_REDEEMED = "voucher_redeemed"
+    # Customers with a visit on the day (``VisitDay``), and of them (``stats.returning``):
+    VISITORS = "visitors"
+    FIRST_VISITS = "first_visits"  # the customer's very first visit
+    WEEK_VISITORS = "week_visitors"  # the customer's first visit of that week (Monday on)
+    WEEK_NEWCOMERS = "week_newcomers"  # the very first visit, and no other that week
+
+
+# Figures computed from the visit days, over whole weeks (``stats.returning``).
+VISITOR_FIGURES = (
+    DayFigure.VISITORS,
+    DayFigure.FIRST_VISITS,
+    DayFigure.WEEK_VISITORS,
+    DayFigure.WEEK_NEWCOMERS,
+)
 
 
 class DayCount(models.Model):
     """How many customers joined, rewards were earned, handed over or redeemed as vouchers
-    on one day."""
+    on one day; how many customers visited, and how many of them for the first time (ever,
+    or that week)."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
@@ -82,6 +97,29 @@ class DayCount(models.Model):
                 fields=["business", "day", "figure"], name="daycount_one_per_figure"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.figure}: {self.count}"
+
+
+class MeasureDay(models.Model):
+    """The day counts of ``DayCount`` by what each one is recorded with: customers joined
+    by join channel; rewards earned and handed over by program; reward vouchers redeemed by
+    program, shop and staff member (a reward handed over records neither)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    figure = models.CharField(max_length=16, choices=DayFigure.choices)
+    program_id = models.BigIntegerField(null=True)
+    location_id = models.BigIntegerField(null=True)
+    staff_id = models.BigIntegerField(null=True)
+    channel = models.CharField(max_length=16, blank=True)
+    count = models.IntegerField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["business", "day"], name="measureday_business_day")]
 
     def __str__(self) -> str:
         return f"{self.day} {self.figure}: {self.count}"

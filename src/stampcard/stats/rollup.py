@@ -12,7 +12,7 @@ it. Each run, in one transaction holding the ``RollupState`` row:
    vouchers redeemed since the last run;
 3. for each business, recomputes the whole local days of its span from the ledger (rows
    created before ``until``, with ids up to the new last ones): deletes the days' rollup
-   rows and inserts them again;
+   rows and inserts them again (the visitor figures of the whole weeks they touch, too);
 4. records ``until`` and the ids seen.
 
 A run is idempotent (a day is recomputed, never incremented), and two runs at once cannot
@@ -37,18 +37,22 @@ from stampcard.stats.ledger import (
     Rows,
     Window,
     count_rows,
+    measure_rows,
     program_rows,
     stamp_rows,
     visit_rows,
 )
 from stampcard.stats.models import (
+    VISITOR_FIGURES,
     DayCount,
+    MeasureDay,
     ProgramDay,
     RollupState,
     StampDay,
     VisitDay,
     VisitingSnapshot,
 )
+from stampcard.stats.returning import days_to_recount, visitor_rows
 from stampcard.stats.visiting import refresh_snapshots
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import Voucher, VoucherStatus
@@ -56,6 +60,8 @@ from stampcard.vouchers.models import Voucher, VoucherStatus
 log = logging.getLogger(__name__)
 
 Span = tuple[datetime, datetime]
+# The tables with a row per day (and breakdown), recomputed a day at a time.
+DAY_ROLLUPS: tuple[type[Model], ...] = (StampDay, DayCount, VisitDay, ProgramDay, MeasureDay)
 
 
 @dataclass(frozen=True)
@@ -166,8 +172,9 @@ def rebuild(*, until: datetime | None = None) -> RollupRun | None:
             last_voucher_id=0,
             last_card_id=0,
         )
-        for model in (StampDay, DayCount, VisitDay, ProgramDay, VisitingSnapshot):
-            model.objects.all().delete()
+        VisitingSnapshot.objects.all().delete()
+        for model in DAY_ROLLUPS:
+            model._default_manager.all().delete()
         return roll_up(until=until)
 
 
@@ -215,8 +222,10 @@ def recompute_days(
     ledger holds for them, counting rows created before ``until`` with ids up to ``ids``."""
     start = datetime.combine(first, time.min, tzinfo=zone)
     end = min(datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone), until)
-    for model in (StampDay, DayCount, VisitDay, ProgramDay):
-        model.objects.filter(business_id=business_id, day__gte=first, day__lte=last).delete()
+    for model in DAY_ROLLUPS:
+        model._default_manager.filter(
+            business_id=business_id, day__gte=first, day__lte=last
+        ).delete()
     window = Window(business_id=business_id, zone=zone, start=start, end=end, up_to=ids)
     _insert(
         StampDay,
@@ -234,6 +243,16 @@ def recompute_days(
     )
     for figure, rows in count_rows(window).items():
         _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
+    recount_visitors(business_id=business_id, first=first, last=last)
+    for figure, rows in measure_rows(window).items():
+        _insert(
+            MeasureDay,
+            ["day", "program_id", "location_id", "staff_id", "channel", "count", "figure"],
+            ["day", "of_program", "at_location", "by_staff", "via_channel", "count"],
+            rows,
+            business_id,
+            figure,
+        )
     for program_figure, rows in program_rows(window).items():
         _insert(
             ProgramDay,
@@ -243,6 +262,17 @@ def recompute_days(
             business_id,
             program_figure,
         )
+
+
+def recount_visitors(*, business_id: int, first: date, last: date) -> None:
+    """Replace the visitor figures of the days the visit days of ``first``..``last`` touch
+    (``stats.returning``), counted from the visit days just rolled up."""
+    first, last = days_to_recount(business_id, first, last)
+    DayCount.objects.filter(
+        business_id=business_id, day__gte=first, day__lte=last, figure__in=VISITOR_FIGURES
+    ).delete()
+    for figure, rows in visitor_rows(business_id, first, last).items():
+        _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
 
 
 def _insert(

@@ -19,10 +19,18 @@ Definitions, as the page states them:
 - a *returning customer* is one who visited in the period and had joined before it, or
   visited on at least two different days in it; the rate is over the customers who visited;
 - *visit frequency* counts, per customer who visited, the days with a visit in the period.
+
+Per day or week (the rate charts):
+
+- the *redemption rate* of a day or week is its rewards redeemed over its rewards earned;
+- a day's or week's *visitors* are the customers with a visit in it; the *returning* ones had
+  visited before: on an earlier day, in it or before it (a customer whose very first visit
+  is the only day they came in that day or week is new, everyone else returning). A week
+  counts all its days, those outside the period too, so each bar is a whole week.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from stampcard.loyalty.models import (
     Customer,
+    JoinChannel,
     Program,
     Reward,
     RewardStatus,
@@ -96,6 +105,13 @@ class Period:
     def bucket_of(self, day: date) -> date:
         return day - timedelta(days=day.weekday()) if self.grain == Grain.WEEK else day
 
+    def whole_buckets(self) -> tuple[date, date]:
+        """The first and last day of the buckets: a week's days outside the period too."""
+        last = self.bucket_of(self.last)
+        return self.bucket_of(self.first), last + timedelta(
+            days=6
+        ) if self.grain == Grain.WEEK else last
+
     def buckets(self) -> list[date]:
         """Every bucket's first day, oldest first (a week starts on Monday, as PostgreSQL's)."""
         found: list[date] = []
@@ -116,6 +132,16 @@ class Point:
     visits: int = 0
     rewards_earned: int = 0
     rewards_redeemed: int = 0
+    visitors: int = 0
+    returning: int = 0
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.rewards_redeemed / self.rewards_earned if self.rewards_earned else None
+
+    @property
+    def returning_rate(self) -> float | None:
+        return self.returning / self.visitors if self.visitors else None
 
 
 @dataclass(frozen=True)
@@ -125,6 +151,27 @@ class Share:
     label: str
     stamps: int
     visits: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One bar of a breakdown of a single count."""
+
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RewardShare:
+    """Rewards earned and redeemed on one card program in the period."""
+
+    label: str
+    earned: int
+    redeemed: int
+
+    @property
+    def redemption_rate(self) -> float | None:
+        return self.redeemed / self.earned if self.earned else None
 
 
 @dataclass(frozen=True)
@@ -162,13 +209,20 @@ class Analytics:
     by_program: list[Share] = field(default_factory=list)
     by_source: list[Share] = field(default_factory=list)
     by_staff: list[Share] = field(default_factory=list)
+    joined_by_channel: list[Tally] = field(default_factory=list)
+    rewards_by_program: list[RewardShare] = field(default_factory=list)
+    redeemed_by_location: list[Tally] = field(default_factory=list)
+    redeemed_by_staff: list[Tally] = field(default_factory=list)
 
 
 def business_analytics(*, business: Business, period: Period) -> Analytics:
     """Every figure of the analytics page for ``business`` over ``period``: a few aggregate
     queries, each bounded by the period's days."""
     stamps = _stamps(business, period)
-    series = _series(business, period, stamps)
+    measures = measure_breakdowns(business, _measure_rows(business, period))
+    series = with_visitors(
+        _series(business, period, stamps), returning_from_ledger(business, period)
+    )
     visiting = _customers_visiting(business, period, stamps)
     totals = Totals(
         new_customers=sum(p.new_customers for p in series),
@@ -209,7 +263,125 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
             staff_names({row["actor_user_id"] for row in groups}),
             none=_("Devices and codes"),
         ),
+        **measures,
     )
+
+
+def _measure_rows(business: Business, period: Period) -> list[dict[str, Any]]:
+    """The period's joins by channel, rewards earned and handed over by program, reward
+    vouchers redeemed by program, shop and staff member (``measure_breakdowns``' rows)."""
+    within = {"created_at__gte": period.start, "created_at__lt": period.end}
+    rows: list[dict[str, Any]] = []
+    for channel, count in (
+        Customer.objects.filter(business=business, **within)
+        .values_list("join_channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows.append({"figure": "joined", "channel": channel, "count": count})
+    earned = Reward.objects.filter(business=business, **within)
+    handed_over = Reward.objects.filter(
+        business=business,
+        status=RewardStatus.REDEEMED,
+        settled_at__gte=period.start,
+        settled_at__lt=period.end,
+    )
+    for figure, rewards in (("earned", earned), ("handed_over", handed_over)):
+        for program, count in (
+            rewards.values_list("card__program_id").annotate(n=Count("id")).order_by()
+        ):
+            rows.append({"figure": figure, "program": program, "count": count})
+    # Through the reverse relation the vouchers app gives ``Reward``, as ``_series``.
+    for program, location, staff, count in (
+        Reward.objects.filter(
+            business=business,
+            voucher__status="redeemed",
+            voucher__redeemed_at__gte=period.start,
+            voucher__redeemed_at__lt=period.end,
+        )
+        .values_list(
+            "card__program_id", "voucher__redeemed_at_location_id", "voucher__redeemed_by_user_id"
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows.append(
+            {
+                "figure": "voucher_redeemed",
+                "program": program,
+                "location": location,
+                "staff": staff,
+                "count": count,
+            }
+        )
+    return rows
+
+
+def measure_breakdowns(business: Business, rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``Analytics``' breakdowns of the counts other than stamps, from rows of a ``figure``
+    ("joined", "earned", "handed_over", "voucher_redeemed"), its ``count`` and what it is
+    recorded with (``channel``, ``program``, ``location``, ``staff``; missing is none).
+    A reward handed over records no shop and no staff member."""
+    joined: dict[str, int] = {}
+    earned: dict[int, int] = {}
+    redeemed: dict[int, int] = {}
+    at_location: dict[int | None, int] = {}
+    by_staff: dict[int | None, int] = {}
+    for row in rows:
+        figure, count = row["figure"], int(row["count"])
+        if not count:
+            continue
+        if figure == "joined":
+            channel = row.get("channel") or ""
+            joined[channel] = joined.get(channel, 0) + count
+        elif figure == "earned":
+            earned[row["program"]] = earned.get(row["program"], 0) + count
+        else:
+            redeemed[row["program"]] = redeemed.get(row["program"], 0) + count
+            location, staff = row.get("location"), row.get("staff")
+            at_location[location] = at_location.get(location, 0) + count
+            by_staff[staff] = by_staff.get(staff, 0) + count
+    locations = dict(Location.objects.filter(business=business).values_list("pk", "name"))
+    staff_found = staff_names(set(by_staff))
+    programs = dict(Program.objects.filter(business=business).values_list("pk", "name"))
+    channels = {choice.value: str(choice.label) for choice in JoinChannel}
+    return {
+        "joined_by_channel": _tallies(joined, channels, none=_("Unknown")),
+        "rewards_by_program": sorted(
+            (
+                RewardShare(
+                    label=programs.get(program, "—"),
+                    earned=earned.get(program, 0),
+                    redeemed=redeemed.get(program, 0),
+                )
+                for program in {*earned, *redeemed}
+            ),
+            key=lambda share: (-share.earned, -share.redeemed, share.label),
+        ),
+        # A deleted shop or person is none, as the ledger's rows say since.
+        "redeemed_by_location": _tallies(
+            _known(at_location, locations), locations, none=_("No location recorded")
+        ),
+        "redeemed_by_staff": _tallies(
+            _known(by_staff, staff_found), staff_found, none=_("No staff member recorded")
+        ),
+    }
+
+
+def _known(counts: Mapping[Any, int], names: Mapping[Any, str]) -> dict[Any, int]:
+    found: dict[Any, int] = {}
+    for key, count in counts.items():
+        key = key if key in names else None
+        found[key] = found.get(key, 0) + count
+    return found
+
+
+def _tallies(counts: Mapping[Any, int], names: Mapping[Any, str], *, none: str) -> list[Tally]:
+    """Most first; a key without a name (none, empty) is ``none``."""
+    tallies = [
+        Tally(label=names.get(key, key) if key else none, count=n) for key, n in counts.items()
+    ]
+    return sorted(tallies, key=lambda tally: (-tally.count, tally.label))
 
 
 def _stamps(business: Business, period: Period) -> QuerySet[StampEvent]:
@@ -292,6 +464,67 @@ def _series(business: Business, period: Period, stamps: QuerySet[StampEvent]) ->
         )
         for bucket in period.buckets()
     ]
+
+
+def with_visitors(series: list[Point], visitors: Mapping[date, tuple[int, int]]) -> list[Point]:
+    """``series`` with each bucket's (visitors, returning) of ``visitors``."""
+    return [
+        replace(point, visitors=found[0], returning=found[1])
+        if (found := visitors.get(point.bucket))
+        else point
+        for point in series
+    ]
+
+
+def returning_from_ledger(business: Business, period: Period) -> dict[date, tuple[int, int]]:
+    """Per bucket of ``period``: customers who visited, and those of them returning (the
+    definitions above), from the ledger: each visitor's days of the buckets, and their very
+    first visit."""
+    first, last = period.whole_buckets()
+    zone = period.time_zone
+    rows = (
+        StampEvent.objects.filter(
+            business=business,
+            kind=StampEventKind.STAMP,
+            created_at__gte=datetime.combine(first, time.min, tzinfo=zone),
+            created_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone),
+        )
+        .annotate(day=Trunc("created_at", "day", DateField(), tzinfo=zone))
+        .values_list("card__customer_id", "day")
+        .distinct()
+        .order_by()
+    )
+    days: dict[int, set[date]] = {}
+    for customer, day in rows:
+        days.setdefault(customer, set()).add(day)
+    first_visits = {
+        customer: earliest.astimezone(zone).date()
+        for customer, earliest in StampEvent.objects.filter(
+            business=business, kind=StampEventKind.STAMP, card__customer_id__in=list(days)
+        )
+        .values_list("card__customer_id")
+        .annotate(earliest=Min("created_at"))
+        .order_by()
+    }
+    return count_returning(period, days, first_visits)
+
+
+def count_returning(
+    period: Period, days: Mapping[int, set[date]], first_visits: Mapping[int, date]
+) -> dict[date, tuple[int, int]]:
+    """Per bucket: (visitors, returning), from each customer's visit days and first visit."""
+    visitors: dict[date, int] = {}
+    returning: dict[date, int] = {}
+    for customer, visit_days in days.items():
+        per_bucket: dict[date, int] = {}
+        for day in visit_days:
+            bucket = period.bucket_of(day)
+            per_bucket[bucket] = per_bucket.get(bucket, 0) + 1
+        for bucket, count in per_bucket.items():
+            visitors[bucket] = visitors.get(bucket, 0) + 1
+            new = count == 1 and period.bucket_of(first_visits[customer]) == bucket
+            returning[bucket] = returning.get(bucket, 0) + (not new)
+    return {bucket: (visitors[bucket], returning[bucket]) for bucket in visitors}
 
 
 def _group_key(group: tuple[int, int | None]) -> str:
