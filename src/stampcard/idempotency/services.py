@@ -133,7 +133,10 @@ def claim_key(request: IdempotentRequest) -> None:
         raise AlreadyDone({})  # the key vanished in between: still not ours to use
 
 
-def keep_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
-    """Store the outcome on the key this transaction claimed (``claim_key``)."""
+def keep_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> str:
+    """Store the outcome on the key this transaction claimed (``claim_key``); the outcome as
+    it was stored (JSON), for a caller that answers with it too."""
+    encoded = json.dumps(outcome)
     with hot_path_cursor() as cursor:
-        cursor.execute(_KEEP, [json.dumps(outcome), request.business_id, request.key])
+        cursor.execute(_KEEP, [encoded, request.business_id, request.key])
+    return encoded
