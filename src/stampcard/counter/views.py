@@ -9,7 +9,6 @@ views parse, hand the scan to ``counter.scan`` and render what it answers.
 
 import dataclasses
 import functools
-import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -39,6 +38,8 @@ from stampcard.tenancy.permissions import Permission, allows
 from stampcard.tenancy.services import device_seen
 
 View = Callable[..., HttpResponse]
+# What JsonResponse encodes with, made once (an encoder keeps no state between calls).
+_JSON = DjangoJSONEncoder()
 # What ``add_never_cache_headers`` writes, with Expires now.
 _NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
@@ -111,7 +112,7 @@ def _answer_response(answer: Answer) -> HttpResponse:
     is, and the cache headers are written out."""
     body = answer.encoded
     if body is None:
-        body = json.dumps(answer.body, cls=DjangoJSONEncoder)
+        body = _JSON.encode(answer.body)
     response = HttpResponse(body, content_type="application/json", status=answer.status)
     if answer.replayed:
         response.headers["Idempotent-Replayed"] = "true"
