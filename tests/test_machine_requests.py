@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, conne
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import cache
 
+from stampcard.counter import views as counter_views
 from stampcard.loyalty.models import StampEvent
 from stampcard.machine_requests import MachineRequestsHandler
 from stampcard.tenancy.middleware import DEVICE_COOKIE
@@ -173,6 +174,7 @@ def handlers(monkeypatch):
     monkeypatch.setattr(server, "whole_chain", refuse)
     # The answers say "never cache" with the time: one fixed time for both.
     monkeypatch.setattr(cache, "http_date", lambda *args: "Tue, 01 Dec 2026 09:30:00 GMT")
+    monkeypatch.setattr(counter_views, "http_date", lambda *args: "Tue, 01 Dec 2026 09:30:00 GMT")
     return django_handler, server
 
 

@@ -23,6 +23,8 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from psycopg import pq
 
 M = TypeVar("M", bound=Model)
@@ -80,6 +82,13 @@ class Columns(Generic[M]):
     ``sql`` lists the columns under a table alias, for a SELECT; ``load`` turns the values
     that came back into an instance, converted as the ORM converts them (the backend's and
     each field's ``get_db_converters``), so it is the same object a queryset would give.
+
+    The instance is built as ``Model.from_db`` builds it, without running ``Model.__init__``
+    (its argument handling costs more than the device door's whole statement): the values
+    go straight into the instance's ``__dict__`` under the fields' attnames, where
+    ``__init__`` puts them too (a field's descriptor keeps its value there), and the state
+    says "from the database". A model that anything listens to ``pre_init`` or
+    ``post_init`` for (an ``ImageField`` with dimension fields) is built by ``from_db``.
     """
 
     def __init__(self, model: type[M], alias: str, db: BaseDatabaseWrapper) -> None:
@@ -103,4 +112,13 @@ class Columns(Generic[M]):
         for i, column, converters in self.converters:
             for convert in converters:
                 values[i] = convert(values[i], column, self.db)
-        return self.model.from_db(self.db.alias, self.names, values)
+        model = self.model
+        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+            return model.from_db(self.db.alias, self.names, values)
+        instance = model.__new__(model)
+        state = ModelState()
+        state.adding = False
+        state.db = self.db.alias
+        instance.__dict__["_state"] = state
+        instance.__dict__.update(zip(self.names, values, strict=True))
+        return instance

@@ -23,10 +23,15 @@ wrong method, a refusal or an error.
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
 from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
 # By URL name, so that moving a URL cannot silently move it back to the long chain. The
@@ -40,11 +45,54 @@ SILENT_MIDDLEWARE = (
 )
 SPOKEN_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "stampcard.machine_requests.SpokenLanguageMiddleware",
     "stampcard.tenancy.middleware.BusinessScopeMiddleware",
 )
+# Languages decided (``SpokenLanguageMiddleware``), by language cookie and Accept-Language.
+_LANGUAGES_KEPT = 500
 
 Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class SpokenLanguageMiddleware:
+    """``LocaleMiddleware`` for URLs outside ``i18n_patterns``, as it treats them: the language
+    from the language cookie or ``Accept-Language`` (``get_language_from_request``) is
+    activated, and the answer varies on Accept-Language and says its language.
+
+    The language each pair of cookie and header gets is kept: Django works it out anew on
+    every request (and tries the URL's first segment as a language code, twice), which on
+    the scan's path costs more than the rest of this chain. With ``i18n_patterns`` in the
+    URLconf it is ``LocaleMiddleware`` itself.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.whole: Any = None  # LocaleMiddleware, typed as sync or async
+        if is_language_prefix_patterns_used(settings.ROOT_URLCONF)[0]:
+            self.whole = LocaleMiddleware(get_response)
+        self.cookie = settings.LANGUAGE_COOKIE_NAME
+        self.decided: dict[tuple[str | None, str], str] = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.whole is not None:
+            return self.whole(request)
+        meta = request.META
+        key = (
+            request.COOKIES.get(self.cookie) if "HTTP_COOKIE" in meta else None,
+            meta.get("HTTP_ACCEPT_LANGUAGE", ""),
+        )
+        language = self.decided.get(key)
+        if language is None:
+            language = translation.get_language_from_request(request, check_path=False)
+            if len(self.decided) >= _LANGUAGES_KEPT:
+                self.decided.clear()
+            self.decided[key] = language
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
 
 
 class MachineRequestsMiddleware:

@@ -188,6 +188,9 @@ class Answer:
     status: int
     body: dict[str, Any]
     replayed: bool = False
+    # ``body`` as JSON, when it was already encoded (kept under the nonce): the response
+    # sends these very bytes instead of encoding it again.
+    encoded: str | None = None
 
 
 def parse_scan(raw: bytes, *, now: datetime | None = None) -> Scan:
@@ -689,12 +692,12 @@ def _once(
         with transaction.atomic():
             claim_key(request)
             answer: Answer = write()
-            keep_outcome(request, answer.body)
+            encoded = keep_outcome(request, answer.body)
     except AlreadyDone as done:
         if not done.outcome:
             raise
         return Answer(status=200, body=done.outcome, replayed=True)
-    return answer
+    return Answer(status=answer.status, body=answer.body, encoded=encoded)
 
 
 def _done(

@@ -42,6 +42,9 @@ _CLAIM = (
 )
 _KEEP = f"UPDATE {_TABLE} SET outcome = %s WHERE business_id = %s AND key = %s"  # noqa: S608
 MAX_KEY_LENGTH = 255
+# What json.dumps(arguments, sort_keys=True, default=str) encodes with, made once: every
+# scan's fingerprint is encoded by it (an encoder keeps no state between calls).
+_CANONICAL = json.JSONEncoder(sort_keys=True, default=str)
 
 
 class AlreadyDone(Refusal):
@@ -81,7 +84,7 @@ class IdempotentRequest:
             return None
         if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
             raise InvalidKey()
-        canonical = json.dumps(arguments, sort_keys=True, default=str)
+        canonical = _CANONICAL.encode(arguments)
         return cls(
             business_id=business_id,
             key=key,
@@ -133,7 +136,10 @@ def claim_key(request: IdempotentRequest) -> None:
         raise AlreadyDone({})  # the key vanished in between: still not ours to use
 
 
-def keep_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> None:
-    """Store the outcome on the key this transaction claimed (``claim_key``)."""
+def keep_outcome(request: IdempotentRequest, outcome: dict[str, Any]) -> str:
+    """Store the outcome on the key this transaction claimed (``claim_key``); the outcome as
+    it was stored (JSON), for a caller that answers with it too."""
+    encoded = json.dumps(outcome)
     with hot_path_cursor() as cursor:
-        cursor.execute(_KEEP, [json.dumps(outcome), request.business_id, request.key])
+        cursor.execute(_KEEP, [encoded, request.business_id, request.key])
+    return encoded

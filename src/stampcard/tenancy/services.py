@@ -333,7 +333,7 @@ def find_device(token: str) -> Device | None:
     """
     if not token or len(token) > 200:
         return None
-    device, business, location, sql = _device_columns(connections[DEFAULT_DB_ALIAS].alias)
+    device, business, location, sql = _device_columns(DEFAULT_DB_ALIAS)
     with hot_path_cursor() as cursor:
         cursor.execute(sql, [tokens.hash_secret(token)])
         row = cursor.fetchone()
