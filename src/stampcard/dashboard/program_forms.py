@@ -1,6 +1,7 @@
 """The program designer's forms: they parse and check what was typed; the service writes it."""
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from stampcard import money
 from stampcard.loyalty.models import MAX_MILESTONES, CardBarcode, Program, StampSource
 from stampcard.loyalty.services.programs import (
+    MILESTONE_TRANSLATION_LIMITS,
     PROGRAM_FIELDS,
     STAMP_ICONS,
     TRANSLATION_LIMITS,
@@ -346,9 +348,33 @@ class VoucherForm(forms.ModelForm):
 
 
 class MilestoneForm(forms.Form):
+    """One milestone row: its stamp, its reward, and the reward in each other language."""
+
     pk = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     stamps = forms.IntegerField(label=_("At stamp"), required=False, min_value=1, max_value=49)
     reward_title = forms.CharField(label=_("Reward"), required=False, max_length=120)
+
+    def __init__(
+        self, *args: Any, languages: Sequence[tuple[str, Any]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = list(languages)
+        titles = self.initial.get("titles") or {}
+        for code, name in self.languages:
+            self.fields[f"tr_{code}"] = forms.CharField(
+                label=name,
+                required=False,
+                max_length=MILESTONE_TRANSLATION_LIMITS["reward_title"],
+                initial=titles.get(code, ""),
+            )
+
+    def translation_fields(self) -> list[forms.BoundField]:
+        """The reward's title in each other language, for the template."""
+        return [self[f"tr_{code}"] for code, _name in self.languages]
+
+    def titles(self) -> dict[str, str]:
+        """The titles typed in other languages, by language code (empty ones too)."""
+        return {code: self.cleaned_data.get(f"tr_{code}", "") for code, _name in self.languages}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -359,6 +385,7 @@ class MilestoneForm(forms.Form):
         return cleaned
 
 
+# Given ``form_kwargs={"languages": business.other_languages}``: a title field per language.
 MilestoneFormSet = forms.formset_factory(
     MilestoneForm, extra=0, max_num=MAX_MILESTONES, validate_max=True, absolute_max=MAX_MILESTONES
 )
@@ -368,7 +395,16 @@ def milestone_initial(program: Program | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if program is not None and program.pk is not None:
         rows = [
-            {"pk": m.pk, "stamps": m.stamps, "reward_title": m.reward_title}
+            {
+                "pk": m.pk,
+                "stamps": m.stamps,
+                "reward_title": m.reward_title,
+                "titles": {
+                    code: texts.get("reward_title", "")
+                    for code, texts in (m.translations or {}).items()
+                    if isinstance(texts, dict)
+                },
+            }
             for m in program.milestones.all()
         ]
     return rows + [{}] * (MAX_MILESTONES - len(rows))
@@ -376,7 +412,12 @@ def milestone_initial(program: Program | None) -> list[dict[str, Any]]:
 
 def milestone_drafts(formset: Any) -> list[MilestoneDraft]:
     return [
-        MilestoneDraft(stamps=row["stamps"], reward_title=row["reward_title"], pk=row.get("pk"))
-        for row in (form.cleaned_data for form in formset.forms)
-        if row.get("stamps") is not None
+        MilestoneDraft(
+            stamps=form.cleaned_data["stamps"],
+            reward_title=form.cleaned_data["reward_title"],
+            pk=form.cleaned_data.get("pk"),
+            titles=form.titles(),
+        )
+        for form in formset.forms
+        if form.cleaned_data.get("stamps") is not None
     ]

@@ -45,7 +45,12 @@ def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, 
     return (
         ProgramForm(data, files, instance=instance, business=business),
         VoucherForm(data, instance=template or VoucherTemplate(), prefix="voucher"),
-        MilestoneFormSet(data, initial=milestone_initial(program), prefix="ms"),
+        MilestoneFormSet(
+            data,
+            initial=milestone_initial(program),
+            prefix="ms",
+            form_kwargs={"languages": business.other_languages},
+        ),
     )
 
 
@@ -118,13 +123,21 @@ def designer(
     return render(request, "dashboard/programs/designer.html", context, status=status)
 
 
-def milestone_drafts_safe(milestones: Any) -> list[tuple[int, str]]:
-    """(stamps, reward) of the milestone rows that parsed, for the preview."""
+def milestone_drafts_safe(milestones: Any, language: str | None = None) -> list[tuple[int, str]]:
+    """(stamps, reward) of the milestone rows that parsed, for the preview: the reward in
+    ``language`` where one was typed for it, else in the default language."""
     rows = []
     for form in milestones.forms:
-        data = getattr(form, "cleaned_data", None) or form.initial
+        cleaned = getattr(form, "cleaned_data", None)
+        data = cleaned or form.initial
         if data.get("stamps"):
-            rows.append((int(data["stamps"]), str(data.get("reward_title") or "")))
+            title = str(data.get("reward_title") or "")
+            typed = (
+                cleaned.get(f"tr_{language}")
+                if cleaned
+                else (form.initial.get("titles") or {}).get(language or "")
+            )
+            rows.append((int(data["stamps"]), typed.strip() if typed and typed.strip() else title))
     return rows
 
 
@@ -144,7 +157,7 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
     context = preview_context(
         request.business,  # type: ignore[attr-defined]
         form.instance,
-        milestone_drafts_safe(milestones),
+        milestone_drafts_safe(milestones, language),
         language=language,
         logo=preview_logo(form.instance, form.logo_image),
         uploads=form.pictures,
