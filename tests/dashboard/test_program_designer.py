@@ -464,3 +464,45 @@ def test_the_preview_in_thai_names_the_milestones_in_thai(client, owner, busines
     english = client.post(url, form(preview_language="en", **milestones)).content.decode()
     assert "Free cookie" in english
     assert "คุกกี้ฟรี" not in english
+
+
+# --- pictures sent once to the preview -------------------------------------------------
+
+
+def test_a_picture_is_sent_once_and_its_token_stands_for_it(
+    client, owner, business, drawings, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    chosen = client.post(url, form(strip_image_file=SimpleUploadedFile("s.png", png((600, 200)))))
+    token = re.search(r'name="strip_image_token" value="([A-Za-z0-9_-]+)"', chosen.content.decode())
+    assert token is not None
+    assert 'id="picture-tokens" hx-swap-oob="true"' in chosen.content.decode()
+    # The next keystroke sends the token, not the file: the same pictures come back.
+    typed = client.post(url, form(name="Tea", strip_image_token=token[1]))
+    assert pictures_in(typed) == pictures_in(chosen)
+    assert f'value="{token[1]}"' in typed.content.decode()
+    # Without the token (or with one unknown here) the picture is not shown.
+    plain = client.post(url, form(name="Tea"))
+    assert pictures_in(plain) != pictures_in(chosen)
+    unknown = client.post(url, form(name="Tea", strip_image_token="A" * 24))
+    assert pictures_in(unknown) == pictures_in(plain)
+    assert "strip_image_token" not in unknown.content.decode()
+    assert not Program.objects.exists()
+
+
+def test_a_token_of_another_business_shows_nothing(
+    client, owner, business, other_business, other_owner, drawings
+):
+    client.force_login(other_owner)
+    other_url = reverse("dashboard:program_preview", args=[other_business.slug])
+    theirs = client.post(
+        other_url, form(logo_file=SimpleUploadedFile("l.png", png((300, 100))))
+    ).content.decode()
+    token = re.search(r'name="logo_token" value="([A-Za-z0-9_-]+)"', theirs)[1]
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    mine = client.post(url, form(logo_token=token)).content.decode()
+    assert "preview-logo" not in mine
+    assert "logo_token" not in mine

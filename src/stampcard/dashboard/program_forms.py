@@ -1,11 +1,14 @@
 """The program designer's forms: they parse and check what was typed; the service writes it."""
 
 import hashlib
-from collections.abc import Sequence
+import re
+import secrets
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -37,6 +40,9 @@ PICTURES = (
     ("stamp_image_file", "stamp_image", "stamps"),
     ("strip_image_file", "strip_image", "strips"),
 )
+# How long a picture chosen in the designer is kept for its previews (``keep_for_preview``).
+PREVIEW_PICTURE_SECONDS = 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{24}")
 TRANSLATION_LABELS = {
     "name": _("Card name"),
     "reward_title": _("Reward"),
@@ -130,13 +136,22 @@ class ProgramForm(forms.ModelForm):
             "terms": _SHORT_TEXT,
         }
 
-    def __init__(self, *args: Any, business: Business, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        business: Business,
+        picture_tokens: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.business = business
         self.instance.business = business
         # The uploads as ``clean_image`` drew them again, by model field; stored only by
         # ``store_pictures``.
         self.pictures: dict[str, CleanImage] = {}
+        # The preview's: pictures chosen before and kept for it (``keep_for_preview``), by
+        # model field, standing in for an upload this request does not carry.
+        self.picture_tokens = dict(picture_tokens or {})
         for _upload, field, _folder in PICTURES:
             if not getattr(self.instance, field):
                 del self.fields[f"remove_{field}"]
@@ -243,6 +258,9 @@ class ProgramForm(forms.ModelForm):
     def _clean_picture(self, upload_field: str, field: str) -> Any:
         upload = self.cleaned_data.get(upload_field)
         if upload is None:
+            kept = preview_picture(self.business, self.picture_tokens.get(field, ""))
+            if kept is not None:
+                self.pictures[field] = kept
             return None
         try:
             self.pictures[field] = clean_upload(upload)
@@ -272,6 +290,18 @@ class ProgramForm(forms.ModelForm):
             if not default_storage.exists(name):
                 name = default_storage.save(name, ContentFile(image.data))
             getattr(self.instance, field).name = name
+
+    def keep_for_preview(self) -> dict[str, str]:
+        """The token of each picture the previews show that was chosen and not saved yet
+        (by model field): the next preview sends the token, not the picture again."""
+        tokens = {}
+        for field, image in self.pictures.items():
+            token = self.picture_tokens.get(field, "")
+            if preview_picture(self.business, token) != image:
+                token = secrets.token_urlsafe(18)
+                cache.set(_preview_key(self.business, token), image, PREVIEW_PICTURE_SECONDS)
+            tokens[field] = token
+        return tokens
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -310,6 +340,18 @@ class ProgramForm(forms.ModelForm):
             }
             for code, _name in self.languages
         }
+
+
+def preview_picture(business: Business, token: str) -> CleanImage | None:
+    """The picture kept for the previews of ``business`` under ``token``, if it still is."""
+    if not _TOKEN.fullmatch(token):
+        return None
+    found = cache.get(_preview_key(business, token))
+    return found if isinstance(found, CleanImage) else None
+
+
+def _preview_key(business: Business, token: str) -> str:
+    return f"designer-picture:{business.pk}:{token}"
 
 
 class VoucherForm(forms.ModelForm):

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from stampcard.dashboard.program_forms import (
+    PICTURES,
     MilestoneFormSet,
     ProgramForm,
     VoucherForm,
@@ -34,7 +35,9 @@ from stampcard.vouchers.models import VoucherTemplate
 from stampcard.vouchers.services.goal_voucher_settings import save_goal_voucher_settings
 
 
-def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, VoucherForm, Any]:
+def _forms(
+    request: HttpRequest, program: Program | None, picture_tokens: dict[str, str] | None = None
+) -> tuple[ProgramForm, VoucherForm, Any]:
     data = request.POST if request.method == "POST" else None
     files = request.FILES if request.method == "POST" else None
     business = request.business  # type: ignore[attr-defined]
@@ -43,7 +46,9 @@ def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, 
     if program is not None:
         template = VoucherTemplate.objects.filter(program=program).first()
     return (
-        ProgramForm(data, files, instance=instance, business=business),
+        ProgramForm(
+            data, files, instance=instance, business=business, picture_tokens=picture_tokens
+        ),
         VoucherForm(data, instance=template or VoucherTemplate(), prefix="voucher"),
         MilestoneFormSet(
             data,
@@ -146,11 +151,18 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
     """The previews of what was typed (POST), or of a new card (GET); nothing is saved.
 
     ``program`` names the card being changed (in the business's scope), so its stored logo
-    shows until another is chosen or it is removed.
+    shows until another is chosen or it is removed. A picture is sent once, when it is
+    chosen: the answer hands back a token for it (``<field>_token``, in ``#picture-tokens``),
+    which the following previews send instead (``ProgramForm.keep_for_preview``).
     """
     program_id = request.POST.get("program", "")
     program = Program.objects.filter(pk=int(program_id)).first() if program_id.isdigit() else None
-    form, _voucher, milestones = _forms(request, program)
+    tokens = {
+        field: request.POST.get(f"{field}_token", "")
+        for _upload, field, _folder in PICTURES
+        if request.POST.get(f"{field}_token")
+    }
+    form, _voucher, milestones = _forms(request, program, tokens)
     form.is_valid()  # sets what parsed on form.instance; errors show on save
     milestones.is_valid()
     language = request.POST.get("preview_language", "")
@@ -162,7 +174,8 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
         logo=preview_logo(form.instance, form.logo_image),
         uploads=form.pictures,
     )
-    return render(request, "dashboard/programs/_preview.html", context)
+    context["picture_tokens"] = form.keep_for_preview()
+    return render(request, "dashboard/programs/_preview_answer.html", context)
 
 
 @requires(Permission.MANAGE_PROGRAMS)
