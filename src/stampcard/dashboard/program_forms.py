@@ -152,6 +152,7 @@ class ProgramForm(forms.ModelForm):
         # The preview's: pictures chosen before and kept for it (``keep_for_preview``), by
         # model field, standing in for an upload this request does not carry.
         self.picture_tokens = dict(picture_tokens or {})
+        self._kept: set[str] = set()  # the model fields whose picture came by its token
         for _upload, field, _folder in PICTURES:
             if not getattr(self.instance, field):
                 del self.fields[f"remove_{field}"]
@@ -261,6 +262,7 @@ class ProgramForm(forms.ModelForm):
             kept = preview_picture(self.business, self.picture_tokens.get(field, ""))
             if kept is not None:
                 self.pictures[field] = kept
+                self._kept.add(field)
             return None
         try:
             self.pictures[field] = clean_upload(upload)
@@ -296,10 +298,15 @@ class ProgramForm(forms.ModelForm):
         (by model field): the next preview sends the token, not the picture again."""
         tokens = {}
         for field, image in self.pictures.items():
-            token = self.picture_tokens.get(field, "")
-            if preview_picture(self.business, token) != image:
-                token = secrets.token_urlsafe(18)
-                cache.set(_preview_key(self.business, token), image, PREVIEW_PICTURE_SECONDS)
+            if field in self._kept:
+                # Kept as long as the owner goes on designing.
+                cache.touch(
+                    _preview_key(self.business, self.picture_tokens[field]), PREVIEW_PICTURE_SECONDS
+                )
+                tokens[field] = self.picture_tokens[field]
+                continue
+            token = secrets.token_urlsafe(18)
+            cache.set(_preview_key(self.business, token), image, PREVIEW_PICTURE_SECONDS)
             tokens[field] = token
         return tokens
 
