@@ -19,7 +19,7 @@ from django.db.models import Model
 from PIL import Image
 
 from stampcard.audit.models import AuditEntry
-from stampcard.loyalty.models import Card, Reward, StampEvent
+from stampcard.loyalty.models import Card, Milestone, Reward, StampEvent
 from stampcard.loyalty.services import add_stamps
 from stampcard.portability import errors, exporting
 from stampcard.portability.exporting import export_business
@@ -67,7 +67,12 @@ def rich_business(business, shop, owner, maria, staff_actor, media):
     program = factories.ProgramFactory(
         business=business, name="ร้านกาแฟ card", reward_kind="smart_voucher", stamps_goal=2
     )
-    factories.MilestoneFactory(program=program, stamps=1, reward_title="Cookie")
+    factories.MilestoneFactory(
+        program=program,
+        stamps=1,
+        reward_title="Cookie",
+        translations={"th": {"reward_title": "คุกกี้", "reward_description": "ชิ้นไหนก็ได้"}},
+    )
     VoucherTemplate.objects.create(
         program=program, redemption_method="redeem_code", code_pool=pool, code_display="code128"
     )
@@ -195,6 +200,31 @@ def test_export_import_export_is_the_same_business(rich_business):
     for card in Card.objects.filter(business=moved):
         total = sum(StampEvent.objects.filter(card=card).values_list("delta", flat=True))
         assert total == card.lifetime_stamps
+
+
+def test_milestone_texts_in_other_languages_come_across(rich_business):
+    data = exported(rich_business)
+    (row,) = document_of(data)["tables"]["milestones"]
+    assert row["translations"] == {"th": {"reward_title": "คุกกี้", "reward_description": "ชิ้นไหนก็ได้"}}
+    remove(rich_business)
+    moved = import_business(source=io.BytesIO(data), slug="corner-cafe-moved")
+    milestone = Milestone.objects.get(business=moved)
+    assert milestone.title_in("th") == "คุกกี้"
+    assert milestone.title_in("en") == "Cookie"
+    assert milestone.text_in("reward_description", "th") == "ชิ้นไหนก็ได้"
+
+
+def test_an_export_from_before_milestone_translations_imports(business, shop):
+    program = factories.ProgramFactory(business=business, stamps_goal=6)
+    factories.MilestoneFactory(program=program, stamps=3, reward_title="Cookie")
+    document = document_of(exported(business))
+    remove(business)
+    for row in document["tables"]["milestones"]:
+        del row["translations"]  # as an older installation wrote it
+    moved = import_business(source=zipped(document), slug="fresh")
+    milestone = Milestone.objects.get(business=moved)
+    assert milestone.translations == {}
+    assert milestone.title_in("th") == "Cookie"
 
 
 def test_the_zip_has_a_safe_csv_per_table(rich_business):

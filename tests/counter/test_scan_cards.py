@@ -315,3 +315,33 @@ def test_an_api_actor_without_scopes_cannot_stamp(business, card):
     )
     assert answer.status == 403
     assert answer.body["refusal"] == "not_allowed"
+
+
+def test_ready_rewards_are_named_in_the_customers_language(scan, business):
+    """A Thai customer at the kiosk (or before the cashier) reads the rewards in Thai; a
+    customer whose language has no text reads the default language's."""
+    program = factories.ProgramFactory(
+        business=business,
+        stamps_goal=4,
+        max_stamps_per_visit=4,
+        reward_title="Free coffee",
+        translations={"th": {"reward_title": "กาแฟฟรี"}},
+    )
+    factories.MilestoneFactory(
+        program=program,
+        stamps=2,
+        reward_title="Free cookie",
+        translations={"th": {"reward_title": "คุกกี้ฟรี"}},
+    )
+    thai = factories.CardFactory(program=program, customer__language="th")
+    kazakh = factories.CardFactory(program=program, customer__language="kk")
+    for card, titles in (
+        (thai, ["คุกกี้ฟรี", "กาแฟฟรี"]),
+        (kazakh, ["Free cookie", "Free coffee"]),
+    ):
+        done = scan(card.code, action="stamp", count=4).json()
+        ready = done["card"]["rewards_ready"]
+        assert [r["title"] for r in ready] == titles
+        assert scan(card.code).json()["card"]["rewards_ready"] == ready
+        handed = scan(card.code, action="hand_over", reward_id=ready[0]["id"]).json()
+        assert handed["message"] == f"Reward handed over: {titles[0]}."

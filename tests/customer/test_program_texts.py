@@ -132,3 +132,54 @@ def test_the_voucher_page_leads_back_to_the_card_by_its_name_in_the_customers_la
     )
     url = reverse("customer:voucher", kwargs={"card_token": card.token, "voucher_id": voucher.pk})
     assert f"← {THAI['name']}</a>" in client.get(url).content.decode()
+
+
+# --- milestones ------------------------------------------------------------------------
+
+COOKIE_TH = "คุกกี้ฟรีหนึ่งชิ้น"
+
+
+@pytest.fixture
+def milestone(program):
+    return factories.MilestoneFactory(
+        program=program,
+        stamps=3,
+        reward_title="Free cookie",
+        translations={"th": {"reward_title": COOKIE_TH}},
+    )
+
+
+def test_a_thai_customer_sees_the_thai_milestone_on_the_web_card(client, program, milestone):
+    card = card_of(program, "th")
+    page = client.get(
+        reverse("customer:card", kwargs={"card_token": card.token}), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert f"3 more stamps to {COOKIE_TH}" in page
+    assert f'c-milestone" title="{COOKIE_TH}"' in page
+    assert "Free cookie" not in page
+
+
+def test_the_milestone_falls_back_to_the_default_language(client, program, milestone):
+    card = card_of(program, "kk")
+    page = client.get(reverse("customer:card", kwargs={"card_token": card.token})).content.decode()
+    assert "3 more stamps to Free cookie" in page
+    assert 'c-milestone" title="Free cookie"' in page
+    assert COOKIE_TH not in page
+
+
+def test_a_milestone_ready_is_named_in_the_customers_language(
+    client, program, milestone, staff_actor
+):
+    card = card_of(program, "th")
+    for _ in range(3):
+        add_stamps(business=program.business, actor=staff_actor, source="staff", card_id=card.pk)
+    page = client.get(reverse("customer:card", kwargs={"card_token": card.token}))
+    assert f"<strong>{COOKIE_TH}</strong>" in page.content.decode()
+
+
+def test_the_join_page_names_the_milestones_in_the_visitors_language(client, program, milestone):
+    thai = client.get(join_url(program), HTTP_ACCEPT_LANGUAGE="th").content.decode()
+    assert COOKIE_TH in thai
+    assert "Free cookie" not in thai
+    english = client.get(join_url(program), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Free cookie at 3 stamps" in english

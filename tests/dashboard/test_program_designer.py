@@ -371,3 +371,138 @@ def test_typing_text_draws_no_picture_but_a_change_of_look_does(
             assert changed.status_code == 200
             assert pictures_in(changed) != pictures_in(first), look
         assert len(drawings) == before + 2, look
+
+
+# --- milestones in every language ------------------------------------------------------
+
+
+def test_the_designer_shows_a_title_field_per_language_for_each_milestone(
+    client, owner, business, program
+):
+    business.languages = ["th", "kk"]
+    business.save()
+    Milestone.objects.create(
+        program=program,
+        stamps=3,
+        reward_title="Free cookie",
+        translations={"th": {"reward_title": "คุกกี้ฟรี"}},
+    )
+    client.force_login(owner)
+    page = client.get(reverse("dashboard:program_edit", args=[business.slug, program.pk]))
+    body = page.content.decode()
+    assert 'name="ms-0-tr_th"' in body
+    assert 'value="คุกกี้ฟรี"' in body
+    assert 'name="ms-4-tr_kk"' in body
+    assert 'name="ms-0-tr_ru"' not in body  # a language the business does not offer
+
+
+def test_the_designer_saves_each_milestones_title_per_language(client, owner, business, program):
+    client.force_login(owner)
+    milestone = Milestone.objects.create(
+        program=program,
+        stamps=3,
+        reward_title="Free cookie",
+        reward_description="Any cookie",
+        translations={"th": {"reward_description": "คุกกี้ชิ้นไหนก็ได้"}},
+    )
+    url = reverse("dashboard:program_edit", args=[business.slug, program.pk])
+    response = client.post(
+        url,
+        form(
+            **{
+                "ms-INITIAL_FORMS": "1",
+                "ms-0-pk": str(milestone.pk),
+                "ms-0-stamps": "3",
+                "ms-0-reward_title": "Free cookie",
+                "ms-0-tr_th": "คุกกี้ฟรี",
+                "ms-0-tr_uk": "Безкоштовне печиво",
+                "ms-1-stamps": "5",
+                "ms-1-reward_title": "Free muffin",
+                "ms-1-tr_ru": "Бесплатный маффин",
+            }
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    milestone.refresh_from_db()
+    assert milestone.translations == {
+        "th": {"reward_title": "คุกกี้ฟรี", "reward_description": "คุกกี้ชิ้นไหนก็ได้"},
+        "uk": {"reward_title": "Безкоштовне печиво"},
+    }
+    assert milestone.title_in("th") == "คุกกี้ฟรี"
+    assert milestone.title_in("kk") == "Free cookie"
+    muffin = Milestone.objects.get(program=program, stamps=5)
+    assert muffin.translations == {"ru": {"reward_title": "Бесплатный маффин"}}
+
+
+def test_a_translated_milestone_title_too_long_is_refused_on_its_field(
+    client, owner, business, program
+):
+    client.force_login(owner)
+    url = reverse("dashboard:program_edit", args=[business.slug, program.pk])
+    response = client.post(
+        url,
+        form(**{"ms-0-stamps": "3", "ms-0-reward_title": "Cookie", "ms-0-tr_th": "ก" * 121}),
+    )
+    assert response.status_code == 400
+    assert not Milestone.objects.filter(program=program).exists()
+
+
+def test_the_preview_in_thai_names_the_milestones_in_thai(client, owner, business):
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    milestones = {
+        "ms-0-stamps": "3",
+        "ms-0-reward_title": "Free cookie",
+        "ms-0-tr_th": "คุกกี้ฟรี",
+        "ms-1-stamps": "5",
+        "ms-1-reward_title": "Free muffin",
+    }
+    thai = client.post(url, form(preview_language="th", **milestones)).content.decode()
+    assert "คุกกี้ฟรี" in thai
+    assert "Free muffin" in thai  # no Thai title: the default language's
+    assert "Free cookie" not in thai
+    english = client.post(url, form(preview_language="en", **milestones)).content.decode()
+    assert "Free cookie" in english
+    assert "คุกกี้ฟรี" not in english
+
+
+# --- pictures sent once to the preview -------------------------------------------------
+
+
+def test_a_picture_is_sent_once_and_its_token_stands_for_it(
+    client, owner, business, drawings, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    chosen = client.post(url, form(strip_image_file=SimpleUploadedFile("s.png", png((600, 200)))))
+    token = re.search(r'name="strip_image_token" value="([A-Za-z0-9_-]+)"', chosen.content.decode())
+    assert token is not None
+    assert 'id="picture-tokens" hx-swap-oob="true"' in chosen.content.decode()
+    # The next keystroke sends the token, not the file: the same pictures come back.
+    typed = client.post(url, form(name="Tea", strip_image_token=token[1]))
+    assert pictures_in(typed) == pictures_in(chosen)
+    assert f'value="{token[1]}"' in typed.content.decode()
+    # Without the token (or with one unknown here) the picture is not shown.
+    plain = client.post(url, form(name="Tea"))
+    assert pictures_in(plain) != pictures_in(chosen)
+    unknown = client.post(url, form(name="Tea", strip_image_token="A" * 24))
+    assert pictures_in(unknown) == pictures_in(plain)
+    assert "strip_image_token" not in unknown.content.decode()
+    assert not Program.objects.exists()
+
+
+def test_a_token_of_another_business_shows_nothing(
+    client, owner, business, other_business, other_owner, drawings
+):
+    client.force_login(other_owner)
+    other_url = reverse("dashboard:program_preview", args=[other_business.slug])
+    theirs = client.post(
+        other_url, form(logo_file=SimpleUploadedFile("l.png", png((300, 100))))
+    ).content.decode()
+    token = re.search(r'name="logo_token" value="([A-Za-z0-9_-]+)"', theirs)[1]
+    client.force_login(owner)
+    url = reverse("dashboard:program_preview", args=[business.slug])
+    mine = client.post(url, form(logo_token=token)).content.decode()
+    assert "preview-logo" not in mine
+    assert "logo_token" not in mine

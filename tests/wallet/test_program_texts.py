@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
-from stampcard.loyalty.models import StampSource
+from stampcard.loyalty.models import Card, Milestone, StampSource
 from stampcard.loyalty.services import add_stamps
-from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherOrigin
+from stampcard.vouchers.models import RedemptionMethod, Voucher, VoucherOrigin, VoucherTemplate
 from stampcard.vouchers.services import issue_voucher
 from stampcard.wallet import apple, google
 from tests import factories
@@ -214,3 +214,54 @@ def test_the_offer_class_has_the_name_and_terms_of_every_language(google_on, pro
     assert body["localizedTitle"] == localized("Coffee card", th=THAI["name"], kk="Кофе картасы")
     assert body["finePrint"] == "One stamp per visit"
     assert body["localizedFinePrint"] == localized("One stamp per visit", th=THAI["terms"])
+
+
+# --- milestones ------------------------------------------------------------------------
+
+COOKIE_TH = "คุกกี้ฟรีหนึ่งชิ้น"
+
+
+@pytest.fixture
+def milestone(program):
+    return factories.MilestoneFactory(
+        program=program,
+        stamps=3,
+        reward_title="Free cookie",
+        translations={"th": {"reward_title": COOKIE_TH}},
+    )
+
+
+def test_a_thai_customers_pass_names_the_next_milestone_in_thai(data_dir, program, milestone):
+    shown = values(pass_json(apple.card_pass(card_of(program, "th"))))
+    assert shown["next"] == COOKIE_TH
+    assert COOKIE_TH in shown["progress"]
+    english = values(pass_json(apple.card_pass(card_of(program, "kk"))))
+    assert english["next"] == "Free cookie"  # no Kazakh title: the default language's
+
+
+def test_a_changed_milestone_title_is_a_new_pass(data_dir, program, milestone):
+    card = card_of(program, "th")
+    assert values(pass_json(apple.card_pass(card)))["next"] == COOKIE_TH
+    milestone.translations = {"th": {"reward_title": "มัฟฟินฟรี"}}
+    milestone.save()
+    card = Card.objects.get(pk=card.pk)
+    assert values(pass_json(apple.card_pass(card)))["next"] == "มัฟฟินฟรี"
+
+
+def test_the_google_object_names_the_next_milestone_in_the_customers_language(program, milestone):
+    thai = google.loyalty_object(card_of(program, "th"))
+    modules = {module["id"]: module["body"] for module in thai["textModulesData"]}
+    assert COOKIE_TH in modules["next"]
+    english = google.loyalty_object(card_of(program, "en"))
+    assert "Free cookie" in {m["id"]: m["body"] for m in english["textModulesData"]}["next"]
+
+
+def test_a_milestone_voucher_pass_is_titled_in_thai(data_dir, program, milestone, staff_actor):
+    VoucherTemplate.objects.create(milestone=milestone, redemption_method="staff_scan")
+    Milestone.objects.filter(pk=milestone.pk).update(reward_kind="smart_voucher")
+    card = card_of(program, "th")
+    for _ in range(3):
+        add_stamps(business=program.business, actor=staff_actor, source="staff", card_id=card.pk)
+    voucher = Voucher.objects.get(card=card)
+    document = pass_json(apple.build_voucher_pass(voucher))
+    assert COOKIE_TH in json.dumps(document, ensure_ascii=False)

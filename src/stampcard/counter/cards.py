@@ -4,6 +4,7 @@ Contact details are masked for whoever may not see them (``tenancy.permissions``
 and a scanner device see ``j•••@example.org``, a manager the address.
 """
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from stampcard.loyalty.models import (
     RewardStatus,
     StampEvent,
     StampEventKind,
+    translated_text,
 )
 from stampcard.loyalty.selectors import card_search
 from stampcard.tenancy.actors import Actor
@@ -59,6 +61,8 @@ _CARD_ANSWER = (
     " p.max_stamps_per_visit, p.reward_title,"
     " e.id, e.kind, e.delta, e.actor_kind, e.actor_user_id, e.actor_device_id, e.created_at,"
     " r.id, m.reward_title,"
+    # The reward titles are shown in the customer's language (``translated_text``).
+    " cu.language, p.translations, m.translations,"
     # Whether the card has an active voucher at all: only then are they read (``_vouchers``).
     f" EXISTS (SELECT 1 FROM {_VOUCHER} v WHERE v.card_id = c.id"
     f"  AND v.status = '{VoucherStatus.ACTIVE.value}')"
@@ -104,7 +108,7 @@ def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] 
         return None
     (card_id, card_code, stamps, name, email, phone, program, goal, per_visit, title,
      event_id, kind, delta, actor_kind, user_id, device_id, created_at, _r, _t,
-     has_vouchers) = rows[0]  # fmt: skip
+     language, program_texts, _m, has_vouchers) = rows[0]  # fmt: skip
     last: dict[str, Any] | None = None
     if event_id is not None and kind == StampEventKind.STAMP:
         by_you = (actor_kind, user_id, device_id) == (actor.kind, actor.user_id, actor.device_id)
@@ -125,8 +129,16 @@ def card_answer(*, business_id: int, actor: Actor, code: str) -> dict[str, Any] 
         "stamps": stamps,
         "goal": goal,
         "max_per_visit": per_visit,
+        # The goal's or a milestone's, in the customer's language, else the default one's.
         "rewards_ready": [
-            {"id": row[17], "title": row[18] or title} for row in rows if row[17] is not None
+            {
+                "id": row[17],
+                "title": translated_text(_json(row[21]), "reward_title", language, row[18])
+                if row[18] is not None
+                else translated_text(_json(program_texts), "reward_title", language, title),
+            }
+            for row in rows
+            if row[17] is not None
         ],
         # The card's latest ledger row: what the screen saw (``seen_event``), and the stamp
         # that can be undone or that another till just gave, if it is one.
@@ -160,6 +172,17 @@ def _vouchers(card_id: int, *, business_id: int, actor: Actor) -> list[dict[str,
     ]
 
 
+def _json(value: Any) -> Any:
+    """A JSON column as a raw cursor hands it back: text (PostgreSQL as Django sets it up,
+    SQLite) or already parsed."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
 def _aware(when: datetime | None) -> datetime | None:
     if when is not None and when.tzinfo is None:
         return when.replace(tzinfo=UTC)  # SQLite hands back naive UTC
@@ -187,7 +210,11 @@ def event_on_card(event_id: int, *, code: str) -> bool:
 
 
 def reward_title(reward: Reward) -> str:
-    return Reward.objects.select_related("milestone", "card__program").get(pk=reward.pk).title
+    """The reward's title in its customer's language, else the default language's."""
+    found = Reward.objects.select_related("milestone", "card__program", "card__customer").get(
+        pk=reward.pk
+    )
+    return found.title_in(found.card.customer.language)
 
 
 def voucher_answer(*, actor: Actor, token: str | None, code: str | None) -> dict[str, Any] | None:

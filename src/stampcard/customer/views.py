@@ -82,7 +82,10 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
         "texts": program.texts_in(translation.get_language()),
         "form": form,
         "known_card": remembered_card(request, program),
-        "milestones": list(program.milestones.all()),
+        "milestones": [
+            {"stamps": m.stamps, "title": m.title_in(translation.get_language())}
+            for m in program.milestones.all()
+        ],
     }
     return render(request, "customer/join.html", context, status=400 if form.errors else 200)
 
@@ -197,7 +200,12 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     progress = progress_of(card, language)
     milestones = {m.stamps: m for m in program.milestones.all()}
     cells = [
-        {"number": n, "filled": n <= card.stamps, "milestone": milestones.get(n)}
+        {
+            "number": n,
+            "filled": n <= card.stamps,
+            "milestone": milestones.get(n),
+            "title": milestones[n].title_in(language) if n in milestones else "",
+        }
         for n in range(1, program.stamps_goal + 1)
     ]
     rewards = [

@@ -1,10 +1,14 @@
 """The program designer's forms: they parse and check what was typed; the service writes it."""
 
 import hashlib
+import re
+import secrets
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -13,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from stampcard import money
 from stampcard.loyalty.models import MAX_MILESTONES, CardBarcode, Program, StampSource
 from stampcard.loyalty.services.programs import (
+    MILESTONE_TRANSLATION_LIMITS,
     PROGRAM_FIELDS,
     STAMP_ICONS,
     TRANSLATION_LIMITS,
@@ -35,6 +40,9 @@ PICTURES = (
     ("stamp_image_file", "stamp_image", "stamps"),
     ("strip_image_file", "strip_image", "strips"),
 )
+# How long a picture chosen in the designer is kept for its previews (``keep_for_preview``).
+PREVIEW_PICTURE_SECONDS = 3600
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{24}")
 TRANSLATION_LABELS = {
     "name": _("Card name"),
     "reward_title": _("Reward"),
@@ -128,13 +136,23 @@ class ProgramForm(forms.ModelForm):
             "terms": _SHORT_TEXT,
         }
 
-    def __init__(self, *args: Any, business: Business, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        business: Business,
+        picture_tokens: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.business = business
         self.instance.business = business
         # The uploads as ``clean_image`` drew them again, by model field; stored only by
         # ``store_pictures``.
         self.pictures: dict[str, CleanImage] = {}
+        # The preview's: pictures chosen before and kept for it (``keep_for_preview``), by
+        # model field, standing in for an upload this request does not carry.
+        self.picture_tokens = dict(picture_tokens or {})
+        self._kept: set[str] = set()  # the model fields whose picture came by its token
         for _upload, field, _folder in PICTURES:
             if not getattr(self.instance, field):
                 del self.fields[f"remove_{field}"]
@@ -241,6 +259,10 @@ class ProgramForm(forms.ModelForm):
     def _clean_picture(self, upload_field: str, field: str) -> Any:
         upload = self.cleaned_data.get(upload_field)
         if upload is None:
+            kept = preview_picture(self.business, self.picture_tokens.get(field, ""))
+            if kept is not None:
+                self.pictures[field] = kept
+                self._kept.add(field)
             return None
         try:
             self.pictures[field] = clean_upload(upload)
@@ -270,6 +292,23 @@ class ProgramForm(forms.ModelForm):
             if not default_storage.exists(name):
                 name = default_storage.save(name, ContentFile(image.data))
             getattr(self.instance, field).name = name
+
+    def keep_for_preview(self) -> dict[str, str]:
+        """The token of each picture the previews show that was chosen and not saved yet
+        (by model field): the next preview sends the token, not the picture again."""
+        tokens = {}
+        for field, image in self.pictures.items():
+            if field in self._kept:
+                # Kept as long as the owner goes on designing.
+                cache.touch(
+                    _preview_key(self.business, self.picture_tokens[field]), PREVIEW_PICTURE_SECONDS
+                )
+                tokens[field] = self.picture_tokens[field]
+                continue
+            token = secrets.token_urlsafe(18)
+            cache.set(_preview_key(self.business, token), image, PREVIEW_PICTURE_SECONDS)
+            tokens[field] = token
+        return tokens
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -310,6 +349,18 @@ class ProgramForm(forms.ModelForm):
         }
 
 
+def preview_picture(business: Business, token: str) -> CleanImage | None:
+    """The picture kept for the previews of ``business`` under ``token``, if it still is."""
+    if not _TOKEN.fullmatch(token):
+        return None
+    found = cache.get(_preview_key(business, token))
+    return found if isinstance(found, CleanImage) else None
+
+
+def _preview_key(business: Business, token: str) -> str:
+    return f"designer-picture:{business.pk}:{token}"
+
+
 class VoucherForm(forms.ModelForm):
     """The goal voucher's settings, for a Smart Voucher reward."""
 
@@ -346,9 +397,33 @@ class VoucherForm(forms.ModelForm):
 
 
 class MilestoneForm(forms.Form):
+    """One milestone row: its stamp, its reward, and the reward in each other language."""
+
     pk = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
     stamps = forms.IntegerField(label=_("At stamp"), required=False, min_value=1, max_value=49)
     reward_title = forms.CharField(label=_("Reward"), required=False, max_length=120)
+
+    def __init__(
+        self, *args: Any, languages: Sequence[tuple[str, Any]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.languages = list(languages)
+        titles = self.initial.get("titles") or {}
+        for code, name in self.languages:
+            self.fields[f"tr_{code}"] = forms.CharField(
+                label=name,
+                required=False,
+                max_length=MILESTONE_TRANSLATION_LIMITS["reward_title"],
+                initial=titles.get(code, ""),
+            )
+
+    def translation_fields(self) -> list[forms.BoundField]:
+        """The reward's title in each other language, for the template."""
+        return [self[f"tr_{code}"] for code, _name in self.languages]
+
+    def titles(self) -> dict[str, str]:
+        """The titles typed in other languages, by language code (empty ones too)."""
+        return {code: self.cleaned_data.get(f"tr_{code}", "") for code, _name in self.languages}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -359,6 +434,7 @@ class MilestoneForm(forms.Form):
         return cleaned
 
 
+# Given ``form_kwargs={"languages": business.other_languages}``: a title field per language.
 MilestoneFormSet = forms.formset_factory(
     MilestoneForm, extra=0, max_num=MAX_MILESTONES, validate_max=True, absolute_max=MAX_MILESTONES
 )
@@ -368,7 +444,16 @@ def milestone_initial(program: Program | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if program is not None and program.pk is not None:
         rows = [
-            {"pk": m.pk, "stamps": m.stamps, "reward_title": m.reward_title}
+            {
+                "pk": m.pk,
+                "stamps": m.stamps,
+                "reward_title": m.reward_title,
+                "titles": {
+                    code: texts.get("reward_title", "")
+                    for code, texts in (m.translations or {}).items()
+                    if isinstance(texts, dict)
+                },
+            }
             for m in program.milestones.all()
         ]
     return rows + [{}] * (MAX_MILESTONES - len(rows))
@@ -376,7 +461,12 @@ def milestone_initial(program: Program | None) -> list[dict[str, Any]]:
 
 def milestone_drafts(formset: Any) -> list[MilestoneDraft]:
     return [
-        MilestoneDraft(stamps=row["stamps"], reward_title=row["reward_title"], pk=row.get("pk"))
-        for row in (form.cleaned_data for form in formset.forms)
-        if row.get("stamps") is not None
+        MilestoneDraft(
+            stamps=form.cleaned_data["stamps"],
+            reward_title=form.cleaned_data["reward_title"],
+            pk=form.cleaned_data.get("pk"),
+            titles=form.titles(),
+        )
+        for form in formset.forms
+        if form.cleaned_data.get("stamps") is not None
     ]

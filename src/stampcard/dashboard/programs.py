@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from stampcard.dashboard.program_forms import (
+    PICTURES,
     MilestoneFormSet,
     ProgramForm,
     VoucherForm,
@@ -34,7 +35,9 @@ from stampcard.vouchers.models import VoucherTemplate
 from stampcard.vouchers.services.goal_voucher_settings import save_goal_voucher_settings
 
 
-def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, VoucherForm, Any]:
+def _forms(
+    request: HttpRequest, program: Program | None, picture_tokens: dict[str, str] | None = None
+) -> tuple[ProgramForm, VoucherForm, Any]:
     data = request.POST if request.method == "POST" else None
     files = request.FILES if request.method == "POST" else None
     business = request.business  # type: ignore[attr-defined]
@@ -43,9 +46,16 @@ def _forms(request: HttpRequest, program: Program | None) -> tuple[ProgramForm, 
     if program is not None:
         template = VoucherTemplate.objects.filter(program=program).first()
     return (
-        ProgramForm(data, files, instance=instance, business=business),
+        ProgramForm(
+            data, files, instance=instance, business=business, picture_tokens=picture_tokens
+        ),
         VoucherForm(data, instance=template or VoucherTemplate(), prefix="voucher"),
-        MilestoneFormSet(data, initial=milestone_initial(program), prefix="ms"),
+        MilestoneFormSet(
+            data,
+            initial=milestone_initial(program),
+            prefix="ms",
+            form_kwargs={"languages": business.other_languages},
+        ),
     )
 
 
@@ -118,13 +128,21 @@ def designer(
     return render(request, "dashboard/programs/designer.html", context, status=status)
 
 
-def milestone_drafts_safe(milestones: Any) -> list[tuple[int, str]]:
-    """(stamps, reward) of the milestone rows that parsed, for the preview."""
+def milestone_drafts_safe(milestones: Any, language: str | None = None) -> list[tuple[int, str]]:
+    """(stamps, reward) of the milestone rows that parsed, for the preview: the reward in
+    ``language`` where one was typed for it, else in the default language."""
     rows = []
     for form in milestones.forms:
-        data = getattr(form, "cleaned_data", None) or form.initial
+        cleaned = getattr(form, "cleaned_data", None)
+        data = cleaned or form.initial
         if data.get("stamps"):
-            rows.append((int(data["stamps"]), str(data.get("reward_title") or "")))
+            title = str(data.get("reward_title") or "")
+            typed = (
+                cleaned.get(f"tr_{language}")
+                if cleaned
+                else (form.initial.get("titles") or {}).get(language or "")
+            )
+            rows.append((int(data["stamps"]), typed.strip() if typed and typed.strip() else title))
     return rows
 
 
@@ -133,23 +151,31 @@ def preview(request: HttpRequest, business_slug: str) -> HttpResponse:
     """The previews of what was typed (POST), or of a new card (GET); nothing is saved.
 
     ``program`` names the card being changed (in the business's scope), so its stored logo
-    shows until another is chosen or it is removed.
+    shows until another is chosen or it is removed. A picture is sent once, when it is
+    chosen: the answer hands back a token for it (``<field>_token``, in ``#picture-tokens``),
+    which the following previews send instead (``ProgramForm.keep_for_preview``).
     """
     program_id = request.POST.get("program", "")
     program = Program.objects.filter(pk=int(program_id)).first() if program_id.isdigit() else None
-    form, _voucher, milestones = _forms(request, program)
+    tokens = {
+        field: request.POST.get(f"{field}_token", "")
+        for _upload, field, _folder in PICTURES
+        if request.POST.get(f"{field}_token")
+    }
+    form, _voucher, milestones = _forms(request, program, tokens)
     form.is_valid()  # sets what parsed on form.instance; errors show on save
     milestones.is_valid()
     language = request.POST.get("preview_language", "")
     context = preview_context(
         request.business,  # type: ignore[attr-defined]
         form.instance,
-        milestone_drafts_safe(milestones),
+        milestone_drafts_safe(milestones, language),
         language=language,
         logo=preview_logo(form.instance, form.logo_image),
         uploads=form.pictures,
     )
-    return render(request, "dashboard/programs/_preview.html", context)
+    context["picture_tokens"] = form.keep_for_preview()
+    return render(request, "dashboard/programs/_preview_answer.html", context)
 
 
 @requires(Permission.MANAGE_PROGRAMS)

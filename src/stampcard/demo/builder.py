@@ -122,9 +122,21 @@ def build_demo(*, customers: int = 300, seed: int = 7) -> Business:
             foreground_color="#ffffff",
             label_color="#f3d9b1",
             terms="One stamp per drink. Not valid with other offers.",
+            # Thai customers read the card in Thai; other languages fall back to English.
+            translations={
+                "th": {
+                    "name": "บัตรสะสมแต้มกาแฟ",
+                    "reward_title": "กาแฟฟรีทุกขนาด",
+                    "terms": "หนึ่งแต้มต่อเครื่องดื่มหนึ่งแก้ว ใช้ร่วมกับโปรโมชันอื่นไม่ได้",
+                }
+            },
         )
         Milestone.objects.create(
-            business=business, program=coffee, stamps=5, reward_title="Free cookie"
+            business=business,
+            program=coffee,
+            stamps=5,
+            reward_title="Free cookie",
+            translations={"th": {"reward_title": "คุกกี้ฟรี"}},
         )
         pastry = Program.objects.create(
             business=business,

@@ -5,7 +5,7 @@ from stampcard.loyalty.models import Card, Customer, Milestone, Program, Reward,
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone
-    fields = ["stamps", "reward_kind", "reward_title", "reward_description"]
+    fields = ["stamps", "reward_kind", "reward_title", "reward_description", "translations"]
     extra = 0
 
 

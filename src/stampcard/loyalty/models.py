@@ -260,14 +260,19 @@ class Program(models.Model):
         """``field`` (one of TRANSLATED_FIELDS) in ``language``, else the default language's."""
         if field not in self.TRANSLATED_FIELDS:
             raise ValueError(field)
-        default: str = getattr(self, field)
-        texts = self.translations.get(language or "", {}) if self.translations else {}
-        value = texts.get(field) if isinstance(texts, dict) else None
-        return value if isinstance(value, str) and value.strip() else default
+        return translated_text(self.translations, field, language, getattr(self, field))
 
     def texts_in(self, language: str | None) -> dict[str, str]:
         """Every text of TRANSLATED_FIELDS in ``language``, by field (``text_in``)."""
         return {field: self.text_in(field, language) for field in self.TRANSLATED_FIELDS}
+
+
+def translated_text(translations: Any, field: str, language: str | None, default: str) -> str:
+    """``field`` of ``translations`` ({"th": {field: "…"}}) in ``language``, else ``default``
+    (the default language's). A missing, empty or malformed text falls back."""
+    texts = translations.get(language or "", {}) if isinstance(translations, dict) else {}
+    value = texts.get(field) if isinstance(texts, dict) else None
+    return value if isinstance(value, str) and value.strip() else default
 
 
 MAX_MILESTONES = 5
@@ -296,8 +301,15 @@ class Milestone(models.Model):
     reward_kind = models.CharField(max_length=16, choices=RewardKind.choices, default="simple")
     reward_title = models.CharField(_("reward"), max_length=120)
     reward_description = models.TextField(_("reward description"), blank=True)
+    # The reward's texts in the business's other languages, as ``Program.translations``:
+    # {"th": {"reward_title": "…", "reward_description": "…"}}. The fields above are the
+    # default language's; read one for a customer with ``text_in``, which falls back to them.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
 
     objects = ScopedManager(business="business")
+
+    # The texts a business may give in each of its languages (``translations``).
+    TRANSLATED_FIELDS = ("reward_title", "reward_description")
 
     class Meta:
         ordering = ["stamps"]
@@ -319,6 +331,16 @@ class Milestone(models.Model):
         deleted = super().delete(*args, **kwargs)
         self._program_design_changed()
         return deleted
+
+    def text_in(self, field: str, language: str | None) -> str:
+        """``field`` (one of TRANSLATED_FIELDS) in ``language``, else the default language's."""
+        if field not in self.TRANSLATED_FIELDS:
+            raise ValueError(field)
+        return translated_text(self.translations, field, language, getattr(self, field))
+
+    def title_in(self, language: str | None) -> str:
+        """The reward's title in ``language``, else the default language's."""
+        return self.text_in("reward_title", language)
 
     def _program_design_changed(self) -> None:
         # The card shows its milestones: a change is a new design of the program.
@@ -601,8 +623,8 @@ class Reward(models.Model):
         return self.title_in(None)
 
     def title_in(self, language: str | None) -> str:
-        """The reward's title in ``language``: the goal's as the program gives it in that
-        language (``Program.text_in``); a milestone's has only the default language's."""
+        """The reward's title in ``language``, as the program (the goal's) or the milestone
+        gives it in that language, else in the default language (``text_in``)."""
         if self.milestone_id is not None:
-            return self.milestone.reward_title if self.milestone is not None else ""
+            return self.milestone.title_in(language) if self.milestone is not None else ""
         return self.card.program.text_in("reward_title", language)

@@ -30,13 +30,15 @@ class Progress:
 
 
 def progress_of(card: Card, language: str | None = None) -> Progress:
-    """Where ``card`` stands, the goal's reward named in ``language`` (``Program.text_in``;
-    None: the business's default language). Reads the program's milestones (prefetch them
-    for lists)."""
+    """Where ``card`` stands, the next reward (a milestone's or the goal's) named in
+    ``language`` (``text_in``; None: the business's default language). Reads the program's
+    milestones (prefetch them for lists)."""
     program = card.program
     ahead = [m for m in program.milestones.all() if m.stamps > card.stamps]
     following = min(ahead, key=lambda m: m.stamps) if ahead else None
     if following is None:
         reward = program.text_in("reward_title", language)
         return Progress(card.stamps, program.stamps_goal, program.stamps_goal, reward)
-    return Progress(card.stamps, program.stamps_goal, following.stamps, following.reward_title)
+    return Progress(
+        card.stamps, program.stamps_goal, following.stamps, following.title_in(language)
+    )

@@ -62,6 +62,8 @@ PROGRAM_FIELDS = (
 )
 # The longest translated text kept, per field: the model's own limits for the short ones.
 TRANSLATION_LIMITS = {"name": 120, "reward_title": 120, "reward_description": 2000, "terms": 4000}
+# The same for a milestone's texts (``Milestone.translations``).
+MILESTONE_TRANSLATION_LIMITS = {"reward_title": 120, "reward_description": 2000}
 # Which status a program may move to from each.
 STATUS_MOVES: dict[str, frozenset[str]] = {
     ProgramStatus.DRAFT: frozenset({ProgramStatus.ACTIVE, ProgramStatus.ARCHIVED}),
@@ -74,15 +76,22 @@ STAMP_ICONS = ("cup", "star", "heart", "paw", "scissors", "drop", "flower", "lea
 
 @dataclass(frozen=True, slots=True)
 class MilestoneDraft:
-    """A milestone as the designer sends it: ``pk`` None for a new one."""
+    """A milestone as the designer sends it: ``pk`` None for a new one.
+
+    ``titles`` holds its title in the business's other languages, by language code; None
+    keeps the stored ones."""
 
     stamps: int
     reward_title: str
     pk: int | None = None
+    titles: Mapping[str, str] | None = None
 
 
-def clean_translations(business: Business, raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """Only the business's other languages, only the translated fields, trimmed, no empties.
+def clean_translations(
+    business: Business, raw: Mapping[str, Any], limits: Mapping[str, int] = TRANSLATION_LIMITS
+) -> dict[str, dict[str, str]]:
+    """Only the business's other languages, only the translated fields (those of ``limits``:
+    a program's unless told), trimmed, no empties.
 
     Raises ValidationError for a text longer than its field allows.
     """
@@ -92,7 +101,7 @@ def clean_translations(business: Business, raw: Mapping[str, Any]) -> dict[str, 
         if language not in known or not isinstance(texts, Mapping):
             continue
         kept = {}
-        for field, limit in TRANSLATION_LIMITS.items():
+        for field, limit in limits.items():
             value = texts.get(field)
             if not isinstance(value, str) or not value.strip():
                 continue
@@ -121,9 +130,9 @@ def save_program(
     ``values`` holds ``PROGRAM_FIELDS`` (others are ignored); ``translations`` the texts in
     the business's other languages (``clean_translations``); ``milestones``, when given, is
     the whole list: those left out are removed, unless a card already earned one. A draft
-    changes a milestone's stamps and title only; its reward kind, description and voucher
-    settings are kept. The goal voucher's settings are the vouchers app's
-    (``vouchers.services.goal_voucher_settings``).
+    changes a milestone's stamps and title (in each language it gives) only; its reward
+    kind, description (in any language) and voucher settings are kept. The goal voucher's
+    settings are the vouchers app's (``vouchers.services.goal_voucher_settings``).
 
     Locks the program row. Refuses with ``NotAllowed`` without MANAGE_PROGRAMS and with
     Django's ValidationError for a value the model refuses; nothing is written then. A change
@@ -207,18 +216,28 @@ def _save_milestones(program: Program, drafts: list[MilestoneDraft]) -> None:
         raise ValidationError(
             _("A milestone that customers already earned cannot be removed.")
         ) from None
+    translations = {
+        key: _milestone_translations(
+            program.business, existing[draft.pk].translations if draft.pk else {}, draft
+        )
+        for key, draft in enumerate(drafts)
+    }
     changed = [
-        draft
-        for draft in drafts
+        (draft, translations[key])
+        for key, draft in enumerate(drafts)
         if draft.pk is None
-        or (existing[draft.pk].stamps, existing[draft.pk].reward_title)
-        != (draft.stamps, draft.reward_title.strip())
+        or (
+            existing[draft.pk].stamps,
+            existing[draft.pk].reward_title,
+            existing[draft.pk].translations,
+        )
+        != (draft.stamps, draft.reward_title.strip(), translations[key])
     ]
     # Move changed milestones out of the way first, so that swapping two counts never meets
     # the one-milestone-per-count constraint half-way.
-    moving = [draft.pk for draft in changed if draft.pk is not None]
+    moving = [draft.pk for draft, _texts in changed if draft.pk is not None]
     Milestone.objects.filter(pk__in=moving).update(stamps=F("stamps") + 1000)
-    for draft in changed:
+    for draft, texts in changed:
         # The designer edits a milestone's count and title only: its kind, description and
         # voucher settings, perhaps set up elsewhere, stay. A new one is a simple reward.
         milestone = (
@@ -229,5 +248,24 @@ def _save_milestones(program: Program, drafts: list[MilestoneDraft]) -> None:
         milestone.business_id = program.business_id
         milestone.stamps = draft.stamps
         milestone.reward_title = draft.reward_title.strip()
+        milestone.translations = texts
         milestone.full_clean(exclude=["business", "program"])
         milestone.save()
+
+
+def _milestone_translations(
+    business: Business, stored: Any, draft: MilestoneDraft
+) -> dict[str, dict[str, str]]:
+    """The milestone's texts in other languages once ``draft`` is applied: its titles from
+    the draft (when it gives them), every other text as stored."""
+    merged: dict[str, dict[str, Any]] = {
+        language: dict(texts)
+        for language, texts in (stored.items() if isinstance(stored, Mapping) else ())
+        if isinstance(texts, Mapping)
+    }
+    if draft.titles is not None:
+        for texts in merged.values():
+            texts.pop("reward_title", None)
+        for language, title in draft.titles.items():
+            merged.setdefault(language, {})["reward_title"] = title
+    return clean_translations(business, merged, MILESTONE_TRANSLATION_LIMITS)

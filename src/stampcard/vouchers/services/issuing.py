@@ -150,23 +150,25 @@ def issue_goal_voucher(earned: EarnedReward) -> RewardStatus:
     Registered as the Smart Voucher's reward issuer (see ``VouchersConfig.ready``). A voucher
     that cannot be issued now (a validity date passed, an imported pool ran dry) leaves the
     reward pending and an audit entry saying why: the customer earned it, so the stamp stands.
-    The goal's voucher is titled in the card's customer's language (``Program.text_in``).
+    The voucher is titled in the card's customer's language (``Program.text_in`` for the
+    goal's, ``Milestone.text_in`` for a milestone's), else in the default language.
     """
     program = Program.objects.filter(business=earned.business, pk=earned.program_id).get()
     templates = VoucherTemplate.objects.select_related("code_pool")
+    language = (
+        Card.objects.filter(business=earned.business, pk=earned.card_id)
+        .values_list("customer__language", flat=True)
+        .get()
+    )
     if earned.milestone_id is None:
         template = templates.filter(program=program).first()
-        language = (
-            Card.objects.filter(business=earned.business, pk=earned.card_id)
-            .values_list("customer__language", flat=True)
-            .get()
-        )
         title = program.text_in("reward_title", language)
         description = program.text_in("reward_description", language)
     else:
         milestone = Milestone.objects.filter(program=program, pk=earned.milestone_id).get()
         template = templates.filter(milestone=milestone).first()
-        title, description = milestone.reward_title, milestone.reward_description
+        title = milestone.text_in("reward_title", language)
+        description = milestone.text_in("reward_description", language)
     template = template or VoucherTemplate()
     try:
         _issue(
