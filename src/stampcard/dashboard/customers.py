@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from stampcard.dashboard.paging import keyset_page
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program, Reward, StampEvent
 from stampcard.loyalty.services import MAX_CORRECTION, correct_stamps
 from stampcard.loyalty.services.customers import (
@@ -34,7 +35,7 @@ from stampcard.tenancy.permissions import Permission
 from stampcard.tenancy.selectors import at_actors_locations
 from stampcard.vouchers.models import Voucher
 
-HISTORY_SIZE = 100
+HISTORY_PAGE = 50
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -98,37 +99,35 @@ def _last_visit_label(days: int) -> str:
 
 @requires(Permission.VIEW)
 def customer_detail(request: HttpRequest, business_slug: str, customer_id: int) -> HttpResponse:
-    """The person, their cards, and their stamp, reward and voucher history (bounded)."""
+    """The person, their cards, and their stamp, reward and voucher history: each newest
+    first, HISTORY_PAGE at a time, paged on its own by time and id (``dashboard.paging``)."""
     customer = get_object_or_404(Customer, pk=customer_id)
     cards = list(customer.cards.select_related("program").order_by("program__name"))
+    # By the card ids: each history is read from its (card, …) index, not joined.
+    card_ids = [card.pk for card in cards]
+    actor = _actor(request)
     events = at_actors_locations(
-        StampEvent.objects.filter(card__customer=customer).select_related(
+        StampEvent.objects.filter(card__in=card_ids).select_related(
             "card", "actor_user", "actor_device", "location"
         ),
-        _actor(request),
-    ).order_by("-created_at", "-pk")
-    before = _int(request.GET.get("before"))
-    if before is not None:
-        events = events.filter(pk__lt=before)
-    history = list(events[: HISTORY_SIZE + 1])
+        actor,
+    )
+    rewards = Reward.objects.filter(card__in=card_ids).select_related("card__program", "milestone")
+    vouchers = at_actors_locations(
+        Voucher.objects.filter(card__in=card_ids).select_related("redeemed_at_location"),
+        actor,
+        field="redeemed_at_location",
+    )
+    params = request.GET
     return render(
         request,
         "dashboard/customers/detail.html",
         {
             "customer": customer,
             "cards": cards,
-            "events": history[:HISTORY_SIZE],
-            "older": history[HISTORY_SIZE - 1].pk if len(history) > HISTORY_SIZE else None,
-            "rewards": Reward.objects.filter(card__customer=customer)
-            .select_related("card__program", "milestone")
-            .order_by("-created_at")[:HISTORY_SIZE],
-            "vouchers": at_actors_locations(
-                Voucher.objects.filter(card__customer=customer).select_related(
-                    "redeemed_at_location"
-                ),
-                _actor(request),
-                field="redeemed_at_location",
-            ).order_by("-pk")[:HISTORY_SIZE],
+            "events": keyset_page(events, params=params, size=HISTORY_PAGE, prefix="stamps_"),
+            "rewards": keyset_page(rewards, params=params, size=HISTORY_PAGE, prefix="rewards_"),
+            "vouchers": keyset_page(vouchers, params=params, size=HISTORY_PAGE, prefix="vouchers_"),
             "correction_form": CorrectionForm(cards=cards),
         },
     )

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 
 from stampcard.audit.models import AuditEntry
+from stampcard.dashboard.paging import keyset_page
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import Card, Customer, Program, Reward, StampEvent
 from stampcard.loyalty.selectors import customer_search, searched_card_code
@@ -140,22 +141,13 @@ def voucher_detail(request: HttpRequest, business_slug: str, voucher_id: int) ->
 
 @requires(Permission.VIEW_AUDIT)
 def audit_trail(request: HttpRequest, business_slug: str) -> HttpResponse:
-    """Newest first, AUDIT_PAGE at a time; "Older" continues after the last entry shown (by
-    its time and id, read from the index), so a page far back costs what the first does —
-    no count of every entry, no offset walked."""
+    """Newest first, AUDIT_PAGE at a time, paged by time and id (``dashboard.paging``), so a
+    page far back costs what the first does — no count of every entry, no offset walked."""
     entries = at_actors_locations(
         AuditEntry.objects.select_related("actor_user", "actor_device"), _actor(request)
-    ).order_by("-created_at", "-pk")
-    before = request.GET.get("before", "")
-    if before.isdigit() and len(before) < 19:
-        last = AuditEntry.objects.filter(pk=int(before)).values_list("created_at", flat=True)
-        if (moment := last.first()) is not None:
-            entries = entries.filter(
-                Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=int(before))
-            )
-    shown = list(entries[: AUDIT_PAGE + 1])
-    older = shown[AUDIT_PAGE - 1].pk if len(shown) > AUDIT_PAGE else None
-    return render(request, "dashboard/audit.html", {"entries": shown[:AUDIT_PAGE], "older": older})
+    )
+    page = keyset_page(entries, params=request.GET, size=AUDIT_PAGE)
+    return render(request, "dashboard/audit.html", {"entries": page})
 
 
 def _reward_count() -> Coalesce:

@@ -7,17 +7,21 @@ strip) and the vouchers' pictures under their stored names. ``csv/<table>.csv`` 
 same rows for a spreadsheet, each cell made safe against formula injection
 (``csv_safety``), so those are for people, not for import.
 
-The archive is written row by row from server-side cursors, so an export of a large business
-never holds its tables in memory: into a file (``export_business``), or sent while it is
-being made (``export_pieces``), so a download of a large business starts at once and keeps
-flowing instead of waiting minutes for the whole file (and a proxy's read timeout).
+The archive is written row by row from server-side cursors, each table read once for both
+the document and its CSV, so an export of a large business never holds its tables in memory:
+into a file (``export_business``), or sent while it is being made (``export_pieces``), so a
+download of a large business starts at once and keeps flowing instead of waiting minutes for
+the whole file (and a proxy's read timeout).
 """
 
 import csv
+import gzip
 import io
 import json
+import tempfile
 import zipfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, time
 from typing import IO, Any, cast
 
@@ -158,13 +162,25 @@ def _allow_and_record(business: Business, actor: Actor) -> None:
 
 def _write_archive(business: Business, target: IO[bytes]) -> Iterator[None]:
     """Write the zip to ``target``, yielding every ``CHUNK`` rows so a reader can take what
-    has been written so far."""
+    has been written so far.
+
+    Each table is read once, in one pass that writes its rows both into ``business.json``
+    and into its CSV. A zip takes one entry at a time, so the CSVs wait in compressed
+    temporary files (``_Spool``) until the document is complete, then follow it: memory
+    stays flat whatever the business's size, and the database is not asked twice.
+    """
     encoder = ExportEncoder(ensure_ascii=False)
     outermost = not connection.in_atomic_block
-    with transaction.atomic(), zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+    with (
+        transaction.atomic(),
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive,
+        ExitStack() as spools,
+    ):
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        tables: list[tuple[str, _Spool]] = []
+        pictures: set[str] = set()
         with archive.open(DOCUMENT, "w", force_zip64=True) as raw:
             out = io.TextIOWrapper(raw, encoding="utf-8")
             head = {
@@ -176,44 +192,73 @@ def _write_archive(business: Business, target: IO[bytes]) -> Iterator[None]:
             out.write(json.dumps(head, cls=ExportEncoder, ensure_ascii=False)[:-1])
             out.write(', "tables": {')
             for index, (name, model) in enumerate(TABLES):
+                spool = spools.enter_context(_Spool())
+                tables.append((name, spool))
+                writer = csv.writer(spool.text)
+                writer.writerow([field.name for field in columns(model)])
                 out.write(f'{", " if index else ""}"{name}": [')
                 for number, row in enumerate(_rows(business, model)):
                     out.write((",\n" if number else "\n") + encoder.encode(row))
+                    writer.writerow(safe_row(_csv_value(value) for value in row.values()))
+                    pictures.update(_picture_names(model, row))
                     if number % CHUNK == CHUNK - 1:
                         yield
                 out.write("]")
+                spool.finish()
             out.write("}}\n")
             out.flush()
             out.detach()
-        _write_pictures(business, archive)
+        _write_pictures(pictures, archive)
         yield
-        for name, model in TABLES:
+        for name, spool in tables:
             with archive.open(f"csv/{name}.csv", "w", force_zip64=True) as raw:
-                text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-                writer = csv.writer(text)
-                writer.writerow([field.name for field in columns(model)])
-                for number, row in enumerate(_rows(business, model)):
-                    writer.writerow(safe_row(_csv_value(value) for value in row.values()))
-                    if number % CHUNK == CHUNK - 1:
-                        yield
-                text.flush()
-                text.detach()
+                for piece in spool.pieces():
+                    raw.write(piece)
+                    yield
     yield
 
 
-def _write_pictures(business: Business, archive: zipfile.ZipFile) -> None:
+class _Spool:
+    """A table's CSV while the document is being written: text in, gzip'd (fast, level 1)
+    into an anonymous temporary file, read back in pieces once ``finish`` is called."""
+
+    PIECE = 256 * 1024
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+        self.packed = gzip.GzipFile(fileobj=self.file, mode="wb", compresslevel=1)
+        self.text = io.TextIOWrapper(cast(IO[bytes], self.packed), encoding="utf-8", newline="")
+
+    def finish(self) -> None:
+        self.text.flush()
+        self.text.detach()
+        self.packed.close()  # writes gzip's trailer; the file stays open
+        self.file.seek(0)
+
+    def pieces(self) -> Iterator[bytes]:
+        with gzip.GzipFile(fileobj=self.file, mode="rb") as unpacked:
+            while piece := unpacked.read(self.PIECE):
+                yield piece
+
+    def __enter__(self) -> "_Spool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
+def _picture_names(model: type[Model], row: dict[str, Any]) -> Iterator[str]:
+    """The stored pictures a row names: a program's logo, stamp and strip; a voucher's
+    picture when it is one the issuing stored (never a name from elsewhere)."""
+    if model is Program:
+        yield from (row[field] for field in PICTURE_FIELDS if row[field])
+    elif model is Voucher and VOUCHER_PICTURE_NAME.fullmatch(row["image"] or ""):
+        yield row["image"]
+
+
+def _write_pictures(names: set[str], archive: zipfile.ZipFile) -> None:
     """The programs' and vouchers' stored pictures, as ``pictures/<stored name>``; a missing
-    file is left out (the import then clears the name), as is a voucher's name that is not
-    one of the pictures the issuing stored."""
-    names = set()
-    for values in Program.objects.filter(business=business).values(*PICTURE_FIELDS):
-        names |= {name for name in values.values() if name}
-    vouchers = Voucher.objects.filter(business=business).exclude(image="")
-    names |= {
-        name
-        for name in vouchers.values_list("image", flat=True).iterator(chunk_size=CHUNK)
-        if VOUCHER_PICTURE_NAME.fullmatch(name)
-    }
+    file is left out (the import then clears the name)."""
     for name in sorted(names):
         try:
             with default_storage.open(name) as file:

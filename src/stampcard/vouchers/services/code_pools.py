@@ -11,7 +11,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from stampcard.audit.services import record
-from stampcard.csv_safety import safe_row
+from stampcard.csv_safety import exact_cell, unquoted
 from stampcard.storable import UNSTORABLE_TEXT, is_storable
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Business
@@ -140,8 +140,12 @@ def import_codes(
     """Import codes created in the POS (CSV: a ``code`` column, or the first column).
 
     ``csv_text`` is the file as uploaded (UTF-8 bytes, with or without a byte order mark) or
-    already decoded. All or nothing: any invalid code refuses the whole file, naming the first
-    bad lines (``bad_lines``: each line's number, what it held and why). Codes already in
+    already decoded. A quote before a code starting with -, +, = or @ is taken off
+    (``csv_safety.unquoted``): spreadsheets and earlier downloads put it there; the code
+    left is then checked like any other, so a formula is refused, never stored.
+
+    All or nothing: any invalid code refuses the whole file, naming the first bad lines
+    (``bad_lines``: each line's number, what it held and why). Codes already in
     the pool, or repeated in the file, are counted and skipped, so importing the same file
     twice adds nothing the second time. Rewards that waited for the pool get their vouchers
     in the same transaction (``issue_waiting_vouchers``).
@@ -165,7 +169,8 @@ def import_codes(
         if line == 1 and any(cell.strip().lower() == "code" for cell in row):
             column = [cell.strip().lower() for cell in row].index("code")
             continue
-        value = row[column].strip() if column < len(row) else ""
+        # "'-5OFF" is the code -5OFF as an earlier download, or a spreadsheet, wrote it.
+        value = unquoted(row[column].strip()) if column < len(row) else ""
         if POOL_CODE_PATTERN.match(value):
             codes.append(value)
         else:
@@ -192,8 +197,11 @@ def import_codes(
 def unused_codes_csv(*, business: Business, actor: Actor, pool: CodePool) -> str:
     """The pool's codes no voucher holds yet, as CSV for the POS (a ``code`` column).
 
-    A static pool's one code is its only row. Cells are written through ``csv_safety``, like
-    every export. Needs MANAGE_CODES; audited, as the codes are worth a reward each.
+    A static pool's one code is its only row. Each code is written exactly as the POS must
+    accept it, "-5OFF" too: a code's alphabet (letters, digits, - and _) can make no formula
+    that runs anything (``csv_safety.exact_cell``), so no quote is put before it, which the
+    POS would take as part of the code. Needs MANAGE_CODES; audited, as the codes are worth
+    a reward each.
     """
     require(actor, Permission.MANAGE_CODES, business=business)
     own = CodePool.objects.filter(business=business, pk=pool.pk).first()
@@ -213,7 +221,7 @@ def unused_codes_csv(*, business: Business, actor: Actor, pool: CodePool) -> str
     writer.writerow(["code"])
     count = 0
     for code in codes:
-        writer.writerow(safe_row([code]))
+        writer.writerow([exact_cell(code)])
         count += 1
     record(business=business, actor=actor, action="code_pool.downloaded", target=own, count=count)
     return out.getvalue()
