@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stampcard.wallet.tasks.purge_google_nonces",
         "schedule": 3600.0,
     },
+    # One-time return and hand-over links, a day after they expired.
+    "customer-links-purge": {
+        "task": "stampcard.customer.tasks.purge_spent_links",
+        "schedule": 3600.0,
+    },
 }
 # The analytics' daily rollups (stampcard.stats): brought up to date this often by Celery beat
 # or, without a broker, by deliver_outbox; rows younger than the lag are read live instead,

@@ -112,3 +112,12 @@ def test_the_return_page_sends_phone_only_customers_to_the_counter(
     for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(size)
         page.screenshot(path=shots / f"return-page-{name}.png", full_page=True)
+    # The page after asking for an e-mail says the same to a phone-only customer.
+    hint = page.locator("#phone-only").inner_text()
+    page.locator("input[name=email]").fill("nobody@example.org")
+    page.locator("input[name=email]").press("Enter")
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    expect(page.locator("#phone-only")).to_have_text(hint)
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=shots / f"check-email-{name}.png", full_page=True)

@@ -188,3 +188,72 @@ def test_a_final_refusal_is_not_offered_again_only_discarded(
     line.get_by_role("button", name="Yes, discard").click()
     expect(page.locator("#late-view")).to_be_hidden(timeout=SLOW)
     page.context.close()
+
+
+def test_the_scanner_says_what_became_of_a_queued_stamp_once_it_is_sent(
+    browser, live_server, business, shop, staff_actor, program, tmp_path
+):
+    program.cooldown_seconds = 3600
+    program.save()
+    first = factories.CardFactory(program=program, customer__name="Anna Smith")
+    second = factories.CardFactory(program=program, customer__name="Boris Ivanov")
+    scanner = pair_device(
+        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    )
+    page = open_scanner(
+        browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
+    )
+    result = page.locator("#result")
+    message = page.locator("#message")
+    # Queued offline, then sent once the network is back: the result no longer says "saved".
+    show_card(page, first.code)
+    page.context.set_offline(True)
+    page.locator("#stamp").click()
+    expect(result).to_have_attribute("data-outcome", "queued", timeout=SLOW)
+    expect(message).to_contain_text("No connection: saved on this device")
+    page.context.set_offline(False)
+    expect(result).to_have_attribute("data-outcome", "stamped", timeout=SLOW)
+    expect(result).to_have_attribute("data-late", "1")
+    expect(message).to_have_text("Sent: 1 stamp added.")
+    assert stamps_of(first) == [1]
+    for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder(tmp_path) / f"late-sent-{name}.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+
+    # Refused once sent (the cooldown): the result says so, and the line is in the list.
+    page.locator("#next").click()
+    queue_a_refused_stamp(page, second.code)
+    expect(result).to_have_attribute("data-outcome", "refused", timeout=SLOW)
+    expect(message).to_contain_text("Sent, but refused:")
+    expect(message).to_contain_text("It waits in the list of stamps set aside.")
+    line = page.locator("#late li")
+    expect(line).to_have_attribute("data-status", "refused")
+    expect(line).to_contain_text("Refused: ")
+    expect(page.locator("#late-view h2")).to_have_text("Stamps set aside")
+    for name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder(tmp_path) / f"late-refused-{name}.png"), full_page=True)
+    assert stamps_of(second) == [1]
+    page.context.close()
+
+
+def test_autopilot_says_a_queued_stamp_was_sent(
+    open_station,  # noqa: F811  (the fixture of test_autopilot.py)
+    program,
+    card,
+    tmp_path,
+):
+    page = open_station()
+    page.context.set_offline(True)
+    scanner_types(page, card.code)
+    last = page.locator("#last")
+    expect(last).to_have_attribute("data-state", "queued", timeout=SLOW)
+    page.context.set_offline(False)
+    expect(last).to_have_attribute("data-state", "ok", timeout=SLOW)
+    expect(page.locator("#message")).to_have_text("Sent: 1 stamp added.")
+    expect(page.locator("#wedge")).to_be_focused()
+    for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder(tmp_path) / f"autopilot-late-{name}.png"), full_page=True)
+    assert stamps_of(card) == [1]

@@ -5,6 +5,7 @@ once, within minutes, only on its own business's address) and what is kept (a ha
 entry).
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -156,6 +157,19 @@ def test_a_get_makes_nothing(client, owner, business, phone_only):
 def test_the_return_page_tells_phone_only_customers_to_ask_at_the_counter(client, program):
     page = client.get(f"/j/{program.business.slug}/{program.pk}/back/")
     assert b"Ask at the counter" in page.content
+
+
+def test_the_check_email_page_says_the_same_as_the_return_page(client, program):
+    """Both pages point a phone-only customer to the counter, which hands the card over."""
+    back = f"/j/{program.business.slug}/{program.pk}/back/"
+    asked = client.post(back, {"email": "nobody@example.org"}).content.decode()
+    returned = client.get(back).content.decode()
+    hint = re.search(r'<p id="phone-only"[^>]*>(.*?)</p>', returned)
+    assert hint is not None
+    assert "the team can open your card on your phone" in hint.group(1)
+    assert hint.group(1) in asked
+    assert "Check your e-mail" in asked
+    assert "staff can find your card" not in asked
 
 
 @needs_postgres

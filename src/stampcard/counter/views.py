@@ -239,7 +239,19 @@ def _screen_text() -> dict[str, str]:
 def _set_aside_text() -> dict[str, str]:
     """What the list of stamps set aside on this device says (offline-queue.js)."""
     return {
-        "aside_failed": gettext("Not sent: the server failed several times."),
+        "aside_failed": gettext(
+            "No answer from the server: it may have been added. Send it again to check; "
+            "it is added at most once."
+        ),
+        "aside_refused": gettext("Refused: %(message)s"),
+        "late_done": gettext("Sent: %(message)s"),
+        "late_refused": gettext(
+            "Sent, but refused: %(message)s It waits in the list of stamps set aside."
+        ),
+        "late_failed": gettext(
+            "No answer from the server: set aside. Send it again from the list to check; "
+            "it is added at most once."
+        ),
         "send_again": gettext("Send again"),
         "discard": gettext("Discard"),
         "discard_confirm": gettext("Discard this stamp? It will not be sent."),

@@ -53,7 +53,12 @@ function beep(ok) {
 }
 
 // ---- the screen ----
+// The queued stamp whose "saved on this device" the panel shows, until the next scan: once it
+// is finally sent, the panel says what became of it.
+let queuedNonce = null;
+
 function show(state, message, card) {
+  queuedNonce = null;
   panel.dataset.state = state;
   panel.className = "last " + state;
   $("message").textContent = message;
@@ -80,6 +85,7 @@ const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_
 function answered(answer) {
   if (answer.queued) {
     show("queued", QUEUED[answer.why] || text.queued, null);
+    queuedNonce = answer.body?.nonce ?? null;
     beep(true);
     return;
   }
@@ -99,10 +105,18 @@ const queue = createQueue({
     pendingView.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
   },
-  onLate: (answer) => {
+  // A queued stamp finally sent: a refused one (or one set aside with no answer) is said
+  // whatever is on screen; a done one replaces its own "saved on this device" only.
+  onLate: (answer, body) => {
     if (!answer.ok) {
-      answered(answer);
+      const message =
+        answer.outcome === "failed"
+          ? text.late_failed
+          : fill(text.late_refused, { message: answer.message || answer.refusal });
+      answered({ ...answer, outcome: "refused", message });
       setAside.render();
+    } else if (queuedNonce !== null && body?.nonce === queuedNonce) {
+      show("ok", fill(text.late_done, { message: answer.message }), answer.card);
     }
   },
   // The page's CSRF token went stale: only a new page sends the waiting scans.

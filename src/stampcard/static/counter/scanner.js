@@ -51,6 +51,10 @@ function signInLink() {
 // What a queued scan that could not be sent yet says, by why it waits.
 const QUEUED = { offline: text.queued, server_error: text.queued_server, signed_out: signedOutText };
 
+// The queued stamp whose "saved on this device" the result shows, until the screen moves on:
+// once it is finally sent, the result says what became of it (showLate).
+let queuedNonce = null;
+
 // The scans set aside on this device, until sent again or discarded (set-aside.js). One sent
 // again and done shows on the result, as any stamp.
 let setAside = null;
@@ -67,11 +71,12 @@ const queue = createQueue({
     pending.textContent = fill(text.pending, { n });
     root.dataset.pending = String(n);
   },
-  onLate: (answer) => {
+  onLate: (answer, body) => {
     if (!answer.ok) {
       renderSetAside();
       navigator.vibrate?.([60, 60, 60]);
     }
+    if (queuedNonce !== null && body?.nonce === queuedNonce && !result.hidden) showLate(answer);
   },
   onSignedOut: () => {
     const banner = $("signed-out");
@@ -122,6 +127,7 @@ async function send(code, action = "scan", extra = {}) {
         const message = QUEUED[answer.why] || text.queued;
         show({ ok: true, outcome: "queued", queued: answer.why, message }, code, action);
         $("card-view").hidden = true;
+        queuedNonce = answer.body.nonce;
       } else {
         show(answer, code, action);
       }
@@ -159,7 +165,9 @@ async function send(code, action = "scan", extra = {}) {
 
 // ---- what the screen shows ----
 function show(answer, code, action = "scan") {
+  queuedNonce = null;
   result.hidden = false;
+  delete result.dataset.late;
   result.dataset.outcome = answer.outcome || "refused";
   result.dataset.refusal = answer.refusal || "";
   result.className = "result " + (answer.ok ? "ok" : "refused");
@@ -191,6 +199,21 @@ function show(answer, code, action = "scan") {
   if (answer.voucher) showVoucher(answer.voucher);
   if (answer.ok && answer.outcome !== "shown") navigator.vibrate?.(60);
   result.scrollIntoView({ block: "nearest" });
+}
+
+// A queued stamp on screen was finally sent: done, refused (now set aside), or set aside
+// after server errors with no answer. Only the sentence changes: the card stays closed, so
+// the camera goes on taking the next customer's code.
+function showLate(answer) {
+  queuedNonce = null;
+  result.dataset.outcome = answer.outcome || "refused";
+  result.dataset.refusal = answer.refusal || "";
+  result.dataset.late = "1";
+  result.className = "result " + (answer.ok ? "ok" : "refused");
+  let message = fill(text.late_done, { message: answer.message });
+  if (answer.outcome === "failed") message = text.late_failed;
+  else if (!answer.ok) message = fill(text.late_refused, { message: answer.message || answer.refusal });
+  $("message").textContent = message;
 }
 
 function showCard(card, answer) {
@@ -276,6 +299,7 @@ function releaseHeld() {
 }
 
 function reset() {
+  queuedNonce = null;
   releaseHeld();
   closeHandOver();
   searchedCode = null;

@@ -22,8 +22,13 @@ function button(label, className, onClick) {
 // data-set-aside (how many). onSent(answer, item): a scan sent again was done; afterAction():
 // after every action (Autopilot gives the focus back to its field).
 export function setAsideList({ queue, view, list, root, text, signedOutText, onSent, afterAction }) {
+  // Refused by the server, or no answer at all (the server may have applied it): each line
+  // says which, so the list is true for both.
+  const noAnswer = (answer) => answer.outcome === "failed" || answer.refusal === "server_error";
   const message = (answer) =>
-    answer.outcome === "failed" || !answer.message ? text.aside_failed : answer.message;
+    noAnswer(answer)
+      ? text.aside_failed
+      : fill(text.aside_refused, { message: answer.message || answer.refusal });
 
   async function render(notes = {}) {
     const items = await queue.setAside();
@@ -33,6 +38,7 @@ export function setAsideList({ queue, view, list, root, text, signedOutText, onS
       line.className = "late-item";
       line.dataset.refusal = item.answer.refusal;
       line.dataset.nonce = item.body.nonce;
+      line.dataset.status = noAnswer(item.answer) ? "no_answer" : "refused";
       const what = document.createElement("p");
       const code = item.body.code;
       const who = item.answer.customer;
