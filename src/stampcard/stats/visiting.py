@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
 from stampcard.loyalty.models import StampEvent, StampEventKind
 from stampcard.loyalty.services.analytics import (
     FREQUENCY_GROUPS,
     PERIOD_DAYS,
+    RETURNING_DAYS,
     Period,
     is_returning,
-    returning_q,
 )
 from stampcard.stats.ledger import Ids, Window, visit_rows
 from stampcard.stats.models import VisitDay, VisitingSnapshot
@@ -56,33 +57,46 @@ def count_visit_days(
     business: Business, first: date, last: date, *, leave_out: Iterable[int] = ()
 ) -> Visiting:
     """The aggregate over the rolled-up visit days of ``first``..``last``, without the
-    customers in ``leave_out``. Whether a visitor came before ``first`` is one probe per
-    visitor of the ``(business, customer_id, day)`` index of ``VisitDay``."""
-    earlier = VisitDay.objects.filter(
-        business=business, customer_id=OuterRef("customer_id"), day__lt=first
-    )
-    rows = VisitDay.objects.filter(business=business, day__gte=first, day__lte=last)
+    customers in ``leave_out``: the visit days grouped per customer (the
+    ``(business, day, …)`` index), then, for a customer with fewer days than make them
+    returning (``is_returning``), whether they came before ``first``: one probe of the
+    ``(business, customer_id, day)`` index per such customer, not per visit day."""
+    table = VisitDay._meta.db_table
     left_out = list(leave_out)
-    if left_out:
-        rows = rows.exclude(customer_id__in=left_out)
-    counts: dict[str, Any] = {}
-    for low, high in FREQUENCY_GROUPS:
-        wanted = Q(days__gte=low) if high is None else Q(days__gte=low, days__lte=high)
-        counts[f"days_{low}_{high}"] = Count("customer_id", filter=wanted)
-    found = (
-        rows.annotate(visited_before=Exists(earlier))
-        .values("customer_id", "visited_before")
-        .annotate(days=Count("*"))
-        .aggregate(
-            visiting=Count("customer_id"),
-            returning=Count("customer_id", filter=returning_q()),
-            **counts,
-        )
+    groups = ", ".join(
+        f"COUNT(*) FILTER (WHERE days >= {low}"
+        + ("" if high is None else f" AND days <= {high}")
+        + ")"
+        for low, high in FREQUENCY_GROUPS
     )
+    # Only the table name and the fixed frequency groups are put into the text; every value
+    # is a parameter.
+    sql = f"""
+        SELECT COUNT(*),
+               COUNT(*) FILTER (WHERE days >= %s OR EXISTS (
+                   SELECT 1 FROM {table} earlier
+                   WHERE earlier.business_id = %s AND earlier.customer_id = visitor.customer_id
+                     AND earlier.day < %s)),
+               {groups}
+        FROM (
+            SELECT customer_id, COUNT(*) AS days FROM {table}
+            WHERE business_id = %s AND day >= %s AND day <= %s
+              {"AND NOT (customer_id = ANY(%s))" if left_out else ""}
+            GROUP BY customer_id
+        ) visitor
+    """  # noqa: S608
+    params: list[Any] = [RETURNING_DAYS, business.pk, first, business.pk, first, last]
+    if left_out:
+        params.append(left_out)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None  # an aggregate without GROUP BY gives one row
+    visiting, returning, *counts = row
     return Visiting(
-        visiting=found["visiting"] or 0,
-        returning=found["returning"] or 0,
-        groups={(low, high): found[f"days_{low}_{high}"] or 0 for low, high in FREQUENCY_GROUPS},
+        visiting=visiting,
+        returning=returning,
+        groups=dict(zip(FREQUENCY_GROUPS, counts, strict=True)),
     )
 
 

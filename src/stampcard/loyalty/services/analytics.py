@@ -512,15 +512,21 @@ def returning_from_ledger(business: Business, period: Period) -> dict[date, tupl
     return count_returning(period, days, first_visits)
 
 
+# A customer with visits on this many days of a period came back within it.
+RETURNING_DAYS = 2
+
+
 def is_returning(days: int, visited_before: bool) -> bool:
     """Whether a customer with a visit on ``days`` days of a period is returning:
-    ``visited_before`` says they had a visit on a day before the period."""
-    return days >= 2 or visited_before
+    ``visited_before`` says they had a visit on a day before the period. The SQL counts
+    (``returning_q``, ``stats.visiting.count_visit_days``) say the same with
+    ``RETURNING_DAYS``."""
+    return days >= RETURNING_DAYS or visited_before
 
 
 def returning_q(days: str = "days", visited_before: str = "visited_before") -> Q:
     """``is_returning`` in SQL, over the annotations named ``days`` and ``visited_before``."""
-    return Q(**{f"{days}__gte": 2}) | Q(**{visited_before: True})
+    return Q(**{f"{days}__gte": RETURNING_DAYS}) | Q(**{visited_before: True})
 
 
 def count_returning(
