@@ -61,8 +61,6 @@ log = logging.getLogger(__name__)
 
 Span = tuple[datetime, datetime]
 # The tables with a row per day (and breakdown), recomputed a day at a time.
-# The days of visitor figures recounted in one statement (``recount_visitors``).
-RECOUNT_SPAN_DAYS = 28
 DAY_ROLLUPS: tuple[type[Model], ...] = (StampDay, DayCount, VisitDay, ProgramDay, MeasureDay)
 
 
@@ -273,19 +271,8 @@ def recount_visitors(*, business_id: int, first: date, last: date) -> None:
     DayCount.objects.filter(
         business_id=business_id, day__gte=first, day__lte=last, figure__in=VISITOR_FIGURES
     ).delete()
-    # In spans of a few weeks: over a span that short PostgreSQL answers each EXISTS of
-    # ``visitor_rows`` with one probe of the (business, customer_id, day) index per visit day;
-    # over a whole history (a rebuild) it picks a hash anti-join that compares every visit
-    # day with all of the customer's others (2.1 s instead of ~0.1 s per figure and year at
-    # 10,000 customers).
-    start = first
-    while start <= last:
-        end = min(start + timedelta(days=RECOUNT_SPAN_DAYS - 1), last)
-        for figure, rows in visitor_rows(business_id, start, end).items():
-            _insert(
-                DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure
-            )
-        start = end + timedelta(days=1)
+    for figure, rows in visitor_rows(business_id, first, last).items():
+        _insert(DayCount, ["day", "count", "figure"], ["day", "count"], rows, business_id, figure)
 
 
 def _insert(
