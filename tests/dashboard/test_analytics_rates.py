@@ -196,3 +196,43 @@ def test_rates_in_the_readers_language(client, owner, m, language, two_thirds, h
         assert f"<title>{day(m)}: {percent(0.5)}</title>" in page
     assert "Returning-customer rate" not in page
     assert "Redemption rate = " not in page
+
+
+def tile(reader, business, last: date, days: int) -> tuple[int, int]:
+    """The "Returning customers" tile of the ``days`` days up to ``last``: (visitors,
+    returning)."""
+    first = last - timedelta(days - 1)
+    p = Period(first=first, last=last, grain=Grain.DAY, time_zone=BANGKOK)
+    totals = reader(business=business, period=p).totals
+    return totals.customers_visiting, totals.customers_returning
+
+
+@pytest.mark.parametrize("until_offset", [None, 5, 30])
+def test_the_tile_counts_returning_customers_as_the_chart_does(business, m, until_offset):
+    """Fay joined ten days before week A but first came on M+3, the only day she came in it:
+    new in week A, as in the chart, though she had joined before it. So week A's tile is
+    Dan (came on M-40) and Eve (two days in it) of the three: 2 of 3, the chart's 66.7 %;
+    week B's is Fay (came on M+3): 1 of 1. Two weeks A and B together: Dan (before), Eve
+    and Fay (two days each): 3 of 3. The day M+3 alone: Fay, new; M+4: Eve, returning."""
+    Customer.objects.filter(name="Fay").update(created_at=at(m, 8) - timedelta(10))
+    if until_offset is not None:
+        roll_up(until=min(at(m, 0) + timedelta(until_offset), timezone.now()))
+    for reader in (ledger.business_analytics, rolled.business_analytics):
+        assert tile(reader, business, m + timedelta(6), 7) == (3, 2)
+        assert tile(reader, business, m + timedelta(13), 7) == (1, 1)
+        assert tile(reader, business, m + timedelta(13), 14) == (3, 3)
+        assert tile(reader, business, m + timedelta(3), 1) == (1, 0)
+        assert tile(reader, business, m + timedelta(4), 1) == (1, 1)
+    by_week = ledger.business_analytics(business=business, period=period(Grain.WEEK))
+    assert {p.bucket: (p.visitors, p.returning) for p in by_week.series}[m] == (3, 2)
+
+
+def test_the_tile_and_the_note_on_the_page(client, business, owner, m):
+    """Everything rolled up, the 30 days to today (the job's snapshot of them): Dan, Eve and
+    Fay all returning; the note under the page says how."""
+    roll_up(until=timezone.now())
+    client.force_login(owner)
+    with translation.override("en"):
+        page = client.get("/b/corner-cafe/analytics/?days=30").content.decode()
+    assert "<dt>Returning customers</dt><dd>100%</dd>" in page
+    assert "had visited on an earlier day" in page

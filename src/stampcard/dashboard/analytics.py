@@ -351,8 +351,9 @@ def charts(figures: Analytics) -> list[Chart]:
             description=_("Share of visiting customers who had visited before, per day or week."),
             note=_(
                 "Returning-customer rate = customers with a visit in the day or week who had"
-                " visited before (on an earlier day) ÷ all customers with a visit in it. A"
-                " week counts all its days; “—” means nobody visited."
+                " visited on an earlier day (in it or before it) ÷ all customers with a visit"
+                " in it, as the “Returning customers” tile counts the whole period. A week"
+                " counts all its days; “—” means nobody visited."
             ),
             points=points,
             rate=lambda p: p.returning_rate,

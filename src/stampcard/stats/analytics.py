@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from stampcard.loyalty.models import Program, StampSource
+from stampcard.loyalty.models import Program, StampEvent, StampEventKind, StampSource
 from stampcard.loyalty.services.analytics import (
     FREQUENCY_GROUPS,
     Analytics,
@@ -45,7 +45,7 @@ from stampcard.stats.models import (
     VisitingSnapshot,
 )
 from stampcard.stats.returning import per_bucket, rolled_figures, tail_changes
-from stampcard.stats.visiting import Visiting, count_visit_days, from_snapshot
+from stampcard.stats.visiting import Visiting, count_visit_days, from_snapshot, unrolled_before
 from stampcard.tenancy.models import Business, Location
 
 Dimensions = tuple[int | None, str, int | None]  # location, workflow, staff member
@@ -168,7 +168,13 @@ def _figures(business: Business, period: Period, *, state: RollupState | None) -
 
     series = with_visitors(_series(period, per_day), _returning(business, period, state))
     visiting = _customers_visiting(
-        business, period, rolled=rolled_until is not None, windows=windows
+        business,
+        period,
+        rolled=rolled_until is not None,
+        windows=windows,
+        before=[]
+        if state is None or rolled_until is None
+        else unrolled_before(business.pk, period, rolled_until, _ids(state)),
     )
     totals = Totals(
         new_customers=sum(p.new_customers for p in series),
@@ -263,8 +269,23 @@ def _returning(
     return per_bucket(period, figures)
 
 
+def _ids(state: RollupState) -> Ids:
+    return Ids(
+        event=state.last_event_id,
+        customer=state.last_customer_id,
+        reward=state.last_reward_id,
+        voucher=state.last_voucher_id,
+        card=state.last_card_id,
+    )
+
+
 def _customers_visiting(
-    business: Business, period: Period, *, rolled: bool, windows: list[Window]
+    business: Business,
+    period: Period,
+    *,
+    rolled: bool,
+    windows: list[Window],
+    before: list[Window],
 ) -> Visiting:
     """Customers who visited, those returning, and how many visited on how many days.
 
@@ -279,22 +300,39 @@ def _customers_visiting(
         if snapshot is not None:
             return from_snapshot(business, period, snapshot)
     days: dict[int, set[date]] = defaultdict(set)
-    joined: dict[int, date] = {}
     for window in windows:
         for row in visit_rows(window):
             days[row["customer"]].add(row["day"])
-            joined[row["customer"]] = row["joined_on"]
+    # Customers with a visit before the period not rolled up: counted here too, as the
+    # rolled-up visit days do not know they had come before.
+    for window in before:
+        for row in visit_rows(window):
+            days.setdefault(row["customer"], set())
     found = Visiting()
     if rolled:
         found = count_visit_days(business, period.first, period.last, leave_out=days)
-        for customer, day, joined_on in VisitDay.objects.filter(
+        for customer, day in VisitDay.objects.filter(
             business=business,
             day__gte=period.first,
             day__lte=period.last,
             customer_id__in=list(days),
-        ).values_list("customer_id", "day", "joined_on"):
+        ).values_list("customer_id", "day"):
             days[customer].add(day)
-            joined[customer] = joined_on
+    # The few customers of the live tail: whether they came before the period, from the
+    # ledger (through the (card, created_at) index), rolled up or not.
+    earlier: set[int] = set()
+    if days:
+        earlier = set(
+            StampEvent.objects.filter(
+                business=business,
+                kind=StampEventKind.STAMP,
+                card__customer_id__in=list(days),
+                created_at__lt=period.start,
+            )
+            .values_list("card__customer_id", flat=True)
+            .distinct()
+            .order_by()
+        )
     for customer, visit_days in days.items():
-        found.add(len(visit_days), joined[customer] < period.first)
+        found.add(len(visit_days), customer in earlier)
     return found

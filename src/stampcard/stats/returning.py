@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, Max, Min, OuterRef
+from django.db.models import Count, DateField, Exists, ExpressionWrapper, Max, Min, OuterRef
 from django.db.models.functions import TruncWeek
 
 from stampcard.loyalty.services.analytics import Grain, Period
@@ -44,15 +44,23 @@ def visitor_rows(business_id: int, first: date, last: date) -> dict[DayFigure, R
     same_customer = VisitDay.objects.filter(
         business_id=business_id, customer_id=OuterRef("customer_id")
     )
+    # Each EXISTS reads the ``(business, customer_id, day)`` index of ``VisitDay`` from the
+    # customer's row for the day: any earlier day stops at the first entry; the same week's
+    # are bounded by the week's Monday and Sunday, plain day columns, so the index reads
+    # that week's days (a ``TruncWeek`` of the inner row would read the customer's whole
+    # history).
     earlier = Exists(same_customer.filter(day__lt=OuterRef("day")))
-    same_week = same_customer.annotate(week=TruncWeek("day")).filter(week=OuterRef("week"))
-    # Bounded by the week's Monday, so the index reads that week's days, not a loyal
-    # customer's whole history.
     earlier_that_week = Exists(
         same_customer.filter(day__gte=OuterRef("week"), day__lt=OuterRef("day"))
     )
-    later_that_week = Exists(same_week.filter(day__gt=OuterRef("day")))
-    weeks = days.annotate(week=TruncWeek("day"))
+    later_that_week = Exists(
+        same_customer.filter(day__gt=OuterRef("day"), day__lte=OuterRef("sunday"))
+    )
+    week = TruncWeek("day", output_field=DateField())
+    weeks = days.annotate(
+        week=week,
+        sunday=ExpressionWrapper(week + timedelta(days=6), output_field=DateField()),
+    )
 
     def per_day(rows: Rows) -> Rows:
         return rows.order_by().values("day").annotate(count=Count("*"))

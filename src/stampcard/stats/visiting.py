@@ -13,14 +13,21 @@ Counted three ways, each giving the same answer:
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Min, Q
+from django.db import connection
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 
 from stampcard.loyalty.models import StampEvent, StampEventKind
-from stampcard.loyalty.services.analytics import FREQUENCY_GROUPS, PERIOD_DAYS, Period
+from stampcard.loyalty.services.analytics import (
+    FREQUENCY_GROUPS,
+    PERIOD_DAYS,
+    RETURNING_DAYS,
+    Period,
+    is_returning,
+)
 from stampcard.stats.ledger import Ids, Window, visit_rows
 from stampcard.stats.models import VisitDay, VisitingSnapshot
 from stampcard.tenancy.models import Business
@@ -34,12 +41,13 @@ class Visiting:
     returning: int = 0
     groups: dict[Group, int] = field(default_factory=lambda: dict.fromkeys(FREQUENCY_GROUPS, 0))
 
-    def add(self, days: int, joined_before: bool, sign: int = 1) -> None:
-        """Count (or, with ``sign`` -1, take back) a customer with ``days`` visit days."""
+    def add(self, days: int, visited_before: bool, sign: int = 1) -> None:
+        """Count (or, with ``sign`` -1, take back) a customer with ``days`` visit days in the
+        period, ``visited_before`` if they had a visit on a day before it."""
         if not days:
             return
         self.visiting += sign
-        self.returning += sign * (days >= 2 or joined_before)
+        self.returning += sign * is_returning(days, visited_before)
         for low, high in FREQUENCY_GROUPS:
             if days >= low and (high is None or days <= high):
                 self.groups[(low, high)] += sign
@@ -49,29 +57,61 @@ def count_visit_days(
     business: Business, first: date, last: date, *, leave_out: Iterable[int] = ()
 ) -> Visiting:
     """The aggregate over the rolled-up visit days of ``first``..``last``, without the
-    customers in ``leave_out``."""
-    rows = VisitDay.objects.filter(business=business, day__gte=first, day__lte=last)
+    customers in ``leave_out``: the visit days grouped per customer (the
+    ``(business, day, …)`` index), then, for a customer with fewer days than make them
+    returning (``is_returning``), whether they came before ``first``: one probe of the
+    ``(business, customer_id, day)`` index per such customer, not per visit day."""
+    table = VisitDay._meta.db_table
     left_out = list(leave_out)
+    groups = ", ".join(
+        f"COUNT(*) FILTER (WHERE days >= {low}"
+        + ("" if high is None else f" AND days <= {high}")
+        + ")"
+        for low, high in FREQUENCY_GROUPS
+    )
+    # Only the table name and the fixed frequency groups are put into the text; every value
+    # is a parameter.
+    sql = f"""
+        SELECT COUNT(*),
+               COUNT(*) FILTER (WHERE days >= %s OR EXISTS (
+                   SELECT 1 FROM {table} earlier
+                   WHERE earlier.business_id = %s AND earlier.customer_id = visitor.customer_id
+                     AND earlier.day < %s)),
+               {groups}
+        FROM (
+            SELECT customer_id, COUNT(*) AS days FROM {table}
+            WHERE business_id = %s AND day >= %s AND day <= %s
+              {"AND NOT (customer_id = ANY(%s))" if left_out else ""}
+            GROUP BY customer_id
+        ) visitor
+    """  # noqa: S608
+    params: list[Any] = [RETURNING_DAYS, business.pk, first, business.pk, first, last]
     if left_out:
-        rows = rows.exclude(customer_id__in=left_out)
-    counts: dict[str, Any] = {}
-    for low, high in FREQUENCY_GROUPS:
-        wanted = Q(days__gte=low) if high is None else Q(days__gte=low, days__lte=high)
-        counts[f"days_{low}_{high}"] = Count("customer_id", filter=wanted)
-    found = (
-        rows.values("customer_id")
-        .annotate(days=Count("*"), joined=Min("joined_on"))
-        .aggregate(
-            visiting=Count("customer_id"),
-            returning=Count("customer_id", filter=Q(days__gte=2) | Q(joined__lt=first)),
-            **counts,
-        )
-    )
+        params.append(left_out)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    assert row is not None  # an aggregate without GROUP BY gives one row
+    visiting, returning, *counts = row
     return Visiting(
-        visiting=found["visiting"] or 0,
-        returning=found["returning"] or 0,
-        groups={(low, high): found[f"days_{low}_{high}"] or 0 for low, high in FREQUENCY_GROUPS},
+        visiting=visiting,
+        returning=returning,
+        groups=dict(zip(FREQUENCY_GROUPS, counts, strict=True)),
     )
+
+
+def unrolled_before(
+    business_id: int, period: Period, rolled_until: datetime, ids: Ids
+) -> list[Window]:
+    """The rows before ``period`` the rollups have not seen (created from ``rolled_until``
+    on, or with an id past ``ids``: an import's, a late commit's): a visit among them makes
+    its customer's visits in the period returning ones, which the rolled-up visit days do
+    not know yet."""
+    zone = period.time_zone
+    windows = [Window(business_id, zone, None, min(rolled_until, period.start), newer_than=ids)]
+    if rolled_until < period.start:
+        windows.append(Window(business_id, zone, rolled_until, period.start))
+    return windows
 
 
 def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot) -> Visiting:
@@ -97,17 +137,28 @@ def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot
                 newer_than=unseen,
             )
         )
-    changed = {
-        row["customer"]
-        for window in windows
-        if window.start is not None and window.end is not None and window.start < window.end
-        for row in visit_rows(window)
-    }
+    windows = [w for w in windows if w.start is not None and w.end is not None and w.start < w.end]
+    windows += unrolled_before(business.pk, period, snapshot.rolled_until, unseen)
+    changed = {row["customer"] for window in windows for row in visit_rows(window)}
     if not changed:
         return found
     before: dict[int, set[date]] = defaultdict(set)
     now: dict[int, set[date]] = defaultdict(set)
-    joined: dict[int, date] = {}
+    # Who had a visit before the period, now and as the snapshot saw it.
+    seen_until = min(snapshot.rolled_until, period.start)
+    earlier = dict(
+        StampEvent.objects.filter(
+            business=business,
+            kind=StampEventKind.STAMP,
+            card__customer_id__in=changed,
+            created_at__lt=period.start,
+        )
+        .values_list("card__customer_id")
+        .annotate(
+            seen=Count("pk", filter=Q(pk__lte=snapshot.last_event_id, created_at__lt=seen_until))
+        )
+        .order_by()
+    )
     rows = (
         StampEvent.objects.filter(
             business=business,
@@ -120,19 +171,16 @@ def from_snapshot(business: Business, period: Period, snapshot: VisitingSnapshot
         .annotate(
             day=TruncDate("created_at", tzinfo=period.time_zone),
             customer=F("card__customer_id"),
-            joined_on=TruncDate("card__customer__created_at", tzinfo=period.time_zone),
         )
-        .values_list("customer", "day", "joined_on", "pk", "created_at")
+        .values_list("customer", "day", "pk", "created_at")
     )
-    for customer, day, joined_on, pk, created_at in rows:
+    for customer, day, pk, created_at in rows:
         now[customer].add(day)
-        joined[customer] = joined_on
         if created_at < snapshot.rolled_until and pk <= snapshot.last_event_id:
             before[customer].add(day)
     for customer in changed:
-        joined_before = joined[customer] < period.first
-        found.add(len(before[customer]), joined_before, sign=-1)
-        found.add(len(now[customer]), joined_before)
+        found.add(len(before[customer]), bool(earlier.get(customer)), sign=-1)
+        found.add(len(now[customer]), customer in earlier)
     return found
 
 

@@ -16,17 +16,20 @@ Definitions, as the page states them:
 - *rewards earned* are rewards written in the period (goals and milestones); *rewards
   redeemed* are "reward ready" rewards handed over in the period plus reward vouchers
   redeemed in it; the *redemption rate* is redeemed over earned in the same period;
-- a *returning customer* is one who visited in the period and had joined before it, or
-  visited on at least two different days in it; the rate is over the customers who visited;
+- a *returning customer* of a period (the whole selected one, or a day or week of it) is one
+  with a visit in it who had visited on an earlier day: on two or more days in it, or before
+  it (``is_returning``, the one rule every count here and in ``stats`` applies); the rate is
+  over the customers with a visit in it. A customer whose very first visit is the only day
+  they came in it is new. For a period that is one day or one whole week the figure is that
+  day's or week's in the rate chart;
 - *visit frequency* counts, per customer who visited, the days with a visit in the period.
 
 Per day or week (the rate charts):
 
 - the *redemption rate* of a day or week is its rewards redeemed over its rewards earned;
-- a day's or week's *visitors* are the customers with a visit in it; the *returning* ones had
-  visited before: on an earlier day, in it or before it (a customer whose very first visit
-  is the only day they came in that day or week is new, everyone else returning). A week
-  counts all its days, those outside the period too, so each bar is a whole week.
+- a day's or week's *visitors* are the customers with a visit in it; the *returning* ones are
+  as above, with the day or week as the period. A week counts all its days, those outside
+  the period too, so each bar is a whole week.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateField, Min, Q, QuerySet, Sum
+from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext as _
 
@@ -509,6 +512,23 @@ def returning_from_ledger(business: Business, period: Period) -> dict[date, tupl
     return count_returning(period, days, first_visits)
 
 
+# A customer with visits on this many days of a period came back within it.
+RETURNING_DAYS = 2
+
+
+def is_returning(days: int, visited_before: bool) -> bool:
+    """Whether a customer with a visit on ``days`` days of a period is returning:
+    ``visited_before`` says they had a visit on a day before the period. The SQL counts
+    (``returning_q``, ``stats.visiting.count_visit_days``) say the same with
+    ``RETURNING_DAYS``."""
+    return days >= RETURNING_DAYS or visited_before
+
+
+def returning_q(days: str = "days", visited_before: str = "visited_before") -> Q:
+    """``is_returning`` in SQL, over the annotations named ``days`` and ``visited_before``."""
+    return Q(**{f"{days}__gte": RETURNING_DAYS}) | Q(**{visited_before: True})
+
+
 def count_returning(
     period: Period, days: Mapping[int, set[date]], first_visits: Mapping[int, date]
 ) -> dict[date, tuple[int, int]]:
@@ -522,8 +542,8 @@ def count_returning(
             per_bucket[bucket] = per_bucket.get(bucket, 0) + 1
         for bucket, count in per_bucket.items():
             visitors[bucket] = visitors.get(bucket, 0) + 1
-            new = count == 1 and period.bucket_of(first_visits[customer]) == bucket
-            returning[bucket] = returning.get(bucket, 0) + (not new)
+            before = first_visits[customer] < bucket
+            returning[bucket] = returning.get(bucket, 0) + is_returning(count, before)
     return {bucket: (visitors[bucket], returning[bucket]) for bucket in visitors}
 
 
@@ -536,13 +556,19 @@ def _customers_visiting(
     business: Business, period: Period, stamps: QuerySet[StampEvent]
 ) -> dict[str, int]:
     """Customers who visited, those returning, and how many visited on how many days."""
+    earlier = StampEvent.objects.filter(
+        business=business,
+        kind=StampEventKind.STAMP,
+        card__customer_id=OuterRef("card__customer_id"),
+        created_at__lt=period.start,
+    )
     per_customer = (
-        stamps.annotate(day=Trunc("created_at", "day", DateField(), tzinfo=period.time_zone))
-        .values("card__customer_id")
-        .annotate(
-            days=Count("day", distinct=True),
-            joined=Min("card__customer__created_at"),
+        stamps.annotate(
+            day=Trunc("created_at", "day", DateField(), tzinfo=period.time_zone),
+            visited_before=Exists(earlier),
         )
+        .values("card__customer_id", "visited_before")
+        .annotate(days=Count("day", distinct=True))
     )
     groups: dict[str, Count] = {}
     for low, high in FREQUENCY_GROUPS:
@@ -550,7 +576,7 @@ def _customers_visiting(
         groups[_group_key((low, high))] = Count("card__customer_id", filter=wanted)
     found = per_customer.aggregate(
         visiting=Count("card__customer_id"),
-        returning=Count("card__customer_id", filter=Q(days__gte=2) | Q(joined__lt=period.start)),
+        returning=Count("card__customer_id", filter=returning_q()),
         **groups,
     )
     return {key: int(value or 0) for key, value in found.items()}
