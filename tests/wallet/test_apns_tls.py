@@ -12,6 +12,7 @@ import logging
 import ssl
 import warnings
 
+import jwt
 import pytest
 from bench.wallet_apns_stand_in import WAIT, StandIn
 from cryptography import x509
@@ -358,3 +359,28 @@ def test_a_refused_certificate_parks_the_push_message_until_replayed(
         "/3/device/tls-two",
     ]
     assert not PassRegistration.objects.filter(push_batch__isnull=False).exists()
+
+
+def test_token_auth_over_tls_sends_the_provider_token_and_no_client_certificate(
+    tls_apns, pki, settings, tmp_path
+):
+    """With a .p8 key the client authenticates by its ES256 provider token alone: Apple's
+    token-based connection asks for no client certificate, and the client sends none."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    settings.APNS_KEY_FILE = pki.write("AuthKey_KEY1234567.p8", _key_pem(key))
+    settings.APNS_KEY_ID = "KEY1234567"
+    context = pki.server_context()
+    context.verify_mode = ssl.CERT_NONE  # token auth: the server asks for no certificate
+    server = tls_apns(context)
+    result = apns.client().send("tok-token-tls")
+    assert result.outcome is apns.Outcome.OK
+    (session,) = server.tls_sessions
+    assert session["chain"] == []
+    assert session["alpn"] == "h2"
+    (request,) = server.requests
+    scheme, token = request["headers"]["authorization"].split(" ")
+    assert scheme == "bearer"
+    claims = jwt.decode(token, key.public_key(), algorithms=["ES256"])
+    assert claims["iss"] == settings.APPLE_TEAM_ID
+    assert jwt.get_unverified_header(token)["kid"] == "KEY1234567"
+    assert request["headers"]["apns-topic"] == settings.APPLE_PASS_TYPE_ID
