@@ -33,7 +33,14 @@ from google.auth import jwt as google_jwt
 from google.auth import transport
 from google.oauth2 import service_account
 
-from stampcard.loyalty.models import Card, CardBarcode, Program, ProgramStatus, RewardStatus
+from stampcard.loyalty.models import (
+    Card,
+    CardBarcode,
+    Milestone,
+    Program,
+    ProgramStatus,
+    RewardStatus,
+)
 from stampcard.loyalty.progress import progress_of
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
@@ -140,8 +147,12 @@ def callback_url() -> str:
 def loyalty_class(program: Program) -> dict[str, Any]:
     """The loyalty class of ``program`` (wallet.md C1); its callbacks come to us.
 
-    Its texts (the name, the reward, the terms) are in every language the program has them
-    in: Google shows the one of the phone's language, else the business's default language.
+    Its texts (the name, the rewards on the way and at the goal, the terms) are in every
+    language the program has them in: Google shows the one of the phone's language, else the
+    business's default language. The milestones are the class's, not each object's: they are
+    the same on every card of the program, and a change to them moves ``design_version``, so
+    the outbox patches the class once (``google_consumers``) instead of every object. At most
+    ``MAX_MILESTONES`` + 2 modules, within the 10 of a class that Google shows.
     """
     name = _program_text(program, "name")
     body: dict[str, Any] = {
@@ -161,7 +172,9 @@ def loyalty_class(program: Program) -> dict[str, Any]:
         details = program.text_in("reward_description", language)
         return f"{title}\n{details}" if details else title
 
-    modules = [_text_module("reward", gettext_noop("Reward"), reward_in, default_language)]
+    # The rewards on the way first, in the order a card meets them; then the goal's.
+    modules = [_milestone_module(milestone, default_language) for milestone in _milestones(program)]
+    modules.append(_text_module("reward", gettext_noop("Reward"), reward_in, default_language))
     terms = _program_text(program, "terms")
     if _has_text(terms):
         modules.append(
@@ -174,6 +187,29 @@ def loyalty_class(program: Program) -> dict[str, Any]:
         )
     body["textModulesData"] = modules
     return body
+
+
+def _milestones(program: Program) -> list[Milestone]:
+    # Sorted here: a prefetched list keeps whatever order its query had.
+    return sorted(program.milestones.all(), key=lambda milestone: milestone.stamps)
+
+
+def _milestone_module(milestone: Milestone, default_language: str) -> dict[str, Any]:
+    """A class text module for a reward on the way to the goal: "Reward at 5 stamps" over
+    the milestone's title and description, each in every language it has them in."""
+
+    def header_in(language: str) -> str:
+        with translation.override(language):
+            return ngettext(
+                "Reward at %(count)d stamp", "Reward at %(count)d stamps", milestone.stamps
+            ) % {"count": milestone.stamps}
+
+    def body_in(language: str) -> str:
+        title = milestone.text_in("reward_title", language)
+        details = milestone.text_in("reward_description", language)
+        return f"{title}\n{details}" if details else title
+
+    return _module(f"milestone-{milestone.stamps}", header_in, body_in, default_language)
 
 
 def _program_text(program: Program, field: str) -> dict[str, Any]:
@@ -228,7 +264,16 @@ def _text_module(
     module_id: str, header: str, body_in: Callable[[str], str], default_language: str
 ) -> dict[str, Any]:
     """A class text module: our label ``header`` over the owner's text, each localized."""
-    localized_header = _localized(_label_in(header), default_language)
+    return _module(module_id, _label_in(header), body_in, default_language)
+
+
+def _module(
+    module_id: str,
+    header_in: Callable[[str], str],
+    body_in: Callable[[str], str],
+    default_language: str,
+) -> dict[str, Any]:
+    localized_header = _localized(header_in, default_language)
     localized_body = _localized(body_in, default_language)
     return {
         "id": module_id,
