@@ -235,9 +235,12 @@ class Signer:
         self.root = ec.generate_private_key(ec.SECP256R1())
         self.intermediate = ec.generate_private_key(ec.SECP256R1())
 
-    def keys_document(self, expiration_ms=None):
+    def keys_document(self, expiration_ms=None, *, expires=True):
+        """Google's root key list of our throwaway root key; as Google's, each key has an
+        expiry (a year ahead unless ``expiration_ms``), or none with ``expires=False``."""
         entry = {"keyValue": _der_b64(self.root.public_key()), "protocolVersion": self.PROTOCOL}
-        if expiration_ms is not None:
+        if expires:
+            expiration_ms = expiration_ms or int(time.time() * 1000) + 365 * 86_400_000
             entry["keyExpiration"] = str(expiration_ms)
         return {"keys": [entry]}
 

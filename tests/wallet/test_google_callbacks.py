@@ -73,6 +73,8 @@ def now_ms():
         ("intermediate_expired", "intermediate_expired"),
         ("foreign_root", "intermediate_signature"),
         ("root_expired", "intermediate_signature"),
+        # ECv2SigningOnly root keys carry an expiry; one without is not trusted.
+        ("root_without_expiry", "intermediate_signature"),
     ],
 )
 def test_a_callback_failing_a_check_is_refused_and_changes_nothing(
@@ -91,6 +93,8 @@ def test_a_callback_failing_a_check_is_refused_and_changes_nothing(
         kwargs["root"] = ec.generate_private_key(ec.SECP256R1())
     elif case == "root_expired":
         google_on.root_keys_document = signer.keys_document(expiration_ms=now_ms() - 1000)
+    elif case == "root_without_expiry":
+        google_on.root_keys_document = signer.keys_document(expires=False)
     response = post(client, signer.callback(**kwargs))
     assert response.status_code == 400
     assert response.json() == {"error": code}

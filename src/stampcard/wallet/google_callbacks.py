@@ -141,7 +141,9 @@ def root_keys(now: datetime) -> list[ec.EllipticCurvePublicKey]:
     for entry in listed:
         if not isinstance(entry, dict) or entry.get("protocolVersion") != PROTOCOL:
             continue
-        if "keyExpiration" in entry and not _not_expired(entry["keyExpiration"], now):
+        # A root key of this protocol without an expiry is not used: only ECv1 keys may
+        # leave it out (Tink, Google's own verifier, skips such keys the same way).
+        if not _not_expired(entry.get("keyExpiration"), now):
             continue
         try:
             keys.append(_ec_key(entry["keyValue"]))
