@@ -58,6 +58,10 @@ class StandIn:
         # SETTINGS_MAX_CONCURRENT_STREAMS to announce (h2 then refuses a stream over it).
         self.max_streams = max_streams
         self.tls = tls  # a server SSLContext: https instead of h2c
+        # The "timestamp" of a 410 (ms since the epoch: when APNs last knew the token
+        # valid); None answers the moment of the answer, as APNs does for a token it just
+        # found gone.
+        self.unregistered_at_ms = None
         self.tls_sessions = []
         self.tls_refusals = []
         self.requests = []
@@ -210,7 +214,7 @@ class StandIn:
                     continue
                 body = {"reason": reason or _REASONS.get(status, "InternalServerError")}
                 if status == "410":
-                    body["timestamp"] = 1700000000000
+                    body["timestamp"] = self.unregistered_at_ms or int(time.time() * 1000)
                 conn.send_headers(stream_id, [*headers, (b"content-type", b"application/json")])
                 conn.send_data(stream_id, json.dumps(body).encode(), end_stream=True)
             except h2.exceptions.H2Error:

@@ -90,14 +90,21 @@ def push_card(card):
         send_apple_pushes(message)
 
 
-def register(card, token, device=None):
-    return PassRegistration.objects.create(
+def register(card, token, device=None, *, ago=None):
+    """A registration of ``card``'s pass; ``ago``: last renewed that long ago."""
+    registration = PassRegistration.objects.create(
         business=card.business,
         card=card,
         device_library_id=device or f"device-{token}",
         pass_type_id=PASS_TYPE,
         push_token=token,
     )
+    if ago is not None:
+        registration.updated_at = timezone.now() - ago
+        PassRegistration.objects.filter(pk=registration.pk).update(
+            updated_at=registration.updated_at
+        )
+    return registration
 
 
 def test_the_consumer_is_registered_for_card_changed():
@@ -125,7 +132,8 @@ def test_a_push_is_the_empty_payload_to_the_pass_type_topic(apns_on):
 
 
 def test_each_answer_has_its_outcome(apns_on):
-    apns_on({"gone": "410", "slow": "429", "broken": "500"})
+    server = apns_on({"gone": "410", "slow": "429", "broken": "500"})
+    server.unregistered_at_ms = 1700000000000
     client = apns.client()
     gone = client.send("gone")
     assert gone.outcome is apns.Outcome.UNREGISTERED
@@ -214,7 +222,7 @@ def test_the_consumer_pushes_every_registration_of_the_card(apns_on, card):
 @pytest.mark.django_db
 def test_410_deletes_the_registration(apns_on, card):
     apns_on({"gone": "410"})
-    register(card, "gone")
+    register(card, "gone", ago=timedelta(hours=1))
     kept = register(card, "fine")
     push_card(card)
     assert list(PassRegistration.objects.all()) == [kept]
@@ -232,11 +240,23 @@ def test_410_keeps_a_registration_renewed_after_the_push_began(apns_on, card):
 
 
 @pytest.mark.django_db
+def test_410_keeps_a_registration_made_after_apns_last_knew_the_token(apns_on, card):
+    """Apple's rule: a 410's timestamp is when the token was last valid; a device that
+    registered after it keeps its registration, even if before this push began."""
+    server = apns_on({"gone": "410", "old": "410"})
+    server.unregistered_at_ms = int((timezone.now() - timedelta(minutes=10)).timestamp() * 1000)
+    renewed = register(card, "gone", ago=timedelta(minutes=5))
+    register(card, "old", ago=timedelta(minutes=20))
+    push_card(card)
+    assert list(PassRegistration.objects.all()) == [renewed]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("answer", ["429", "500", "drop"])
 def test_a_push_to_retry_fails_the_message_and_deletes_nothing(apns_on, card, answer):
     # "a-gone" goes first, alone; the other two then share the connection.
     server = apns_on({"trouble": answer, "a-gone": "410"})
-    register(card, "a-gone")
+    register(card, "a-gone", ago=timedelta(hours=1))
     trouble = register(card, "trouble")
     fine = register(card, "fine")
     with pytest.raises(PushFailed):

@@ -34,7 +34,7 @@ push and then asks which of its passes changed.
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -238,7 +238,8 @@ def send_due_pushes(message: OutboxMessage) -> None:
         return
     retry: set[tuple[str, str]] = set()
     refused: set[tuple[str, str]] = set()
-    gone: set[str] = set()
+    # Push token -> registrations last renewed before this moment are to go.
+    gone: dict[str, datetime] = {}
     for topic, answers in results.items():
         for result in answers:
             if result.outcome is apns.Outcome.RETRY:
@@ -246,7 +247,10 @@ def send_due_pushes(message: OutboxMessage) -> None:
             elif result.outcome is apns.Outcome.CONFIG:
                 refused.add((topic, result.token))
             elif result.outcome is apns.Outcome.UNREGISTERED:
-                gone.add(result.token)
+                # Apple's timestamp: when APNs last knew the token valid. A device that
+                # registered after it keeps its registration (wallet.md B2); without one,
+                # a registration renewed since this send began is kept.
+                gone[result.token] = result.timestamp or started
             elif result.outcome is apns.Outcome.BAD:
                 log.warning("APNs refused a push: %s %s", result.status, result.reason)
     delivered = {
@@ -264,8 +268,10 @@ def send_due_pushes(message: OutboxMessage) -> None:
     }
     record_apple_pushes(message, sent_to, started)
     if gone:
-        # A device that registered again since the push began keeps its registration.
-        batch.filter(push_token__in=gone, updated_at__lt=started).delete()
+        ended = models.Q()
+        for token, cutoff in gone.items():
+            ended |= models.Q(push_token=token, updated_at__lt=cutoff)
+        batch.filter(ended).delete()
     if not retry and not refused:
         batch.update(push_batch=None)
     else:
