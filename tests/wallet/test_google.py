@@ -342,6 +342,19 @@ def test_the_save_link_is_a_skinny_rs256_jwt_for_google(google_on, card):
     }
 
 
+@pytest.mark.parametrize(
+    "base", ["https://cards.example.org/", "https://cards.example.org/stampcard/"]
+)
+def test_the_save_links_origin_is_the_sites_origin_without_a_path(google_on, card, settings, base):
+    """Google matches ``origins`` against the page's origin: scheme, host and port only."""
+    settings.PUBLIC_BASE_URL = base
+    token = google.save_link(card).rsplit("/", 1)[1]
+    claims = jwt.decode(
+        token, google_on.private_key.public_key(), algorithms=["RS256"], audience="google"
+    )
+    assert claims["origins"] == ["https://cards.example.org"]
+
+
 def test_a_save_link_does_not_verify_with_another_key(google_on, card):
     from cryptography.hazmat.primitives.asymmetric import rsa
 

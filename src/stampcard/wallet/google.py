@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from django.conf import settings
@@ -465,11 +465,18 @@ def _save_link(payload: dict[str, Any]) -> str:
         "aud": "google",
         "typ": "savetowallet",
         "iat": int(time.time()),
-        "origins": [settings.PUBLIC_BASE_URL],
+        "origins": [_origin(settings.PUBLIC_BASE_URL)],
         "payload": payload,
     }
     token = google_jwt.encode(credentials.signer, claims)
     return SAVE_URL + token.decode("ascii")
+
+
+def _origin(url: str) -> str:
+    """The web origin of ``url`` (scheme, host and port, no path): what the save button's
+    page is matched against. A base URL with a path or a trailing slash is no origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 # The REST client ------------------------------------------------------------------------------
