@@ -142,10 +142,18 @@ def test_only_post_is_taken(google_on, client):
 def test_the_root_key_list_unreachable_refuses_for_a_retry(
     google_on, signer, card, client, settings
 ):
+    """Our failure, not Google's: a server error, which Google's retries come back to (a 4xx
+    would tell Google the callback itself was bad)."""
+    reachable = settings.GOOGLE_WALLET_ROOT_KEYS_URL
     settings.GOOGLE_WALLET_ROOT_KEYS_URL = "http://127.0.0.1:9/keys"
-    response = post(client, signer.callback(recipient=ISSUER, **ids(card)))
-    assert response.status_code == 400
+    body = signer.callback(recipient=ISSUER, nonce="retried", **ids(card))
+    response = post(client, body)
+    assert response.status_code == 503
     assert response.json() == {"error": "root_keys_unavailable"}
+    assert not GoogleCallbackNonce.objects.exists()
+    settings.GOOGLE_WALLET_ROOT_KEYS_URL = reachable
+    assert post(client, body).status_code == 200  # Google's retry
+    assert GoogleInstall.objects.get(card=card).saved is True
 
 
 def test_the_root_key_list_is_fetched_once_and_kept(google_on, signer, card, client):

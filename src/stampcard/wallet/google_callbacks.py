@@ -67,6 +67,12 @@ class CallbackRefused(Exception):
         self.code = code
 
 
+class CallbackUnavailable(CallbackRefused):
+    """The callback could not be checked now on our side (Google's root keys unreachable):
+    not the sender's fault, so answered as a server error that Google's retries come back
+    to, rather than as a refusal."""
+
+
 @dataclass(frozen=True, slots=True)
 class CallbackEvent:
     class_id: str
@@ -135,7 +141,7 @@ def root_keys(now: datetime) -> list[ec.EllipticCurvePublicKey]:
             listed = response.json()["keys"]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             log.warning("Google's root keys could not be fetched: %s", exc)
-            raise CallbackRefused("root_keys_unavailable") from exc
+            raise CallbackUnavailable("root_keys_unavailable") from exc
         cache.set(cache_key, listed, ROOT_KEYS_CACHE_SECONDS)
     keys = []
     for entry in listed:

@@ -20,7 +20,12 @@ from django_scopes import scopes_disabled
 from stampcard.loyalty.models import Program
 from stampcard.vouchers.models import Voucher
 from stampcard.wallet import google, images
-from stampcard.wallet.google_callbacks import MAX_BODY_BYTES, CallbackRefused, take_callback
+from stampcard.wallet.google_callbacks import (
+    MAX_BODY_BYTES,
+    CallbackRefused,
+    CallbackUnavailable,
+    take_callback,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 @csrf_exempt
 @require_POST
 def google_callback(request: HttpRequest) -> HttpResponse:
-    """Take a save/delete callback: 200 when taken or already taken, 400 when not Google's."""
+    """Take a save/delete callback: 200 when taken or already taken, 400 when not Google's,
+    503 when it cannot be checked now (Google retries callbacks that fail)."""
     length = request.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > MAX_BODY_BYTES:
         return JsonResponse({"error": "too_large"}, status=413)
@@ -46,6 +52,9 @@ def google_callback(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "too_large"}, status=413)
     try:
         take_callback(body)
+    except CallbackUnavailable as unavailable:
+        log.warning("Google Wallet callback not checked now: %s", unavailable.code)
+        return JsonResponse({"error": unavailable.code}, status=503)
     except CallbackRefused as refused:
         log.warning("Google Wallet callback refused: %s", refused.code)
         return JsonResponse({"error": refused.code}, status=400)
