@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from stampcard.hot_path import hot_path_cursor
 from stampcard.loyalty.models import Card, CardBarcode, Milestone, Program, Reward
@@ -77,6 +77,23 @@ STRINGS = {
 def wallet_text(name: str) -> str:
     """What pass.json holds for the text ``name`` of ``STRINGS``: its English, looked up."""
     return STRINGS[name]
+
+
+def milestone_label(stamps: int) -> str:
+    """What pass.json holds as the label of the milestone at ``stamps``: its English, looked
+    up as ``STRINGS`` are. Strings files have no plural rules, so each count a program's
+    milestones use is a key of its own, in the plural form of each language
+    (``pass_strings``)."""
+    with translation.override(None):
+        return _reward_at(stamps)
+
+
+def _reward_at(stamps: int) -> str:
+    """ "Reward at 5 stamps" in the active language: the Google class's wording
+    (``google._milestone_module``)."""
+    return ngettext("Reward at %(count)d stamp", "Reward at %(count)d stamps", stamps) % {
+        "count": stamps
+    }
 
 
 def build_pass(card: Card, *, code128: bool = False) -> bytes:
@@ -168,9 +185,10 @@ class StaticFiles(NamedTuple):
     digests: tuple[tuple[str, str], ...]
 
 
-def static_files(files: dict[str, bytes]) -> StaticFiles:
-    """``files`` with the strings of every language, and the SHA-1 of each."""
-    every = {**files, **_all_pass_strings()}
+def static_files(files: dict[str, bytes], milestones: tuple[int, ...] = ()) -> StaticFiles:
+    """``files`` with the strings of every language, the labels of the ``milestones`` (their
+    counts) among them, and the SHA-1 of each."""
+    every = {**files, **_all_pass_strings(milestones)}
     return StaticFiles(
         tuple(every.items()),
         tuple((name, _sha1(data)) for name, data in every.items()),
@@ -207,7 +225,9 @@ def _card_files(
 ) -> StaticFiles:
     stamp = _stamp_of(program)
     palette = images.palette_of(program)
-    return static_files(_images(palette, stamp, strip=(program, stamps), logo=logo))
+    # The milestones are part of the design: their labels' strings are keyed by it too.
+    counts = tuple(milestone.stamps for milestone in _milestones(program.pk, design_version))
+    return static_files(_images(palette, stamp, strip=(program, stamps), logo=logo), counts)
 
 
 # A voucher's picture is stored under a new name each time: its name is its content.
@@ -329,7 +349,7 @@ def pass_json(card: Card, *, code128: bool = False) -> dict[str, Any]:
                     "textAlignment": "PKTextAlignmentRight",
                 },
             ],
-            "backFields": _back_fields(texts, progress_text),
+            "backFields": _back_fields(texts, progress_text, program, language),
         },
     }
     locations = _shop_locations(card.business_id, not_before=card.updated_at)
@@ -441,22 +461,38 @@ def _voucher_language(voucher: Voucher) -> str:
     return voucher.business.default_language
 
 
-def pass_strings(language: str) -> bytes:
-    """``xx.lproj/pass.strings``: UTF-16 with its byte-order mark, as Apple's tools write it."""
+def pass_strings(language: str, milestones: tuple[int, ...] = ()) -> bytes:
+    """``xx.lproj/pass.strings``: UTF-16 with its byte-order mark, as Apple's tools write it.
+    ``milestones``: the counts whose labels (``milestone_label``) the pass uses."""
     with translation.override(language):
-        lines = [f'"{_escape(text)}" = "{_escape(gettext(text))}";' for text in STRINGS.values()]
+        pairs = [(text, gettext(text)) for text in STRINGS.values()]
+        pairs += [(milestone_label(stamps), _reward_at(stamps)) for stamps in milestones]
+    lines = [f'"{_escape(key)}" = "{_escape(value)}";' for key, value in pairs]
     return ("\n".join(lines) + "\n").encode("utf-16")
 
 
-def _back_fields(texts: dict[str, str], progress_text: str) -> list[dict[str, Any]]:
-    """``texts``: the program's in the customer's language (``Program.texts_in``)."""
+def _back_fields(
+    texts: dict[str, str], progress_text: str, program: Program, language: str
+) -> list[dict[str, Any]]:
+    """``texts``: the program's in the customer's language (``Program.texts_in``). Every
+    reward of a cycle, the milestones on the way first, then the goal's: as the Google
+    class lists them (``google.loyalty_class``)."""
     reward = texts["reward_title"]
     if texts["reward_description"]:
         reward = f"{reward}\n{texts['reward_description']}"
-    fields = [
-        {"key": "progress", "label": wallet_text("label.next"), "value": progress_text},
-        {"key": "reward", "label": wallet_text("label.reward"), "value": reward},
-    ]
+    fields = [{"key": "progress", "label": wallet_text("label.next"), "value": progress_text}]
+    # Sorted here: a prefetched list keeps whatever order its query had.
+    for milestone in sorted(program.milestones.all(), key=lambda m: m.stamps):
+        title = milestone.text_in("reward_title", language)
+        details = milestone.text_in("reward_description", language)
+        fields.append(
+            {
+                "key": f"milestone-{milestone.stamps}",
+                "label": milestone_label(milestone.stamps),
+                "value": f"{title}\n{details}" if details else title,
+            }
+        )
+    fields.append({"key": "reward", "label": wallet_text("label.reward"), "value": reward})
     if texts["terms"]:
         fields.append(
             {"key": "terms", "label": wallet_text("label.terms"), "value": texts["terms"]}
@@ -508,11 +544,12 @@ def _milestones(program_id: int, design_version: int) -> list[Milestone]:
     return list(Milestone.objects.filter(program_id=program_id).order_by("stamps"))
 
 
-# The translations are fixed for the life of the process.
-@functools.cache
-def _all_pass_strings() -> dict[str, bytes]:
+# The translations are fixed for the life of the process; the milestones' counts are
+# those of a program's design.
+@functools.lru_cache(maxsize=256)
+def _all_pass_strings(milestones: tuple[int, ...] = ()) -> dict[str, bytes]:
     return {
-        f"{language}.lproj/pass.strings": pass_strings(language)
+        f"{language}.lproj/pass.strings": pass_strings(language, milestones)
         for language, _name in settings.LANGUAGES
     }
 
