@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import pytest
 import resvg_py
@@ -192,3 +193,56 @@ def test_a_colour_that_slipped_past_validation_never_reaches_the_css(client, car
     css = client.get(card_url(card, "customer:theme")).content.decode()
     assert "}a{" not in css
     assert "--card-bg:#1f2937" in css
+
+
+def cycle_rewards(page):
+    """The rows of the card's list of rewards: (label, title, reached)."""
+    rows = re.findall(
+        r'<li class="c-step( c-reached)?"><span class="c-step-at">([^<]*)</span>'
+        r'<strong class="c-step-title">([^<]*)</strong>',
+        page,
+    )
+    return [(label, title, bool(reached)) for reached, label, title in rows]
+
+
+def test_the_card_lists_every_reward_and_those_this_cycle_reached(client, card):
+    factories.MilestoneFactory(program=card.program, stamps=5, reward_title="Free muffin")
+    factories.MilestoneFactory(program=card.program, stamps=2, reward_title="Free cookie")
+    stamp(card, 3)
+    page = client.get(card_url(card)).content.decode()
+    assert "Rewards on this card" in page
+    assert cycle_rewards(page) == [
+        ("Reward at 2 stamps", "Free cookie", True),
+        ("Reward at 5 stamps", "Free muffin", False),
+        ("Reward at 10 stamps", card.program.reward_title, False),
+    ]
+    assert page.count("Reached</span>") == 1
+    # The goal closes the cycle: the next one starts with nothing reached.
+    stamp(card, 8)
+    card.refresh_from_db()
+    assert card.stamps == 1
+    page = client.get(card_url(card)).content.decode()
+    assert [reached for _label, _title, reached in cycle_rewards(page)] == [False] * 3
+
+
+def test_the_list_of_rewards_speaks_the_pages_language(client, card):
+    factories.MilestoneFactory(
+        program=card.program,
+        stamps=1,
+        reward_title="Free cookie",
+        translations={"th": {"reward_title": "คุกกี้ฟรี"}},
+    )
+    type(card.customer).objects.filter(pk=card.customer.pk).update(language="th")
+    stamp(card, 1)
+    page = client.get(card_url(card), HTTP_ACCEPT_LANGUAGE="th").content.decode()
+    assert "รางวัลในบัตรนี้" in page
+    rows = cycle_rewards(page)
+    assert rows[0] == ("รางวัลเมื่อครบ 1 แสตมป์", "คุกกี้ฟรี", True)
+    assert rows[1][0] == "รางวัลเมื่อครบ 10 แสตมป์"
+    assert "ครบแล้ว" in page
+
+
+def test_a_card_without_milestones_has_no_list_of_rewards(client, card):
+    page = client.get(card_url(card)).content.decode()
+    assert "Rewards on this card" not in page
+    assert cycle_rewards(page) == []

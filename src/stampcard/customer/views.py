@@ -20,7 +20,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import etag, require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
@@ -208,6 +208,24 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         }
         for n in range(1, program.stamps_goal + 1)
     ]
+    # Every reward of a cycle, the milestones first, and which this cycle has reached
+    # (the goal's never: reaching it starts the next cycle). Worded as the wallet passes.
+    cycle_rewards = [
+        {
+            "label": _reward_at(m.stamps),
+            "title": m.title_in(language),
+            "reached": m.stamps <= card.stamps,
+        }
+        for m in sorted(milestones.values(), key=lambda m: m.stamps)
+    ]
+    if cycle_rewards:
+        cycle_rewards.append(
+            {
+                "label": _reward_at(program.stamps_goal),
+                "title": program.text_in("reward_title", language),
+                "reached": False,
+            }
+        )
     rewards = [
         reward.title_in(language)
         for reward in card.rewards.filter(status=RewardStatus.READY)
@@ -234,6 +252,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
         "progress": progress,
         "cells": cells,
         "rewards": rewards,
+        "cycle_rewards": cycle_rewards,
         "vouchers": vouchers,
         "card_qr": _scalable(code_svg(card.code, CodeDisplay.QR)),
         "apple_wallet": apple_wallet,
@@ -252,6 +271,12 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     # The customer's own page: never kept by shared caches; the service worker keeps a copy.
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _reward_at(stamps: int) -> str:
+    return ngettext("Reward at %(count)d stamp", "Reward at %(count)d stamps", stamps) % {
+        "count": stamps
+    }
 
 
 def _code_image(voucher: Voucher) -> str:
