@@ -20,7 +20,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import etag, require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
@@ -33,7 +33,7 @@ from stampcard.customer.links import card_path
 from stampcard.customer.remembered import remember_card, remembered_card
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Card, JoinChannel, Program, RewardStatus
-from stampcard.loyalty.progress import progress_of
+from stampcard.loyalty.progress import progress_of, reward_at
 from stampcard.refusals import Refusal
 from stampcard.tenancy.errors import NotAllowed
 from stampcard.vouchers.code_images import code_svg
@@ -212,7 +212,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     # (the goal's never: reaching it starts the next cycle). Worded as the wallet passes.
     cycle_rewards = [
         {
-            "label": _reward_at(m.stamps),
+            "label": reward_at(m.stamps),
             "title": m.title_in(language),
             "reached": m.stamps <= card.stamps,
         }
@@ -221,7 +221,7 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     if cycle_rewards:
         cycle_rewards.append(
             {
-                "label": _reward_at(program.stamps_goal),
+                "label": reward_at(program.stamps_goal),
                 "title": program.text_in("reward_title", language),
                 "reached": False,
             }
@@ -271,12 +271,6 @@ def card(request: HttpRequest, card_token: str) -> HttpResponse:
     # The customer's own page: never kept by shared caches; the service worker keeps a copy.
     response["Cache-Control"] = "private, no-cache"
     return response
-
-
-def _reward_at(stamps: int) -> str:
-    return ngettext("Reward at %(count)d stamp", "Reward at %(count)d stamps", stamps) % {
-        "count": stamps
-    }
 
 
 def _code_image(voucher: Voucher) -> str:

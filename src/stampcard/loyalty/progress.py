@@ -7,6 +7,14 @@ from django.utils.translation import ngettext
 from stampcard.loyalty.models import Card
 
 
+def reward_at(stamps: int) -> str:
+    """ "Reward at 5 stamps", in the active language: how the web card and both wallets
+    label a reward on the way (a milestone) or at the goal."""
+    return ngettext("Reward at %(count)d stamp", "Reward at %(count)d stamps", stamps) % {
+        "count": stamps
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Progress:
     stamps: int

@@ -29,11 +29,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connections
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_noop, ngettext
+from django.utils.translation import gettext, gettext_noop
 
 from stampcard.hot_path import hot_path_cursor
 from stampcard.loyalty.models import Card, CardBarcode, Milestone, Program, Reward
-from stampcard.loyalty.progress import progress_of
+from stampcard.loyalty.progress import progress_of, reward_at
 from stampcard.tenancy.models import Business, Location
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 from stampcard.wallet import images, passkit
@@ -85,15 +85,7 @@ def milestone_label(stamps: int) -> str:
     milestones use is a key of its own, in the plural form of each language
     (``pass_strings``)."""
     with translation.override(None):
-        return _reward_at(stamps)
-
-
-def _reward_at(stamps: int) -> str:
-    """ "Reward at 5 stamps" in the active language: the Google class's wording
-    (``google._milestone_module``)."""
-    return ngettext("Reward at %(count)d stamp", "Reward at %(count)d stamps", stamps) % {
-        "count": stamps
-    }
+        return reward_at(stamps)
 
 
 def build_pass(card: Card, *, code128: bool = False) -> bytes:
@@ -466,7 +458,7 @@ def pass_strings(language: str, milestones: tuple[int, ...] = ()) -> bytes:
     ``milestones``: the counts whose labels (``milestone_label``) the pass uses."""
     with translation.override(language):
         pairs = [(text, gettext(text)) for text in STRINGS.values()]
-        pairs += [(milestone_label(stamps), _reward_at(stamps)) for stamps in milestones]
+        pairs += [(milestone_label(stamps), reward_at(stamps)) for stamps in milestones]
     lines = [f'"{_escape(key)}" = "{_escape(value)}";' for key, value in pairs]
     return ("\n".join(lines) + "\n").encode("utf-16")
 

@@ -41,7 +41,7 @@ from stampcard.loyalty.models import (
     ProgramStatus,
     RewardStatus,
 )
-from stampcard.loyalty.progress import progress_of
+from stampcard.loyalty.progress import progress_of, reward_at
 from stampcard.tenancy.models import Business
 from stampcard.vouchers.models import CodeDisplay, RedemptionMethod, Voucher, VoucherStatus
 
@@ -200,9 +200,7 @@ def _milestone_module(milestone: Milestone, default_language: str) -> dict[str, 
 
     def header_in(language: str) -> str:
         with translation.override(language):
-            return ngettext(
-                "Reward at %(count)d stamp", "Reward at %(count)d stamps", milestone.stamps
-            ) % {"count": milestone.stamps}
+            return reward_at(milestone.stamps)
 
     def body_in(language: str) -> str:
         title = milestone.text_in("reward_title", language)
