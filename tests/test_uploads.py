@@ -1,5 +1,6 @@
 """The one way in for uploaded pictures: every accepted format, and what must be refused."""
 
+import base64
 import io
 import zlib
 
@@ -159,3 +160,75 @@ def test_metadata_is_stripped_and_size_bounded():
     assert b"Secret Person" not in clean.data
     assert b"GPS here" not in clean.data
     assert not Image.open(io.BytesIO(clean.data)).getexif()
+
+
+def full_png_bomb(side: int) -> bytes:
+    """A complete, valid PNG of ``side`` by ``side`` grey pixels, all black: a few hundred KB
+    that decode to ``side``² bytes and more."""
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)
+    rows = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            len(body).to_bytes(4, "big") + kind + body + zlib.crc32(kind + body).to_bytes(4, "big")
+        )
+
+    header = side.to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+    )
+
+
+def svg_with(inside: str) -> bytes:
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">' + inside + "</svg>"
+    ).encode()
+
+
+def filtered(primitive: str) -> bytes:
+    return svg_with(
+        f'<filter id="f">{primitive}</filter>'
+        '<rect width="100" height="100" fill="#0a0" filter="url(#f)"/>'
+    )
+
+
+@pytest.fixture
+def quick_svg_limit(monkeypatch):
+    """A crafted SVG is stopped by the CPU limit: a lower one keeps these tests short."""
+    monkeypatch.setattr("stampcard.uploads.SVG_CPU_SECONDS", 2)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        filtered('<feMorphology radius="60"/>'),
+        filtered('<feTurbulence baseFrequency="0.01" numOctaves="1000000"/>'),
+        filtered('<feGaussianBlur stdDeviation="5"/>' * 3000),
+    ],
+    ids=["morphology", "turbulence", "filter-chain"],
+)
+def test_an_svg_made_to_keep_the_drawing_busy_is_refused(hostile, quick_svg_limit):
+    with pytest.raises(UnsafeImage) as refused:
+        clean_image(hostile)
+    assert "too much work to draw" in refused.value.message
+
+
+def test_a_decompression_bomb_embedded_in_an_svg_is_refused():
+    bomb = base64.b64encode(full_png_bomb(12_000)).decode()
+    hostile = svg_with(f'<image width="100" height="100" href="data:image/png;base64,{bomb}"/>')
+    assert len(hostile) < 1_000_000
+    with pytest.raises(UnsafeImage) as refused:
+        clean_image(hostile)
+    assert "too much work to draw" in refused.value.message
+
+
+def test_an_svg_with_an_ordinary_filter_and_an_embedded_picture_is_drawn():
+    dot = base64.b64encode(picture("PNG", size=(20, 20))).decode()
+    svg = filtered('<feGaussianBlur stdDeviation="2"/>').replace(
+        b"</svg>",
+        f'<image width="20" height="20" href="data:image/png;base64,{dot}"/></svg>'.encode(),
+    )
+    clean = clean_image(svg, max_side=200)
+    assert (clean.width, clean.height) == (200, 200)
+    assert Image.open(io.BytesIO(clean.data)).getpixel((100, 100))[:3] != (0, 0, 0)

@@ -6,6 +6,8 @@ would keep the NUL and hand it to every page and export later. Services refuse s
 with their own translated refusal before they write anything.
 """
 
+import re
+
 from django.utils.translation import gettext_lazy as _
 
 UNSTORABLE_TEXT = _("The text contains a character that cannot be saved. Remove it and try again.")
@@ -21,3 +23,15 @@ def is_storable(*texts: str) -> bool:
         except UnicodeEncodeError:
             return False
     return True
+
+
+# What a one-line text such as a person's name never needs and what disguises it: control
+# characters (terminal escapes, a bell, line breaks) and the bidirectional embeddings,
+# overrides and isolates that show text in another order than it is kept ("Ann\u202egnp.exe"
+# reads "Annexe.png"). Joiners and marks that scripts and emoji need are not among them.
+_HIDDEN_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def is_plain_line(text: str) -> bool:
+    """True if ``text`` holds no control character and no bidirectional override."""
+    return _HIDDEN_CONTROLS.search(text) is None

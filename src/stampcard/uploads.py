@@ -12,8 +12,10 @@ sentence in the user's language, anything else:
 - A decompression bomb (a small file that declares a huge picture) is refused from its
   header, before its pixels are decoded: more than ``MAX_PIXELS`` pixels.
 - An SVG is drawn by resvg into a bounded box, so it is never served as SVG and no script in
-  it runs anywhere. One with a DOCTYPE or entities (entity expansion bombs) or one that
-  refers to anything outside itself (files, URLs, stylesheets) is refused rather than drawn.
+  it runs anywhere. The drawing runs in a child process with bounded CPU time and memory
+  (``svg_drawing``): a filter or an embedded picture made to exhaust either is refused.
+  One with a DOCTYPE or entities (entity expansion bombs) or one that refers to anything
+  outside itself (files, URLs, stylesheets) is refused rather than drawn.
 
 Use it in a form or a view::
 
@@ -29,16 +31,19 @@ and store ``image.data`` under a new name ending in ``image.extension``.
 
 import io
 import re
+import subprocess
+import sys
 import warnings
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 import pillow_heif
-import resvg_py
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
+from stampcard import svg_drawing
 from stampcard.refusals import Refusal
 
 pillow_heif.register_heif_opener()
@@ -177,17 +182,50 @@ def _svg_image(data: bytes, max_side: int) -> Image.Image:
                     "Embed them, or upload a PNG."
                 )
             )
+    return Image.open(io.BytesIO(_drawn(text, max_side)))
+
+
+# What drawing one SVG may take (``svg_drawing``): far more than any logo or photo-like SVG
+# needs, far less than a crafted one would take.
+SVG_CPU_SECONDS = 10
+SVG_MEMORY_BYTES = 512 * 1024 * 1024
+SVG_WALL_SECONDS = 30
+_SVG_DRAWING = Path(__file__).with_name("svg_drawing.py")
+
+
+def _drawn(text: str, max_side: int) -> bytes:
+    """The PNG resvg draws of ``text`` in a child process with bounded CPU time and memory
+    (``svg_drawing`` says why); refused when it is damaged or needs more than that."""
+    command = [
+        sys.executable,
+        "-I",
+        str(_SVG_DRAWING),
+        str(max_side),
+        str(max_side),
+        str(SVG_CPU_SECONDS),
+        str(SVG_MEMORY_BYTES),
+    ]
     try:
-        # Both sides given: resvg fits the drawing into that box, keeping its proportions,
-        # however large the SVG says it is.
-        png = resvg_py.svg_to_bytes(
-            svg_string=text, width=max_side, height=max_side, skip_system_fonts=False
+        done = subprocess.run(  # noqa: S603 - our interpreter and script, numbers as arguments
+            command,
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=SVG_WALL_SECONDS,
+            check=False,
         )
-        image = Image.open(io.BytesIO(bytes(png)))
-        image.load()
-    except (ValueError, OSError):
-        raise UnsafeImage(_("The SVG file is damaged.")) from None
-    return image
+    except subprocess.TimeoutExpired:
+        raise _too_complex() from None
+    if done.returncode == svg_drawing.DAMAGED:
+        raise UnsafeImage(_("The SVG file is damaged."))
+    if done.returncode != 0 or not done.stdout.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise _too_complex()
+    return done.stdout
+
+
+def _too_complex() -> UnsafeImage:
+    return UnsafeImage(
+        _("This SVG takes too much work to draw. Upload the picture as a PNG or JPEG instead.")
+    )
 
 
 def _refers_outside(element: ET.Element) -> bool:

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 
+import idna
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -12,14 +13,31 @@ from phonenumbers import NumberParseException
 
 from stampcard.loyalty import errors
 
+# The longest address that can be kept (Customer.email) and sent to (RFC 5321's path).
+_EMAIL_MAX = 254
+
 
 def clean_email(email: str) -> str:
-    email = email.strip().lower()
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            raise errors.InvalidCustomer(_("Enter a valid email address.")) from None
+    """The address in the one form it is kept in, or "" when none was given.
+
+    The domain is folded as mail systems read it (UTS #46): case, full-width letters,
+    decomposed accents and characters the lookup ignores (a zero-width space) all fold, so
+    "Ann@EXAMPLE.org" typed in full-width letters and "ann@example.org" are one customer,
+    as are "ann@exämple.org" and "ann@xn--exmple-cua.org". A domain that cannot be looked
+    up (a direction override in it) is refused.
+    """
+    email = email.strip()
+    if not email:
+        return ""
+    local, _at, domain = email.rpartition("@")
+    try:
+        domain = idna.decode(idna.encode(domain, uts46=True))
+        email = f"{local.lower()}@{domain}"
+        validate_email(email)
+        if len(email) > _EMAIL_MAX:
+            raise ValidationError("too long")
+    except (ValidationError, UnicodeError):  # idna.IDNAError is a UnicodeError
+        raise errors.InvalidCustomer(_("Enter a valid email address.")) from None
     return email
 
 

@@ -12,7 +12,7 @@ from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
-from stampcard.storable import UNSTORABLE_TEXT, is_storable
+from stampcard.storable import UNSTORABLE_TEXT, is_plain_line, is_storable
 from stampcard.tenancy.models import Business
 
 
@@ -44,6 +44,10 @@ def enroll_customer(
     if not is_storable(name, email, phone):
         raise errors.InvalidCustomer(UNSTORABLE_TEXT)
     name = name.strip()
+    if not is_plain_line(name):
+        raise errors.InvalidCustomer(
+            _("The name contains an invisible control character. Remove it and try again.")
+        )
     if len(name) > Customer._meta.get_field("name").max_length:  # type: ignore[operator]
         raise errors.InvalidCustomer(_("The name is too long."))
     email = clean_email(email)
