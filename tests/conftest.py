@@ -20,7 +20,7 @@ from django_scopes import scopes_disabled
 
 from stampcard.tenancy.actors import Actor
 from stampcard.tenancy.models import Membership
-from tests import factories
+from tests import emptying, factories, hashers
 
 
 @pytest.fixture(autouse=True)
@@ -138,6 +138,14 @@ def card(program):
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Same hasher list and order as production (a test checks new hashes are Argon2), at test cost.
+    settings.PASSWORD_HASHERS = hashers.quick(settings.PASSWORD_HASHERS)
+    emptying.install()
 
 
 def pytest_report_header(config):

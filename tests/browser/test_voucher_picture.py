@@ -4,18 +4,12 @@ list of vouchers, loaded through the card's door, inside the screen."""
 import io
 
 import pytest
-from django.urls import reverse
 from PIL import Image, ImageDraw
 
-from stampcard.tenancy.actors import Actor
 from stampcard.uploads import clean_image
-from stampcard.vouchers.models import VoucherOrigin
-from stampcard.vouchers.services import issue_voucher
-from tests import factories
+from tests.browser.voucher_pages import PHONE, card_path, coffee_card_voucher, voucher_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-PHONE = {"width": 390, "height": 844}
 
 
 def cake_picture() -> bytes:
@@ -29,23 +23,13 @@ def cake_picture() -> bytes:
 
 def test_the_voucher_picture_shows_on_a_phone(browser, live_server, shots, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    card = factories.CardFactory(program__name="Coffee card")
-    voucher = issue_voucher(
-        business=card.business,
-        actor=Actor.system(),
-        card=card,
+    card, voucher = coffee_card_voucher(
         title="Free cake",
         description="One slice of any cake.",
-        origin=VoucherOrigin.MANUAL,
         redemption_method="self",
         image=clean_image(cake_picture()),
     )
-    pages = {
-        "voucher": reverse(
-            "customer:voucher", kwargs={"card_token": card.token, "voucher_id": voucher.pk}
-        ),
-        "card": reverse("customer:card", kwargs={"card_token": card.token}),
-    }
+    pages = {"voucher": voucher_path(card, voucher), "card": card_path(card)}
     context = browser.new_context(viewport=PHONE, locale="en-US")
     page = context.new_page()
     for name, path in pages.items():
