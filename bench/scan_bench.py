@@ -427,9 +427,13 @@ def profile_django(seeded: Seeded, calls: int) -> str:
 
 def _queries(one: Any) -> int:
     """Statements one scan sends: through Django's cursor (BEGIN/COMMIT/SAVEPOINT included),
-    on the hot-path cursor (``stampcard.hot_path``) and Django's connection health check."""
+    on the hot-path cursor (``stampcard.hot_path``), the BEGIN and COMMIT of the scan's
+    transaction (``hot_path_atomic``, on psycopg's connection) and Django's connection health
+    check."""
+    from contextlib import contextmanager
     from unittest import mock
 
+    import psycopg
     from django.db import DEFAULT_DB_ALIAS, connection, connections
     from django.test.utils import CaptureQueriesContext
 
@@ -450,10 +454,20 @@ def _queries(one: Any) -> int:
         sent += 1
         return is_usable(self)
 
+    transaction = psycopg.Connection.transaction
+
+    @contextmanager
+    def begun(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal sent
+        sent += 2  # BEGIN, then COMMIT or ROLLBACK
+        with transaction(self, *args, **kwargs) as block:
+            yield block
+
     with (
         CaptureQueriesContext(connection) as captured,
         mock.patch.object(_PreparingCursor, "execute", counting),
         mock.patch.object(wrapper, "is_usable", checking),
+        mock.patch.object(psycopg.Connection, "transaction", begun),
     ):
         one()
     return len(captured.captured_queries) + sent

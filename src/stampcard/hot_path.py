@@ -16,11 +16,12 @@ nothing can have gone wrong (``ready_connection``).
 """
 
 import select
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from django.db.models.base import ModelState
@@ -39,8 +40,74 @@ def hot_path_cursor(db: BaseDatabaseWrapper | None = None) -> Any:
     db = db or connections[DEFAULT_DB_ALIAS]
     if db.vendor == "postgresql":
         ready_connection(db)
-        return _PreparingCursor(db.connection)
+        return _kept_cursor(db)
     return db.cursor()
+
+
+def _kept_cursor(db: BaseDatabaseWrapper) -> "_PreparingCursor":
+    """The connection's one hot-path cursor, made on first use and kept with it.
+
+    Making a psycopg cursor (its adapters, its loaders) costs more client CPU than binding
+    most of the scan's statements, and a scan asked for five. A connection wrapper belongs to
+    one thread, and every statement here is read to the end before the next one runs, so one
+    cursor serves them all; a new connection (reconnected, replaced) gets a new one.
+    """
+    kept: _PreparingCursor | None = getattr(db, _KEPT, None)
+    if kept is None or kept.connection is not db.connection or kept.closed:
+        kept = _PreparingCursor(db.connection)
+        setattr(db, _KEPT, kept)
+    return kept
+
+
+@contextmanager
+def hot_path_atomic(db: BaseDatabaseWrapper | None = None) -> Iterator[None]:
+    """``transaction.atomic()`` for the scan's transaction, without switching autocommit.
+
+    Django opens a transaction by turning the connection's autocommit off, and turns it back
+    on after COMMIT: two more trips through psycopg's wait loop and Django's bookkeeping on
+    every scan, for the same BEGIN and COMMIT. On PostgreSQL, outside any atomic block, BEGIN
+    and COMMIT are sent as the bare app sends them (psycopg's ``Connection.transaction``)
+    while the connection says what Django's ``atomic()`` makes it say: in an atomic block
+    (``add_stamps`` reads it to lock the card), autocommit off (a nested ``atomic()`` takes
+    a savepoint), ``on_commit`` callbacks run after COMMIT and dropped on rollback, a
+    ``set_rollback(True)`` rolls back. Anywhere else it is ``transaction.atomic()``.
+    """
+    db = db or connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or db.in_atomic_block:
+        with transaction.atomic(using=db.alias):
+            yield
+        return
+    ready_connection(db)
+    if not db.get_autocommit():
+        with transaction.atomic(using=db.alias):
+            yield
+        return
+    state: Any = db  # the atomic block's state is not in Django's type stubs
+    state.in_atomic_block = True
+    state.commit_on_exit = True
+    state.needs_rollback = False
+    state.autocommit = False
+    # What a durable atomic() nested inside looks for: it is refused, as under atomic().
+    state.atomic_blocks.append(transaction.Atomic(db.alias, savepoint=True, durable=False))
+    committed = False
+    try:
+        with db.wrap_database_errors, db.connection.transaction():
+            yield
+            rolled_back = state.needs_rollback
+            if rolled_back:
+                raise psycopg.Rollback()
+        committed = not rolled_back
+    finally:
+        state.atomic_blocks.pop()
+        state.in_atomic_block = False
+        state.needs_rollback = False
+        state.autocommit = True
+        if state.closed_in_transaction:
+            state.connection = None  # closed inside: Django's atomic() forgets it too
+        if committed:
+            db.run_and_clear_commit_hooks()
+        else:
+            state.run_on_commit = []
 
 
 def ready_connection(db: BaseDatabaseWrapper) -> None:
@@ -71,7 +138,13 @@ def _quiet(connection: psycopg.Connection[Any]) -> bool:
     return not poll.poll(0)
 
 
+_KEPT = "_stampcard_hot_path_cursor"
+
+
 class _PreparingCursor(psycopg.Cursor[Any]):
+    def __exit__(self, *exc_info: object) -> None:
+        """Left open at the end of a ``with``: it is kept for the next one (``_kept_cursor``)."""
+
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> "_PreparingCursor":
         return super().execute(query, params, prepare=True)
 

@@ -94,14 +94,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 from django_scopes import scopes_disabled
 
 from stampcard.counter import cards, errors
-from stampcard.hot_path import hot_path_cursor
+from stampcard.hot_path import hot_path_atomic, hot_path_cursor
 from stampcard.idempotency.services import (
     AlreadyDone,
     IdempotentRequest,
@@ -689,7 +689,8 @@ def _once(
     )
     assert request is not None
     try:
-        with transaction.atomic():
+        # BEGIN and COMMIT without switching autocommit (stampcard.hot_path).
+        with hot_path_atomic():
             claim_key(request)
             answer: Answer = write()
             encoded = keep_outcome(request, answer.body)
