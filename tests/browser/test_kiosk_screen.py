@@ -1,5 +1,5 @@
-"""The kiosk's screen in real Chromium: kept awake again after the tablet hid the page, and a
-language menu that the first tap opens and leaves open.
+"""The kiosk's screen in real Chromium: full screen from the first tap, kept awake (again after
+the tablet hid the page), and a language menu that the first tap opens and leaves open.
 
 Headless Chromium never hides a page, so the page's visibility is set by the test here, and the
 wake lock is let go as a browser lets it go for a hidden page: through the lock's own
@@ -9,8 +9,7 @@ wake lock is let go as a browser lets it go for a hidden page: through the lock'
 import pytest
 from playwright.sync_api import expect
 
-from stampcard.tenancy.services import pair_device
-from tests.browser.counter_pages import PHONE, TABLET, open_kiosk_screen
+from tests.browser.counter_pages import PHONE, TABLET, open_kiosk_screen, pair_kiosk
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,9 +52,48 @@ MENU_OPEN = "() => document.querySelector('.lang select').matches(':open')"
 
 @pytest.fixture
 def kiosk(business, shop, staff_actor):
-    return pair_device(
-        business=business, actor=staff_actor, name="Tablet", kind="kiosk", location=shop
-    )
+    return pair_kiosk(business=business, shop=shop, actor=staff_actor)
+
+
+def test_the_first_tap_makes_the_kiosk_full_screen_and_it_keeps_the_screen_awake(
+    browser, live_server, kiosk, shots
+):
+    page = open_kiosk_screen(browser, live_server, kiosk)
+    root = page.locator("#kiosk")
+    # No gesture yet: no full screen (a browser refuses it), and a quiet hint on the idle screen.
+    expect(root).to_have_attribute("data-fullscreen", "off")
+    start = page.locator("#tap-start")
+    expect(start).to_be_visible()
+    expect(start).to_have_text("Tap to start")
+    page.screenshot(path=str(shots / "kiosk-tap-to-start-1024.png"))
+    assert page.evaluate("() => document.fullscreenElement") is None
+    # The screen's wake lock, asked for by the page itself through navigator.wakeLock.
+    expect(root).to_have_attribute("data-wake-lock", "on")
+
+    page.mouse.click(20, 300)  # anywhere on the screen
+    expect(root).to_have_attribute("data-fullscreen", "on")
+    assert page.evaluate("() => document.fullscreenElement === document.documentElement")
+    expect(start).to_be_hidden()
+    expect(root).to_have_attribute("data-wake-lock", "on")
+
+    # Left (a swipe, Escape): the hint is back, and the next tap goes full screen again.
+    page.evaluate("() => document.exitFullscreen()")
+    expect(root).to_have_attribute("data-fullscreen", "off")
+    expect(start).to_be_visible()
+    start.click()
+    expect(root).to_have_attribute("data-fullscreen", "on")
+
+    # The home-screen app: the manifest linked from the page, as the browser fetches it.
+    href = page.locator('link[rel="manifest"]').get_attribute("href")
+    served = page.request.get(f"{live_server.url}{href}")
+    assert served.ok
+    assert served.headers["content-type"] == "application/manifest+json"
+    manifest = served.json()
+    assert (manifest["display"], manifest["orientation"]) == ("fullscreen", "any")
+    # Installed, it opens this kiosk's screen.
+    page.goto(f"{live_server.url}{manifest['start_url']}")
+    assert page.url == f"{live_server.url}/device/kiosk/"
+    page.context.close()
 
 
 def test_the_wake_lock_let_go_while_hidden_is_asked_for_again_when_the_kiosk_is_shown(
