@@ -44,7 +44,11 @@ def shoot(page, name, tmp_path):
 
 @pytest.mark.parametrize(
     ("viewport", "locale", "says"),
-    [((1024, 768), "en-US", "1 of 10 stamps"), ((390, 844), "th-TH", "1 จาก 10 ตรา")],
+    [
+        ((1024, 768), "en-US", "1 of 10 stamps"),
+        ((390, 844), "th-TH", "1 จาก 10 ตรา"),
+        ((390, 844), "kk-KZ", "10 мөртаңбаның 1"),
+    ],
 )
 def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to_idle(
     camera,
@@ -67,6 +71,8 @@ def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     expect(page.locator("#stamps-text")).to_have_text(says)
+    # Nothing pushes the screen sideways (the count stays on one line, long in Kazakh).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport[0]
     shoot(page, f"{locale}-{viewport[0]}-stamped", tmp_path)
     expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
     expect(page.locator("#idle")).to_be_visible()
