@@ -153,6 +153,17 @@ def test_a_person_typing_must_confirm_and_a_refusal_is_shown(open_station, progr
 def test_screenshots(open_station, card, tmp_path, locale, viewport):
     folder = Path(os.environ.get("STAMPCARD_SCREENSHOTS") or tmp_path)
     page = open_station(viewport=viewport, locale=locale)
+    # The field's label stands clear of its focus ring (the field has the focus all along).
+    label_bottom, ring_top = page.evaluate(
+        """() => {
+          const field = document.getElementById("wedge");
+          const ring = getComputedStyle(field);
+          const around = parseFloat(ring.outlineWidth) + parseFloat(ring.outlineOffset);
+          const label = document.querySelector("label[for=wedge]").getBoundingClientRect();
+          return [label.bottom, field.getBoundingClientRect().top - around];
+        }"""
+    )
+    assert label_bottom <= ring_top
     scanner_types(page, card.code)
     expect(page.locator("#last")).to_have_attribute("data-state", "ok", timeout=SLOW)
     page.screenshot(path=str(folder / f"autopilot-{locale}-{viewport[0]}.png"), full_page=True)

@@ -19,12 +19,10 @@ from playwright.sync_api import expect
 
 from stampcard.loyalty.card_codes import normalize_card_code
 from stampcard.loyalty.models import StampEvent
-from stampcard.tenancy.actors import Actor, ActorKind
-from stampcard.tenancy.middleware import DEVICE_COOKIE
-from stampcard.tenancy.services import pair_device, revoke_device
-from stampcard.vouchers.models import Voucher, VoucherOrigin
-from stampcard.vouchers.services import issue_voucher
+from stampcard.tenancy.services import revoke_device
+from stampcard.vouchers.models import Voucher
 from tests.browser import test_scanner
+from tests.browser.counter_pages import open_kiosk, pair_kiosk, voucher_for_counter
 from tests.browser.fake_camera import code128_image, qr_image
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,9 +34,7 @@ DECODE_TIMEOUT = 30_000  # two shared cores: generous, and never part of what is
 
 @pytest.fixture
 def kiosk(business, shop, staff_actor):
-    return pair_device(
-        business=business, actor=staff_actor, name="Tablet", kind="kiosk", location=shop
-    )
+    return pair_kiosk(business=business, shop=shop, actor=staff_actor)
 
 
 def shoot(page, name, tmp_path):
@@ -48,7 +44,11 @@ def shoot(page, name, tmp_path):
 
 @pytest.mark.parametrize(
     ("viewport", "locale", "says"),
-    [((1024, 768), "en-US", "1 of 10 stamps"), ((390, 844), "th-TH", "1 จาก 10 ตรา")],
+    [
+        ((1024, 768), "en-US", "1 of 10 stamps"),
+        ((390, 844), "th-TH", "1 จาก 10 ตรา"),
+        ((390, 844), "kk-KZ", "10 мөртаңбаның 1"),
+    ],
 )
 def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to_idle(
     camera,
@@ -60,17 +60,19 @@ def test_a_card_shown_to_the_kiosk_is_stamped_once_shows_progress_and_returns_to
     says,
     tmp_path,
 ):
-    page = camera(
+    page = open_kiosk(
+        camera,
+        live_server,
+        kiosk,
         qr_image(card.code),
-        live_server=live_server,
-        cookie=kiosk.token,
         viewport=viewport,
         locale=locale,
     )
-    page.goto(f"{live_server.url}/device/kiosk/")
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     expect(page.locator("#stamps-text")).to_have_text(says)
+    # Nothing pushes the screen sideways (the count stays on one line, long in Kazakh).
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= viewport[0]
     shoot(page, f"{locale}-{viewport[0]}-stamped", tmp_path)
     expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
     expect(page.locator("#idle")).to_be_visible()
@@ -100,22 +102,20 @@ def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idle
     hold_label,
     validity,
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
+    voucher = voucher_for_counter(
+        business,
         title="Free cookie",
+        method="self",
         description="Any cookie from the jar.",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
     )
-    page = camera(
+    page = open_kiosk(
+        camera,
+        live_server,
+        kiosk,
         qr_image(f"{live_server.url}/v/{voucher.token}"),
-        live_server=live_server,
-        cookie=kiosk.token,
         viewport=viewport,
         locale=locale,
     )
-    page.goto(f"{live_server.url}/device/kiosk/")
     root = page.locator("#kiosk")
     # Seen by the camera, the voucher is only shown and offered: nothing is used up yet.
     expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
@@ -165,17 +165,10 @@ def test_a_self_redeem_voucher_is_redeemed_only_after_a_hold_then_the_kiosk_idle
 def test_a_voucher_that_cannot_be_used_here_is_explained_without_a_hold(
     camera, live_server, business, kiosk, method, change, says, tmp_path
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Free cookie",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method=method,
-    )
+    voucher = voucher_for_counter(business, title="Free cookie", method=method)
     Voucher.objects.filter(pk=voucher.pk).update(**change)
     before = Voucher.objects.values("status", "redeemed_at").get(pk=voucher.pk)
-    page = camera(qr_image(voucher.token), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(voucher.token))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "refused", timeout=DECODE_TIMEOUT)
     expect(page.locator("#message")).to_contain_text(says)
@@ -196,10 +189,7 @@ def test_a_claim_code_shown_to_the_kiosk_is_sent_to_the_phone(
     printed = create_claim_batch(
         business=business, actor=staff_actor, program=program, count=1
     ).codes.get()
-    page = camera(
-        qr_image(claim_url(business, printed.code)), live_server=live_server, cookie=kiosk.token
-    )
-    page.goto(f"{live_server.url}/device/kiosk/")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(claim_url(business, printed.code)))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "refused", timeout=DECODE_TIMEOUT)
     expect(page.locator("#message")).to_contain_text("Codes from receipts are claimed on a phone")
@@ -209,15 +199,8 @@ def test_a_claim_code_shown_to_the_kiosk_is_sent_to_the_phone(
 
 
 def test_not_now_leaves_the_voucher_unused(camera, live_server, business, kiosk):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Free cookie",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
-    )
-    page = camera(qr_image(voucher.token), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    voucher = voucher_for_counter(business, title="Free cookie", method="self")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(voucher.token))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
     page.locator("#cancel").click()
@@ -226,8 +209,7 @@ def test_not_now_leaves_the_voucher_unused(camera, live_server, business, kiosk)
 
 
 def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_actor, kiosk, card):
-    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(card.code))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     revoke_device(business=business, actor=staff_actor, device=kiosk.device)
@@ -243,8 +225,7 @@ def test_a_revoked_kiosk_stops_at_once(camera, live_server, business, staff_acto
 def test_a_card_left_in_front_of_the_kiosk_is_sent_once(camera, live_server, kiosk, card, settings):
     # No least cooldown: only the screen keeps a card held in view from being stamped again.
     settings.SELF_SERVICE_MIN_COOLDOWN_SECONDS = 0
-    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(card.code))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     expect(root).to_have_attribute("data-state", "idle", timeout=DECODE_TIMEOUT)
@@ -259,16 +240,8 @@ def test_a_card_left_in_front_of_the_kiosk_is_sent_once(camera, live_server, kio
 def test_a_self_redeem_voucher_shown_by_its_redeem_code_waits_for_the_hold(
     camera, live_server, business, kiosk, shots
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Free cookie",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
-        code="COOKIE-4821",
-    )
-    page = camera(qr_image("COOKIE-4821"), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    voucher = voucher_for_counter(business, title="Free cookie", method="self", code="COOKIE-4821")
+    page = open_kiosk(camera, live_server, kiosk, qr_image("COOKIE-4821"))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
     expect(page.locator("#voucher-title")).to_have_text("Free cookie")
@@ -309,18 +282,8 @@ def test_a_cards_self_redeem_voucher_is_offered_when_the_card_is_shown_and_held_
 ):
     """A Self-Redeem voucher on the card has no code of its own to show: the card shown to the
     kiosk lists it, and it is redeemed by its id on that card after the hold, never on sight."""
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Birthday cake",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
-        card=card,
-    )
-    page = camera(
-        qr_image(card.code), live_server=live_server, cookie=kiosk.token, viewport=(390, 844)
-    )
-    page.goto(f"{live_server.url}/device/kiosk/")
+    voucher = voucher_for_counter(business, title="Birthday cake", method="self", card=card)
+    page = open_kiosk(camera, live_server, kiosk, qr_image(card.code), viewport=(390, 844))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     use = page.locator(f'.kiosk-use[data-voucher-id="{voucher.pk}"]')
@@ -352,22 +315,15 @@ def test_a_card_shown_as_code_128_is_stamped_shows_progress_and_its_voucher_is_h
     same card code: the kiosk's camera reads it too. The clip holds only the barcode, so
     without Code 128 in the decoder's formats nothing is ever read here."""
     assert normalize_card_code(card.code) == card.code  # a real card code, check symbol and all
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Birthday cake",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
-        card=card,
-    )
-    page = camera(
+    voucher = voucher_for_counter(business, title="Birthday cake", method="self", card=card)
+    page = open_kiosk(
+        camera,
+        live_server,
+        kiosk,
         code128_image(card.code),
-        live_server=live_server,
-        cookie=kiosk.token,
         viewport=viewport,
         locale=locale,
     )
-    page.goto(f"{live_server.url}/device/kiosk/")
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     expect(page.locator("#customer")).to_have_text(card.customer.name)
@@ -397,22 +353,20 @@ def test_a_card_shown_as_code_128_is_stamped_shows_progress_and_its_voucher_is_h
 def test_a_self_redeem_voucher_printed_as_code_128_waits_for_the_hold(
     camera, live_server, business, kiosk, shots
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
+    voucher = voucher_for_counter(
+        business,
         title="Free cookie",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="self",
+        method="self",
         code="COOKIE-4821",
         code_display="code128",
     )
-    page = camera(
+    page = open_kiosk(
+        camera,
+        live_server,
+        kiosk,
         code128_image("COOKIE-4821"),
-        live_server=live_server,
-        cookie=kiosk.token,
         viewport=(1024, 768),
     )
-    page.goto(f"{live_server.url}/device/kiosk/")
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "confirm", timeout=DECODE_TIMEOUT)
     expect(page.locator("#voucher-title")).to_have_text("Free cookie")
@@ -430,72 +384,18 @@ def test_a_self_redeem_voucher_printed_as_code_128_waits_for_the_hold(
     only_this_server(page, live_server)
 
 
-def _kiosk_page(browser, live_server, kiosk, viewport=(1024, 768)):
-    context = browser.new_context(
-        viewport={"width": viewport[0], "height": viewport[1]}, locale="en-US"
-    )
-    context.add_cookies([{"name": DEVICE_COOKIE, "value": kiosk.token, "url": live_server.url}])
-    return context.new_page()
-
-
-def test_the_first_tap_makes_the_kiosk_full_screen_and_it_keeps_the_screen_awake(
-    browser, live_server, kiosk, shots
-):
-    page = _kiosk_page(browser, live_server, kiosk)
-    page.goto(f"{live_server.url}/device/kiosk/")
-    root = page.locator("#kiosk")
-    expect(root).to_have_attribute("data-ready", "1")
-    # No gesture yet: no full screen (a browser refuses it), and a quiet hint on the idle screen.
-    expect(root).to_have_attribute("data-fullscreen", "off")
-    start = page.locator("#tap-start")
-    expect(start).to_be_visible()
-    expect(start).to_have_text("Tap to start")
-    page.screenshot(path=str(shots / "kiosk-tap-to-start-1024.png"))
-    assert page.evaluate("() => document.fullscreenElement") is None
-    # The screen's wake lock, asked for by the page itself through navigator.wakeLock.
-    expect(root).to_have_attribute("data-wake-lock", "on")
-
-    page.mouse.click(20, 300)  # anywhere on the screen
-    expect(root).to_have_attribute("data-fullscreen", "on")
-    assert page.evaluate("() => document.fullscreenElement === document.documentElement")
-    expect(start).to_be_hidden()
-    expect(root).to_have_attribute("data-wake-lock", "on")
-
-    # Left (a swipe, Escape): the hint is back, and the next tap goes full screen again.
-    page.evaluate("() => document.exitFullscreen()")
-    expect(root).to_have_attribute("data-fullscreen", "off")
-    expect(start).to_be_visible()
-    start.click()
-    expect(root).to_have_attribute("data-fullscreen", "on")
-
-    # The home-screen app: the manifest linked from the page, as the browser fetches it.
-    href = page.locator('link[rel="manifest"]').get_attribute("href")
-    served = page.request.get(f"{live_server.url}{href}")
-    assert served.ok
-    assert served.headers["content-type"] == "application/manifest+json"
-    manifest = served.json()
-    assert (manifest["display"], manifest["orientation"]) == ("fullscreen", "any")
-    # Installed, it opens this kiosk's screen.
-    page.goto(f"{live_server.url}{manifest['start_url']}")
-    assert page.url == f"{live_server.url}/device/kiosk/"
-    page.context.close()
-
-
 def test_without_full_screen_or_wake_lock_the_kiosk_still_stamps(
     camera, live_server, kiosk, card, shots
 ):
     """An iPhone has no full screen for pages and older browsers no wake lock: nothing offered
     that cannot work, and the kiosk does its job."""
-    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
-    page.add_init_script(
-        """
+    no_such_apis = """
         delete Navigator.prototype.wakeLock;
         delete Element.prototype.requestFullscreen;
         delete Element.prototype.webkitRequestFullscreen;
         Object.defineProperty(Document.prototype, "fullscreenEnabled", { get: () => false });
-        """
-    )
-    page.goto(f"{live_server.url}/device/kiosk/")
+    """
+    page = open_kiosk(camera, live_server, kiosk, qr_image(card.code), script=no_such_apis)
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-fullscreen", "unsupported")
     expect(root).to_have_attribute("data-wake-lock", "unsupported")
@@ -537,8 +437,7 @@ def test_a_revoked_kiosk_back_at_idle_by_itself_switches_off(
 ):
     """No one taps "Done": the kiosk returns to idle on its own and learns there that it was
     revoked."""
-    page = camera(qr_image(card.code), live_server=live_server, cookie=kiosk.token)
-    page.goto(f"{live_server.url}/device/kiosk/")
+    page = open_kiosk(camera, live_server, kiosk, qr_image(card.code))
     root = page.locator("#kiosk")
     expect(root).to_have_attribute("data-state", "stamped", timeout=DECODE_TIMEOUT)
     revoke_device(business=business, actor=staff_actor, device=kiosk.device)

@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 from stampcard.loyalty.models import StampEvent
 from stampcard.tenancy.actors import Actor, ActorKind
 from stampcard.tenancy.middleware import DEVICE_COOKIE
-from stampcard.tenancy.services import pair_device
 from stampcard.vouchers.models import Voucher, VoucherOrigin
 from stampcard.vouchers.services import issue_voucher
 from tests.browser.conftest import CHROMIUM, QUIET
+from tests.browser.counter_pages import open_scanner_camera, pair_scanner, voucher_for_counter
 from tests.browser.fake_camera import code128_image, qr_image, write_y4m
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,11 +72,8 @@ def only_this_server(page, live_server):
 def test_a_qr_code_on_the_camera_shows_the_card_and_one_tap_stamps_it(
     camera, live_server, business, shop, staff_actor, card
 ):
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
-    page = camera(qr_image(card.code), live_server=live_server, cookie=scanner.token)
-    page.goto(f"{live_server.url}/device/scanner/")
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
+    page = open_scanner_camera(camera, live_server, scanner, qr_image(card.code))
     result = page.locator("#result")
     expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
     expect(page.locator("#customer")).to_have_text(card.customer.name)
@@ -102,11 +99,8 @@ def test_a_card_pass_printed_as_code_128_on_the_camera_shows_the_card(
     reads it as it reads the QR code. The clip holds only the barcode."""
     program.card_barcode = "code128"
     program.save(update_fields=["card_barcode"])
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
-    page = camera(code128_image(card.code), live_server=live_server, cookie=scanner.token)
-    page.goto(f"{live_server.url}/device/scanner/")
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
+    page = open_scanner_camera(camera, live_server, scanner, code128_image(card.code))
     result = page.locator("#result")
     expect(result).to_have_attribute("data-outcome", "shown", timeout=DECODE_TIMEOUT)
     expect(page.locator("#customer")).to_have_text(card.customer.name)
@@ -120,20 +114,15 @@ def test_a_card_pass_printed_as_code_128_on_the_camera_shows_the_card(
 def test_a_code_128_redeem_code_on_the_camera_is_redeemed_once(
     camera, live_server, business, shop, staff_actor
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
+    voucher = voucher_for_counter(
+        business,
         title="Free cake",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="redeem_code",
+        method="redeem_code",
         code="CAKE-4821",
         code_display="code128",
     )
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
-    page = camera(code128_image("CAKE-4821"), live_server=live_server, cookie=scanner.token)
-    page.goto(f"{live_server.url}/device/scanner/")
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
+    page = open_scanner_camera(camera, live_server, scanner, code128_image("CAKE-4821"))
     result = page.locator("#result")
     expect(result).to_have_attribute("data-outcome", "redeemed", timeout=DECODE_TIMEOUT)
     expect(page.locator("#message")).to_have_text("Voucher redeemed: Free cake.")
@@ -148,13 +137,7 @@ def test_a_code_128_redeem_code_on_the_camera_is_redeemed_once(
 def test_a_member_logs_in_and_redeems_a_staff_scan_voucher_by_its_qr_code(
     camera, live_server, business, owner
 ):
-    voucher = issue_voucher(
-        business=business,
-        actor=Actor(kind=ActorKind.ADMIN),
-        title="Birthday cake",
-        origin=VoucherOrigin.MANUAL,
-        redemption_method="staff_scan",
-    )
+    voucher = voucher_for_counter(business, title="Birthday cake", method="staff_scan")
     page = camera(qr_image(voucher.token), live_server=live_server, locale="th-TH")
     page.goto(f"{live_server.url}/accounts/login/?next=/b/{business.slug}/scanner/")
     page.locator("input[name=username]").fill("owner")
@@ -180,13 +163,10 @@ def test_a_claim_code_on_the_camera_asks_for_the_card_then_one_tap_claims_it(
         business=business, actor=staff_actor, program=program, count=1, stamps_per_code=2
     )
     printed = batch.codes.get()
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
+    page = open_scanner_camera(
+        camera, live_server, scanner, qr_image(claim_url(business, printed.code))
     )
-    page = camera(
-        qr_image(claim_url(business, printed.code)), live_server=live_server, cookie=scanner.token
-    )
-    page.goto(f"{live_server.url}/device/scanner/")
     result = page.locator("#result")
     # No card on screen: the code asks for the customer's card first.
     expect(result).to_have_attribute("data-refusal", "card_first", timeout=DECODE_TIMEOUT)
@@ -236,9 +216,7 @@ def test_a_staff_scan_voucher_on_the_card_is_redeemed_with_one_tap(
         redemption_method="staff_scan",
         card=card,
     )
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale=locale)
     context.add_cookies([{"name": DEVICE_COOKIE, "value": scanner.token, "url": live_server.url}])
     page = context.new_page()
@@ -274,12 +252,9 @@ def test_another_code_in_view_never_replaces_the_card_on_screen(
     from tests import factories
 
     next_customer = factories.CardFactory(program=program)
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
     # The next customer's phone is in front of the camera the whole time.
-    page = camera(qr_image(next_customer.code), live_server=live_server, cookie=scanner.token)
-    page.goto(f"{live_server.url}/device/scanner/")
+    page = open_scanner_camera(camera, live_server, scanner, qr_image(next_customer.code))
     result = page.locator("#result")
     expect(page.locator("#customer")).to_have_text(
         next_customer.customer.name, timeout=DECODE_TIMEOUT

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from stampcard.loyalty.card_codes import format_card_code
-from stampcard.tenancy.services import pair_device
 from tests import factories
-from tests.browser.test_autopilot import open_station, scanner_types, station  # noqa: F401
+from tests.browser.counter_pages import pair_scanner, queue_offline
+from tests.browser.test_autopilot import open_station, station  # noqa: F401
 from tests.browser.test_counter_queue import (
     SLOW,
     folder,
@@ -45,9 +45,7 @@ def test_a_set_aside_stamp_is_sent_again_once_and_another_discarded(
     program.save()
     first = factories.CardFactory(program=program, customer__name="Anna Smith")
     second = factories.CardFactory(program=program, customer__name="Boris Ivanov")
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
     page = open_scanner(
         browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
     )
@@ -132,10 +130,7 @@ def test_autopilot_lists_a_refused_stamp_and_sends_it_again_once(
     tmp_path,
 ):
     page = open_station()
-    page.context.set_offline(True)
-    scanner_types(page, card.code)
-    last = page.locator("#last")
-    expect(last).to_have_attribute("data-state", "queued", timeout=SLOW)
+    last = queue_offline(page, card.code)
     # The program is switched off meanwhile: once sent, the stamp is refused and set aside.
     program.status = "archived"
     program.save()
@@ -167,9 +162,7 @@ def test_a_final_refusal_is_not_offered_again_only_discarded(
     browser, live_server, business, shop, staff_actor, program, tmp_path
 ):
     gone = factories.CardFactory(program=program, customer__name="Carla Gone")
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
     page = open_scanner(
         browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
     )
@@ -197,9 +190,7 @@ def test_the_scanner_says_what_became_of_a_queued_stamp_once_it_is_sent(
     program.save()
     first = factories.CardFactory(program=program, customer__name="Anna Smith")
     second = factories.CardFactory(program=program, customer__name="Boris Ivanov")
-    scanner = pair_device(
-        business=business, actor=staff_actor, name="Till 1", kind="scanner", location=shop
-    )
+    scanner = pair_scanner(business=business, shop=shop, actor=staff_actor)
     page = open_scanner(
         browser, live_server, f"{live_server.url}/device/scanner/", cookie=scanner.token
     )
@@ -245,10 +236,7 @@ def test_autopilot_says_a_queued_stamp_was_sent(
     tmp_path,
 ):
     page = open_station()
-    page.context.set_offline(True)
-    scanner_types(page, card.code)
-    last = page.locator("#last")
-    expect(last).to_have_attribute("data-state", "queued", timeout=SLOW)
+    last = queue_offline(page, card.code)
     page.context.set_offline(False)
     expect(last).to_have_attribute("data-state", "ok", timeout=SLOW)
     expect(page.locator("#message")).to_have_text("Sent: 1 stamp added.")

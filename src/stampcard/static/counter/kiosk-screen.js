@@ -1,9 +1,9 @@
 // The kiosk's screen: full screen and awake, as far as the browser allows.
 //
 // A browser enters full screen only from a user gesture, so the first tap (or the first tap
-// after full screen was left) asks for it; the idle screen says "tap to start" meanwhile. The
-// Screen Wake Lock keeps the display on; the browser drops it whenever the page is hidden, so
-// it is asked for again when the page is shown again. Where either API is missing (an iPhone,
+// after full screen was left) asks for it, unless it opens a menu; the idle screen says "tap to
+// start" meanwhile. The Screen Wake Lock keeps the display on; the browser drops it whenever
+// the page is hidden, so it is asked for again when the page is shown again. Where either API is missing (an iPhone,
 // an older tablet) the kiosk works as before: it is only a screen that may dim.
 //
 // What happened is written on the root element, for people debugging a tablet and for tests:
@@ -54,9 +54,12 @@ export function keepScreen(root, { hint }) {
     }
   }
 
-  function tapped() {
+  function tapped(event) {
     wake();
     if (!canFullscreen || current() !== null) return;
+    // Not the tap that opens a menu (the language menu): a page that goes full screen while a
+    // menu is open closes the menu again. The next tap elsewhere goes full screen.
+    if (event.target instanceof Element && event.target.closest("select")) return;
     try {
       const asked = enter.call(element, { navigationUI: "hide" });
       asked?.catch?.(() => {});
