@@ -150,7 +150,8 @@ def test_the_breakdowns_of_joins_and_rewards(
     browser, live_server, business, shop, owner, maria, shots, language, size
 ):
     """The history counted by hand in ``tests.dashboard.test_analytics_breakdowns``, rolled
-    up: a bar per join channel, card, location and staff member, longest for the most."""
+    up: a bar per join channel, card, location and staff member, longest for the most (the
+    rewards' bars are those earned: all four at Riverside, by the owner)."""
     from django.utils import timezone
 
     from stampcard.stats.rollup import roll_up
@@ -168,9 +169,10 @@ def test_the_breakdowns_of_joins_and_rewards(
 
     for slug, counts in (
         ("channels", [2, 1]),
+        ("joined-programs", [2, 1]),
         ("program-rewards", [3, 1]),
-        ("location-rewards", [2, 1]),
-        ("staff-rewards", [1, 1, 1]),
+        ("location-rewards", [4, 0]),
+        ("staff-rewards", [4, 0, 0]),
     ):
         chart = page.locator(f"#chart-{slug}")
         chart.scroll_into_view_if_needed()
@@ -183,6 +185,12 @@ def test_the_breakdowns_of_joins_and_rewards(
         chart.screenshot(path=shots / f"analytics-{slug}-{language}-{size['width']}.png")
     labels = page.locator("#chart-program-rewards svg text").all_text_contents()
     assert labels[:2] == ["Tea card", "3"]
+    labels = page.locator("#chart-location-rewards svg text").all_text_contents()
+    assert labels[:2] == ["Riverside", "4"]
+    # Earned 4 at Riverside, 1 reward voucher redeemed there: the rate in the table.
+    table = page.locator("#chart-location-rewards")
+    table.locator("summary").click()
+    assert table.locator("tbody tr").first.locator("td").all_inner_texts()[2] in ("25%", "25 %")
     page.screenshot(
         path=shots / f"analytics-breakdowns-{language}-{size['width']}.png", full_page=True
     )

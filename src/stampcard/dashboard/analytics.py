@@ -29,8 +29,8 @@ from stampcard.loyalty.services.analytics import (
     Grain,
     Period,
     Point,
+    RewardShare,
     Share,
-    Tally,
 )
 from stampcard.stats.analytics import business_analytics
 from stampcard.tenancy.decorators import requires
@@ -245,6 +245,7 @@ def row_chart(
     description: str,
     head: Sequence[str],
     rows: Sequence[tuple[str, int, list[str]]],
+    note: str = "",
 ) -> Chart:
     """Horizontal bars, biggest first: (label, value drawn, cells of the table row)."""
     shown = list(rows[:MOST_ROWS])
@@ -252,6 +253,7 @@ def row_chart(
         slug=slug,
         title=title,
         description=description,
+        note=note,
         height=max(len(shown), 1) * ROW_HEIGHT + 4,
         head=list(head),
         rows=[[label, *cells] for label, _value, cells in rows],
@@ -282,13 +284,20 @@ def _share_chart(slug: str, title: str, description: str, shares: list[Share]) -
     )
 
 
-def _tally_chart(slug: str, title: str, description: str, name: str, tallies: list[Tally]) -> Chart:
+def _reward_chart(
+    slug: str, title: str, description: str, name: str, shares: list[RewardShare], note: str = ""
+) -> Chart:
+    """Rewards earned (the bars) and redeemed per row, with the rate where it is one."""
     return row_chart(
         slug=slug,
         title=title,
         description=description,
-        head=[name, _("Rewards redeemed")],
-        rows=[(t.label, t.count, [number(t.count)]) for t in tallies],
+        head=[name, _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
+        rows=[
+            (r.label, r.earned, [number(r.earned), number(r.redeemed), percent(r.redemption_rate)])
+            for r in shares
+        ],
+        note=note,
     )
 
 
@@ -381,32 +390,49 @@ def charts(figures: Analytics) -> list[Chart]:
             rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_channel],
         ),
         row_chart(
-            slug="program-rewards",
-            title=_("Rewards by card"),
-            description=_("Rewards earned on each card, with those redeemed and the rate."),
-            head=[_("Name"), _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
-            rows=[
-                (
-                    r.label,
-                    r.earned,
-                    [number(r.earned), number(r.redeemed), percent(r.redemption_rate)],
-                )
-                for r in figures.rewards_by_program
-            ],
+            slug="joined-programs",
+            title=_("New customers by card"),
+            description=_("Customers who joined, by the card they joined with."),
+            head=[_("Name"), _("New customers")],
+            rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_program],
+            note=_(
+                "Each customer who joined in the period counts once, on their first card;"
+                " cards taken later are not new customers."
+            ),
         ),
-        _tally_chart(
+        _reward_chart(
+            "program-rewards",
+            _("Rewards by card"),
+            _("Rewards earned on each card, with those redeemed and the rate."),
+            _("Name"),
+            figures.rewards_by_program,
+        ),
+        _reward_chart(
             "location-rewards",
-            _("Rewards redeemed by location"),
-            _("Where reward vouchers were redeemed; a reward handed over records no location."),
+            _("Rewards by location"),
+            _("Rewards earned and redeemed at each location."),
             _("Location"),
-            figures.redeemed_by_location,
+            figures.rewards_by_location,
+            note=_(
+                "Earned: where the stamp (or correction) that earned the reward was given."
+                " Redeemed: where a reward voucher was redeemed; a reward handed over records"
+                " no location. Redemption rate = redeemed ÷ earned at the same location in"
+                " the period; “—” where one side is not recorded."
+            ),
         ),
-        _tally_chart(
+        _reward_chart(
             "staff-rewards",
-            _("Rewards redeemed by staff member"),
-            _("Who redeemed reward vouchers; a reward handed over records no staff member."),
+            _("Rewards by staff member"),
+            _("Rewards earned and redeemed with each staff member."),
             _("Staff member"),
-            figures.redeemed_by_staff,
+            figures.rewards_by_staff,
+            note=_(
+                "Earned: who gave the stamp (or correction) that earned the reward; kiosks,"
+                " Autopilot, codes and the API are no staff member. Redeemed: who redeemed a"
+                " reward voucher; a reward handed over records no staff member. Redemption"
+                " rate = redeemed ÷ earned by the same person in the period; “—” where one"
+                " side is not recorded."
+            ),
         ),
         _share_chart(
             "locations",
@@ -508,6 +534,7 @@ CHART_SLUGS = (
     "returning",
     "frequency",
     "channels",
+    "joined-programs",
     "program-rewards",
     "location-rewards",
     "staff-rewards",
@@ -573,20 +600,16 @@ def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
             [f"{low}+" if high is None else str(low) if low == high else f"{low}-{high}", n]
             for (low, high), n in figures.frequency
         ]
-    if chart == "channels":
-        return [[t.label, t.count] for t in figures.joined_by_channel]
-    if chart == "program-rewards":
-        return [
-            [r.label, r.earned, r.redeemed, _rate(r.redemption_rate)]
-            for r in figures.rewards_by_program
-        ]
-    if chart in ("location-rewards", "staff-rewards"):
-        tallies = (
-            figures.redeemed_by_location
-            if chart == "location-rewards"
-            else figures.redeemed_by_staff
-        )
+    if chart in ("channels", "joined-programs"):
+        tallies = figures.joined_by_channel if chart == "channels" else figures.joined_by_program
         return [[t.label, t.count] for t in tallies]
+    if chart in ("program-rewards", "location-rewards", "staff-rewards"):
+        rewards = {
+            "program-rewards": figures.rewards_by_program,
+            "location-rewards": figures.rewards_by_location,
+            "staff-rewards": figures.rewards_by_staff,
+        }[chart]
+        return [[r.label, r.earned, r.redeemed, _rate(r.redemption_rate)] for r in rewards]
     shares = {
         "locations": figures.by_location,
         "programs": figures.by_program,
