@@ -176,7 +176,7 @@ def test_the_breakdowns_of_joins_and_rewards(
     ):
         chart = page.locator(f"#chart-{slug}")
         chart.scroll_into_view_if_needed()
-        widths = chart.locator("svg rect").evaluate_all(
+        widths = chart.locator("svg rect.bar-a").evaluate_all(
             "bars => bars.map(b => b.getBoundingClientRect().width)"
         )
         assert len(widths) == len(counts), slug
@@ -186,7 +186,19 @@ def test_the_breakdowns_of_joins_and_rewards(
     labels = page.locator("#chart-program-rewards svg text").all_text_contents()
     assert labels[:2] == ["Tea card", "3"]
     labels = page.locator("#chart-location-rewards svg text").all_text_contents()
-    assert labels[:2] == ["Riverside", "4"]
+    assert labels[:3] == ["Riverside", "4", "1"]
+    # Under each earned bar the redeemed one, on the same scale: Riverside 1 and no recorded
+    # location 2 redeemed, against 4 earned at Riverside.
+    earned, redeemed = (
+        page.locator(f"#chart-location-rewards svg rect.{css}").evaluate_all(
+            "bars => bars.map(b => b.getBoundingClientRect().width)"
+        )
+        for css in ("bar-a", "bar-b")
+    )
+    assert redeemed == [
+        pytest.approx(earned[0] / 4, rel=0.02),
+        pytest.approx(earned[0] / 2, rel=0.02),
+    ]
     # Earned 4 at Riverside, 1 reward voucher redeemed there: the rate in the table.
     table = page.locator("#chart-location-rewards")
     table.locator("summary").click()

@@ -246,31 +246,53 @@ def row_chart(
     head: Sequence[str],
     rows: Sequence[tuple[str, int, list[str]]],
     note: str = "",
+    paired: tuple[tuple[str, str], Sequence[int]] | None = None,
 ) -> Chart:
-    """Horizontal bars, biggest first: (label, value drawn, cells of the table row)."""
+    """Horizontal bars, biggest first: (label, value drawn, cells of the table row).
+
+    ``paired``: the two series' labels and, per row, a second value drawn as a second bar
+    under the first, on the same scale (rewards earned, and redeemed)."""
     shown = list(rows[:MOST_ROWS])
+    seconds = list(paired[1][: len(shown)]) if paired is not None else []
+    height = 2 * ROW_HEIGHT - 10 if paired is not None else ROW_HEIGHT
     chart = Chart(
         slug=slug,
         title=title,
         description=description,
         note=note,
-        height=max(len(shown), 1) * ROW_HEIGHT + 4,
+        height=max(len(shown), 1) * height + 4,
         head=list(head),
         rows=[[label, *cells] for label, _value, cells in rows],
-        empty=not any(value for _label, value, _cells in rows),
+        empty=not any(value for _label, value, _cells in rows)
+        and not (paired is not None and any(paired[1])),
     )
-    top = max((value for _label, value, _cells in shown), default=0) or 1
+    if paired is not None:
+        chart.legend = [("bar-a", paired[0][0]), ("bar-b", paired[0][1])]
+    top = max([value for _label, value, _cells in shown] + seconds, default=0) or 1
     room = WIDTH - LABEL_WIDTH - 44
+    bar_height = ROW_HEIGHT - 6 if paired is None else (height - 8) / 2
     for index, (label, value, _cells) in enumerate(shown):
-        y = 2 + index * ROW_HEIGHT
+        y = 2 + index * height
         # About what fits left of the bars at 11px (Cyrillic and Thai are wide).
         short = label if len(label) <= 16 else label[:15] + "…"
-        width = room * value / top
-        chart.texts.append(Text(LABEL_WIDTH - 6, y + 15, short, "end"))
-        chart.bars.append(
-            Bar(LABEL_WIDTH, y + 3, round(width, 2), ROW_HEIGHT - 6, "bar-a", f"{label}: {value}")
-        )
-        chart.texts.append(Text(round(LABEL_WIDTH + width + 4, 2), y + 15, number(value)))
+        chart.texts.append(Text(LABEL_WIDTH - 6, y + height / 2 + 4, short, "end"))
+        drawn = [("bar-a", value)] + ([("bar-b", seconds[index])] if paired is not None else [])
+        for position, (css, amount) in enumerate(drawn):
+            top_y = y + 3 + position * (bar_height + 1)
+            width = room * amount / top
+            what = f"{label}: {number(amount)}"
+            if paired is not None:
+                what = f"{label}: {paired[0][position]} {number(amount)}"
+            chart.bars.append(
+                Bar(LABEL_WIDTH, round(top_y, 2), round(width, 2), round(bar_height, 2), css, what)
+            )
+            chart.texts.append(
+                Text(
+                    round(LABEL_WIDTH + width + 4, 2),
+                    round(top_y + bar_height / 2 + 4, 2),
+                    number(amount),
+                )
+            )
     return chart
 
 
@@ -287,7 +309,7 @@ def _share_chart(slug: str, title: str, description: str, shares: list[Share]) -
 def _reward_chart(
     slug: str, title: str, description: str, name: str, shares: list[RewardShare], note: str = ""
 ) -> Chart:
-    """Rewards earned (the bars) and redeemed per row, with the rate where it is one."""
+    """Rewards earned and redeemed per row (two bars), with the rate where it is one."""
     return row_chart(
         slug=slug,
         title=title,
@@ -298,6 +320,7 @@ def _reward_chart(
             for r in shares
         ],
         note=note,
+        paired=((_("Rewards earned"), _("Rewards redeemed")), [r.redeemed for r in shares]),
     )
 
 

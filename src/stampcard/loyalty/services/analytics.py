@@ -22,7 +22,14 @@ Definitions, as the page states them:
   over the customers with a visit in it. A customer whose very first visit is the only day
   they came in it is new. For a period that is one day or one whole week the figure is that
   day's or week's in the rate chart;
-- *visit frequency* counts, per customer who visited, the days with a visit in the period.
+- *visit frequency* counts, per customer who visited, the days with a visit in the period;
+- *new customers by card*: each customer who joined in the period once, on the program of
+  their first card (the one they joined with);
+- *rewards by location and by staff member*: a reward earned is counted at the shop and with
+  the staff member of the ledger row that earned it (``Reward.earned_by``; none for a kiosk,
+  Autopilot, a code or the API; not known for rewards from before it was recorded); a
+  reward voucher redeemed where and by whom it was redeemed; a reward handed over records
+  neither. Their rate is only given where both are recorded (a named shop or person).
 
 Per day or week (the rate charts):
 
