@@ -153,7 +153,8 @@ def test_the_breakdowns_of_joins_and_rewards(
     browser, live_server, business, shop, owner, maria, shots, language, size
 ):
     """The history counted by hand in ``tests.dashboard.test_analytics_breakdowns``, rolled
-    up: a bar per join channel, card, location and staff member, longest for the most."""
+    up: a bar per join channel, card, location and staff member, longest for the most (the
+    rewards' bars are those earned: all four at Riverside, by the owner)."""
     from django.utils import timezone
 
     from stampcard.stats.rollup import roll_up
@@ -163,13 +164,14 @@ def test_the_breakdowns_of_joins_and_rewards(
     with analytics_page(browser, live_server, language, size, "days=7") as page:
         for slug, counts in (
             ("channels", [2, 1]),
+            ("joined-programs", [2, 1]),
             ("program-rewards", [3, 1]),
-            ("location-rewards", [2, 1]),
-            ("staff-rewards", [1, 1, 1]),
+            ("location-rewards", [4, 0]),
+            ("staff-rewards", [4, 0, 0]),
         ):
             chart = page.locator(f"#chart-{slug}")
             chart.scroll_into_view_if_needed()
-            widths = chart.locator("svg rect").evaluate_all(
+            widths = chart.locator("svg rect.bar-a").evaluate_all(
                 "bars => bars.map(b => b.getBoundingClientRect().width)"
             )
             assert len(widths) == len(counts), slug
@@ -178,6 +180,25 @@ def test_the_breakdowns_of_joins_and_rewards(
             chart.screenshot(path=shots / f"analytics-{slug}-{language}-{size['width']}.png")
         labels = page.locator("#chart-program-rewards svg text").all_text_contents()
         assert labels[:2] == ["Tea card", "3"]
+        labels = page.locator("#chart-location-rewards svg text").all_text_contents()
+        assert labels[:3] == ["Riverside", "4", "1"]
+        # Under each earned bar the redeemed one, on the same scale: Riverside 1 and no
+        # recorded location 2 redeemed, against 4 earned at Riverside.
+        earned, redeemed = (
+            page.locator(f"#chart-location-rewards svg rect.{css}").evaluate_all(
+                "bars => bars.map(b => b.getBoundingClientRect().width)"
+            )
+            for css in ("bar-a", "bar-b")
+        )
+        assert redeemed == [
+            pytest.approx(earned[0] / 4, rel=0.02),
+            pytest.approx(earned[0] / 2, rel=0.02),
+        ]
+        # Earned 4 at Riverside, 1 reward voucher redeemed there: the rate in the table.
+        table = page.locator("#chart-location-rewards")
+        table.locator("summary").click()
+        cells = table.locator("tbody tr").first.locator("td").all_inner_texts()
+        assert cells[2] in ("25%", "25 %")
         page.screenshot(
             path=shots / f"analytics-breakdowns-{language}-{size['width']}.png", full_page=True
         )

@@ -2,7 +2,8 @@
 
 Stamps and corrections (undos) at random shops, workflows and staff members, many of them
 within minutes of a business's midnight; customers joining, some on two programs; rewards
-earned, some handed over; reward vouchers, some redeemed. Every row gets the time it is given.
+earned (most by a stamp, some by a row not known), some handed over; reward vouchers, some
+redeemed. Every row gets the time it is given.
 """
 
 import random
@@ -86,10 +87,11 @@ def add_history(
             Card.objects.filter(pk=card.pk).update(created_at=taken)
             card.created_at = taken
             shop.cards.append(card)
+    written = []
     for _ in range(events):
         card = rng.choice(shop.cards)
         correction = rng.random() < 0.15
-        StampEvent.objects.create(
+        event = StampEvent.objects.create(
             business=business,
             card=card,
             kind="correction" if correction else "stamp",
@@ -102,6 +104,8 @@ def add_history(
             balance_after=1,
             created_at=moment(rng, shop, start, end),
         )
+        if not correction:
+            written.append(event)
     for _ in range(events // 5):
         shop.cycles += 1
         card = rng.choice(shop.cards)
@@ -113,6 +117,9 @@ def add_history(
             status="ready",
             cycle=shop.cycles,
             stamps_used=10,
+            # Most rewards know the stamp that earned them (its shop, workflow and staff
+            # member); some, as those from before it was recorded, do not.
+            earned_by=rng.choice(written) if written and rng.random() < 0.8 else None,
             created_at=earned,
         )
         if rng.random() < 0.4:
@@ -134,7 +141,10 @@ def settle_some(rng: random.Random, shop: Shop, start: datetime, end: datetime) 
         if rng.random() < 0.5:
             if hasattr(reward, "voucher"):
                 Voucher.objects.filter(pk=reward.voucher.pk).update(
-                    status="redeemed", redeemed_at=moment(rng, shop, start, end)
+                    status="redeemed",
+                    redeemed_at=moment(rng, shop, start, end),
+                    redeemed_at_location=rng.choice([*shop.locations, None]),
+                    redeemed_by_user_id=rng.choice([*shop.staff, None]),
                 )
             else:
                 Reward.objects.filter(pk=reward.pk).update(

@@ -29,8 +29,8 @@ from stampcard.loyalty.services.analytics import (
     Grain,
     Period,
     Point,
+    RewardShare,
     Share,
-    Tally,
 )
 from stampcard.stats.analytics import business_analytics
 from stampcard.tenancy.decorators import requires
@@ -245,30 +245,54 @@ def row_chart(
     description: str,
     head: Sequence[str],
     rows: Sequence[tuple[str, int, list[str]]],
+    note: str = "",
+    paired: tuple[tuple[str, str], Sequence[int]] | None = None,
 ) -> Chart:
-    """Horizontal bars, biggest first: (label, value drawn, cells of the table row)."""
+    """Horizontal bars, biggest first: (label, value drawn, cells of the table row).
+
+    ``paired``: the two series' labels and, per row, a second value drawn as a second bar
+    under the first, on the same scale (rewards earned, and redeemed)."""
     shown = list(rows[:MOST_ROWS])
+    seconds = list(paired[1][: len(shown)]) if paired is not None else []
+    height = 2 * ROW_HEIGHT - 10 if paired is not None else ROW_HEIGHT
     chart = Chart(
         slug=slug,
         title=title,
         description=description,
-        height=max(len(shown), 1) * ROW_HEIGHT + 4,
+        note=note,
+        height=max(len(shown), 1) * height + 4,
         head=list(head),
         rows=[[label, *cells] for label, _value, cells in rows],
-        empty=not any(value for _label, value, _cells in rows),
+        empty=not any(value for _label, value, _cells in rows)
+        and not (paired is not None and any(paired[1])),
     )
-    top = max((value for _label, value, _cells in shown), default=0) or 1
+    if paired is not None:
+        chart.legend = [("bar-a", paired[0][0]), ("bar-b", paired[0][1])]
+    top = max([value for _label, value, _cells in shown] + seconds, default=0) or 1
     room = WIDTH - LABEL_WIDTH - 44
+    bar_height = ROW_HEIGHT - 6 if paired is None else (height - 8) / 2
     for index, (label, value, _cells) in enumerate(shown):
-        y = 2 + index * ROW_HEIGHT
+        y = 2 + index * height
         # About what fits left of the bars at 11px (Cyrillic and Thai are wide).
         short = label if len(label) <= 16 else label[:15] + "…"
-        width = room * value / top
-        chart.texts.append(Text(LABEL_WIDTH - 6, y + 15, short, "end"))
-        chart.bars.append(
-            Bar(LABEL_WIDTH, y + 3, round(width, 2), ROW_HEIGHT - 6, "bar-a", f"{label}: {value}")
-        )
-        chart.texts.append(Text(round(LABEL_WIDTH + width + 4, 2), y + 15, number(value)))
+        chart.texts.append(Text(LABEL_WIDTH - 6, y + height / 2 + 4, short, "end"))
+        drawn = [("bar-a", value)] + ([("bar-b", seconds[index])] if paired is not None else [])
+        for position, (css, amount) in enumerate(drawn):
+            top_y = y + 3 + position * (bar_height + 1)
+            width = room * amount / top
+            what = f"{label}: {number(amount)}"
+            if paired is not None:
+                what = f"{label}: {paired[0][position]} {number(amount)}"
+            chart.bars.append(
+                Bar(LABEL_WIDTH, round(top_y, 2), round(width, 2), round(bar_height, 2), css, what)
+            )
+            chart.texts.append(
+                Text(
+                    round(LABEL_WIDTH + width + 4, 2),
+                    round(top_y + bar_height / 2 + 4, 2),
+                    number(amount),
+                )
+            )
     return chart
 
 
@@ -282,13 +306,21 @@ def _share_chart(slug: str, title: str, description: str, shares: list[Share]) -
     )
 
 
-def _tally_chart(slug: str, title: str, description: str, name: str, tallies: list[Tally]) -> Chart:
+def _reward_chart(
+    slug: str, title: str, description: str, name: str, shares: list[RewardShare], note: str = ""
+) -> Chart:
+    """Rewards earned and redeemed per row (two bars), with the rate where it is one."""
     return row_chart(
         slug=slug,
         title=title,
         description=description,
-        head=[name, _("Rewards redeemed")],
-        rows=[(t.label, t.count, [number(t.count)]) for t in tallies],
+        head=[name, _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
+        rows=[
+            (r.label, r.earned, [number(r.earned), number(r.redeemed), percent(r.redemption_rate)])
+            for r in shares
+        ],
+        note=note,
+        paired=((_("Rewards earned"), _("Rewards redeemed")), [r.redeemed for r in shares]),
     )
 
 
@@ -381,32 +413,49 @@ def charts(figures: Analytics) -> list[Chart]:
             rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_channel],
         ),
         row_chart(
-            slug="program-rewards",
-            title=_("Rewards by card"),
-            description=_("Rewards earned on each card, with those redeemed and the rate."),
-            head=[_("Name"), _("Rewards earned"), _("Rewards redeemed"), _("Redemption rate")],
-            rows=[
-                (
-                    r.label,
-                    r.earned,
-                    [number(r.earned), number(r.redeemed), percent(r.redemption_rate)],
-                )
-                for r in figures.rewards_by_program
-            ],
+            slug="joined-programs",
+            title=_("New customers by card"),
+            description=_("Customers who joined, by the card they joined with."),
+            head=[_("Name"), _("New customers")],
+            rows=[(t.label, t.count, [number(t.count)]) for t in figures.joined_by_program],
+            note=_(
+                "Each customer who joined in the period counts once, on their first card;"
+                " cards taken later are not new customers."
+            ),
         ),
-        _tally_chart(
+        _reward_chart(
+            "program-rewards",
+            _("Rewards by card"),
+            _("Rewards earned on each card, with those redeemed and the rate."),
+            _("Name"),
+            figures.rewards_by_program,
+        ),
+        _reward_chart(
             "location-rewards",
-            _("Rewards redeemed by location"),
-            _("Where reward vouchers were redeemed; a reward handed over records no location."),
+            _("Rewards by location"),
+            _("Rewards earned and redeemed at each location."),
             _("Location"),
-            figures.redeemed_by_location,
+            figures.rewards_by_location,
+            note=_(
+                "Earned: where the stamp (or correction) that earned the reward was given."
+                " Redeemed: where a reward voucher was redeemed; a reward handed over records"
+                " no location. Redemption rate = redeemed ÷ earned at the same location in"
+                " the period; “—” where one side is not recorded."
+            ),
         ),
-        _tally_chart(
+        _reward_chart(
             "staff-rewards",
-            _("Rewards redeemed by staff member"),
-            _("Who redeemed reward vouchers; a reward handed over records no staff member."),
+            _("Rewards by staff member"),
+            _("Rewards earned and redeemed with each staff member."),
             _("Staff member"),
-            figures.redeemed_by_staff,
+            figures.rewards_by_staff,
+            note=_(
+                "Earned: who gave the stamp (or correction) that earned the reward; kiosks,"
+                " Autopilot, codes and the API are no staff member. Redeemed: who redeemed a"
+                " reward voucher; a reward handed over records no staff member. Redemption"
+                " rate = redeemed ÷ earned by the same person in the period; “—” where one"
+                " side is not recorded."
+            ),
         ),
         _share_chart(
             "locations",
@@ -508,6 +557,7 @@ CHART_SLUGS = (
     "returning",
     "frequency",
     "channels",
+    "joined-programs",
     "program-rewards",
     "location-rewards",
     "staff-rewards",
@@ -573,20 +623,16 @@ def _csv_rows(chart: str, figures: Analytics) -> list[list[object]]:
             [f"{low}+" if high is None else str(low) if low == high else f"{low}-{high}", n]
             for (low, high), n in figures.frequency
         ]
-    if chart == "channels":
-        return [[t.label, t.count] for t in figures.joined_by_channel]
-    if chart == "program-rewards":
-        return [
-            [r.label, r.earned, r.redeemed, _rate(r.redemption_rate)]
-            for r in figures.rewards_by_program
-        ]
-    if chart in ("location-rewards", "staff-rewards"):
-        tallies = (
-            figures.redeemed_by_location
-            if chart == "location-rewards"
-            else figures.redeemed_by_staff
-        )
+    if chart in ("channels", "joined-programs"):
+        tallies = figures.joined_by_channel if chart == "channels" else figures.joined_by_program
         return [[t.label, t.count] for t in tallies]
+    if chart in ("program-rewards", "location-rewards", "staff-rewards"):
+        rewards = {
+            "program-rewards": figures.rewards_by_program,
+            "location-rewards": figures.rewards_by_location,
+            "staff-rewards": figures.rewards_by_staff,
+        }[chart]
+        return [[r.label, r.earned, r.redeemed, _rate(r.redemption_rate)] for r in rewards]
     shares = {
         "locations": figures.by_location,
         "programs": figures.by_program,

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -222,6 +222,12 @@ def _customers_with_history(
     for event, moment in zip(events, moments, strict=True):
         event.created_at = moment
     StampEvent.objects.bulk_update(events, ["created_at"], batch_size=1000)
+    # A reward is earned at the time of the ledger row that earned it: it moves with it.
+    Reward.objects.filter(business=business, earned_by__isnull=False).update(
+        created_at=Subquery(
+            StampEvent.objects.filter(pk=OuterRef("earned_by_id")).values("created_at")[:1]
+        )
+    )
     # The cards' last stamp is a cache of the ledger too: it moves back with it.
     last_stamps = (
         StampEvent.objects.filter(business=business, kind="stamp")

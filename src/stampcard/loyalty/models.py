@@ -582,6 +582,13 @@ class Reward(models.Model):
     # The stamps this reward used up: the program's goal when the cycle closed; 0 for a
     # milestone, which the card passes on its way to the goal.
     stamps_used = models.PositiveSmallIntegerField()
+    # The ledger row that earned it (a stamp or a correction): where, how and by whom it was
+    # earned. Empty for rewards earned before this was recorded whose row could not be told.
+    # The ledger is append-only: its rows go only with their card, and so do its rewards
+    # (the database's constraint still refuses an earning row deleted alone).
+    earned_by = models.ForeignKey(
+        StampEvent, on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField()
     settled_at = models.DateTimeField(null=True, blank=True)
 

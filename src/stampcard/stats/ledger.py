@@ -16,8 +16,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Count, F, QuerySet, Sum, Value
-from django.db.models.functions import Cast, TruncDate
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    Count,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate
 
 from stampcard.loyalty.models import (
     Card,
@@ -133,7 +143,12 @@ def count_rows(window: Window) -> dict[DayFigure, Rows]:
 def measure_rows(window: Window) -> dict[DayFigure, Rows]:
     """Per figure of ``count_rows``, one row per day and what it is recorded with:
     ``of_program``, ``at_location``, ``by_staff``, ``via_channel`` (null or empty where the
-    figure has no such thing; named apart from the models' own fields) and ``count``."""
+    figure has no such thing; named apart from the models' own fields) and ``count``.
+
+    Customers joined: by join channel and by the program of their first card. Rewards
+    earned: by program, and by the shop, staff member and workflow (``via_channel``) of the
+    ledger row that earned them; an empty workflow says that row is not known (a reward
+    from before it was recorded)."""
     none = Cast(Value(None), BigIntegerField())  # a typed NULL, for the INSERT … SELECT
 
     def per_day(rows: QuerySet[Any], field: str, table: str, **by: Any) -> Rows:
@@ -148,10 +163,20 @@ def measure_rows(window: Window) -> dict[DayFigure, Rows]:
 
     return {
         DayFigure.JOINED: per_day(
-            Customer.objects.all(), "created_at", "customer", via_channel=F("join_channel")
+            Customer.objects.all(),
+            "created_at",
+            "customer",
+            via_channel=F("join_channel"),
+            of_program=first_program(),
         ),
         DayFigure.REWARDS_EARNED: per_day(
-            Reward.objects.all(), "created_at", "reward", of_program=F("card__program_id")
+            Reward.objects.all(),
+            "created_at",
+            "reward",
+            of_program=F("card__program_id"),
+            at_location=F("earned_by__location_id"),
+            by_staff=F("earned_by__actor_user_id"),
+            via_channel=Coalesce(F("earned_by__source"), Value(""), output_field=CharField()),
         ),
         DayFigure.REWARDS_HANDED_OVER: per_day(
             Reward.objects.filter(status=RewardStatus.REDEEMED),
@@ -168,6 +193,16 @@ def measure_rows(window: Window) -> dict[DayFigure, Rows]:
             by_staff=F("redeemed_by_user_id"),
         ),
     }
+
+
+def first_program() -> Subquery:
+    """The program of a customer's first card (the card they joined with), for a query of
+    customers: null for one without a card."""
+    return Subquery(
+        Card.objects.filter(customer_id=OuterRef("pk"))
+        .order_by("created_at", "pk")
+        .values("program_id")[:1]
+    )
 
 
 def program_rows(window: Window) -> dict[ProgramFigure, Rows]:

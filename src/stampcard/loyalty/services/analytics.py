@@ -22,7 +22,14 @@ Definitions, as the page states them:
   over the customers with a visit in it. A customer whose very first visit is the only day
   they came in it is new. For a period that is one day or one whole week the figure is that
   day's or week's in the rate chart;
-- *visit frequency* counts, per customer who visited, the days with a visit in the period.
+- *visit frequency* counts, per customer who visited, the days with a visit in the period;
+- *new customers by card*: each customer who joined in the period once, on the program of
+  their first card (the one they joined with);
+- *rewards by location and by staff member*: a reward earned is counted at the shop and with
+  the staff member of the ledger row that earned it (``Reward.earned_by``; none for a kiosk,
+  Autopilot, a code or the API; not known for rewards from before it was recorded); a
+  reward voucher redeemed where and by whom it was redeemed; a reward handed over records
+  neither. Their rate is only given where both are recorded (a named shop or person).
 
 Per day or week (the rate charts):
 
@@ -40,11 +47,22 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateField, Exists, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext as _
 
 from stampcard.loyalty.models import (
+    Card,
     Customer,
     JoinChannel,
     Program,
@@ -166,15 +184,18 @@ class Tally:
 
 @dataclass(frozen=True)
 class RewardShare:
-    """Rewards earned and redeemed on one card program in the period."""
+    """Rewards earned and redeemed on one card program, at one shop or by one staff
+    member in the period. ``rated``: both figures are of the same thing, so their ratio
+    is a redemption rate (not for "not recorded" and "not known" rows)."""
 
     label: str
     earned: int
     redeemed: int
+    rated: bool = True
 
     @property
     def redemption_rate(self) -> float | None:
-        return self.redeemed / self.earned if self.earned else None
+        return self.redeemed / self.earned if self.earned and self.rated else None
 
 
 @dataclass(frozen=True)
@@ -213,9 +234,10 @@ class Analytics:
     by_source: list[Share] = field(default_factory=list)
     by_staff: list[Share] = field(default_factory=list)
     joined_by_channel: list[Tally] = field(default_factory=list)
+    joined_by_program: list[Tally] = field(default_factory=list)
     rewards_by_program: list[RewardShare] = field(default_factory=list)
-    redeemed_by_location: list[Tally] = field(default_factory=list)
-    redeemed_by_staff: list[Tally] = field(default_factory=list)
+    rewards_by_location: list[RewardShare] = field(default_factory=list)
+    rewards_by_staff: list[RewardShare] = field(default_factory=list)
 
 
 def business_analytics(*, business: Business, period: Period) -> Analytics:
@@ -271,29 +293,52 @@ def business_analytics(*, business: Business, period: Period) -> Analytics:
 
 
 def _measure_rows(business: Business, period: Period) -> list[dict[str, Any]]:
-    """The period's joins by channel, rewards earned and handed over by program, reward
-    vouchers redeemed by program, shop and staff member (``measure_breakdowns``' rows)."""
+    """The period's joins by channel and first card's program, rewards earned by program
+    and by the shop, staff member and workflow of the ledger row that earned them, handed
+    over by program, reward vouchers redeemed by program, shop and staff member
+    (``measure_breakdowns``' rows)."""
     within = {"created_at__gte": period.start, "created_at__lt": period.end}
     rows: list[dict[str, Any]] = []
-    for channel, count in (
+    first_card = Card.objects.filter(customer_id=OuterRef("pk")).order_by("created_at", "pk")
+    for channel, program, count in (
         Customer.objects.filter(business=business, **within)
-        .values_list("join_channel")
+        .annotate(first_program=Subquery(first_card.values("program_id")[:1]))
+        .values_list("join_channel", "first_program")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        rows.append({"figure": "joined", "channel": channel, "count": count})
-    earned = Reward.objects.filter(business=business, **within)
+        rows.append({"figure": "joined", "channel": channel, "program": program, "count": count})
+    for program, location, staff, source, count in (
+        Reward.objects.filter(business=business, **within)
+        .values_list(
+            "card__program_id",
+            "earned_by__location_id",
+            "earned_by__actor_user_id",
+            "earned_by__source",
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        rows.append(
+            {
+                "figure": "earned",
+                "program": program,
+                "location": location,
+                "staff": staff,
+                "channel": source or "",
+                "count": count,
+            }
+        )
     handed_over = Reward.objects.filter(
         business=business,
         status=RewardStatus.REDEEMED,
         settled_at__gte=period.start,
         settled_at__lt=period.end,
     )
-    for figure, rewards in (("earned", earned), ("handed_over", handed_over)):
-        for program, count in (
-            rewards.values_list("card__program_id").annotate(n=Count("id")).order_by()
-        ):
-            rows.append({"figure": figure, "program": program, "count": count})
+    for program, count in (
+        handed_over.values_list("card__program_id").annotate(n=Count("id")).order_by()
+    ):
+        rows.append({"figure": "handed_over", "program": program, "count": count})
     # Through the reverse relation the vouchers app gives ``Reward``, as ``_series``.
     for program, location, staff, count in (
         Reward.objects.filter(
@@ -324,12 +369,19 @@ def measure_breakdowns(business: Business, rows: Iterable[Mapping[str, Any]]) ->
     """``Analytics``' breakdowns of the counts other than stamps, from rows of a ``figure``
     ("joined", "earned", "handed_over", "voucher_redeemed"), its ``count`` and what it is
     recorded with (``channel``, ``program``, ``location``, ``staff``; missing is none).
-    A reward handed over records no shop and no staff member."""
+
+    A reward handed over records no shop and no staff member (it is counted as none). A
+    reward earned records the shop and staff member
+    of the ledger row that earned it; one whose row is not known (``channel`` empty: earned
+    before it was recorded) is ``NOT_KNOWN`` there."""
     joined: dict[str, int] = {}
+    joined_on: dict[int | None, int] = {}
     earned: dict[int, int] = {}
     redeemed: dict[int, int] = {}
-    at_location: dict[int | None, int] = {}
-    by_staff: dict[int | None, int] = {}
+    earned_at: dict[Any, int] = {}
+    earned_by: dict[Any, int] = {}
+    redeemed_at: dict[int | None, int] = {}
+    redeemed_by: dict[int | None, int] = {}
     for row in rows:
         figure, count = row["figure"], int(row["count"])
         if not count:
@@ -337,44 +389,73 @@ def measure_breakdowns(business: Business, rows: Iterable[Mapping[str, Any]]) ->
         if figure == "joined":
             channel = row.get("channel") or ""
             joined[channel] = joined.get(channel, 0) + count
+            program = row.get("program")
+            joined_on[program] = joined_on.get(program, 0) + count
         elif figure == "earned":
             earned[row["program"]] = earned.get(row["program"], 0) + count
+            known = bool(row.get("channel"))
+            location = row.get("location") if known else NOT_KNOWN
+            staff = row.get("staff") if known else NOT_KNOWN
+            earned_at[location] = earned_at.get(location, 0) + count
+            earned_by[staff] = earned_by.get(staff, 0) + count
         else:
             redeemed[row["program"]] = redeemed.get(row["program"], 0) + count
             location, staff = row.get("location"), row.get("staff")
-            at_location[location] = at_location.get(location, 0) + count
-            by_staff[staff] = by_staff.get(staff, 0) + count
+            redeemed_at[location] = redeemed_at.get(location, 0) + count
+            redeemed_by[staff] = redeemed_by.get(staff, 0) + count
     locations = dict(Location.objects.filter(business=business).values_list("pk", "name"))
-    staff_found = staff_names(set(by_staff))
+    staff_found = staff_names({*earned_by, *redeemed_by} - {NOT_KNOWN})
     programs = dict(Program.objects.filter(business=business).values_list("pk", "name"))
     channels = {choice.value: str(choice.label) for choice in JoinChannel}
     return {
         "joined_by_channel": _tallies(joined, channels, none=_("Unknown")),
-        "rewards_by_program": sorted(
-            (
-                RewardShare(
-                    label=programs.get(program, "—"),
-                    earned=earned.get(program, 0),
-                    redeemed=redeemed.get(program, 0),
-                )
-                for program in {*earned, *redeemed}
-            ),
-            key=lambda share: (-share.earned, -share.redeemed, share.label),
-        ),
+        "joined_by_program": _tallies(joined_on, programs, none=_("No card")),
+        "rewards_by_program": _reward_shares(earned, redeemed, programs),
         # A deleted shop or person is none, as the ledger's rows say since.
-        "redeemed_by_location": _tallies(
-            _known(at_location, locations), locations, none=_("No location recorded")
+        "rewards_by_location": _reward_shares(
+            _known(earned_at, locations),
+            _known(redeemed_at, locations),
+            locations,
+            none=_("No location recorded"),
         ),
-        "redeemed_by_staff": _tallies(
-            _known(by_staff, staff_found), staff_found, none=_("No staff member recorded")
+        "rewards_by_staff": _reward_shares(
+            _known(earned_by, staff_found),
+            _known(redeemed_by, staff_found),
+            staff_found,
+            none=_("No staff member recorded"),
         ),
     }
+
+
+# The shop or staff member of a reward whose earning ledger row is not known.
+NOT_KNOWN = "not-known"
+
+
+def _reward_shares(
+    earned: Mapping[Any, int],
+    redeemed: Mapping[Any, int],
+    names: Mapping[Any, str],
+    *,
+    none: str = "—",
+) -> list[RewardShare]:
+    """Rewards earned and redeemed per key, most earned first; a rate only for a named one."""
+    not_known = _("Earned before this was recorded")
+    shares = [
+        RewardShare(
+            label=not_known if key == NOT_KNOWN else names.get(key, none),
+            earned=earned.get(key, 0),
+            redeemed=redeemed.get(key, 0),
+            rated=key in names,
+        )
+        for key in {*earned, *redeemed}
+    ]
+    return sorted(shares, key=lambda share: (-share.earned, -share.redeemed, share.label))
 
 
 def _known(counts: Mapping[Any, int], names: Mapping[Any, str]) -> dict[Any, int]:
     found: dict[Any, int] = {}
     for key, count in counts.items():
-        key = key if key in names else None
+        key = key if key in names or key == NOT_KNOWN else None
         found[key] = found.get(key, 0) + count
     return found
 

@@ -117,7 +117,9 @@ def _write_correction(
         )
         # The row is locked: this update made its version this one.
         publish_card_changed(business_id=business.pk, card_id=locked.id, version=locked.version + 1)
-        earn_rewards(db, cursor, business=business, card=locked, added=delta, now=now)
+        earn_rewards(
+            db, cursor, business=business, card=locked, added=delta, event_id=event.pk, now=now
+        )
         record(
             business=business,
             actor=actor,

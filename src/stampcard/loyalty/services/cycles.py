@@ -31,7 +31,7 @@ _REWARD_TABLE = Reward._meta.db_table
 # constraints say which): the insert then returns no row.
 _INSERT_REWARD = (
     f"INSERT INTO {_REWARD_TABLE} (business_id, card_id, milestone_id, kind, status, cycle,"  # noqa: S608
-    " stamps_used, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    " stamps_used, earned_by_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT DO NOTHING RETURNING id"
 )
 _SET_STATUS = f"UPDATE {_REWARD_TABLE} SET status = %s WHERE id = %s AND business_id = %s"  # noqa: S608
@@ -71,12 +71,15 @@ def earn_rewards(
     business: Business,
     card: CardState,
     added: int,
+    event_id: int,
     now: datetime,
 ) -> list[int]:
     """Record every reward ``card`` reaches going up ``added`` stamps from its stamps as read.
 
-    Runs in the transaction that moves the card's counters, with the card locked. Returns the
-    ids of the rewards written, in the order they were reached.
+    Runs in the transaction that moves the card's counters, with the card locked, after the
+    ledger row ``event_id`` that adds them: each reward records it as the row that earned it
+    (its shop, workflow and staff member). Returns the ids of the rewards written, in the
+    order they were reached.
     """
     if added <= 0 or not earns_rewards(card, added):
         return []
@@ -96,6 +99,7 @@ def earn_rewards(
                     card=card,
                     step=step,
                     cycle=card.cycles_completed + offset + 1,
+                    event_id=event_id,
                     now=now,
                 )
                 if reward_id is not None:
@@ -111,6 +115,7 @@ def _earn(
     card: CardState,
     step: _Step,
     cycle: int,
+    event_id: int,
     now: datetime,
 ) -> int | None:
     """Write one reward and have it issued; its id, or None if this cycle already had it."""
@@ -127,6 +132,7 @@ def _earn(
             status.value,
             cycle,
             card.goal if goal else 0,
+            event_id,
             db.ops.adapt_datetimefield_value(now),
         ],
     )

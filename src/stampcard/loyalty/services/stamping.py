@@ -226,7 +226,13 @@ def _add_stamps(
         if event_id is None:
             raise RuntimeError("a locked card moved")  # cannot happen: the row is locked
         reward_ids = earn_rewards(
-            db, cursor, business=business, card=card, added=plan.count, now=plan.now
+            db,
+            cursor,
+            business=business,
+            card=card,
+            added=plan.count,
+            event_id=event_id,
+            now=plan.now,
         )
         outcome = stamp.outcome(card, plan, event_id=event_id, reward_ids=reward_ids)
         if request is not None:
