@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from stampcard.dashboard.paging import keyset_page
+from stampcard.dashboard.paging import count_up_to, keyset_page
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program, Reward, StampEvent
 from stampcard.loyalty.services import MAX_CORRECTION, correct_stamps
 from stampcard.loyalty.services.customers import (
@@ -36,6 +36,8 @@ from stampcard.tenancy.selectors import at_actors_locations
 from stampcard.vouchers.models import Voucher
 
 HISTORY_PAGE = 50
+# A profile's section says how many rows it holds, counted this far and shown as "1,000+" beyond.
+HISTORY_COUNT_CAP = 1000
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -128,6 +130,11 @@ def customer_detail(request: HttpRequest, business_slug: str, customer_id: int) 
             "events": keyset_page(events, params=params, size=HISTORY_PAGE, prefix="stamps_"),
             "rewards": keyset_page(rewards, params=params, size=HISTORY_PAGE, prefix="rewards_"),
             "vouchers": keyset_page(vouchers, params=params, size=HISTORY_PAGE, prefix="vouchers_"),
+            "counts": {
+                "events": count_up_to(events, cap=HISTORY_COUNT_CAP),
+                "rewards": count_up_to(rewards, cap=HISTORY_COUNT_CAP),
+                "vouchers": count_up_to(vouchers, cap=HISTORY_COUNT_CAP),
+            },
             "correction_form": CorrectionForm(cards=cards),
         },
     )
