@@ -64,7 +64,8 @@ def test_no_dashboard_page_scrolls_sideways_on_a_phone_in_kazakh(
     wide = {}
     for path in PAGES:
         response = page.goto(f"{live_server.url}/b/{business.slug}/{path.format(**names)}")
-        assert response is not None and response.status == 200, path
+        assert response is not None
+        assert response.status == 200, path
         expect(page.locator("html")).to_have_attribute("lang", "kk")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE["width"]:
