@@ -195,6 +195,10 @@ def test_each_section_counts_its_rows_and_opens_when_the_link_pages_it(client, o
     assert '<details class="history" id="stamps">' in paged
     newest = client.get(profile_url(regular), {"vouchers_after": "99999999999999999_1"})
     assert '<details class="history" id="vouchers" open>' in newest.content.decode()
+    # A link may name the section to open (the correction comes back to the stamps so).
+    named = client.get(profile_url(regular), {"open": "stamps"}).content.decode()
+    assert '<details class="history" id="stamps" open>' in named
+    assert '<details class="history" id="rewards">' in named
 
 
 def test_a_count_past_the_cap_says_so(client, owner, regular, monkeypatch):

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -136,6 +137,8 @@ def customer_detail(request: HttpRequest, business_slug: str, customer_id: int) 
                 "vouchers": count_up_to(vouchers, cap=HISTORY_COUNT_CAP),
             },
             "correction_form": CorrectionForm(cards=cards),
+            # A section a link asks to open (?open=stamps), besides the one it pages.
+            "opened": params.get("open", ""),
         },
     )
 
@@ -174,9 +177,12 @@ def correct(request: HttpRequest, business_slug: str, customer_id: int) -> HttpR
         except Refusal as refusal:
             form.add_error(None, refusal.message)
         else:
-            return redirect(
-                "dashboard:customer", business_slug=business_slug, customer_id=customer.pk
+            # Back to the profile with the stamp history open, where the correction now shows.
+            profile = reverse(
+                "dashboard:customer",
+                kwargs={"business_slug": business_slug, "customer_id": customer.pk},
             )
+            return redirect(f"{profile}?open=stamps#stamps")
     return render(
         request,
         "dashboard/customers/correct.html",
