@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stampcard.audit.models import AuditEntry
-from stampcard.dashboard.customers import HISTORY_PAGE
+from stampcard.dashboard.customers import HISTORY_COUNT_CAP, HISTORY_PAGE
 from stampcard.dashboard.views import AUDIT_PAGE
 from stampcard.loyalty.models import Reward, RewardStatus, StampEvent, StampSource
 from stampcard.tenancy.actors import ActorKind
@@ -142,11 +142,14 @@ def test_every_row_of_a_long_history_is_shown_once_in_order(
     # Back from the oldest page: the same pages, met in reverse.
     newer, _, _ = walk(client, urls[-1], key, "newer")
     assert newer == older[::-1]
-    # A page far back costs what the first does: no OFFSET, no COUNT.
+    # A page far back costs what the first does: no OFFSET, and the only COUNTs are the
+    # sections' counts, each stopped by a LIMIT.
     assert len({len(page) for page in queries}) == 1
     for page in queries:
         for query in page:
-            assert not re.search(r"\bOFFSET\b|\bCOUNT\(", query["sql"]), query["sql"]
+            assert not re.search(r"\bOFFSET\b", query["sql"]), query["sql"]
+            if re.search(r"\bCOUNT\(", query["sql"]):
+                assert f"LIMIT {HISTORY_COUNT_CAP + 1}" in query["sql"], query["sql"]
 
 
 def test_each_history_pages_on_its_own(client, owner, regular):
@@ -172,6 +175,41 @@ def test_each_history_pages_on_its_own(client, owner, regular):
         fourth.context["rewards"].rows[0].pk
         == expected(Reward.objects.filter(card__customer=regular.customer))[HISTORY_PAGE]
     )
+
+
+def test_each_section_counts_its_rows_and_opens_when_the_link_pages_it(client, owner, regular):
+    client.force_login(owner)
+    first = client.get(profile_url(regular))
+    counts = first.context["counts"]
+    assert (counts["events"].number, counts["events"].more) == (STAMPS, False)
+    assert (counts["rewards"].number, counts["vouchers"].number) == (REWARDS, VOUCHERS)
+    html = first.content.decode()
+    for section, count in (("stamps", STAMPS), ("rewards", REWARDS), ("vouchers", VOUCHERS)):
+        # Folded on arrival, the count in the summary.
+        assert f'<details class="history" id="{section}">' in html
+        assert re.search(
+            rf'id="{section}">\s*<summary>.*?<span class="count">{count}</span>', html, re.S
+        )
+    paged = client.get(profile_url(regular) + first.context["rewards"].older).content.decode()
+    assert '<details class="history" id="rewards" open>' in paged
+    assert '<details class="history" id="stamps">' in paged
+    newest = client.get(profile_url(regular), {"vouchers_after": "99999999999999999_1"})
+    assert '<details class="history" id="vouchers" open>' in newest.content.decode()
+    # A link may name the section to open (the correction comes back to the stamps so).
+    named = client.get(profile_url(regular), {"open": "stamps"}).content.decode()
+    assert '<details class="history" id="stamps" open>' in named
+    assert '<details class="history" id="rewards">' in named
+
+
+def test_a_count_past_the_cap_says_so(client, owner, regular, monkeypatch):
+    monkeypatch.setattr("stampcard.dashboard.customers.HISTORY_COUNT_CAP", 100)
+    client.force_login(owner)
+    response = client.get(profile_url(regular))
+    counts = response.context["counts"]
+    assert (counts["events"].number, counts["events"].more) == (100, True)
+    assert (counts["rewards"].number, counts["rewards"].more) == (100, True)
+    assert (counts["vouchers"].number, counts["vouchers"].more) == (VOUCHERS, False)
+    assert '<span class="count">100+</span>' in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -209,6 +247,9 @@ def test_a_member_limited_to_a_shop_pages_through_its_stamps_only(
     client.force_login(bob)
     pages, _, _ = walk(client, profile_url(regular), "events")
     assert [pk for page in pages for pk in page] == expected(events.filter(location=shop))
+    # The count is of what the member may see, too.
+    count = client.get(profile_url(regular)).context["counts"]["events"]
+    assert count.number == events.filter(location=shop).count() == STAMPS // 2
 
 
 def test_the_audit_trail_pages_both_ways(client, owner, business):

@@ -175,9 +175,11 @@ def test_correction_with_a_reason(client, owner, business, people):
     too_many = client.post(correct, {"card": anna.pk, "delta": "-9", "reason": "oops"})
     assert too_many.status_code == 400
     assert "below" in too_many.content.decode() or "0" in too_many.content.decode()
-    assert (
-        client.post(correct, {"card": anna.pk, "delta": "-1", "reason": "Double scan"}).status_code
-        == 302
+    done = client.post(correct, {"card": anna.pk, "delta": "-1", "reason": "Double scan"})
+    assert done.status_code == 302
+    # Back on the profile, with the stamp history open where the correction shows.
+    assert done["Location"] == url(business, "customer", customer_id=anna.customer_id) + (
+        "?open=stamps#stamps"
     )
     anna.refresh_from_db()
     assert anna.stamps == 2

@@ -11,10 +11,11 @@ from typing import Any
 from django import forms
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from stampcard.dashboard.paging import keyset_page
+from stampcard.dashboard.paging import count_up_to, keyset_page
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program, Reward, StampEvent
 from stampcard.loyalty.services import MAX_CORRECTION, correct_stamps
 from stampcard.loyalty.services.customers import (
@@ -36,6 +37,8 @@ from stampcard.tenancy.selectors import at_actors_locations
 from stampcard.vouchers.models import Voucher
 
 HISTORY_PAGE = 50
+# A profile's section says how many rows it holds, counted this far and shown as "1,000+" beyond.
+HISTORY_COUNT_CAP = 1000
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -128,7 +131,14 @@ def customer_detail(request: HttpRequest, business_slug: str, customer_id: int) 
             "events": keyset_page(events, params=params, size=HISTORY_PAGE, prefix="stamps_"),
             "rewards": keyset_page(rewards, params=params, size=HISTORY_PAGE, prefix="rewards_"),
             "vouchers": keyset_page(vouchers, params=params, size=HISTORY_PAGE, prefix="vouchers_"),
+            "counts": {
+                "events": count_up_to(events, cap=HISTORY_COUNT_CAP),
+                "rewards": count_up_to(rewards, cap=HISTORY_COUNT_CAP),
+                "vouchers": count_up_to(vouchers, cap=HISTORY_COUNT_CAP),
+            },
             "correction_form": CorrectionForm(cards=cards),
+            # A section a link asks to open (?open=stamps), besides the one it pages.
+            "opened": params.get("open", ""),
         },
     )
 
@@ -167,9 +177,12 @@ def correct(request: HttpRequest, business_slug: str, customer_id: int) -> HttpR
         except Refusal as refusal:
             form.add_error(None, refusal.message)
         else:
-            return redirect(
-                "dashboard:customer", business_slug=business_slug, customer_id=customer.pk
+            # Back to the profile with the stamp history open, where the correction now shows.
+            profile = reverse(
+                "dashboard:customer",
+                kwargs={"business_slug": business_slug, "customer_id": customer.pk},
             )
+            return redirect(f"{profile}?open=stamps#stamps")
     return render(
         request,
         "dashboard/customers/correct.html",

@@ -9,6 +9,9 @@ only a position: a made-up one shows another window of the same scoped rows, not
 
 Several histories can share one page: each reads its own ``<prefix>before`` and
 ``<prefix>after`` parameters and its links keep the others' as they are.
+
+How long a history is, is counted only up to a cap (``count_up_to``): the count reads at most
+``cap + 1`` index entries, so a customer with years of visits costs what a new one does.
 """
 
 import re
@@ -58,6 +61,9 @@ class Page(Generic[M]):
     rows: list[M]
     newer: str
     older: str
+    # The link asked for this page (a cursor of this history was in it), so the reader is
+    # paging here: a collapsed section showing it opens.
+    paged: bool = False
 
 
 def keyset_page(
@@ -75,6 +81,7 @@ def keyset_page(
     """
     before = Cursor.parse(params.get(f"{prefix}before"))
     after = None if before else Cursor.parse(params.get(f"{prefix}after"))
+    paged = before is not None or after is not None
     if after is not None:
         newer_first = rows.filter(
             Q(**{f"{field}__gt": after.moment}) | Q(**{field: after.moment, "pk__gt": after.pk})
@@ -87,6 +94,7 @@ def keyset_page(
                 newer=_link(params, prefix, "after", shown[0], field) if len(found) > size else "",
                 # The row the cursor names is older than this page, so an older page exists.
                 older=_link(params, prefix, "before", shown[-1], field),
+                paged=True,
             )
         before = None  # nothing newer any more: the newest page
     ordered = rows.order_by(f"-{field}", "-pk")
@@ -101,7 +109,23 @@ def keyset_page(
         # The cursor's own row is newer than this page.
         newer = _link(params, prefix, "after", shown[0], field) if shown else _link(params, prefix)
     older = _link(params, prefix, "before", shown[-1], field) if len(found) > size else ""
-    return Page(rows=shown, newer=newer, older=older)
+    return Page(rows=shown, newer=newer, older=older, paged=paged)
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many rows a history holds, up to a cap: ``number`` exactly when ``more`` is false,
+    else more than ``number`` (which is then the cap)."""
+
+    number: int
+    more: bool
+
+
+def count_up_to(rows: QuerySet[M], *, cap: int) -> Count:
+    """Count ``rows`` (already scoped and filtered), stopping after ``cap + 1``: one
+    ``SELECT COUNT(*) FROM (… LIMIT cap + 1)``, whatever the history's length."""
+    found = rows.order_by()[: cap + 1].count()
+    return Count(number=min(found, cap), more=found > cap)
 
 
 def _link(
