@@ -241,6 +241,17 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=15)
 # the program's cooldown: the customer stamps their own card there, with nobody watching.
 SELF_SERVICE_MIN_COOLDOWN_SECONDS = env.int("SELF_SERVICE_MIN_COOLDOWN_SECONDS", default=3600)
 
+# The kiosk's screen timers, handed to its page (counter/kiosk.html): how long an answer stays
+# on screen before the kiosk is back at idle, how long a voucher waits for the hold, how long a
+# code must be out of the camera's view to count as shown again, and how long after "Not now"
+# the same voucher is not asked about again.
+KIOSK_IDLE_SECONDS = env.float("KIOSK_IDLE_SECONDS", default=8.0)
+KIOSK_CONFIRM_SECONDS = env.float("KIOSK_CONFIRM_SECONDS", default=20.0)
+KIOSK_GONE_SECONDS = env.float("KIOSK_GONE_SECONDS", default=5.0)
+KIOSK_AGAIN_SECONDS = env.float("KIOSK_AGAIN_SECONDS", default=5.0)
+# The staff scanner: the same code seen again this soon by the camera is the same scan.
+SCANNER_DEBOUNCE_SECONDS = env.float("SCANNER_DEBOUNCE_SECONDS", default=4.0)
+
 # The largest export document (uncompressed) that import_business reads.
 PORTABILITY_MAX_IMPORT_BYTES = env.int("PORTABILITY_MAX_IMPORT_BYTES", default=1024**3)
 # The largest export file an owner may upload to the dashboard's import page.

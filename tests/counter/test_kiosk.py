@@ -143,3 +143,19 @@ def test_the_scanner_keeps_its_own_manifest(client, scanner):
     client.cookies[DEVICE_COOKIE] = scanner.token
     href = _manifest_link(client.get("/device/scanner/").content.decode())
     assert href.endswith("/counter/scanner.webmanifest")
+
+
+def test_the_kiosk_page_carries_its_screen_timers_from_the_settings(client, kiosk, settings):
+    client.cookies[DEVICE_COOKIE] = kiosk.token
+    page = client.get("/device/kiosk/").content.decode()
+    for attribute in ('data-idle-ms="8000"', 'data-confirm-ms="20000"', 'data-gone-ms="5000"',
+                      'data-again-ms="5000"'):  # fmt: skip
+        assert attribute in page
+    settings.KIOSK_IDLE_SECONDS = 1.5
+    settings.KIOSK_CONFIRM_SECONDS = 3
+    settings.KIOSK_GONE_SECONDS = 0.25
+    settings.KIOSK_AGAIN_SECONDS = 2
+    page = client.get("/device/kiosk/").content.decode()
+    for attribute in ('data-idle-ms="1500"', 'data-confirm-ms="3000"', 'data-gone-ms="250"',
+                      'data-again-ms="2000"'):  # fmt: skip
+        assert attribute in page

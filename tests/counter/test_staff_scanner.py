@@ -49,6 +49,15 @@ def test_the_owners_scanner_needs_no_location(client, owner, business, card):
     assert post(client, business, body(card.code, action="stamp")).json()["outcome"] == "stamped"
 
 
+def test_the_scanner_page_carries_the_cameras_debounce_from_the_settings(
+    client, owner, business, settings
+):
+    client.force_login(owner)
+    assert 'data-debounce-ms="4000"' in client.get(f"/b/{business.slug}/scanner/").content.decode()
+    settings.SCANNER_DEBOUNCE_SECONDS = 0.5
+    assert 'data-debounce-ms="500"' in client.get(f"/b/{business.slug}/scanner/").content.decode()
+
+
 def test_csrf_is_required_from_a_browser(owner, business, card):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(owner)

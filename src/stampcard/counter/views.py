@@ -188,6 +188,7 @@ def _page(request: HttpRequest, *, scan_url: str, search_url: str) -> HttpRespon
             "scan_url": scan_url,
             "search_url": search_url,
             "hand_over_url": hand_over_url,
+            "debounce_ms": _ms(settings.SCANNER_DEBOUNCE_SECONDS),
             "text": _screen_text(),
         },
     )
@@ -360,14 +361,29 @@ def kiosk(request: HttpRequest) -> HttpResponse:
         "pending": gettext("Waiting to be sent: %(n)s"),
         "use_voucher": gettext("Use your voucher: %(title)s"),
     }
-    return _device_page(request, "counter/kiosk.html", text)
+    # The screen's timers are the server's, so one setting changes every kiosk (and a test
+    # need not wait out the long ones).
+    timers = {
+        "idle_ms": _ms(settings.KIOSK_IDLE_SECONDS),
+        "confirm_ms": _ms(settings.KIOSK_CONFIRM_SECONDS),
+        "gone_ms": _ms(settings.KIOSK_GONE_SECONDS),
+        "again_ms": _ms(settings.KIOSK_AGAIN_SECONDS),
+    }
+    return _device_page(request, "counter/kiosk.html", text, **timers)
 
 
-def _device_page(request: HttpRequest, template: str, text: dict[str, str]) -> HttpResponse:
+def _ms(seconds: float) -> int:
+    """A timer setting in seconds, as the milliseconds a page's script counts in."""
+    return round(seconds * 1000)
+
+
+def _device_page(
+    request: HttpRequest, template: str, text: dict[str, str], **context: Any
+) -> HttpResponse:
     response = render(
         request,
         template,
-        {"device": request.device, "scan_url": reverse("counter:scan"), "text": text},  # type: ignore[attr-defined]
+        {"device": request.device, "scan_url": reverse("counter:scan"), "text": text, **context},  # type: ignore[attr-defined]
     )
     add_never_cache_headers(response)
     return response

@@ -19,15 +19,17 @@ import { startCamera } from "./camera.js";
 import { keepScreen } from "./kiosk-screen.js";
 import { createQueue, nonce } from "./offline-queue.js";
 
-const IDLE_MS = 8000;
-const CONFIRM_MS = 20000; // a voucher not held by then is left alone
+const root = document.getElementById("kiosk");
+// The screen's timers come from the server's settings (KIOSK_*_SECONDS), read once.
+const IDLE_MS = Number(root.dataset.idleMs);
+const CONFIRM_MS = Number(root.dataset.confirmMs); // a voucher not held by then is left alone
 // A code not seen for this long has left the camera: shown again, it is a new presentation.
-const GONE_MS = 5000;
-const AGAIN_MS = 5000; // "Not now", then the same voucher shown again: asked again
+const GONE_MS = Number(root.dataset.goneMs);
+// "Not now", then the same voucher shown again: asked again after this long.
+const AGAIN_MS = Number(root.dataset.againMs);
 // A voucher's QR: its token, or a link ending in it (counter/scan.py reads it the same way).
 const VOUCHER_TOKEN = /^[A-Za-z0-9_-]{32,100}$/;
 
-const root = document.getElementById("kiosk");
 const text = JSON.parse(document.getElementById("kiosk-text").textContent);
 const $ = (id) => document.getElementById(id);
 let busy = false;

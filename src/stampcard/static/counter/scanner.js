@@ -14,8 +14,9 @@ const status = $("camera-status");
 const result = $("result");
 const locationSelect = $("location");
 
-// The same code seen again this soon is the same scan (the camera sees it on every frame).
-const DEBOUNCE_MS = 4000;
+// The same code seen again this soon is the same scan (the camera sees it on every frame);
+// from the server's SCANNER_DEBOUNCE_SECONDS.
+const DEBOUNCE_MS = Number(root.dataset.debounceMs);
 let busy = false;
 let lastCode = "";
 let lastAt = 0;
