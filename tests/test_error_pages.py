@@ -67,3 +67,37 @@ def test_a_server_error_page_speaks_the_visitors_language():
         response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500
     assert "Щось пішло не так" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("th", "หน้านี้ทำแบบนั้นไม่ได้"),
+        ("ru", "Эта страница так не умеет"),
+        ("kk", "Бұл бет мұны істей алмайды"),
+        ("uk", "Ця сторінка так не вміє"),
+        ("en", "This page cannot do that"),
+    ],
+)
+def test_a_wrong_method_on_a_page_is_answered_in_the_visitors_language(
+    client, program, language, sentence
+):
+    response = client.put(
+        links.join_path(program), HTTP_ACCEPT_LANGUAGE=language, HTTP_ACCEPT="text/html"
+    )
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
+    assert response["Content-Type"].startswith("text/html")
+    assert sentence in response.content.decode()
+
+
+def test_a_caller_that_asks_for_json_keeps_the_plain_405(client, program):
+    response = client.put(links.join_path(program), HTTP_ACCEPT="application/json")
+    assert response.status_code == 405
+    assert response.content == b""
+
+
+def test_a_script_asking_for_anything_keeps_the_plain_405(client, program):
+    response = client.put(links.join_path(program), HTTP_ACCEPT="*/*")
+    assert response.status_code == 405
+    assert response.content == b""

@@ -7,6 +7,7 @@ with their own translated refusal before they write anything.
 """
 
 import re
+import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
@@ -35,3 +36,19 @@ _HIDDEN_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 def is_plain_line(text: str) -> bool:
     """True if ``text`` holds no control character and no bidirectional override."""
     return _HIDDEN_CONTROLS.search(text) is None
+
+
+# Characters that show nothing, though Unicode counts them as letters or symbols: the Hangul
+# fillers, the halfwidth filler, the blank Braille pattern and the Mongolian vowel separator.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# What shows nothing by itself: format characters (zero-width spaces and joiners, the byte
+# order mark, word joiners), separators, controls, and marks with no letter to sit on.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def shows_nothing(text: str) -> bool:
+    """True if ``text`` would show as blank: empty, or only invisible characters ("\u200b",
+    "\ufeff\u200d", a Hangul filler), so a name made of them is no name."""
+    return all(
+        ch in _BLANK_LOOKALIKES or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text
+    )

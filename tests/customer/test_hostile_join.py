@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Customer
@@ -75,3 +76,33 @@ def test_an_international_domain_is_kept_in_one_form(written):
 def test_addresses_that_cannot_be_kept_or_sent_to_are_refused(address):
     with pytest.raises(errors.InvalidCustomer):
         clean_email(address)
+
+
+INVISIBLE_NAMES = [
+    "\u200b",  # zero-width space
+    "\u200b\u200c\u200d",  # zero-width space, non-joiner, joiner
+    "\ufeff",  # byte order mark
+    "\u2060\u00a0\u3000",  # word joiner, no-break and ideographic spaces
+    "\u3164\u3164",  # Hangul fillers
+    "\u034f",  # a combining grapheme joiner on nothing
+]
+
+
+@pytest.mark.parametrize("name", INVISIBLE_NAMES)
+def test_a_required_name_of_invisible_characters_is_refused_as_empty(client, join_program, name):
+    response = client.post(join_url(join_program), {"name": name}, HTTP_ACCEPT_LANGUAGE="uk")
+    empty = client.post(join_url(join_program), {"name": ""}, HTTP_ACCEPT_LANGUAGE="uk")
+    assert response.status_code == empty.status_code == 400
+    required = escape("Це поле обов'язкове.")  # Django's own message for an empty field
+    assert required in empty.content.decode()
+    assert required in response.content.decode()
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("name", INVISIBLE_NAMES)
+def test_an_optional_name_of_invisible_characters_is_no_name(client, join_program, name):
+    join_program.join_name = "optional"
+    join_program.save()
+    response = client.post(join_url(join_program), {"name": name})
+    assert response.status_code == 302
+    assert Customer.objects.get().name == ""

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from stampcard.loyalty import errors
 from stampcard.loyalty.models import Customer, JoinField, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
+from stampcard.storable import shows_nothing
 
 _NAME_MAX = Customer._meta.get_field("name").max_length
 
@@ -104,6 +105,17 @@ class JoinForm(ContactFields):
                 % {"business": program.business.name},
                 required=False,
             )
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data.get("name") or ""
+        if shows_nothing(name):
+            # Only invisible characters (zero-width spaces, a byte order mark...): no name.
+            if self.fields["name"].required:
+                raise forms.ValidationError(
+                    self.fields["name"].error_messages["required"], code="required"
+                )
+            return ""
+        return name
 
     def clean_birthday(self) -> date | None:
         birthday: date | None = self.cleaned_data.get("birthday")

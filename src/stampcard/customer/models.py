@@ -67,3 +67,30 @@ class HandOverLink(models.Model):
 
     def __str__(self) -> str:
         return f"hand-over link {self.pk} of card {self.card_id}"
+
+
+class JoinAttempt(models.Model):
+    """One sending of one join form, so that sending it again never makes a second card.
+
+    The join page renders a fresh one-time token into its form; a double tap or a resent form
+    posts the same token again and is answered with what the first sending did (its card, or
+    the "check your e-mail" page without a second e-mail). Only a keyed hash of the token and
+    of the browser's own join cookie is kept (``customer.join_tokens``), so a token copied to
+    another browser opens nothing. The unique key makes two parallel sendings one: the second
+    waits for the first's transaction and then finds its card.
+    """
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The card the sending made; empty when it found a known person and e-mailed them instead.
+    card = models.ForeignKey(Card, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+
+    objects = ScopedManager(business="business")
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"join attempt {self.pk} in program {self.program_id}"

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -29,7 +29,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext
 
 from stampcard import mail, tokens
-from stampcard.customer.models import ReturnLink
+from stampcard.customer.models import JoinAttempt, ReturnLink
 from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
 from stampcard.loyalty.services.enrollment import (
@@ -75,13 +75,80 @@ def join(
     language: str,
     channel: JoinChannel,
     then_claim: str = "",
+    attempt_key: str = "",
 ) -> Joined:
     """A new customer's card in ``program``, or, when the email or phone is known, an e-mail.
 
     A known person is sent a way back to their card (``request_return``) and nothing else is
     written; the caller shows the same "check your e-mail" page it shows for any return
     request. Raises ``loyalty.errors.InvalidCustomer`` for details that cannot be kept.
+
+    ``attempt_key`` names this sending of the form (``customer.join_tokens``): sent again, in
+    sequence or in parallel, it is answered with what the first sending did (its card, or the
+    same ticket with no second e-mail), and nothing more is written.
     """
+
+    def first_sending(ticket: str = "") -> Joined:
+        return _join(
+            business=business,
+            program=program,
+            name=name,
+            email=email,
+            phone=phone,
+            birthday=birthday,
+            marketing_consent=marketing_consent,
+            language=language,
+            channel=channel,
+            then_claim=then_claim,
+            ticket=ticket,
+        )
+
+    if not attempt_key:
+        return first_sending()
+    key_hash = tokens.hash_secret(attempt_key)
+    # The e-mailed code's ticket, the same for every sending of this form (only the browser
+    # that sent it can compute it), so the code in the one e-mail works whichever page shows.
+    ticket = salted_hmac("stampcard.customer.join-ticket", attempt_key).hexdigest()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                # A parallel sending's insert of the same key waits here for this
+                # transaction, then fails and finds what it wrote.
+                attempt = JoinAttempt.objects.create(
+                    business=business, program=program, key_hash=key_hash, created_at=timezone.now()
+                )
+        except IntegrityError:
+            earlier = (
+                JoinAttempt.objects.filter(program=program, key_hash=key_hash)
+                .select_related("card")
+                .first()
+            )
+            if earlier is None:  # the key of another program's form: a plain join
+                return first_sending()
+            return Joined(card=earlier.card) if earlier.card else Joined(ticket=ticket)
+        # A refusal (InvalidCustomer) rolls the attempt back with the rest: the corrected
+        # form, sent with the same token, is a first sending.
+        joined = first_sending(ticket)
+        if joined.card is not None:
+            attempt.card = joined.card
+            attempt.save(update_fields=["card"])
+    return joined
+
+
+def _join(
+    *,
+    business: Business,
+    program: Program,
+    name: str,
+    email: str,
+    phone: str,
+    birthday: date | None,
+    marketing_consent: bool,
+    language: str,
+    channel: JoinChannel,
+    then_claim: str,
+    ticket: str = "",
+) -> Joined:
     try:
         card = enroll_customer(
             business=business,
@@ -103,6 +170,7 @@ def join(
                 email=email,
                 phone=phone,
                 then_claim=then_claim,
+                ticket=ticket,
             )
         )
     return Joined(card=card)
@@ -115,6 +183,7 @@ def request_return(
     email: str = "",
     phone: str = "",
     then_claim: str = "",
+    ticket: str = "",
 ) -> str:
     """Send the customer with this email (or phone) a one-time way back to their card.
 
@@ -123,13 +192,14 @@ def request_return(
     business does not know the address, when the customer has no e-mail address to prove
     ownership through, or when the address had ``RETURN_LINKS_PER_HOUR`` links in the last
     hour. The link and code expire after ``RETURN_LINK_MINUTES`` and open the card once;
-    ``then_claim`` is handed back with the card when they do (``Returned``).
+    ``then_claim`` is handed back with the card when they do (``Returned``). ``ticket``, when
+    given, is the ticket to use (a join form's own, ``join``), else a fresh one is drawn.
     The e-mail is recorded with the link, in its transaction, and sent from the outbox after
     commit (``stampcard.mail``): a slow or broken mail server never holds up the page.
     """
     email = clean_email(email)
     phone = clean_phone(phone, region=business.country)
-    ticket = tokens.new_secret(18)
+    ticket = ticket or tokens.new_secret(18)
     customer = known_customer(business, email=email, phone=phone) if email or phone else None
     if customer is None or not customer.email:
         return ticket

@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import etag, require_GET, require_http_methods, require_POST
 from PIL import Image, ImageDraw
 
-from stampcard.customer import claims, services
+from stampcard.customer import claims, join_tokens, services
 from stampcard.customer import hand_over as hand_over_service
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm, ReturnForm
@@ -67,6 +67,8 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
                 marketing_consent=bool(data.get("marketing_consent")),
                 language=translation.get_language() or settings.LANGUAGE_CODE,
                 channel=channel,
+                # The same form sent again (a double tap) is answered as the first time.
+                attempt_key=join_tokens.attempt_key(request, program),
             )
         except errors.InvalidCustomer as refusal:
             form.add_error(None, refusal.message)
@@ -81,13 +83,17 @@ def join(request: HttpRequest, program: Program) -> HttpResponse:
         # The visitor's language: the one they join in.
         "texts": program.texts_in(translation.get_language()),
         "form": form,
+        "join_token": join_tokens.form_token(request),
+        "join_token_field": join_tokens.FIELD,
         "known_card": remembered_card(request, program),
         "milestones": [
             {"stamps": m.stamps, "title": m.title_in(translation.get_language())}
             for m in program.milestones.all()
         ],
     }
-    return render(request, "customer/join.html", context, status=400 if form.errors else 200)
+    page = render(request, "customer/join.html", context, status=400 if form.errors else 200)
+    join_tokens.keep_browser_secret(request, page, program)
+    return page
 
 
 @require_http_methods(["GET", "POST"])

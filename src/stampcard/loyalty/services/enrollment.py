@@ -12,7 +12,7 @@ from stampcard.loyalty.models import Card, Customer, JoinChannel, Program
 from stampcard.loyalty.services.contacts import clean_email, clean_phone
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
-from stampcard.storable import UNSTORABLE_TEXT, is_plain_line, is_storable
+from stampcard.storable import UNSTORABLE_TEXT, is_plain_line, is_storable, shows_nothing
 from stampcard.tenancy.models import Business
 
 
@@ -50,6 +50,8 @@ def enroll_customer(
         )
     if len(name) > Customer._meta.get_field("name").max_length:  # type: ignore[operator]
         raise errors.InvalidCustomer(_("The name is too long."))
+    if shows_nothing(name):  # only zero-width spaces and the like: no name
+        name = ""
     email = clean_email(email)
     phone = clean_phone(phone, region=business.country)
     # The door's scope makes a program the caller fetched this business's; a query by the

@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 
 from stampcard.audit.services import record
 from stampcard.idempotency.services import IdempotentRequest, claim_key, keep_outcome
+from stampcard.loyalty.templatetags.sentences import date_in_sentence
 from stampcard.outbox.models import Topic
 from stampcard.outbox.services import publish
 from stampcard.refusals import Refusal
@@ -104,8 +105,8 @@ def require_any_redeem(*, business: Business, actor: Actor) -> None:
 
 def _local(when: datetime, business: Business) -> str:
     local = timezone.localtime(when, ZoneInfo(business.time_zone))
-    # The sentences end with their own full stop; English times end with "a.m." / "p.m.".
-    return formats.date_format(local, "SHORT_DATETIME_FORMAT").rstrip(".")
+    # The sentences end with their own full stop.
+    return date_in_sentence(local, "SHORT_DATETIME_FORMAT")
 
 
 def find_voucher(*, business: Business, token: str | None, code: str | None) -> Voucher:
