@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_scopes import scope, scopes_disabled
 
-from stampcard.customer import services
+from stampcard.customer import join_tokens, services
 from stampcard.customer.doors import program_door
 from stampcard.customer.forms import CodeForm, JoinForm
 from stampcard.customer.remembered import remember_card, remembered_card
@@ -167,17 +167,24 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
     if found.program_id not in (None, program.pk):
         raise Http404
     card = remembered_card(request, program)
-    if found.claimed:
-        mine = card is not None and found.claimed_by_id == card.pk
-        return _answer(
-            request,
-            program,
-            found=found,
-            card=card,
-            refusal="" if mine else errors.ClaimCodeUsed().message,
-            already_mine=mine,
-            status=200 if mine else 409,
+    attempt_key = join_tokens.attempt_key(request, program) if request.method == "POST" else ""
+    earlier = (
+        services.card_of_earlier_sending(program=program, attempt_key=attempt_key)
+        if card is None and attempt_key
+        else None
+    )
+    if earlier is not None:
+        # The join form sent again (a double tap) before its first answer set the cookie:
+        # that sending's card, and the code claimed onto it (by the first sending, or now).
+        response = (
+            _used(request, program, found, earlier)
+            if found.claimed
+            else _claim_onto(request, program, found.code, earlier, found=found)
         )
+        remember_card(response, program, earlier)
+        return response
+    if found.claimed:
+        return _used(request, program, found, card)
     if found.expired:
         return _answer(request, program, refusal=errors.ClaimCodeExpired().message, status=409)
     if card is not None:
@@ -199,6 +206,7 @@ def claim(request: HttpRequest, program: Program, code: str) -> HttpResponse:
                 language=translation.get_language() or settings.LANGUAGE_CODE,
                 channel=JoinChannel.RECEIPT,
                 then_claim=found.code,
+                attempt_key=attempt_key,
             )
         except loyalty_errors.InvalidCustomer as refusal:
             form.add_error(None, refusal.message)
@@ -242,6 +250,11 @@ def _claim_onto(
             card=card,
         )
     except (Refusal, NotAllowed) as refused:
+        if isinstance(refused, errors.ClaimCodeUsed):
+            # Used by this very card: a parallel sending of the same form claimed it first.
+            now = find_claimable(business=program.business, code=code)
+            if now.claimed_by_id == card.pk:
+                return _used(request, program, now, card)
         message = (
             refused.message
             if isinstance(refused, Refusal)
@@ -250,6 +263,22 @@ def _claim_onto(
         return _answer(request, program, found=found, card=card, refusal=message, status=409)
     card.refresh_from_db()
     return _answer(request, program, found=found, card=card, added=outcome.added)
+
+
+def _used(
+    request: HttpRequest, program: Program, found: Claimable, card: Card | None
+) -> HttpResponse:
+    """A claimed code: "already on your card" when ``card`` claimed it, else refused."""
+    mine = card is not None and found.claimed_by_id == card.pk
+    return _answer(
+        request,
+        program,
+        found=found,
+        card=card,
+        refusal="" if mine else errors.ClaimCodeUsed().message,
+        already_mine=mine,
+        status=200 if mine else 409,
+    )
 
 
 def _answer(
@@ -267,6 +296,12 @@ def _answer(
     context.setdefault("already_mine", False)
     context["program"] = program
     context["texts"] = program.texts_in(translation.get_language())
+    if context["form"] is not None:
+        # The join form's one-time token: sent twice, it is one join (customer.join_tokens).
+        context["join_token"] = join_tokens.form_token(request)
+        context["join_token_field"] = join_tokens.FIELD
     response = render(request, "customer/claim.html", context, status=status)
     response["Cache-Control"] = "no-store"
+    if context["form"] is not None:
+        join_tokens.keep_browser_secret(request, response, program)
     return response

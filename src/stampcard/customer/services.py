@@ -135,6 +135,20 @@ def join(
     return joined
 
 
+def card_of_earlier_sending(*, program: Program, attempt_key: str) -> Card | None:
+    """The card an earlier sending of the same form made (``join``'s ``attempt_key``), if
+    any: a double tap on a form that joins and then does more (the claim page) is answered
+    with that card, not with what the first sending's "more" left behind."""
+    if not attempt_key:
+        return None
+    attempt = (
+        JoinAttempt.objects.filter(program=program, key_hash=tokens.hash_secret(attempt_key))
+        .select_related("card")
+        .first()
+    )
+    return attempt.card if attempt is not None else None
+
+
 def _join(
     *,
     business: Business,
