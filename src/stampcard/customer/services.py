@@ -118,11 +118,7 @@ def join(
                     business=business, program=program, key_hash=key_hash, created_at=timezone.now()
                 )
         except IntegrityError:
-            earlier = (
-                JoinAttempt.objects.filter(program=program, key_hash=key_hash)
-                .select_related("card")
-                .first()
-            )
+            earlier = _attempt_of(program, attempt_key)
             if earlier is None:  # the key of another program's form: a plain join
                 return first_sending()
             return Joined(card=earlier.card) if earlier.card else Joined(ticket=ticket)
@@ -139,14 +135,16 @@ def card_of_earlier_sending(*, program: Program, attempt_key: str) -> Card | Non
     """The card an earlier sending of the same form made (``join``'s ``attempt_key``), if
     any: a double tap on a form that joins and then does more (the claim page) is answered
     with that card, not with what the first sending's "more" left behind."""
-    if not attempt_key:
-        return None
-    attempt = (
+    attempt = _attempt_of(program, attempt_key) if attempt_key else None
+    return attempt.card if attempt is not None else None
+
+
+def _attempt_of(program: Program, attempt_key: str) -> JoinAttempt | None:
+    return (
         JoinAttempt.objects.filter(program=program, key_hash=tokens.hash_secret(attempt_key))
         .select_related("card")
         .first()
     )
-    return attempt.card if attempt is not None else None
 
 
 def _join(
